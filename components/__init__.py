@@ -1,0 +1,1 @@
+"""Pulumi components of maya-infra: one module per platform (Railway is its own subpackage)."""

@@ -1,0 +1,531 @@
+"""One typed, validated configuration model per stack.
+
+The stack's config is read once (``load_from_pulumi`` inside the program, ``load_from_stack_file`` for
+tools that run without the engine) and validated as a whole. Every problem is collected and reported
+together in one :class:`ConfigError` that names each key, what is wrong and the command that fixes it —
+before a single resource is declared. Secret values are held as :class:`pydantic.SecretStr`, so they
+never appear in a ``repr``, a validation message or a log line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pulumi
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+NAMESPACE = "maya-infra"
+STACKS = ("staging", "production")
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+Platform = Literal["railway", "vercel", "github"]
+ALL_PLATFORMS: tuple[Platform, ...] = ("railway", "vercel", "github")
+
+_DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_GITHUB_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_])?$")
+_BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!/)$")
+_REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9][a-z0-9-]*$")
+
+
+def _domain(value: str) -> str:
+    if not _DOMAIN_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a domain name: use lower-case host names without a scheme, "
+            "path or port, e.g. staging.mayassistant.com"
+        )
+    return value
+
+
+def _github_name(value: str) -> str:
+    if not _GITHUB_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a GitHub account or repository name")
+    return value
+
+
+def _branch(value: str) -> str:
+    if not _BRANCH_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid git branch name")
+    return value
+
+
+def _url_path(value: str) -> str:
+    if not value.startswith("/") or " " in value:
+        raise ValueError(f"{value!r} must be a URL path starting with '/', e.g. /api/health")
+    return value
+
+
+Domain = Annotated[str, AfterValidator(_domain)]
+GitHubName = Annotated[str, AfterValidator(_github_name)]
+Branch = Annotated[str, AfterValidator(_branch)]
+UrlPath = Annotated[str, AfterValidator(_url_path)]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class _Section(BaseModel):
+    """Strict section: camelCase keys as written in Pulumi.<stack>.yaml, unknown keys rejected."""
+
+    model_config = ConfigDict(alias_generator=_camel, extra="forbid", populate_by_name=True, frozen=True, strict=True)
+
+
+class Reviewer(_Section):
+    """A required reviewer of a GitHub environment. GitHub's API takes numeric ids, not names."""
+
+    kind: Literal["user", "team"]
+    id: int = Field(gt=0)
+    name: str = Field(min_length=1, description="login or team slug, for people reading the config")
+
+
+class BypassActor(_Section):
+    """Who may push to the protected branch without a pull request (the bot that runs `pulumi up`)."""
+
+    actor_type: Literal["Integration", "OrganizationAdmin", "RepositoryRole", "Team", "DeployKey"]
+    actor_id: int = Field(ge=0)
+    bypass_mode: Literal["always", "pull_request"] = "always"
+
+
+class GitHubSettings(_Section):
+    owner: GitHubName
+    frontend_repository: GitHubName
+    backend_repository: GitHubName
+    frontend_path: str = "omega-frontend"
+    backend_path: str = "backend"
+    branch: Branch
+    required_checks: tuple[str, ...] = Field(min_length=1)
+    reviewers: tuple[Reviewer, ...] = ()
+    prevent_self_review: bool = True
+    required_approvals: int = Field(default=1, ge=0, le=6)
+    wait_timer_minutes: int = Field(default=0, ge=0, le=43200)
+    protection: Literal["ruleset", "branch_protection"] = "ruleset"
+    bypass_actors: tuple[BypassActor, ...] = ()
+    commit_workflows: bool = True
+    base_url: str | None = Field(default=None, description="GitHub Enterprise or test API base URL")
+
+    @field_validator("reviewers")
+    @classmethod
+    def _at_most_six(cls, reviewers: tuple[Reviewer, ...]) -> tuple[Reviewer, ...]:
+        if len(reviewers) > 6:
+            raise ValueError("GitHub allows at most 6 required reviewers per environment")
+        return reviewers
+
+    @property
+    def monorepo(self) -> bool:
+        return self.frontend_repository == self.backend_repository
+
+    @property
+    def repositories(self) -> tuple[str, ...]:
+        """Each repository once: one for a monorepo, two when frontend and backend are split."""
+        return tuple(dict.fromkeys((self.frontend_repository, self.backend_repository)))
+
+
+class FrontendSettings(_Section):
+    project_name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$")
+    root_directory: str = "omega-frontend"
+    framework: Literal["nextjs"] = "nextjs"
+    domains: tuple[Domain, ...] = Field(min_length=1)
+    redirect_domains: tuple[Domain, ...] = ()
+    preview_deployments: bool = False
+    node_version: Literal["20.x", "22.x", "24.x"] = "20.x"
+    team_id: str | None = Field(default=None, pattern=r"^team_[A-Za-z0-9]+$")
+
+    @property
+    def primary_domain(self) -> str:
+        return self.domains[0]
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.primary_domain}"
+
+
+class BackendSettings(_Section):
+    project_name: str = Field(min_length=1, max_length=100)
+    environment_name: str | None = None
+    service_name: str = Field(default="backend", pattern=r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
+    root_directory: str = "backend"
+    region: str = "us-west2"
+    replicas: int = Field(default=1, ge=1, le=50)
+    port: int = Field(default=8000, ge=1, le=65535)
+    build_command: str | None = None
+    start_command: str = Field(min_length=1)
+    pre_deploy_command: str = Field(min_length=1)
+    healthcheck_path: UrlPath = "/api/health"
+    healthcheck_timeout_seconds: int = Field(default=300, ge=1, le=3600)
+    restart_policy: Literal["ALWAYS", "NEVER", "ON_FAILURE"] = "ON_FAILURE"
+    restart_policy_max_retries: int = Field(default=10, ge=0, le=100)
+    custom_domain: Domain | None = None
+    database: Literal["railway", "external"] = "railway"
+    deploy_timeout_seconds: int = Field(default=900, ge=10, le=7200)
+    deploy_poll_seconds: float = Field(default=5.0, gt=0, le=60)
+    wait_for_ci: bool = True
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION_RE.match(value):
+            raise ValueError(f"{value!r} is not a Railway region id (e.g. us-west2, us-east4-eqdc4a)")
+        return value
+
+
+class RailwaySettings(_Section):
+    """How the Railway provider talks to the API (defaults suit the real service)."""
+
+    api_url: str = Field(default="https://backboard.railway.com/graphql/v2", pattern=r"^https?://")
+    workspace_id: str | None = None
+    requests_per_second: float = Field(default=5.0, gt=0, le=50)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    backoff_cap_seconds: float = Field(default=30.0, gt=0, le=600)
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A secret the stack may hold: its config key, what it is, and when it is required."""
+
+    key: str
+    env_name: str
+    description: str
+    required: Callable[[frozenset[str], str | None], bool]
+
+
+def _always(_platforms: frozenset[str], _database: str | None) -> bool:
+    return True
+
+
+def _never(_platforms: frozenset[str], _database: str | None) -> bool:
+    return False
+
+
+def _with(platform: Platform) -> Callable[[frozenset[str], str | None], bool]:
+    return lambda platforms, _database: platform in platforms
+
+
+def _external_db(platforms: frozenset[str], database: str | None) -> bool:
+    return "railway" in platforms and database == "external"
+
+
+SECRETS: tuple[SecretSpec, ...] = (
+    SecretSpec("jwtSecretKey", "JWT_SECRET_KEY", "JWT signing key of the backend", _always),
+    SecretSpec("encryptionKey", "ENCRYPTION_KEY", "AES-256 encryption key of the backend", _always),
+    SecretSpec("anthropicApiKey", "ANTHROPIC_API_KEY", "Claude API key", _always),
+    SecretSpec("stripeApiKey", "STRIPE_API_KEY", "Stripe secret key", _always),
+    SecretSpec("twilioAccountSid", "TWILIO_ACCOUNT_SID", "Twilio account SID", _always),
+    SecretSpec("twilioAuthToken", "TWILIO_AUTH_TOKEN", "Twilio auth token", _always),
+    SecretSpec("databaseUrl", "DATABASE_URL", "PostgreSQL URL when backend.database is external", _external_db),
+    SecretSpec("railwayToken", "RAILWAY_API_TOKEN", "Railway account or workspace token", _with("railway")),
+    SecretSpec("vercelToken", "VERCEL_TOKEN", "Vercel API token", _with("vercel")),
+    SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
+    SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
+)
+SECRET_KEYS = {spec.key for spec in SECRETS}
+STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway")
+KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)
+
+
+class StackConfig(BaseModel):
+    """The whole validated configuration of one stack."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    stack: Literal["staging", "production"]
+    platforms: frozenset[Platform]
+    github: GitHubSettings
+    frontend: FrontendSettings
+    backend: BackendSettings
+    railway: RailwaySettings = RailwaySettings()
+    secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
+
+    @property
+    def environment(self) -> str:
+        """The environment name on every platform (GitHub environment, Railway environment)."""
+        return self.backend.environment_name or self.stack
+
+    @property
+    def is_production(self) -> bool:
+        return self.stack == "production"
+
+    def secret(self, key: str) -> SecretStr | None:
+        return self.secrets.get(key)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> StackConfig:
+        # Checks that need several sections; each raises with the key it is about.
+        if self.is_production and "github" in self.platforms and not self.github.reviewers:
+            raise _KeyedError("github.reviewers", "production needs at least one required reviewer")
+        if self.is_production and "github" in self.platforms and not self.github.prevent_self_review:
+            raise _KeyedError("github.preventSelfReview", "production must prevent self-review (set it to true)")
+        if "railway" not in self.platforms and not self.backend.custom_domain:
+            raise _KeyedError(
+                "backend.customDomain",
+                "is needed when Railway is left out of the stack: it gives the frontend its API URL",
+            )
+        overlap = set(self.frontend.domains) & set(self.frontend.redirect_domains)
+        if overlap:
+            raise _KeyedError("frontend.redirectDomains", f"{sorted(overlap)} are also primary domains")
+        return self
+
+
+class _KeyedError(ValueError):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    message: str
+    fix: str
+
+    def render(self) -> str:
+        return f"  - {NAMESPACE}:{self.key}: {self.message}\n      fix: {self.fix}"
+
+
+class ConfigError(pulumi.RunError):
+    """Every configuration problem of a stack at once; raised before any resource is declared."""
+
+    def __init__(self, stack: str, problems: list[Problem]) -> None:
+        self.stack = stack
+        self.problems = problems
+        plural = "problem" if len(problems) == 1 else "problems"
+        lines = [f"stack {stack!r}: {len(problems)} configuration {plural}; nothing was deployed."]
+        lines += [p.render() for p in problems]
+        lines.append("See README.md, 'Configuration' and 'Secrets', for every key.")
+        super().__init__("\n".join(lines))
+
+
+def _fix_set(stack: str, path: str, hint: str) -> str:
+    if "." in path or "[" in path:
+        return f"pulumi config set --path '{NAMESPACE}:{path}' {hint} --stack {stack}"
+    return f"pulumi config set {NAMESPACE}:{path} {hint} --stack {stack}"
+
+
+def _fix_secret(stack: str, key: str) -> str:
+    return f"pulumi config set --secret {NAMESPACE}:{key} --stack {stack}   # paste the value when prompted"
+
+
+def _loc_to_path(section: str, loc: tuple[Any, ...]) -> str:
+    path = section
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _decode(value: Any) -> Any:
+    """Structured config reaches a program as JSON text; the stack file gives YAML objects."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def parse(
+    stack: str,
+    raw: Mapping[str, Any],
+    secret_keys: Collection[str],
+    *,
+    require_secrets: bool = True,
+) -> StackConfig:
+    """Validate a stack's raw config (``"maya-infra:key" -> value``) into a :class:`StackConfig`.
+
+    ``secret_keys`` names the keys that Pulumi holds encrypted. With ``require_secrets=False`` (tools that
+    read the stack file and need no secret) missing secrets are not reported.
+    """
+    problems: list[Problem] = []
+    if stack not in STACKS:
+        problems.append(
+            Problem(
+                "(stack)",
+                f"unknown stack {stack!r}; this project has {list(STACKS)}",
+                "pulumi stack select staging   # or production",
+            )
+        )
+        raise ConfigError(stack, problems)
+
+    ours: dict[str, Any] = {}
+    for full_key, value in raw.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
+            hint = f" (did you mean {NAMESPACE}:{close[0]}?)" if close else ""
+            problems.append(
+                Problem(
+                    key,
+                    f"is not a setting of this project{hint}",
+                    f"pulumi config rm {NAMESPACE}:{key} --stack {stack}",
+                )
+            )
+            continue
+        ours[key] = value
+
+    secrets: dict[str, SecretStr] = {}
+    for spec in SECRETS:
+        full_key = f"{NAMESPACE}:{spec.key}"
+        if spec.key not in ours:
+            continue
+        value = ours.pop(spec.key)
+        if full_key not in secret_keys:
+            problems.append(
+                Problem(
+                    spec.key,
+                    "is stored in plain text; it must be a Pulumi secret",
+                    f"pulumi config rm {full_key} --stack {stack} && {_fix_secret(stack, spec.key)}",
+                )
+            )
+            continue
+        if value is None or not isinstance(value, str) or not value.strip():
+            problems.append(Problem(spec.key, "is empty", _fix_secret(stack, spec.key)))
+            continue
+        secrets[spec.key] = SecretStr(value)
+
+    sections: dict[str, Any] = {}
+    section_models: dict[str, type[BaseModel]] = {
+        "github": GitHubSettings,
+        "frontend": FrontendSettings,
+        "backend": BackendSettings,
+        "railway": RailwaySettings,
+    }
+    platforms_value = _decode(ours.get("platforms", list(ALL_PLATFORMS)))
+    if (
+        not isinstance(platforms_value, list)
+        or not platforms_value
+        or any(p not in ALL_PLATFORMS for p in platforms_value)
+    ):
+        problems.append(
+            Problem(
+                "platforms",
+                f"must be a non-empty list drawn from {list(ALL_PLATFORMS)}",
+                _fix_set(stack, "platforms", '\'["railway","vercel","github"]\' --path'),
+            )
+        )
+        platforms_value = list(ALL_PLATFORMS)
+    for name, model in section_models.items():
+        if name not in ours:
+            if name == "railway":
+                sections[name] = RailwaySettings()
+                continue
+            problems.append(
+                Problem(
+                    name,
+                    "is missing",
+                    f"copy the '{NAMESPACE}:{name}' block of the other "
+                    f"stack's Pulumi.<stack>.yaml into Pulumi.{stack}.yaml and adapt it",
+                )
+            )
+            continue
+        value = _decode(ours[name])
+        try:
+            # JSON mode: arrays become tuples and ints are accepted as floats, while strings stay
+            # strings (strict), so a wrong type in the stack file is reported, not coerced.
+            sections[name] = model.model_validate_json(json.dumps(value))
+        except ValidationError as exc:
+            errors = exc.errors()
+            locs = [tuple(e["loc"]) for e in errors]
+            for err in errors:
+                loc = tuple(err["loc"])
+                if any(other != loc and other[: len(loc)] == loc for other in locs):
+                    continue  # the container's error is a consequence of its item's error
+                path = _loc_to_path(name, loc)
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    known = sorted(f.alias or n for n, f in model.model_fields.items())
+                    leaf = str(err["loc"][-1]) if err["loc"] else ""
+                    close = difflib.get_close_matches(leaf, known, n=1)
+                    msg = "is not a known setting" + (f" (did you mean {close[0]}?)" if close else "")
+                    fix = f"pulumi config rm --path '{NAMESPACE}:{path}' --stack {stack}"
+                elif err["type"] == "missing":
+                    msg = "is required"
+                    fix = _fix_set(stack, path, "<value>")
+                else:
+                    if err["type"].endswith("_type") or err["type"] in ("literal_error", "enum"):
+                        msg = f"{msg} (got {json.dumps(err.get('input'))[:60]})"
+                    fix = _fix_set(stack, path, "<value>")
+                problems.append(Problem(path, msg, fix))
+
+    platforms = frozenset(platforms_value)
+    if require_secrets:
+        backend = sections.get("backend")
+        database = backend.database if isinstance(backend, BackendSettings) else None
+        for spec in SECRETS:
+            if spec.key not in secrets and spec.required(platforms, database):
+                problems.append(Problem(spec.key, f"is missing ({spec.description})", _fix_secret(stack, spec.key)))
+        if "databaseUrl" in secrets and database == "railway":
+            problems.append(
+                Problem(
+                    "databaseUrl",
+                    "is set but backend.database is 'railway' (the Railway PostgreSQL provides DATABASE_URL)",
+                    f"pulumi config rm {NAMESPACE}:databaseUrl --stack {stack}",
+                )
+            )
+        db_url = secrets.get("databaseUrl")
+        if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
+            problems.append(
+                Problem("databaseUrl", "must be a postgres:// or postgresql:// URL", _fix_secret(stack, "databaseUrl"))
+            )
+    if problems:
+        raise ConfigError(stack, problems)
+
+    try:
+        return StackConfig(stack=stack, platforms=platforms, secrets=secrets, **sections)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for err in exc.errors():
+            cause = err.get("ctx", {}).get("error")
+            if isinstance(cause, _KeyedError):
+                problems.append(Problem(cause.path, cause.message, _fix_set(stack, cause.path, "<value>")))
+            else:
+                problems.append(Problem(".".join(map(str, err["loc"])) or "(stack)", err["msg"], "see README"))
+        raise ConfigError(stack, problems) from None
+
+
+def load_from_pulumi() -> StackConfig:
+    """Read the running program's stack config once and validate it."""
+    from pulumi.runtime import config as runtime_config
+
+    raw: dict[str, Any] = dict(runtime_config.get_config_env())
+    raw.update(runtime_config.CONFIG.get())
+    secret_keys = set(runtime_config.get_config_secret_keys_env())
+    secret_keys |= {k for k in raw if runtime_config.is_config_secret(k)}
+    return parse(pulumi.get_stack(), raw, secret_keys)
+
+
+def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str, Any], set[str]]:
+    """The raw config of Pulumi.<stack>.yaml and the keys it holds as ``secure:`` ciphertext."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise ConfigError(
+            stack,
+            [Problem("(stack)", f"{path.name} does not exist", f"pulumi stack init {stack}   # then set its config")],
+        )
+    document = yaml.safe_load(path.read_text()) or {}
+    raw = dict(document.get("config") or {})
+    secret_keys = {k for k, v in raw.items() if isinstance(v, dict) and set(v) == {"secure"}}
+    return raw, secret_keys
+
+
+def load_from_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """Validate the non-secret settings of a stack from its file, for tools that run without the engine."""
+    raw, secret_keys = read_stack_file(stack, project_dir)
+    return parse(stack, {k: v for k, v in raw.items() if k not in secret_keys}, secret_keys, require_secrets=False)

@@ -1,0 +1,227 @@
+"""Every environment variable of the pipeline, declared once.
+
+Each row says which services receive the variable (the backend on Railway, the frontend build on
+Vercel, the CI deploy jobs as GitHub environment secrets or variables), whether it is secret, in which
+stacks it is required, and where its value comes from: a config secret, a literal, a stack setting, or
+another resource's output. Cross-platform wiring lives here and nowhere else: the components only ask
+"which variables do I get?" and resolve the sources they are handed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config import StackConfig
+
+
+class Target(enum.Enum):
+    BACKEND = "backend"  # Railway service variables
+    FRONTEND_BUILD = "frontend"  # Vercel project environment variables
+    CI_FRONTEND = "ci-frontend"  # GitHub environment secret/variable of the frontend repository
+    CI_BACKEND = "ci-backend"  # GitHub environment secret/variable of the backend repository
+
+
+@dataclass(frozen=True)
+class ConfigSecret:
+    """A secret from the stack config (``maya-infra:<key>``)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A non-secret value derived from the validated stack config."""
+
+    pick: Callable[[StackConfig], str]
+
+
+@dataclass(frozen=True)
+class Output:
+    """An output of another component, by the name the program registers it under."""
+
+    name: str
+
+
+Source = ConfigSecret | Setting | Output
+
+#: Names of the component outputs that variables may come from (see ``resolve``).
+OUTPUT_NAMES = (
+    "backend_url",
+    "database_url",
+    "railway_project_token",
+    "railway_project_id",
+    "railway_environment_id",
+    "railway_service_id",
+    "vercel_project_id",
+    "vercel_team_id",
+)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    targets: frozenset[Target]
+    secret: bool
+    source: Source
+    required_in: frozenset[str] = frozenset({"staging", "production"})
+    description: str = ""
+
+    def applies_to(self, cfg: StackConfig) -> bool:
+        """A variable is declared in a stack if it is required there or its optional source is set."""
+        if cfg.stack in self.required_in:
+            return True
+        return isinstance(self.source, ConfigSecret) and cfg.secret(self.source.key) is not None
+
+
+_BOTH = frozenset({"staging", "production"})
+_CI = frozenset({Target.CI_FRONTEND, Target.CI_BACKEND})
+
+
+def _backend_secret(name: str, key: str, description: str) -> EnvVar:
+    return EnvVar(name, frozenset({Target.BACKEND}), True, ConfigSecret(key), _BOTH, description)
+
+
+TABLE: tuple[EnvVar, ...] = (
+    # --- backend (Railway) -------------------------------------------------------------------------
+    EnvVar(
+        "DATABASE_URL",
+        frozenset({Target.BACKEND}),
+        True,
+        Output("database_url"),
+        _BOTH,
+        "PostgreSQL connection: ${{Postgres.DATABASE_URL}} on Railway, or the external URL secret",
+    ),
+    _backend_secret("JWT_SECRET_KEY", "jwtSecretKey", "JWT signing key"),
+    _backend_secret("ENCRYPTION_KEY", "encryptionKey", "AES-256 encryption key"),
+    _backend_secret("ANTHROPIC_API_KEY", "anthropicApiKey", "Claude API key"),
+    _backend_secret("STRIPE_API_KEY", "stripeApiKey", "Stripe secret key"),
+    _backend_secret("TWILIO_ACCOUNT_SID", "twilioAccountSid", "Twilio account SID"),
+    _backend_secret("TWILIO_AUTH_TOKEN", "twilioAuthToken", "Twilio auth token"),
+    EnvVar(
+        "ENVIRONMENT",
+        frozenset({Target.BACKEND}),
+        False,
+        Setting(lambda c: c.stack),
+        _BOTH,
+        "which environment the backend runs in",
+    ),
+    EnvVar(
+        "PORT",
+        frozenset({Target.BACKEND}),
+        False,
+        Setting(lambda c: str(c.backend.port)),
+        _BOTH,
+        "the port uvicorn listens on; the Railway domain targets the same port",
+    ),
+    EnvVar(
+        "FRONTEND_URL",
+        frozenset({Target.BACKEND}),
+        False,
+        Setting(lambda c: c.frontend.url),
+        _BOTH,
+        "the public frontend origin, for CORS and links in e-mails",
+    ),
+    # --- frontend build (Vercel) --------------------------------------------------------------------
+    EnvVar(
+        "NEXT_PUBLIC_API_URL",
+        frozenset({Target.FRONTEND_BUILD}),
+        False,
+        Output("backend_url"),
+        _BOTH,
+        "the backend's public URL, baked into the Next.js build",
+    ),
+    # --- CI deploy jobs (GitHub environment secrets and variables) ------------------------------------
+    EnvVar(
+        "VERCEL_TOKEN",
+        frozenset({Target.CI_FRONTEND}),
+        True,
+        ConfigSecret("vercelToken"),
+        _BOTH,
+        "lets the frontend deploy job run `vercel pull/build/deploy --prebuilt`",
+    ),
+    EnvVar(
+        "VERCEL_ORG_ID",
+        frozenset({Target.CI_FRONTEND}),
+        False,
+        Output("vercel_team_id"),
+        _BOTH,
+        "Vercel team that owns the project",
+    ),
+    EnvVar(
+        "VERCEL_PROJECT_ID",
+        frozenset({Target.CI_FRONTEND}),
+        False,
+        Output("vercel_project_id"),
+        _BOTH,
+        "the stack's Vercel project",
+    ),
+    EnvVar(
+        "SNYK_TOKEN",
+        frozenset({Target.CI_FRONTEND}),
+        True,
+        ConfigSecret("snykToken"),
+        frozenset(),
+        "optional: enables the Snyk scan of the frontend",
+    ),
+    EnvVar(
+        "RAILWAY_TOKEN",
+        frozenset({Target.CI_BACKEND}),
+        True,
+        Output("railway_project_token"),
+        _BOTH,
+        "environment-scoped Railway project token of the backend deploy job",
+    ),
+    EnvVar(
+        "RAILWAY_PROJECT_ID",
+        frozenset({Target.CI_BACKEND}),
+        False,
+        Output("railway_project_id"),
+        _BOTH,
+        "Railway project of the stack",
+    ),
+    EnvVar(
+        "RAILWAY_ENVIRONMENT_ID",
+        frozenset({Target.CI_BACKEND}),
+        False,
+        Output("railway_environment_id"),
+        _BOTH,
+        "Railway environment of the stack",
+    ),
+    EnvVar(
+        "RAILWAY_SERVICE_ID",
+        frozenset({Target.CI_BACKEND}),
+        False,
+        Output("railway_service_id"),
+        _BOTH,
+        "the backend service, for deploys and rollbacks",
+    ),
+    EnvVar("BACKEND_URL", _CI, False, Output("backend_url"), _BOTH, "health checks and smoke tests after a deploy"),
+    EnvVar("FRONTEND_URL", _CI, False, Setting(lambda c: c.frontend.url), _BOTH, "smoke tests after a frontend deploy"),
+)
+
+
+def for_target(cfg: StackConfig, target: Target) -> tuple[EnvVar, ...]:
+    """The variables a target receives in this stack, in table order."""
+    return tuple(v for v in TABLE if target in v.targets and v.applies_to(cfg))
+
+
+def resolve(var: EnvVar, cfg: StackConfig, outputs: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[str]:
+    """The variable's value as an Output; secret variables are always secret Outputs."""
+    source = var.source
+    value: pulumi.Output[str]
+    if isinstance(source, ConfigSecret):
+        secret = cfg.secret(source.key)
+        if secret is None:
+            raise KeyError(f"maya-infra:{source.key} is not set but {var.name} needs it")
+        value = pulumi.Output.secret(secret.get_secret_value())
+    elif isinstance(source, Setting):
+        value = pulumi.Output.from_input(source.pick(cfg))
+    else:
+        if source.name not in outputs:
+            raise KeyError(f"{var.name} comes from output {source.name!r}, which this stack does not provide")
+        value = pulumi.Output.from_input(outputs[source.name])
+    return pulumi.Output.secret(value) if var.secret else value

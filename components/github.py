@@ -1,0 +1,208 @@
+"""The GitHub side of one stack: its deployment environment, the deploy jobs' secrets and variables, the
+protection of its branch, and the workflow files it commits to that branch.
+
+A stack owns only objects of its own environment: the ``staging``/``production`` environment, the
+environment-scoped secrets and variables (never repository-wide ones, which both stacks would share), the
+ruleset of its own branch, and the workflow files on its own branch. Nothing here is declared by both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_github as github
+
+from components.config import StackConfig
+
+
+@dataclass(frozen=True)
+class CiValue:
+    """A value a deploy job reads: a secret (``secrets.NAME``) or a plain variable (``vars.NAME``)."""
+
+    value: pulumi.Input[str]
+    secret: bool
+
+
+@dataclass(frozen=True)
+class GitHubPipelineArgs:
+    config: StackConfig
+    #: repository -> NAME -> value, for the stack's GitHub environment in that repository
+    ci_values: Mapping[str, Mapping[str, CiValue]]
+    #: repository -> path -> file content, committed to the stack's branch
+    workflow_files: Mapping[str, Mapping[str, str]]
+    provider: github.Provider
+
+
+class GitHubPipeline(pulumi.ComponentResource):
+    environment_names: list[str]
+    secret_names: dict[str, list[str]]
+    variable_names: dict[str, list[str]]
+    protected_branch: str
+    required_checks: list[str]
+    required_reviewers: list[str]
+    workflow_paths: dict[str, list[str]]
+
+    def __init__(self, name: str, args: GitHubPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maya:github:Pipeline", name, None, opts)
+        cfg = args.config
+        gh = cfg.github
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        users = [r.id for r in gh.reviewers if r.kind == "user"]
+        teams = [r.id for r in gh.reviewers if r.kind == "team"]
+
+        self.secret_names, self.variable_names, self.workflow_paths = {}, {}, {}
+        for repo in gh.repositories:
+            environment = github.RepositoryEnvironment(
+                f"{name}-{repo}-environment",
+                repository=repo,
+                environment=cfg.environment,
+                reviewers=[github.RepositoryEnvironmentReviewerArgs(users=users, teams=teams)]
+                if gh.reviewers
+                else None,
+                prevent_self_review=gh.prevent_self_review,
+                can_admins_bypass=not cfg.is_production,
+                wait_timer=gh.wait_timer_minutes or None,
+                deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
+                    protected_branches=False, custom_branch_policies=True
+                ),
+                opts=child,
+            )
+            env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
+            github.RepositoryEnvironmentDeploymentPolicy(
+                f"{name}-{repo}-branch-policy",
+                repository=repo,
+                environment=cfg.environment,
+                branch_pattern=gh.branch,
+                opts=env_child,
+            )
+
+            values = args.ci_values.get(repo, {})
+            for key, item in sorted(values.items()):
+                if item.secret:
+                    github.ActionsEnvironmentSecret(
+                        f"{name}-{repo}-secret-{key}",
+                        repository=repo,
+                        environment=cfg.environment,
+                        secret_name=key,
+                        value=pulumi.Output.secret(item.value),
+                        opts=pulumi.ResourceOptions.merge(
+                            env_child,
+                            pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
+                        ),
+                    )
+                else:
+                    github.ActionsEnvironmentVariable(
+                        f"{name}-{repo}-variable-{key}",
+                        repository=repo,
+                        environment=cfg.environment,
+                        variable_name=key,
+                        value=item.value,
+                        opts=pulumi.ResourceOptions.merge(
+                            env_child, pulumi.ResourceOptions(delete_before_replace=True)
+                        ),
+                    )
+            self.secret_names[repo] = sorted(k for k, v in values.items() if v.secret)
+            self.variable_names[repo] = sorted(k for k, v in values.items() if not v.secret)
+
+            files = []
+            if gh.commit_workflows:
+                for path, content in sorted(args.workflow_files.get(repo, {}).items()):
+                    files.append(
+                        github.RepositoryFile(
+                            f"{name}-{repo}-{path}",
+                            repository=repo,
+                            branch=gh.branch,
+                            file=path,
+                            content=content,
+                            commit_message=f"ci: update {path} from maya-infra ({cfg.stack})",
+                            commit_author="maya-infra",
+                            commit_email="maya-infra@users.noreply.github.com",
+                            overwrite_on_create=True,
+                            opts=child,
+                        )
+                    )
+                self.workflow_paths[repo] = sorted(args.workflow_files.get(repo, {}))
+
+            self._protect_branch(
+                name, repo, cfg, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=files))
+            )
+
+        self.environment_names = [cfg.environment]
+        self.protected_branch = gh.branch
+        self.required_checks = list(gh.required_checks)
+        self.required_reviewers = [f"{r.kind}:{r.name}" for r in gh.reviewers]
+        self.register_outputs(
+            {
+                "environment": cfg.environment,
+                "protected_branch": self.protected_branch,
+                "required_checks": self.required_checks,
+                "required_reviewers": self.required_reviewers,
+                "secret_names": self.secret_names,
+                "variable_names": self.variable_names,
+            }
+        )
+
+    @staticmethod
+    def _protect_branch(name: str, repo: str, cfg: StackConfig, opts: pulumi.ResourceOptions) -> None:
+        """Require the CI checks (and reviews) on the stack's branch; the bot may bypass to commit workflows."""
+        gh = cfg.github
+        if gh.protection == "ruleset":
+            github.RepositoryRuleset(
+                f"{name}-{repo}-ruleset",
+                repository=repo,
+                name=f"maya-infra {cfg.stack}: {gh.branch}",
+                target="branch",
+                enforcement="active",
+                conditions=github.RepositoryRulesetConditionsArgs(
+                    ref_name=github.RepositoryRulesetConditionsRefNameArgs(
+                        includes=[f"refs/heads/{gh.branch}"], excludes=[]
+                    )
+                ),
+                rules=github.RepositoryRulesetRulesArgs(
+                    deletion=True,
+                    non_fast_forward=True,
+                    required_status_checks=github.RepositoryRulesetRulesRequiredStatusChecksArgs(
+                        required_checks=[
+                            github.RepositoryRulesetRulesRequiredStatusChecksRequiredCheckArgs(context=check)
+                            for check in gh.required_checks
+                        ],
+                        strict_required_status_checks_policy=True,
+                    ),
+                    pull_request=github.RepositoryRulesetRulesPullRequestArgs(
+                        required_approving_review_count=gh.required_approvals,
+                        dismiss_stale_reviews_on_push=True,
+                        require_last_push_approval=cfg.is_production,
+                        required_review_thread_resolution=True,
+                    ),
+                ),
+                bypass_actors=[
+                    github.RepositoryRulesetBypassActorArgs(
+                        actor_type=a.actor_type, actor_id=a.actor_id, bypass_mode=a.bypass_mode
+                    )
+                    for a in gh.bypass_actors
+                ]
+                or None,
+                opts=opts,
+            )
+        else:
+            github.BranchProtection(
+                f"{name}-{repo}-branch-protection",
+                repository_id=repo,
+                pattern=gh.branch,
+                enforce_admins=cfg.is_production,
+                allows_deletions=False,
+                allows_force_pushes=False,
+                required_status_checks=[
+                    github.BranchProtectionRequiredStatusCheckArgs(contexts=list(gh.required_checks), strict=True)
+                ],
+                required_pull_request_reviews=[
+                    github.BranchProtectionRequiredPullRequestReviewArgs(
+                        required_approving_review_count=gh.required_approvals,
+                        dismiss_stale_reviews=True,
+                        require_last_push_approval=cfg.is_production,
+                    )
+                ],
+                opts=opts,
+            )

@@ -1,0 +1,44 @@
+"""Typed errors of the Railway API.
+
+Messages name the operation and what to do; they never contain a token or a variable's value (the
+client scrubs every value it sent out of the server's text before building one of these).
+"""
+
+from __future__ import annotations
+
+
+class RailwayError(Exception):
+    """Base class: a Railway request failed."""
+
+    def __init__(self, operation: str, message: str) -> None:
+        super().__init__(f"Railway {operation}: {message}")
+        self.operation = operation
+        self.detail = message
+
+
+class NotFoundError(RailwayError):
+    """The object does not exist (deleted outside Pulumi, or never created)."""
+
+
+class NotAuthorizedError(RailwayError):
+    """The token is wrong, expired, or cannot act on this object."""
+
+
+class RateLimitedError(RailwayError):
+    """Railway kept answering 429 after every retry."""
+
+
+class InvalidInputError(RailwayError):
+    """Railway rejected the request's input (a GraphQL validation or argument error)."""
+
+
+class UnavailableError(RailwayError):
+    """Railway did not answer usefully (5xx, timeouts, dropped connections) after every retry."""
+
+
+class AmbiguousResultError(UnavailableError):
+    """A non-idempotent mutation was sent but its answer was lost: it may or may not have happened."""
+
+
+class DeploymentFailedError(RailwayError):
+    """A deployment ended FAILED/CRASHED/REMOVED or did not finish in time."""

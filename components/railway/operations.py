@@ -1,0 +1,211 @@
+"""Every GraphQL document the Railway provider sends, in one place.
+
+Each document is named (Railway's logs and our fake count requests by operation name) and is checked
+against Railway's public schema by the tests. ``creates`` marks mutations that are not idempotent: when
+their outcome is unknown (connection dropped after the request was sent) the provider looks the object up
+before sending them again, so a retry never duplicates anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    document: str
+    creates: bool = False
+
+    @property
+    def is_mutation(self) -> bool:
+        return self.document.lstrip().startswith("mutation")
+
+
+def _op(document: str, *, creates: bool = False) -> Operation:
+    head = document.split("(", 1)[0].split("{", 1)[0].split()
+    return Operation(name=head[1], document=" ".join(document.split()), creates=creates)
+
+
+# ---- projects ---------------------------------------------------------------------------------------
+PROJECT_CREATE = _op(
+    """mutation ProjectCreate($input: ProjectCreateInput!) {
+      projectCreate(input: $input) { id name description workspaceId
+        environments { edges { node { id name } } } } }""",
+    creates=True,
+)
+PROJECT = _op(
+    """query Project($id: String!) {
+      project(id: $id) { id name description workspaceId deletedAt
+        environments(first: 100) { edges { node { id name } } }
+        services(first: 100) { edges { node { id name } } } } }"""
+)
+PROJECTS = _op(
+    """query Projects($workspaceId: String, $after: String) {
+      projects(workspaceId: $workspaceId, first: 100, after: $after) {
+        edges { node { id name } } pageInfo { hasNextPage endCursor } } }"""
+)
+PROJECT_UPDATE = _op(
+    """mutation ProjectUpdate($id: String!, $input: ProjectUpdateInput!) {
+      projectUpdate(id: $id, input: $input) { id name description } }"""
+)
+PROJECT_DELETE = _op("mutation ProjectDelete($id: String!) { projectDelete(id: $id) }")
+
+# ---- environments -------------------------------------------------------------------------------------
+ENVIRONMENT_CREATE = _op(
+    """mutation EnvironmentCreate($input: EnvironmentCreateInput!) {
+      environmentCreate(input: $input) { id name projectId } }""",
+    creates=True,
+)
+ENVIRONMENT = _op(
+    """query Environment($id: String!) {
+      environment(id: $id) { id name projectId deletedAt unmergedChangesCount } }"""
+)
+ENVIRONMENTS = _op(
+    """query Environments($projectId: String!) {
+      environments(projectId: $projectId, first: 100) { edges { node { id name } } } }"""
+)
+ENVIRONMENT_RENAME = _op(
+    """mutation EnvironmentRename($id: String!, $input: EnvironmentRenameInput!) {
+      environmentRename(id: $id, input: $input) { id name } }"""
+)
+ENVIRONMENT_DELETE = _op("mutation EnvironmentDelete($id: String!) { environmentDelete(id: $id) }")
+
+# ---- services -----------------------------------------------------------------------------------------
+SERVICE_CREATE = _op(
+    """mutation ServiceCreate($input: ServiceCreateInput!) {
+      serviceCreate(input: $input) { id name projectId } }""",
+    creates=True,
+)
+SERVICE = _op("query Service($id: String!) { service(id: $id) { id name projectId deletedAt } }")
+SERVICE_UPDATE = _op(
+    """mutation ServiceUpdate($id: String!, $input: ServiceUpdateInput!) {
+      serviceUpdate(id: $id, input: $input) { id name } }"""
+)
+SERVICE_DELETE = _op("mutation ServiceDelete($id: String!) { serviceDelete(id: $id) }")
+
+# ---- service instance settings (per environment) --------------------------------------------------------
+SERVICE_INSTANCE = _op(
+    """query ServiceInstance($serviceId: String!, $environmentId: String!) {
+      serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
+        id serviceId environmentId source { image repo } buildCommand rootDirectory startCommand
+        preDeployCommand healthcheckPath healthcheckTimeout numReplicas region restartPolicyType
+        restartPolicyMaxRetries cronSchedule } }"""
+)
+SERVICE_INSTANCE_UPDATE = _op(
+    """mutation ServiceInstanceUpdate($serviceId: String!, $environmentId: String!,
+        $input: ServiceInstanceUpdateInput!) {
+      serviceInstanceUpdate(serviceId: $serviceId, environmentId: $environmentId, input: $input) }"""
+)
+
+# ---- variables ------------------------------------------------------------------------------------------
+VARIABLES = _op(
+    """query Variables($projectId: String!, $environmentId: String!, $serviceId: String) {
+      variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: true) }"""
+)
+VARIABLE_COLLECTION_UPSERT = _op(
+    """mutation VariableCollectionUpsert($input: VariableCollectionUpsertInput!) {
+      variableCollectionUpsert(input: $input) }"""
+)
+VARIABLE_DELETE = _op("mutation VariableDelete($input: VariableDeleteInput!) { variableDelete(input: $input) }")
+
+# ---- domains --------------------------------------------------------------------------------------------
+DOMAINS = _op(
+    """query Domains($projectId: String!, $environmentId: String!, $serviceId: String!) {
+      domains(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId) {
+        serviceDomains { id domain suffix targetPort }
+        customDomains { id domain targetPort
+          status { verified verificationDnsHost verificationToken certificateStatus
+            dnsRecords { recordType hostlabel fqdn zone requiredValue currentValue status } } } } }"""
+)
+SERVICE_DOMAIN_CREATE = _op(
+    """mutation ServiceDomainCreate($input: ServiceDomainCreateInput!) {
+      serviceDomainCreate(input: $input) { id domain suffix targetPort } }""",
+    creates=True,
+)
+SERVICE_DOMAIN_UPDATE = _op(
+    "mutation ServiceDomainUpdate($input: ServiceDomainUpdateInput!) { serviceDomainUpdate(input: $input) }"
+)
+SERVICE_DOMAIN_DELETE = _op("mutation ServiceDomainDelete($id: String!) { serviceDomainDelete(id: $id) }")
+CUSTOM_DOMAIN_CREATE = _op(
+    """mutation CustomDomainCreate($input: CustomDomainCreateInput!) {
+      customDomainCreate(input: $input) { id domain targetPort
+        status { verified verificationDnsHost verificationToken certificateStatus
+          dnsRecords { recordType hostlabel fqdn zone requiredValue currentValue status } } } }""",
+    creates=True,
+)
+CUSTOM_DOMAIN = _op(
+    """query CustomDomain($id: String!, $projectId: String!) {
+      customDomain(id: $id, projectId: $projectId) { id domain targetPort environmentId serviceId
+        status { verified verificationDnsHost verificationToken certificateStatus
+          dnsRecords { recordType hostlabel fqdn zone requiredValue currentValue status } } } }"""
+)
+CUSTOM_DOMAIN_UPDATE = _op(
+    """mutation CustomDomainUpdate($id: String!, $environmentId: String!, $targetPort: Int) {
+      customDomainUpdate(id: $id, environmentId: $environmentId, targetPort: $targetPort) }"""
+)
+CUSTOM_DOMAIN_DELETE = _op("mutation CustomDomainDelete($id: String!) { customDomainDelete(id: $id) }")
+
+# ---- deployment triggers --------------------------------------------------------------------------------
+DEPLOYMENT_TRIGGERS = _op(
+    """query DeploymentTriggers($projectId: String!, $environmentId: String!, $serviceId: String!) {
+      deploymentTriggers(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId) {
+        edges { node { id provider repository branch checkSuites } } } }"""
+)
+DEPLOYMENT_TRIGGER_CREATE = _op(
+    """mutation DeploymentTriggerCreate($input: DeploymentTriggerCreateInput!) {
+      deploymentTriggerCreate(input: $input) { id provider repository branch checkSuites } }""",
+    creates=True,
+)
+DEPLOYMENT_TRIGGER_UPDATE = _op(
+    """mutation DeploymentTriggerUpdate($id: String!, $input: DeploymentTriggerUpdateInput!) {
+      deploymentTriggerUpdate(id: $id, input: $input) { id branch } }"""
+)
+DEPLOYMENT_TRIGGER_DELETE = _op("mutation DeploymentTriggerDelete($id: String!) { deploymentTriggerDelete(id: $id) }")
+
+# ---- project tokens ---------------------------------------------------------------------------------------
+PROJECT_TOKEN_CREATE = _op(
+    "mutation ProjectTokenCreate($input: ProjectTokenCreateInput!) { projectTokenCreate(input: $input) }",
+    creates=True,
+)
+PROJECT_TOKENS = _op(
+    """query ProjectTokens($projectId: String!) {
+      projectTokens(projectId: $projectId, first: 100) { edges { node { id name environmentId } } } }"""
+)
+PROJECT_TOKEN_DELETE = _op("mutation ProjectTokenDelete($id: String!) { projectTokenDelete(id: $id) }")
+
+# ---- deployments ------------------------------------------------------------------------------------------
+SERVICE_INSTANCE_DEPLOY = _op(
+    """mutation ServiceInstanceDeployV2($serviceId: String!, $environmentId: String!) {
+      serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId) }""",
+    creates=True,
+)
+DEPLOYMENT = _op(
+    """query Deployment($id: String!) {
+      deployment(id: $id) { id status createdAt statusUpdatedAt serviceId environmentId canRollback } }"""
+)
+DEPLOYMENTS = _op(
+    """query Deployments($input: DeploymentListInput!, $first: Int) {
+      deployments(input: $input, first: $first) {
+        edges { node { id status createdAt statusUpdatedAt canRollback meta } } } }"""
+)
+DEPLOYMENT_ROLLBACK = _op("mutation DeploymentRollback($id: String!) { deploymentRollback(id: $id) }")
+
+# ---- PostgreSQL from Railway's template, and volumes ------------------------------------------------------------
+TEMPLATE = _op("query Template($code: String!) { template(code: $code) { id serializedConfig } }")
+TEMPLATE_DEPLOY = _op(
+    """mutation TemplateDeployV2($input: TemplateDeployV2Input!) {
+      templateDeployV2(input: $input) { projectId workflowId } }""",
+    creates=True,
+)
+WORKFLOW_STATUS = _op(
+    "query WorkflowStatus($workflowId: String!) { workflowStatus(workflowId: $workflowId) { status error } }"
+)
+ENVIRONMENT_VOLUME_INSTANCES = _op(
+    """query EnvironmentVolumeInstances($environmentId: String!) {
+      environment(id: $environmentId) { volumeInstances(first: 100) {
+        edges { node { id volumeId serviceId mountPath } } } } }"""
+)
+VOLUME_DELETE = _op("mutation VolumeDelete($volumeId: String!) { volumeDelete(volumeId: $volumeId) }")
+
+ALL: tuple[Operation, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Operation))

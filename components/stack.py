@@ -1,0 +1,120 @@
+"""Wires one stack together: providers, the three platform components, and the cross-platform values.
+
+The order follows the data: the backend's public URL feeds the frontend build; the Vercel project ids and
+the Railway project token feed the GitHub deploy jobs. Which variable goes where is decided by the table
+in :mod:`components.envvars`, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_github as github
+import pulumiverse_vercel as vercel
+
+from components import envvars
+from components.config import StackConfig
+from components.envvars import Target
+from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
+from components.railway.backend import RailwayBackend, RailwayBackendArgs
+from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
+
+
+def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
+    secret = cfg.secret(key)
+    if secret is None:
+        raise KeyError(f"maya-infra:{key} is required here")
+    return pulumi.Output.secret(secret.get_secret_value())
+
+
+def build(cfg: StackConfig) -> dict[str, Any]:
+    """Declare everything of the stack and return the stack outputs."""
+    outputs: dict[str, pulumi.Input[str]] = {}
+    exported: dict[str, Any] = {
+        "stack": cfg.stack,
+        "platforms": sorted(cfg.platforms),
+        "frontend_url": cfg.frontend.url,
+    }
+    secret_names: dict[str, Any] = {}
+
+    if "railway" in cfg.platforms:
+        backend_vars = {
+            v.name: envvars.resolve(v, cfg, outputs)
+            for v in envvars.for_target(cfg, Target.BACKEND)
+            if v.source != envvars.Output("database_url")  # the backend component provides it
+        }
+        backend = RailwayBackend(
+            "backend",
+            RailwayBackendArgs(
+                config=cfg,
+                variables=backend_vars,
+                external_database_url=_secret_value(cfg, "databaseUrl") if cfg.backend.database == "external" else None,
+            ),
+        )
+        outputs.update(
+            backend_url=backend.url,
+            database_url=backend.database_url,
+            railway_project_token=backend.project_token,
+            railway_project_id=backend.project_id,
+            railway_environment_id=backend.environment_id,
+            railway_service_id=backend.service_id,
+        )
+        exported.update(
+            backend_url=backend.url,
+            backend_service_domain=backend.service_domain,
+            railway_project_id=backend.project_id,
+            railway_environment_id=backend.environment_id,
+            railway_service_id=backend.service_id,
+            railway_deployment_status=backend.deployment_status,
+        )
+        if backend.custom_domain_dns_records is not None:
+            exported["backend_custom_domain_dns_records"] = backend.custom_domain_dns_records
+        secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
+    else:
+        outputs["backend_url"] = f"https://{cfg.backend.custom_domain}"
+        exported["backend_url"] = outputs["backend_url"]
+
+    if "vercel" in cfg.platforms:
+        vercel_provider = vercel.Provider(
+            "vercel", api_token=_secret_value(cfg, "vercelToken"), team=cfg.frontend.team_id
+        )
+        frontend_vars = {
+            v.name: FrontendVariable(envvars.resolve(v, cfg, outputs), v.secret)
+            for v in envvars.for_target(cfg, Target.FRONTEND_BUILD)
+        }
+        frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, frontend_vars, vercel_provider))
+        outputs.update(vercel_project_id=frontend.project_id, vercel_team_id=frontend.team_id)
+        exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
+        secret_names["vercel"] = sorted(k for k, v in frontend_vars.items() if v.sensitive)
+
+    if "github" in cfg.platforms:
+        from workflows import render_app_workflows  # imported here: only this platform needs the generator
+
+        gh = cfg.github
+        github_provider = github.Provider(
+            "github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url
+        )
+        ci_values: dict[str, dict[str, CiValue]] = {repo: {} for repo in gh.repositories}
+        for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
+            for v in envvars.for_target(cfg, target):
+                if isinstance(v.source, envvars.Output) and v.source.name not in outputs:
+                    continue  # its platform is left out of this stack (see README, "Platforms")
+                ci_values[repo][v.name] = CiValue(envvars.resolve(v, cfg, outputs), v.secret)
+        pipeline = GitHubPipeline(
+            "pipeline",
+            GitHubPipelineArgs(
+                config=cfg, ci_values=ci_values, workflow_files=render_app_workflows(cfg), provider=github_provider
+            ),
+        )
+        exported.update(
+            github_environment=cfg.environment,
+            protected_branch=pipeline.protected_branch,
+            required_checks=pipeline.required_checks,
+            required_reviewers=pipeline.required_reviewers,
+            workflow_files=pipeline.workflow_paths,
+        )
+        secret_names["github"] = pipeline.secret_names
+
+    exported["secret_names"] = secret_names
+    return exported

@@ -1,0 +1,105 @@
+"""The Next.js frontend on Vercel, for one stack: its project, domains and build variables.
+
+Each stack owns its own Vercel project. Production deployments of both projects come from the CI deploy
+job (`vercel deploy --prebuilt`), so Git-triggered builds are limited by an ignore command: the production
+project never builds from Git, the staging project builds previews of feature branches only. Variables go
+to the ``production`` target only, plus ``preview`` on staging, so production values never reach a preview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumiverse_vercel as vercel
+
+from components.config import StackConfig
+
+
+@dataclass(frozen=True)
+class FrontendVariable:
+    value: pulumi.Input[str]
+    sensitive: bool
+
+
+@dataclass(frozen=True)
+class VercelFrontendArgs:
+    config: StackConfig
+    variables: Mapping[str, FrontendVariable]
+    provider: vercel.Provider
+
+
+def ignore_command(branch: str, previews: bool) -> str:
+    """Vercel's "Ignored Build Step": exit 0 skips the Git build, exit 1 builds."""
+    skip_others = "exit 1" if previews else "exit 0"
+    return f'if [ "$VERCEL_GIT_COMMIT_REF" = "{branch}" ]; then exit 0; fi; {skip_others}'
+
+
+class VercelFrontend(pulumi.ComponentResource):
+    project_id: pulumi.Output[str]
+    team_id: pulumi.Output[str]
+    url: pulumi.Output[str]
+    domains: list[str]
+    variable_names: list[str]
+
+    def __init__(self, name: str, args: VercelFrontendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maya:vercel:Frontend", name, None, opts)
+        cfg = args.config
+        frontend, github = cfg.frontend, cfg.github
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        project = vercel.Project(
+            f"{name}-project",
+            name=frontend.project_name,
+            framework=frontend.framework,
+            root_directory=frontend.root_directory if github.monorepo else None,
+            node_version=frontend.node_version,
+            team_id=frontend.team_id,
+            git_repository=vercel.ProjectGitRepositoryArgs(
+                type="github", repo=f"{github.owner}/{github.frontend_repository}", production_branch=github.branch
+            ),
+            ignore_command=ignore_command(github.branch, frontend.preview_deployments),
+            preview_deployments_disabled=not frontend.preview_deployments,
+            vercel_authentication=vercel.ProjectVercelAuthenticationArgs(
+                deployment_type="only_preview_deployments" if frontend.preview_deployments else "none"
+            ),
+            opts=child,
+        )
+
+        for domain in frontend.domains:
+            vercel.ProjectDomain(
+                f"{name}-domain-{domain}", project_id=project.id, domain=domain, team_id=frontend.team_id, opts=child
+            )
+        for domain in frontend.redirect_domains:
+            vercel.ProjectDomain(
+                f"{name}-redirect-{domain}",
+                project_id=project.id,
+                domain=domain,
+                redirect=frontend.primary_domain,
+                redirect_status_code=308,
+                team_id=frontend.team_id,
+                opts=child,
+            )
+
+        targets = ["production", "preview"] if frontend.preview_deployments else ["production"]
+        for key, variable in args.variables.items():
+            value = pulumi.Output.secret(variable.value) if variable.sensitive else variable.value
+            vercel.ProjectEnvironmentVariable(
+                f"{name}-env-{key}",
+                project_id=project.id,
+                team_id=frontend.team_id,
+                key=key,
+                value=value,
+                targets=targets,
+                sensitive=variable.sensitive,
+                # key+target is unique in Vercel: a replacement must delete the old variable first
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+            )
+
+        self.project_id = project.id
+        self.team_id = project.team_id
+        self.url = pulumi.Output.from_input(frontend.url)
+        self.domains = [*frontend.domains, *frontend.redirect_domains]
+        self.variable_names = sorted(args.variables)
+        self.register_outputs({"project_id": self.project_id, "url": self.url, "domains": self.domains})

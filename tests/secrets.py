@@ -1,0 +1,15 @@
+"""Test values for every stack secret. Distinctive, so a test can prove none of them leaks."""
+
+TEST_SECRETS = {
+    "maya-infra:jwtSecretKey": "test-jwt-secret-4f1c9e2a",
+    "maya-infra:encryptionKey": "test-encryption-key-7b3d5a91",
+    "maya-infra:anthropicApiKey": "test-anthropic-key-c2e8d410",
+    "maya-infra:stripeApiKey": "test-stripe-key-9a0f6b3e",
+    "maya-infra:twilioAccountSid": "test-twilio-sid-5d7e2c18",
+    "maya-infra:twilioAuthToken": "test-twilio-token-1e4a8f6c",
+    "maya-infra:railwayToken": "test-railway-token-8c2b7d05",
+    "maya-infra:vercelToken": "test-vercel-token-3f9a1e7b24c6d8e0a2b4c6d8",
+    "maya-infra:githubToken": "test-github-token-6a2d9c4e",
+    "maya-infra:snykToken": "test-snyk-token-0b5e3a7d",
+}
+EXTERNAL_DATABASE_URL = "postgresql://maya:test-db-password-2c7f@db.example.com:5432/maya"
