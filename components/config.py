@@ -382,12 +382,14 @@ def parse(
         ours[key] = value
 
     secrets: dict[str, SecretStr] = {}
+    reported: set[str] = set()  # secrets already reported (plain text, empty): not "missing" as well
     for spec in SECRETS:
         full_key = f"{NAMESPACE}:{spec.key}"
         if spec.key not in ours:
             continue
         value = ours.pop(spec.key)
         if full_key not in secret_keys:
+            reported.add(spec.key)
             problems.append(
                 Problem(
                     spec.key,
@@ -397,6 +399,7 @@ def parse(
             )
             continue
         if value is None or not isinstance(value, str) or not value.strip():
+            reported.add(spec.key)
             problems.append(Problem(spec.key, "is empty", _fix_secret(stack, spec.key)))
             continue
         secrets[spec.key] = SecretStr(value)
@@ -470,7 +473,7 @@ def parse(
         backend = sections.get("backend")
         database = backend.database if isinstance(backend, BackendSettings) else None
         for spec in SECRETS:
-            if spec.key not in secrets and spec.required(platforms, database):
+            if spec.key not in secrets and spec.key not in reported and spec.required(platforms, database):
                 problems.append(Problem(spec.key, f"is missing ({spec.description})", _fix_secret(stack, spec.key)))
         if "databaseUrl" in secrets and database == "railway":
             problems.append(

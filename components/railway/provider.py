@@ -174,6 +174,8 @@ class RailwayProvider(ResourceProvider):
             return ReadResult("", {})  # gone behind our back: drop from state, the next up recreates it
         if outs is None:
             return ReadResult("", {})
+        # Railway answers "" where nothing is set; that is the same as our None, not drift.
+        outs = {k: state.get(k) if v in (None, "") and state.get(k) in (None, "") else v for k, v in outs.items()}
         merged = {**state, **outs}
         return ReadResult(id_, merged, inputs=self.inputs_of(merged))
 
@@ -445,7 +447,7 @@ class ServiceInstanceProvider(RailwayProvider):
         if isinstance(pre, list):
             pre = " && ".join(pre) if pre else None
         outs["pre_deploy_command"] = pre
-        return {k: (None if v == "" and state.get(k) is None else v) for k, v in outs.items()}
+        return outs
 
 
 class VariablesProvider(RailwayProvider):
@@ -486,15 +488,15 @@ class VariablesProvider(RailwayProvider):
         }
 
     def _apply(self, props: Mapping[str, Any], before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, Any]:
-        changed = {k: v for k, v in after.items() if before.get(k) != v}
-        if changed:
+        """One request whatever changed: changed names are upserted; when names go away, the whole set is
+        written with ``replace`` (``variableDelete`` has no ``skipDeploys`` and would deploy per name)."""
+        removed = set(before) - set(after)
+        changed = dict(after) if removed else {k: v for k, v in after.items() if before.get(k) != v}
+        if changed or removed:
             self.client.execute(
                 ops.VARIABLE_COLLECTION_UPSERT,
-                {"input": {**self._scope(props), "variables": changed, "replace": False, "skipDeploys": True}},
+                {"input": {**self._scope(props), "variables": changed, "replace": bool(removed), "skipDeploys": True}},
             )
-        for name in sorted(set(before) - set(after)):
-            with contextlib.suppress(errors.NotFoundError):
-                self.client.execute(ops.VARIABLE_DELETE, {"input": {**self._scope(props), "name": name}})
         return {"revision": revision_of(dict(after))}
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

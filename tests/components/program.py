@@ -85,7 +85,8 @@ def run_program(
     secrets: Mapping[str, str] | None = None,
     preview: bool = False,
 ) -> ProgramRun:
-    mocks = RecordingMocks()
+    global LAST_MOCKS
+    mocks = LAST_MOCKS = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="maya-infra", stack=stack_name, preview=preview)
     values, secret_keys = stack_config(stack_name, overrides, secrets)
     pulumi.runtime.set_all_config(values, secret_keys)

@@ -1,0 +1,71 @@
+"""Fixtures: a fake Railway API on 127.0.0.1 and providers wired to it over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from components.railway import provider as p
+from components.railway.client import ClientSettings, RailwayClient
+from tests.fakes.railway_api import FakeRailway
+
+TOKEN = "fake-railway-token"
+P = TypeVar("P", bound=p.RailwayProvider)
+
+
+class SleepRecorder:
+    """Stands in for time.sleep in the client: records each wait, waits a tiny bit (bounded tests)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeRailway]:
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=2) as server:
+        yield server
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+def client(fake: FakeRailway, sleeps: SleepRecorder) -> Iterator[RailwayClient]:
+    settings = ClientSettings(
+        endpoint=fake.url,
+        requests_per_second=1000,
+        max_attempts=6,
+        timeout_seconds=5,
+        connect_timeout_seconds=2,
+        backoff_base_seconds=0.01,
+        backoff_cap_seconds=30,
+    )
+    railway = RailwayClient(TOKEN, settings, sleep=sleeps)
+    yield railway
+    railway.close()
+
+
+@pytest.fixture
+def make(client: RailwayClient) -> Callable[[type[P]], P]:
+    def build(cls: type[P]) -> P:
+        instance = cls()
+        instance.use_client(client)
+        return instance
+
+    return build
+
+
+@pytest.fixture
+def stack(make: Callable[[type[Any]], Any]) -> dict[str, Any]:
+    """A project, its environment and a service: what most resources hang off."""
+    project = make(p.ProjectProvider).create({"name": "maya-staging", "default_environment_name": "staging"})
+    env = make(p.EnvironmentProvider).create({"project_id": project.id, "name": "staging"})
+    service = make(p.ServiceProvider).create({"project_id": project.id, "name": "backend"})
+    return {"project_id": project.id, "environment_id": env.id, "service_id": service.id, "project": project}

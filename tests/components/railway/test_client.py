@@ -1,0 +1,150 @@
+"""The Railway client against the fake API over real HTTP: retries, backoff, errors, secrecy."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from components.railway import errors
+from components.railway import operations as ops
+from components.railway.client import ClientSettings, RailwayClient, classify, scrub
+from tests.components.railway.conftest import TOKEN, SleepRecorder
+from tests.fakes.railway_api import FakeRailway
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _create_project(client: RailwayClient, name: str = "p") -> str:
+    return client.execute(ops.PROJECT_CREATE, {"input": {"name": name}})["projectCreate"]["id"]
+
+
+def test_sends_bearer_token_source_and_operation_name(fake: FakeRailway, client: RailwayClient) -> None:
+    _create_project(client)
+    request = fake.requests[-1]
+    assert request.operation_name == "ProjectCreate"
+    assert request.source == "maya-infra"
+    assert request.auth_kind == "bearer"
+    assert fake.invalid_documents == []
+
+
+def test_429_honours_retry_after(fake: FakeRailway, client: RailwayClient, sleeps: SleepRecorder) -> None:
+    fake.inject("http", status=429, retry_after=7, times=2)
+    _create_project(client)
+    assert sleeps.waits[-2:] == [7.0, 7.0]
+    assert fake.count("ProjectCreate") == 3
+    assert len(fake.state.projects) == 1
+
+
+def test_cloudflare_1015_backs_off_hard(fake: FakeRailway, client: RailwayClient, sleeps: SleepRecorder) -> None:
+    fake.inject("cloudflare_1015")
+    client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+    assert sleeps.waits == [30.0]  # 60 s for an edge block, capped by backoffCapSeconds
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_5xx_is_retried_for_queries(fake: FakeRailway, client: RailwayClient, status: int) -> None:
+    project_id = _create_project(client)
+    fake.inject("http", status=status, times=2)
+    assert client.execute(ops.PROJECT, {"id": project_id})["project"]["id"] == project_id
+
+
+def test_dropped_connection_is_retried_for_idempotent_calls(fake: FakeRailway, client: RailwayClient) -> None:
+    project_id = _create_project(client)
+    fake.inject("drop", match="ProjectUpdate")
+    client.execute(ops.PROJECT_UPDATE, {"id": project_id, "input": {"name": "renamed"}})
+    assert fake.state.projects[project_id]["name"] == "renamed"
+
+
+def test_lost_answer_of_a_create_is_reported_as_ambiguous(fake: FakeRailway, client: RailwayClient) -> None:
+    fake.inject("drop_after", match="ProjectCreate")
+    with pytest.raises(errors.AmbiguousResultError):
+        _create_project(client)
+    assert len(fake.state.projects) == 1  # it did happen: the caller must look before retrying
+
+
+def test_slow_reply_times_out_then_succeeds(fake: FakeRailway, sleeps: SleepRecorder) -> None:
+    settings = ClientSettings(
+        endpoint=fake.url, requests_per_second=1000, timeout_seconds=0.5, backoff_base_seconds=0.01
+    )
+    railway = RailwayClient(TOKEN, settings, sleep=sleeps)
+    fake.inject("slow", delay=1.5, match="Projects")
+    result = railway.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+    assert result["projects"]["edges"] == []
+    assert fake.count("Projects") == 2
+
+
+def test_gives_up_after_max_attempts(fake: FakeRailway, client: RailwayClient) -> None:
+    fake.inject("http", status=429, retry_after=1, times=10)
+    with pytest.raises(errors.RateLimitedError, match="gave up after 6 attempts"):
+        client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+
+
+def test_graphql_errors_map_to_typed_exceptions(fake: FakeRailway, client: RailwayClient) -> None:
+    with pytest.raises(errors.NotFoundError):
+        client.execute(ops.PROJECT, {"id": "does-not-exist"})
+    fake.inject("graphql_error", message="Problem processing request: invalid input")
+    with pytest.raises(errors.InvalidInputError):
+        client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+
+
+def test_wrong_token_is_not_authorized_and_never_echoed(fake: FakeRailway, sleeps: SleepRecorder) -> None:
+    wrong = "wrong-token-value-123456"
+    railway = RailwayClient(wrong, ClientSettings(endpoint=fake.url), sleep=sleeps)
+    with pytest.raises(errors.NotAuthorizedError) as exc:
+        railway.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+    assert wrong not in str(exc.value) and "railwayToken" in str(exc.value)
+    assert wrong not in repr(railway)
+
+
+def test_server_messages_are_scrubbed_of_sent_values(
+    fake: FakeRailway, client: RailwayClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "super-secret-variable-value"
+    fake.inject("graphql_error", message=f"cannot store {secret} for {TOKEN}")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(errors.RailwayError) as exc:
+        client.execute(
+            ops.VARIABLE_COLLECTION_UPSERT,
+            {"input": {"projectId": "p", "environmentId": "e", "serviceId": "s", "variables": {"K": secret}}},
+        )
+    assert secret not in str(exc.value) and TOKEN not in str(exc.value)
+    assert secret not in caplog.text and TOKEN not in caplog.text
+
+
+def test_connection_refused_is_unavailable(sleeps: SleepRecorder) -> None:
+    railway = RailwayClient(
+        TOKEN,
+        ClientSettings(endpoint="http://127.0.0.1:9/graphql/v2", max_attempts=2, connect_timeout_seconds=0.5),
+        sleep=sleeps,
+    )
+    with pytest.raises(errors.UnavailableError, match="cannot connect"):
+        railway.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+
+
+def test_rate_cap_spaces_requests(fake: FakeRailway) -> None:
+    waits: list[float] = []
+    railway = RailwayClient(TOKEN, ClientSettings(endpoint=fake.url, requests_per_second=2), sleep=waits.append)
+    for _ in range(3):
+        railway.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+    # the recorder does not really sleep, so the second wait also covers the first: 0.5 s apart each
+    assert len(waits) == 2 and 0.4 < waits[0] <= 0.5 and 0.9 < waits[1] <= 1.0
+
+
+def test_no_token_is_refused_before_any_request() -> None:
+    with pytest.raises(errors.NotAuthorizedError, match="railwayToken"):
+        RailwayClient("")
+
+
+def test_classify_and_scrub_units() -> None:
+    assert isinstance(classify("Op", "Project not found", None), errors.NotFoundError)
+    assert isinstance(classify("Op", "anything", "NOT_FOUND"), errors.NotFoundError)
+    assert isinstance(classify("Op", "Not Authorized", None), errors.NotAuthorizedError)
+    assert isinstance(classify("Op", "Rate limit exceeded", None), errors.RateLimitedError)
+    assert scrub("a-secret-value here", ["a-secret-value", "x"]) == "[redacted] here"
+
+
+def test_http_client_uses_timeouts(client: RailwayClient) -> None:
+    timeout = client._http.timeout
+    assert isinstance(timeout, httpx.Timeout) and timeout.connect == 2 and timeout.read == 5

@@ -1,0 +1,536 @@
+"""Provider contract tests: every resource's lifecycle through real HTTP against the fake Railway API,
+drift, every fault kind, interrupted creates, secrecy and pickling."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import dill
+import pytest
+from pulumi.dynamic import CheckResult, ConfigureRequest
+from pulumi.dynamic.config import Config
+from pulumi.runtime import rpc
+
+from components.railway import errors
+from components.railway import provider as p
+from components.railway.client import RailwayClient
+from tests.fakes.railway_api import FakeRailway
+
+pytestmark = pytest.mark.timeout(60)
+Make = Callable[[type[Any]], Any]
+
+SETTINGS = {
+    "source_repo": "mayassistant/maya",
+    "root_directory": "backend",
+    "start_command": "uvicorn app.main:app",
+    "pre_deploy_command": "python apply_migration.py",
+    "healthcheck_path": "/api/health",
+    "healthcheck_timeout": 300,
+    "num_replicas": 2,
+    "region": "us-west2",
+    "restart_policy_type": "ON_FAILURE",
+    "restart_policy_max_retries": 10,
+}
+
+
+def _lifecycle(make: Make, cls: type[p.RailwayProvider], inputs: dict[str, Any], change: dict[str, Any]) -> Any:
+    """check → create → read (no drift) → diff (no change) → diff+update → read → delete → delete again."""
+    provider = make(cls)
+    checked: CheckResult = provider.check({}, inputs)
+    assert checked.failures == [], checked.failures
+    created = provider.create(checked.inputs)
+    assert created.id
+    read = provider.read(created.id, created.outs)
+    assert read.id == created.id
+    assert provider.diff(created.id, read.outs, inputs).changes is False, "refresh right after create drifted"
+    new_inputs = {**inputs, **change}
+    diff = provider.diff(created.id, created.outs, new_inputs)
+    assert diff.changes is True
+    if not diff.replaces:
+        updated = provider.update(created.id, created.outs, new_inputs)
+        assert all(updated.outs[k] == v for k, v in change.items())
+        assert set(created.outs) <= set(updated.outs), "update must return full outputs"
+        after = provider.read(created.id, updated.outs)
+        assert provider.diff(created.id, after.outs, new_inputs).changes is False
+        created.outs = updated.outs
+    provider.delete(created.id, created.outs)
+    provider.delete(created.id, created.outs)  # idempotent
+    return created
+
+
+def test_project_lifecycle(make: Make, fake: FakeRailway) -> None:
+    _lifecycle(
+        make,
+        p.ProjectProvider,
+        {"name": "maya-staging", "default_environment_name": "staging"},
+        {"name": "maya-staging-2"},
+    )
+    assert fake.is_empty()
+
+
+def test_project_workspace_change_replaces(make: Make) -> None:
+    provider = make(p.ProjectProvider)
+    diff = provider.diff("id", {"name": "a", "workspace_id": "w1"}, {"name": "a", "workspace_id": "w2"})
+    assert diff.changes and diff.replaces == ["workspace_id"]
+
+
+def test_environment_adopts_the_default_and_creates_others(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    provider = make(p.EnvironmentProvider)
+    adopted = provider.create({"project_id": stack["project_id"], "name": "staging"})
+    assert adopted.id == stack["environment_id"] and adopted.outs["adopted"] is True
+    _lifecycle(make, p.EnvironmentProvider, {"project_id": stack["project_id"], "name": "qa"}, {"name": "qa-2"})
+    provider.delete(adopted.id, adopted.outs)  # the default goes with the project
+    assert stack["environment_id"] in fake.state.environments
+
+
+def test_service_lifecycle(make: Make, stack: dict[str, Any]) -> None:
+    _lifecycle(make, p.ServiceProvider, {"project_id": stack["project_id"], "name": "worker"}, {"name": "worker-2"})
+
+
+def test_service_instance_lifecycle(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    inputs = {"service_id": stack["service_id"], "environment_id": stack["environment_id"], **SETTINGS}
+    created = _lifecycle(
+        make, p.ServiceInstanceProvider, inputs, {"healthcheck_path": "/api/healthz", "num_replicas": 3}
+    )
+    instance = fake.state.instances[(stack["service_id"], stack["environment_id"])]
+    assert instance["healthcheckPath"] == "/api/healthz"
+    assert created.outs["revision"]
+
+
+def test_service_instance_check_failures(make: Make) -> None:
+    provider = make(p.ServiceInstanceProvider)
+    failures = provider.check(
+        {},
+        {
+            "service_id": "s",
+            "environment_id": "e",
+            "healthcheck_path": "api/health",
+            "num_replicas": 0,
+            "restart_policy_type": "SOMETIMES",
+            "source_repo": "not a repo",
+        },
+    ).failures
+    assert {f.property for f in failures} == {"healthcheck_path", "num_replicas", "restart_policy_type", "source_repo"}
+    unknown = provider.check({}, {"service_id": rpc.UNKNOWN, "environment_id": "e", "healthcheck_path": rpc.UNKNOWN})
+    assert [f.property for f in unknown.failures] == []
+
+
+def test_diff_never_compares_the_provider_and_reports_unknowns(make: Make) -> None:
+    provider = make(p.ServiceInstanceProvider)
+    olds = {"service_id": "s", "environment_id": "e", "__provider": "old-code", **SETTINGS}
+    assert provider.diff("s:e", olds, {**olds, "__provider": "new-code"}).changes is False
+    assert provider.diff("s:e", olds, {**olds, "start_command": rpc.UNKNOWN}).changes is True
+    assert provider.diff("s:e", olds, {**olds, "environment_id": "e2"}).replaces == ["environment_id"]
+
+
+def test_variables_one_request_whatever_their_number(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    provider = make(p.VariablesProvider)
+    for count in (10, 200):
+        fake.reset_counters()
+        values = {f"VAR_{i}": f"value-{i}" for i in range(count)}
+        created = provider.create({**scope, "variables": values})
+        assert fake.count("VariableCollectionUpsert") == 1 and fake.count() == 1
+        fake.reset_counters()
+        changed = {**values, "VAR_1": "changed"}
+        provider.update(created.id, created.outs, {**scope, "variables": changed})
+        assert fake.count() == 1
+        provider.delete(created.id, {**created.outs, "variables": changed})
+
+
+def test_variables_writes_skip_deploys_and_removed_names_are_deleted(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    created = _lifecycle(
+        make, p.VariablesProvider, {**scope, "variables": {"A": "1", "B": "2"}}, {"variables": {"A": "1", "C": "3"}}
+    )
+    assert created.outs["variables"] == {"A": "1", "C": "3"}
+    upserts = [r for r in fake.requests if r.operation_name == "VariableCollectionUpsert"]
+    assert all(r.variables["input"]["skipDeploys"] is True for r in upserts)
+    # create, drop B, delete all, delete all again (idempotent)
+    assert [r.variables["input"]["replace"] for r in upserts] == [False, True, True, True]
+    assert fake.count("VariableDelete") == 0  # it has no skipDeploys: removals go through one replace
+    assert fake.count("ServiceInstanceDeployV2") == 0 and not fake.state.deployments
+
+
+def test_variables_check_refuses_reserved_and_bad_names(make: Make) -> None:
+    failures = (
+        make(p.VariablesProvider)
+        .check(
+            {},
+            {
+                "project_id": "p",
+                "environment_id": "e",
+                "service_id": "s",
+                "variables": {"RAILWAY_X": "1", "1BAD": "2", "OK": 3},
+            },
+        )
+        .failures
+    )
+    assert len(failures) == 3
+
+
+def test_service_domain_lifecycle_keeps_explicit_port(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    created = _lifecycle(make, p.ServiceDomainProvider, {**scope, "target_port": 8000}, {"target_port": 8080})
+    assert created.outs["url"].startswith("https://") and created.outs["domain"].endswith(".up.railway.app")
+    sent = [
+        r.variables["input"]["targetPort"]
+        for r in fake.requests
+        if r.operation_name in ("ServiceDomainCreate", "ServiceDomainUpdate")
+    ]
+    assert sent == [8000, 8080]
+
+
+def test_custom_domain_exports_dns_records(make: Make, stack: dict[str, Any]) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    provider = make(p.CustomDomainProvider)
+    created = provider.create({**scope, "domain": "api.staging.mayassistant.com", "target_port": 8000})
+    records = {r["type"]: r for r in created.outs["dns_records"]}
+    assert records["CNAME"]["value"] and records["TXT"]["value"]
+    assert created.outs["verified"] is False
+    assert provider.diff(
+        created.id, created.outs, {**scope, "domain": "api2.mayassistant.com", "target_port": 8000}
+    ).replaces == ["domain"]
+    assert provider.check({}, {**scope, "domain": "https://x"}).failures
+    _lifecycle(
+        make, p.CustomDomainProvider, {**scope, "domain": "api.example.com", "target_port": 8000}, {"target_port": 8001}
+    )
+
+
+def test_deployment_trigger_lifecycle(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    inputs = {
+        **scope,
+        "provider": "github",
+        "repository": "mayassistant/maya",
+        "branch": "develop",
+        "check_suites": True,
+        "root_directory": "backend",
+    }
+    _lifecycle(make, p.DeploymentTriggerProvider, inputs, {"branch": "main"})
+    created = [r for r in fake.requests if r.operation_name == "DeploymentTriggerCreate"]
+    assert created[0].variables["input"]["checkSuites"] is True
+
+
+def test_project_token_is_created_once_and_listed(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    scope = {"project_id": stack["project_id"], "environment_id": stack["environment_id"]}
+    provider = make(p.ProjectTokenProvider)
+    created = provider.create({**scope, "name": "maya-infra-staging-ci-deploy"})
+    assert fake.project_token_value(created.id) == created.outs["token"]
+    assert provider.diff(created.id, created.outs, {**scope, "name": "other"}).replaces == ["name"]
+    assert provider.read(created.id, created.outs).outs["token"] == created.outs["token"]
+    provider.delete(created.id, created.outs)
+    assert provider.read(created.id, created.outs).id == ""
+
+
+def test_postgres_from_template_and_adopted_on_retry(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    scope = {
+        "project_id": stack["project_id"],
+        "environment_id": stack["environment_id"],
+        "workflow_poll_seconds": 0.01,
+    }
+    provider = make(p.PostgresProvider)
+    created = provider.create(scope)
+    assert created.outs["database_url_reference"] == "${{Postgres.DATABASE_URL}}"
+    assert created.outs["volume_id"]
+    again = provider.create(scope)  # e.g. the first up died after the template ran
+    assert again.id == created.id and fake.count("TemplateDeployV2") == 1
+    provider.delete(created.id, created.outs)
+    assert created.outs["volume_id"] not in fake.state.volumes
+
+
+def _deploy_inputs(stack: dict[str, Any], revision: str = "r1") -> dict[str, Any]:
+    return {
+        "project_id": stack["project_id"],
+        "environment_id": stack["environment_id"],
+        "service_id": stack["service_id"],
+        "revision": revision,
+        "timeout_seconds": 10,
+        "poll_seconds": 0.01,
+    }
+
+
+def test_deployment_deploys_once_per_revision_and_waits(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    provider = make(p.DeploymentProvider)
+    created = provider.create(_deploy_inputs(stack))
+    assert created.outs["status"] == "SUCCESS"
+    assert provider.diff(created.id, created.outs, _deploy_inputs(stack)).changes is False
+    changed = _deploy_inputs(stack, "r2")
+    assert provider.diff(created.id, created.outs, changed).changes is True
+    updated = provider.update(created.id, created.outs, changed)
+    assert updated.outs["deployment_id"] != created.outs["deployment_id"]
+    assert fake.count("ServiceInstanceDeployV2") == 2
+    same_revision = {**_deploy_inputs(stack, "r2"), "timeout_seconds": 20}
+    provider.update(created.id, updated.outs, same_revision)
+    assert fake.count("ServiceInstanceDeployV2") == 2  # a wait setting alone deploys nothing
+
+
+@pytest.mark.parametrize("status", ["FAILED", "CRASHED"])
+def test_failed_deployment_is_named_in_the_error(
+    make: Make, stack: dict[str, Any], fake: FakeRailway, status: str
+) -> None:
+    fake.fail_next_deploy(status)
+    with pytest.raises(errors.DeploymentFailedError) as exc:
+        make(p.DeploymentProvider).create(_deploy_inputs(stack))
+    deployment_id = fake.requests[-1].variables["id"]
+    assert deployment_id in str(exc.value) and status in str(exc.value)
+
+
+def test_deployment_wait_is_bounded(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    with FakeRailway(token="fake-railway-token", deploy_polls_to_finish=10_000) as slow:
+        client = RailwayClient(
+            "fake-railway-token",
+            type(make(p.ProjectProvider).client.settings)(endpoint=slow.url, requests_per_second=1000),
+        )
+        provider = p.DeploymentProvider()
+        provider.use_client(client)
+        project = p.ProjectProvider()
+        project.use_client(client)
+        made = project.create({"name": "x", "default_environment_name": "staging"})
+        service = p.ServiceProvider()
+        service.use_client(client)
+        svc = service.create({"project_id": made.id, "name": "backend"})
+        inputs = {
+            "project_id": made.id,
+            "environment_id": made.outs["default_environment_id"],
+            "service_id": svc.id,
+            "revision": "r",
+            "timeout_seconds": 0.3,
+            "poll_seconds": 0.05,
+        }
+        with pytest.raises(errors.DeploymentFailedError, match="deployTimeoutSeconds"):
+            provider.create(inputs)
+
+
+def test_refresh_of_a_crashed_service_leads_to_a_redeploy(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    provider = make(p.DeploymentProvider)
+    created = provider.create(_deploy_inputs(stack))
+    fake.state.deployments[created.outs["deployment_id"]]["status"] = "CRASHED"
+    read = provider.read(created.id, created.outs)
+    assert read.outs["status"] == "CRASHED"
+    assert provider.diff(created.id, read.outs, _deploy_inputs(stack)).changes is True
+
+
+# ---- drift ----------------------------------------------------------------------------------------------
+def test_drift_changed_and_deleted_behind_our_back(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    settings = make(p.ServiceInstanceProvider)
+    inst_inputs = {"service_id": stack["service_id"], "environment_id": stack["environment_id"], **SETTINGS}
+    inst = settings.create(inst_inputs)
+    variables = make(p.VariablesProvider)
+    var_inputs = {**scope, "variables": {"A": "1", "B": "2"}}
+    var = variables.create(var_inputs)
+
+    fake.update_instance_behind(stack["service_id"], stack["environment_id"], healthcheckPath="/broken")
+    fake.set_variable_behind(stack["project_id"], stack["environment_id"], stack["service_id"], "B", None)
+    fake.set_variable_behind(stack["project_id"], stack["environment_id"], stack["service_id"], "EXTRA", "x")
+    fake.reset_counters()
+
+    inst_read = settings.read(inst.id, inst.outs)
+    var_read = variables.read(var.id, var.outs)
+    assert fake.count() == 2  # one read per resource
+    assert inst_read.outs["healthcheck_path"] == "/broken" and inst_read.inputs["healthcheck_path"] == "/broken"
+    assert var_read.outs["variables"] == {"A": "1", "EXTRA": "x"}
+
+    assert settings.diff(inst.id, inst_read.outs, inst_inputs).changes is True
+    fixed = settings.update(inst.id, inst_read.outs, inst_inputs)
+    assert fixed.outs["revision"] != inst.outs["revision"]  # a restore is a write: it leads to a deploy
+    variables.update(var.id, var_read.outs, var_inputs)
+    assert fake.state.instances[(stack["service_id"], stack["environment_id"])]["healthcheckPath"] == "/api/health"
+    remote = fake.state.variables[(stack["project_id"], stack["environment_id"], stack["service_id"])]
+    assert {k: v for k, v in remote.items() if not k.startswith("RAILWAY_")} == {"A": "1", "B": "2"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls", "make_inputs"),
+    [
+        ("project", p.ProjectProvider, lambda s: {"name": "gone", "default_environment_name": "x"}),
+        ("service", p.ServiceProvider, lambda s: {"project_id": s["project_id"], "name": "gone"}),
+        (
+            "domain",
+            p.ServiceDomainProvider,
+            lambda s: {**{k: s[k] for k in ("project_id", "environment_id", "service_id")}, "target_port": 8000},
+        ),
+        (
+            "trigger",
+            p.DeploymentTriggerProvider,
+            lambda s: {
+                **{k: s[k] for k in ("project_id", "environment_id", "service_id")},
+                "provider": "github",
+                "repository": "o/r",
+                "branch": "main",
+                "check_suites": True,
+            },
+        ),
+    ],
+)
+def test_deleted_behind_our_back_is_dropped_from_state(
+    make: Make,
+    stack: dict[str, Any],
+    fake: FakeRailway,
+    kind: str,
+    cls: type[p.RailwayProvider],
+    make_inputs: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    provider = make(cls)
+    created = provider.create(make_inputs(stack))
+    fake.delete_behind(kind, created.id)
+    gone = provider.read(created.id, created.outs)
+    assert gone.id == "" and gone.outs == {}
+    provider.delete(created.id, created.outs)  # and deleting it again is fine
+
+
+# ---- faults ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "http", "status": 429, "retry_after": 1},
+        {"kind": "http", "status": 503},
+        {"kind": "cloudflare_1015"},
+        {"kind": "drop"},
+        {"kind": "drop_after"},
+        {"kind": "slow", "delay": 0.2},
+    ],
+)
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "ServiceCreate",
+        "ServiceDomainCreate",
+        "DeploymentTriggerCreate",
+        "ProjectTokenCreate",
+        "VariableCollectionUpsert",
+        "ServiceInstanceDeployV2",
+    ],
+)
+def test_every_fault_during_create_converges_without_duplicates(
+    make: Make, stack: dict[str, Any], fake: FakeRailway, fault: dict[str, Any], operation: str
+) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    cases: dict[str, tuple[type[p.RailwayProvider], dict[str, Any]]] = {
+        "ServiceCreate": (p.ServiceProvider, {"project_id": stack["project_id"], "name": "api"}),
+        "ServiceDomainCreate": (p.ServiceDomainProvider, {**scope, "target_port": 8000}),
+        "DeploymentTriggerCreate": (
+            p.DeploymentTriggerProvider,
+            {**scope, "provider": "github", "repository": "o/r", "branch": "main"},
+        ),
+        "ProjectTokenCreate": (
+            p.ProjectTokenProvider,
+            {"project_id": stack["project_id"], "environment_id": stack["environment_id"], "name": "ci"},
+        ),
+        "VariableCollectionUpsert": (p.VariablesProvider, {**scope, "variables": {"A": "1"}}),
+        "ServiceInstanceDeployV2": (p.DeploymentProvider, _deploy_inputs(stack)),
+    }
+    cls, inputs = cases[operation]
+    options = dict(fault)
+    fake.inject(options.pop("kind"), match=operation, **options)
+    created = make(cls).create(inputs)
+    assert created.id
+    state = fake.state
+    counts = {
+        "ServiceCreate": lambda: sum(1 for s in state.services.values() if s["name"] == "api"),
+        "ServiceDomainCreate": lambda: len(state.service_domains),
+        "DeploymentTriggerCreate": lambda: len(state.triggers),
+        "ProjectTokenCreate": lambda: len(state.project_tokens),
+        "VariableCollectionUpsert": lambda: 1,
+        "ServiceInstanceDeployV2": lambda: len(state.deployments),
+    }
+    assert counts[operation]() == 1, f"{operation} was duplicated"
+    if operation == "ProjectTokenCreate":
+        assert fake.project_token_value(created.id) == created.outs["token"]
+
+
+def test_failure_in_the_middle_of_a_create_then_retry_converges(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    """The PostgreSQL create dies after the template ran (its workflow poll fails hard); a retry adopts."""
+    scope = {
+        "project_id": stack["project_id"],
+        "environment_id": stack["environment_id"],
+        "workflow_poll_seconds": 0.01,
+    }
+    fake.inject("graphql_error", match="WorkflowStatus", message="Internal server error", times=1)
+    with pytest.raises(errors.RailwayError):
+        make(p.PostgresProvider).create(scope)
+    retried = make(p.PostgresProvider).create(scope)
+    assert retried.outs["database_url_reference"] == "${{Postgres.DATABASE_URL}}"
+    assert sum(1 for s in fake.state.services.values() if s["name"] == "Postgres") == 1
+
+
+def test_graphql_error_on_an_update_fails_cleanly_and_loses_nothing(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    provider = make(p.VariablesProvider)
+    created = provider.create({**scope, "variables": {"A": "1"}})
+    fake.inject("graphql_error", match="VariableCollectionUpsert", message="Problem processing request")
+    with pytest.raises(errors.InvalidInputError):
+        provider.update(created.id, created.outs, {**scope, "variables": {"A": "2"}})
+    assert fake.state.variables[(stack["project_id"], stack["environment_id"], stack["service_id"])]["A"] == "1"
+    provider.update(created.id, created.outs, {**scope, "variables": {"A": "2"}})  # the next up converges
+
+
+# ---- secrecy and pickling ------------------------------------------------------------------------------
+def test_no_token_or_secret_value_in_logs_or_errors(
+    make: Make,
+    stack: dict[str, Any],
+    fake: FakeRailway,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "sk-live-very-secret-value-42"
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    fake.inject("http", status=503, match="VariableCollectionUpsert")
+    fake.inject("graphql_error", match="VariableCollectionUpsert", message=f"value {secret} rejected")
+    with pytest.raises(errors.RailwayError) as exc:
+        make(p.VariablesProvider).create({**scope, "variables": {"STRIPE_API_KEY": secret}})
+    out = capsys.readouterr()
+    for text in (str(exc.value), caplog.text, out.out, out.err):
+        assert secret not in text and "fake-railway-token" not in text
+
+
+def test_providers_pickle_by_reference_without_client_or_lock(make: Make) -> None:
+    for cls in (
+        p.ProjectProvider,
+        p.EnvironmentProvider,
+        p.ServiceProvider,
+        p.ServiceInstanceProvider,
+        p.VariablesProvider,
+        p.ServiceDomainProvider,
+        p.CustomDomainProvider,
+        p.DeploymentTriggerProvider,
+        p.ProjectTokenProvider,
+        p.PostgresProvider,
+        p.DeploymentProvider,
+    ):
+        configured = make(cls)  # has a live client
+        blob = dill.dumps(configured, protocol=pickle.DEFAULT_PROTOCOL, recurse=True)
+        assert b"components.railway.provider" in blob
+        assert b"fake-railway-token" not in blob and b"httpx" not in blob and b"lock" not in blob.lower()
+        restored = dill.loads(blob)  # noqa: S301 - our own bytes
+        assert type(restored) is cls and restored._client is None
+
+
+def test_configure_reads_token_and_api_url_from_stack_config(fake: FakeRailway) -> None:
+    provider = p.ProjectProvider()
+    raw = {
+        "maya-infra:railwayToken": "fake-railway-token",
+        "maya-infra:railway": f'{{"apiUrl": "{fake.url}", "requestsPerSecond": 100}}',
+    }
+    provider.configure(ConfigureRequest(Config(raw, "maya-infra")))
+    created = provider.create({"name": "configured", "default_environment_name": "staging"})
+    assert created.id in fake.state.projects
+    assert provider.client.settings.endpoint == fake.url
+
+
+def test_unconfigured_provider_says_what_is_missing() -> None:
+    with pytest.raises(errors.NotAuthorizedError, match="not configured"):
+        p.ProjectProvider().create({"name": "x"})

@@ -1,0 +1,153 @@
+"""The stack config model: both real stack files validate; every kind of bad input gives one clear error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components import config
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
+
+
+def _parse(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    plaintext: dict[str, str] | None = None,
+) -> config.StackConfig:
+    raw, _ = config.read_stack_file(stack)
+    raw = {**raw, **(overrides or {})}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    secret_values = dict(TEST_SECRETS if secrets is None else secrets)
+    return config.parse(stack, {**raw, **secret_values, **(plaintext or {})}, set(secret_values))
+
+
+def _problems(exc: pytest.ExceptionInfo[config.ConfigError]) -> dict[str, config.Problem]:
+    return {p.key: p for p in exc.value.problems}
+
+
+@pytest.mark.parametrize("stack", config.STACKS)
+def test_real_stack_files_validate_with_all_secrets(stack: str) -> None:
+    cfg = _parse(stack)
+    assert cfg.stack == stack
+    assert cfg.environment == stack
+    assert cfg.platforms == frozenset({"railway", "vercel", "github"})
+    assert cfg.backend.healthcheck_path == "/api/health"
+    assert cfg.backend.root_directory == "backend"
+    assert cfg.frontend.root_directory == "omega-frontend"
+    assert cfg.secret("jwtSecretKey") is not None
+    assert "test-jwt" not in repr(cfg)  # SecretStr never shows its value
+
+
+def test_spec_values_per_environment() -> None:
+    staging, production = _parse("staging"), _parse("production")
+    assert staging.frontend.domains == ("staging.mayassistant.com",)
+    assert production.frontend.domains == ("mayassistant.com",)
+    assert production.frontend.redirect_domains == ("www.mayassistant.com",)
+    assert (staging.github.branch, production.github.branch) == ("develop", "main")
+    assert production.github.reviewers and production.github.prevent_self_review
+    assert staging.github.monorepo and production.github.monorepo
+    assert production.backend.replicas >= staging.backend.replicas
+    assert staging.frontend.preview_deployments and not production.frontend.preview_deployments
+
+
+def test_missing_secret_names_the_key_and_the_command() -> None:
+    secrets = {k: v for k, v in TEST_SECRETS.items() if k != "maya-infra:jwtSecretKey"}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", secrets=secrets)
+    problem = _problems(exc)["jwtSecretKey"]
+    assert "missing" in problem.message
+    assert problem.fix.startswith("pulumi config set --secret maya-infra:jwtSecretKey --stack staging")
+    assert "nothing was deployed" in str(exc.value)
+
+
+def test_malformed_domain_is_reported_with_its_path() -> None:
+    raw, _ = config.read_stack_file("production")
+    frontend = {**raw["maya-infra:frontend"], "domains": ["https://mayassistant.com/"]}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("production", {"maya-infra:frontend": frontend})
+    problem = _problems(exc)["frontend.domains[0]"]
+    assert "not a domain name" in problem.message
+    assert "--path 'maya-infra:frontend.domains[0]'" in problem.fix
+
+
+@pytest.mark.parametrize("key", ["maya-infra:gihub", "maya-infra:jwtSecret"])
+def test_unknown_key_is_an_error_with_a_suggestion(key: str) -> None:
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", {key: "x"})
+    problem = _problems(exc)[key.split(":")[1]]
+    assert "not a setting" in problem.message and "did you mean" in problem.message
+    assert problem.fix == f"pulumi config rm {key} --stack staging"
+
+
+def test_unknown_nested_key_is_an_error() -> None:
+    raw, _ = config.read_stack_file("staging")
+    backend = {**raw["maya-infra:backend"], "healthcheckPth": "/x"}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", {"maya-infra:backend": backend})
+    assert "did you mean healthcheckPath" in _problems(exc)["backend.healthcheckPth"].message
+
+
+def test_wrong_type_is_not_coerced() -> None:
+    raw, _ = config.read_stack_file("staging")
+    backend = {**raw["maya-infra:backend"], "replicas": "2"}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", {"maya-infra:backend": backend})
+    assert "valid integer" in _problems(exc)["backend.replicas"].message
+
+
+def test_production_without_reviewers_is_refused() -> None:
+    raw, _ = config.read_stack_file("production")
+    github = {**raw["maya-infra:github"], "reviewers": []}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("production", {"maya-infra:github": github})
+    assert "reviewer" in _problems(exc)["github.reviewers"].message
+
+
+def test_a_secret_stored_in_plain_text_is_refused_without_echoing_it() -> None:
+    secrets = {k: v for k, v in TEST_SECRETS.items() if k != "maya-infra:stripeApiKey"}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse(
+            "staging", secrets=secrets, plaintext={"maya-infra:stripeApiKey": TEST_SECRETS["maya-infra:stripeApiKey"]}
+        )
+    assert "plain text" in _problems(exc)["stripeApiKey"].message
+    assert TEST_SECRETS["maya-infra:stripeApiKey"] not in str(exc.value)
+
+
+def test_all_problems_are_reported_together() -> None:
+    raw, _ = config.read_stack_file("staging")
+    frontend = {**raw["maya-infra:frontend"], "domains": ["not a domain"]}
+    secrets = {k: v for k, v in TEST_SECRETS.items() if k != "maya-infra:railwayToken"}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", {"maya-infra:frontend": frontend, "maya-infra:typo": 1}, secrets=secrets)
+    assert {"frontend.domains[0]", "typo", "railwayToken"} <= set(_problems(exc))
+
+
+def test_external_database_needs_its_url_and_a_railway_database_refuses_one() -> None:
+    raw, _ = config.read_stack_file("staging")
+    external = {**raw["maya-infra:backend"], "database": "external"}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", {"maya-infra:backend": external})
+    assert "databaseUrl" in _problems(exc)
+    ok = _parse(
+        "staging",
+        {"maya-infra:backend": external},
+        secrets={**TEST_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
+    )
+    assert ok.backend.database == "external"
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", secrets={**TEST_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL})
+    assert "is set but" in _problems(exc)["databaseUrl"].message
+
+
+def test_unknown_stack_is_refused() -> None:
+    with pytest.raises(config.ConfigError) as exc:
+        config.parse("qa", {}, set())
+    assert "unknown stack" in str(exc.value)
+
+
+def test_stack_file_loader_needs_no_secret() -> None:
+    cfg = config.load_from_stack_file("production")
+    assert cfg.secrets == {}
+    assert cfg.github.required_checks == ("frontend-ci", "backend-ci")

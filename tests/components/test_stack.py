@@ -1,0 +1,299 @@
+"""Program tests: the real program under Pulumi mocks, for both stacks, from their real config files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from components import config
+from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
+
+VERCEL_PROJECT = "vercel:index/project:Project"
+VERCEL_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
+VERCEL_ENV = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
+GH_ENV = "github:index/repositoryEnvironment:RepositoryEnvironment"
+GH_POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
+GH_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"
+GH_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+GH_RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+GH_FILE = "github:index/repositoryFile:RepositoryFile"
+
+
+@pytest.fixture(scope="module", params=config.STACKS)
+def run(request: pytest.FixtureRequest) -> ProgramRun:
+    return run_program(request.param)
+
+
+def _walk(value: Any, inside_secret: bool = False) -> Iterator[tuple[Any, bool]]:
+    if is_secret(value):
+        yield from _walk(value["value"], True)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _walk(v, inside_secret)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v, inside_secret)
+    else:
+        yield value, inside_secret
+
+
+def _plain(value: Any) -> Any:
+    return _plain(value["value"]) if is_secret(value) else value
+
+
+def test_resource_set(run: ProgramRun) -> None:
+    types = [r.typ for r in run.mocks.resources]
+    for kind in (
+        "Project",
+        "Environment",
+        "Service",
+        "ServiceInstance",
+        "Variables",
+        "ServiceDomain",
+        "CustomDomain",
+        "DeploymentTrigger",
+        "ProjectToken",
+        "Postgres",
+        "Deployment",
+    ):
+        assert types.count(RAILWAY + kind) == 1, kind
+    assert types.count(VERCEL_PROJECT) == 1
+    assert types.count(GH_ENV) == 1 and types.count(GH_POLICY) == 1 and types.count(GH_RULESET) == 1
+    assert types.count(GH_FILE) >= 2
+    components = {r.typ for r in run.mocks.resources if not r.custom}
+    assert {"maya:railway:Backend", "maya:vercel:Frontend", "maya:github:Pipeline"} <= components
+
+
+def test_railway_backend_settings(run: ProgramRun) -> None:
+    cfg = config.load_from_stack_file(run.outputs["stack"])
+    project = run.mocks.one(RAILWAY + "Project").inputs
+    assert project["name"] == cfg.backend.project_name
+    assert project["default_environment_name"] == cfg.stack
+    assert run.mocks.one(RAILWAY + "Environment").inputs["name"] == cfg.stack
+    settings = run.mocks.one(RAILWAY + "ServiceInstance").inputs
+    assert settings["root_directory"] == "backend"
+    assert settings["source_repo"] == "mayassistant/maya"
+    assert settings["healthcheck_path"] == "/api/health"
+    assert settings["pre_deploy_command"] == "python apply_migration.py"
+    assert settings["num_replicas"] == cfg.backend.replicas
+    assert settings["region"] == cfg.backend.region
+    assert settings["restart_policy_type"] == "ON_FAILURE"
+    trigger = run.mocks.one(RAILWAY + "DeploymentTrigger").inputs
+    assert trigger["branch"] == cfg.github.branch and trigger["check_suites"] is True
+    assert run.mocks.one(RAILWAY + "ServiceDomain").inputs["target_port"] == cfg.backend.port
+    assert run.mocks.one(RAILWAY + "CustomDomain").inputs["domain"] == cfg.backend.custom_domain
+
+
+def test_backend_variables_are_one_secret_set(run: ProgramRun) -> None:
+    variables = run.mocks.one(RAILWAY + "Variables").inputs["variables"]
+    assert is_secret(variables)
+    values = variables["value"]
+    assert set(values) == {
+        "DATABASE_URL",
+        "JWT_SECRET_KEY",
+        "ENCRYPTION_KEY",
+        "ANTHROPIC_API_KEY",
+        "STRIPE_API_KEY",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "ENVIRONMENT",
+        "PORT",
+        "FRONTEND_URL",
+    }
+    assert values["DATABASE_URL"] == "${{Postgres.DATABASE_URL}}"
+    assert values["JWT_SECRET_KEY"] == TEST_SECRETS["maya-infra:jwtSecretKey"]
+    assert values["ENVIRONMENT"] == run.outputs["stack"]
+
+
+def test_vercel_project_and_domains(run: ProgramRun) -> None:
+    cfg = config.load_from_stack_file(run.outputs["stack"])
+    project = run.mocks.one(VERCEL_PROJECT).inputs
+    assert project["rootDirectory"] == "omega-frontend"
+    assert project["framework"] == "nextjs"
+    assert project["gitRepository"] == {
+        "type": "github",
+        "repo": "mayassistant/maya",
+        "productionBranch": cfg.github.branch,
+    }
+    assert project["previewDeploymentsDisabled"] is (cfg.stack == "production")
+    domains = {r.inputs["domain"]: r.inputs for r in run.mocks.of_type(VERCEL_DOMAIN)}
+    if cfg.stack == "production":
+        assert set(domains) == {"mayassistant.com", "www.mayassistant.com"}
+        assert domains["www.mayassistant.com"]["redirect"] == "mayassistant.com"
+        assert "redirect" not in domains["mayassistant.com"]
+    else:
+        assert set(domains) == {"staging.mayassistant.com"}
+
+
+def test_frontend_gets_the_backend_url_and_production_values_never_reach_previews(run: ProgramRun) -> None:
+    env = run.mocks.one(VERCEL_ENV).inputs
+    assert env["key"] == "NEXT_PUBLIC_API_URL"
+    assert env["value"] == run.outputs["backend_url"]
+    assert env["sensitive"] is False
+    expected = ["production"] if run.outputs["stack"] == "production" else ["production", "preview"]
+    assert env["targets"] == expected
+
+
+def test_github_environment_and_protection(run: ProgramRun) -> None:
+    cfg = config.load_from_stack_file(run.outputs["stack"])
+    environment = run.mocks.one(GH_ENV).inputs
+    assert environment["environment"] == cfg.stack
+    assert environment["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
+    assert run.mocks.one(GH_POLICY).inputs["branchPattern"] == cfg.github.branch
+    if cfg.is_production:
+        assert environment["preventSelfReview"] is True
+        assert environment["canAdminsBypass"] is False
+        reviewers = environment["reviewers"][0]
+        assert reviewers["teams"] == [4218001] and reviewers["users"] == [1920301]
+    ruleset = run.mocks.one(GH_RULESET).inputs
+    assert ruleset["conditions"]["refName"]["includes"] == [f"refs/heads/{cfg.github.branch}"]
+    checks = [c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]]
+    assert checks == ["frontend-ci", "backend-ci"]
+    files = run.mocks.of_type(GH_FILE)
+    assert {f.inputs["branch"] for f in files} == {cfg.github.branch}
+    assert all(f.inputs["file"].startswith(".github/workflows/") for f in files)
+
+
+def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
+    secrets = {r.inputs["secretName"]: r.inputs for r in run.mocks.of_type(GH_SECRET)}
+    variables = {r.inputs["variableName"]: r.inputs["value"] for r in run.mocks.of_type(GH_VARIABLE)}
+    assert {"VERCEL_TOKEN", "RAILWAY_TOKEN", "SNYK_TOKEN"} <= set(secrets)
+    assert _plain(secrets["RAILWAY_TOKEN"]["value"]) == "mock-project-token-value"
+    assert _plain(secrets["VERCEL_TOKEN"]["value"]) == TEST_SECRETS["maya-infra:vercelToken"]
+    assert variables["VERCEL_PROJECT_ID"] == "frontend-project-id"
+    assert variables["VERCEL_ORG_ID"] == "team_mock"
+    assert variables["RAILWAY_SERVICE_ID"] == "backend-service-id"
+    assert variables["BACKEND_URL"] == run.outputs["backend_url"]
+    assert {s["environment"] for s in secrets.values()} == {run.outputs["stack"]}
+
+
+def test_every_secret_value_is_a_secret_output(run: ProgramRun) -> None:
+    planted = set(TEST_SECRETS.values()) | {"mock-project-token-value"}
+    found = 0
+    for resource in run.mocks.resources:
+        for key, value in resource.inputs.items():
+            if key == "__provider":
+                continue
+            for leaf, inside_secret in _walk(value):
+                if isinstance(leaf, str) and any(s in leaf for s in planted):
+                    found += 1
+                    assert inside_secret, f"{resource.typ} {resource.name}.{key} holds a secret in plain text"
+    assert found >= 10
+
+
+def test_outputs_name_secrets_but_never_hold_them(run: ProgramRun) -> None:
+    text = repr(run.outputs)
+    assert not any(value in text for value in TEST_SECRETS.values())
+    assert "JWT_SECRET_KEY" in run.outputs["secret_names"]["railway"]
+    assert run.outputs["protected_branch"] in ("develop", "main")
+    assert run.outputs["required_checks"] == ["frontend-ci", "backend-ci"]
+
+
+def _identities(run: ProgramRun) -> set[tuple[str, ...]]:
+    """The real-world identity of every object a stack declares."""
+    out: set[tuple[str, ...]] = set()
+    for r in run.mocks.resources:
+        i = r.inputs
+        if r.typ == RAILWAY + "Project":
+            out.add(("railway-project", i["name"]))
+        elif r.typ == RAILWAY + "CustomDomain":
+            out.add(("domain", i["domain"]))
+        elif r.typ == RAILWAY + "ProjectToken":
+            out.add(("railway-token", i["name"]))
+        elif r.typ == VERCEL_PROJECT:
+            out.add(("vercel-project", i["name"]))
+        elif r.typ == VERCEL_DOMAIN:
+            out.add(("domain", i["domain"]))
+        elif r.typ == GH_ENV:
+            out.add(("github-environment", i["repository"], i["environment"]))
+        elif r.typ in (GH_SECRET, GH_VARIABLE):
+            out.add(("github-env-value", i["repository"], i["environment"], i.get("secretName") or i["variableName"]))
+        elif r.typ == GH_FILE:
+            out.add(("github-file", i["repository"], i["branch"], i["file"]))
+        elif r.typ == GH_RULESET:
+            out.add(("github-ruleset", i["repository"], i["name"]))
+    return out
+
+
+def test_no_real_world_object_is_declared_by_both_stacks() -> None:
+    staging, production = run_program("staging"), run_program("production")
+    shared = _identities(staging) & _identities(production)
+    assert not shared
+    assert len(_identities(staging)) > 10
+
+
+def test_separate_repositories_are_expressible() -> None:
+    raw, _ = config.read_stack_file("staging")
+    github = {**raw["maya-infra:github"], "frontendRepository": "omega-frontend", "backendRepository": "maya-backend"}
+    run = run_program("staging", {"maya-infra:github": github})
+    assert {r.inputs["repository"] for r in run.mocks.of_type(GH_ENV)} == {"omega-frontend", "maya-backend"}
+    secrets = {(r.inputs["repository"], r.inputs["secretName"]) for r in run.mocks.of_type(GH_SECRET)}
+    assert ("omega-frontend", "VERCEL_TOKEN") in secrets and ("maya-backend", "RAILWAY_TOKEN") in secrets
+    assert ("maya-backend", "VERCEL_TOKEN") not in secrets
+    assert run.mocks.one(RAILWAY + "ServiceInstance").inputs.get("root_directory") is None
+    assert "rootDirectory" not in run.mocks.one(VERCEL_PROJECT).inputs
+
+
+def test_external_database() -> None:
+    raw, _ = config.read_stack_file("production")
+    backend = {**raw["maya-infra:backend"], "database": "external"}
+    run = run_program(
+        "production",
+        {"maya-infra:backend": backend},
+        secrets={**TEST_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
+    )
+    assert not run.mocks.of_type(RAILWAY + "Postgres")
+    variables = run.mocks.one(RAILWAY + "Variables").inputs["variables"]
+    assert is_secret(variables) and variables["value"]["DATABASE_URL"] == EXTERNAL_DATABASE_URL
+
+
+def test_platforms_can_be_left_out_explicitly() -> None:
+    run = run_program("staging", {"maya-infra:platforms": ["railway"]})
+    assert {r.typ.split(":")[0] for r in run.mocks.resources if r.custom} == {"pulumi-python"}
+    assert run.outputs["platforms"] == ["railway"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "secrets", "key"),
+    [
+        ({}, {k: v for k, v in TEST_SECRETS.items() if k != "maya-infra:anthropicApiKey"}, "anthropicApiKey"),
+        ({"maya-infra:frontend": {"projectName": "x", "domains": ["bad domain"]}}, None, "frontend.domains[0]"),
+        ({"maya-infra:colour": "blue"}, None, "colour"),
+        (
+            {
+                "maya-infra:backend": {
+                    "projectName": "p",
+                    "startCommand": "s",
+                    "preDeployCommand": "m",
+                    "replicas": "lots",
+                }
+            },
+            None,
+            "backend.replicas",
+        ),
+    ],
+)
+def test_bad_configuration_declares_nothing(
+    overrides: dict[str, Any], secrets: dict[str, str] | None, key: str
+) -> None:
+    with pytest.raises(config.ConfigError) as exc:
+        run_program("staging", overrides, secrets)
+    assert key in {p.key for p in exc.value.problems}
+    assert [r for r in _resources_after_failure()] == []
+
+
+def _resources_after_failure() -> list[Any]:
+    from tests.components import program
+
+    return program.LAST_MOCKS.resources if program.LAST_MOCKS else []
+
+
+def test_production_without_reviewers_declares_nothing() -> None:
+    raw, _ = config.read_stack_file("production")
+    github = {**raw["maya-infra:github"], "reviewers": []}
+    with pytest.raises(config.ConfigError, match="required reviewer"):
+        run_program("production", {"maya-infra:github": github})
+    assert _resources_after_failure() == []
