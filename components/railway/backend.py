@@ -62,7 +62,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 f"{name}-postgres",
                 project_id=project.id,
                 environment_id=environment.id,
-                workflow_poll_seconds=args.poll_seconds or 3,
+                workflow_poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
                 opts=child,
             )
             database_url: pulumi.Output[str] = database.database_url_reference

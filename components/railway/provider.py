@@ -36,6 +36,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from components.railway import errors
@@ -54,7 +55,13 @@ _clients_lock = threading.Lock()
 
 
 def is_unknown(value: Any) -> bool:
-    """True when a preview value (or anything nested in it) is not known yet."""
+    """True when a preview value (or anything nested in it) is not known yet.
+
+    The dynamic-provider server hands unknowns over as ``pulumi.output.Unknown`` instances; older SDKs
+    used the ``rpc.UNKNOWN`` sentinel string, so both are recognised.
+    """
+    if isinstance(value, Unknown):
+        return True
     if isinstance(value, str):
         return value == rpc.UNKNOWN
     if isinstance(value, Mapping):

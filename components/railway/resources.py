@@ -310,7 +310,8 @@ class Postgres(Resource, module="railway", name="Postgres"):
                 "volume_instance_id": None,
                 "database_url_reference": None,
             },
-            opts,
+            # a reference, not a credential — but it is the backend's DATABASE_URL, kept secret like one
+            _opts(opts, ["database_url_reference"]),
         )
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import copy
 import hashlib
 import json
@@ -49,7 +50,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -236,11 +237,11 @@ def _uid() -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _in(seconds: float) -> str:
-    t = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    t = datetime.now(UTC) + timedelta(seconds=seconds)
     return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -458,10 +459,11 @@ def _mutation(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeRailway
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed-ACK stalls
     server_version = "FakeRailway/1.0"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return  # silence: never echo anything to stderr
 
     def _send(self, resp: _Response) -> None:
@@ -478,12 +480,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         url = urlsplit(self.path)
         try:
             length = int(self.headers.get("Content-Length") or 0)
@@ -504,7 +504,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(resp)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         if urlsplit(self.path).path == "/healthz":
             self._send(_text_response(200, "ok"))
         else:
@@ -528,7 +528,7 @@ class FakeRailway:
     def __init__(
         self,
         *,
-        token: str = "fake-railway-token",
+        token: str = "fake-railway-token",  # noqa: S107 - a public fake credential
         workspace_id: str = "ws-fake",
         deploy_polls_to_finish: int = 2,
         workspace_name: str = "Fake Workspace",
@@ -564,7 +564,8 @@ class FakeRailway:
             return self.url
         handler = type("FakeRailwayHandler", (_Handler,), {"fake": self})
         self._server = _Server((self.host, self.port), handler)
-        host, port = self._server.server_address[:2]
+        port = self._server.server_port
+        host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{port}{GRAPHQL_PATH}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-railway"
@@ -669,7 +670,7 @@ class FakeRailway:
 
     # ---------------------------------------------------------------------------- behind-our-back
 
-    def delete_behind(self, kind: str, id: str) -> None:  # noqa: A002 - public API name
+    def delete_behind(self, kind: str, id: str) -> None:
         """Delete something as if a human did it in the dashboard (no deployments, no requests)."""
         with self._lock:
             s = self.state
@@ -776,7 +777,7 @@ class FakeRailway:
 
     # -------------------------------------------------------------------------------------- HTTP
 
-    def _authenticate(self, headers: Mapping[str, str]) -> tuple[str, dict[str, Any] | None]:
+    def _authenticate(self, headers: Any) -> tuple[str, dict[str, Any] | None]:
         auth = headers.get("Authorization")
         pat = headers.get("Project-Access-Token")
         if auth is not None:
@@ -792,7 +793,7 @@ class FakeRailway:
             return "invalid", None
         return "none", None
 
-    def _handle_http(self, body: bytes, headers: Mapping[str, str], source: str | None) -> _Response:
+    def _handle_http(self, body: bytes, headers: Any, source: str | None) -> _Response:
         auth_kind, token_rec = self._authenticate(headers)
         body_text = body.decode("utf-8", errors="replace")
         try:
@@ -841,7 +842,9 @@ class FakeRailway:
                 time.sleep(fault.delay if fault.delay is not None else 1.0)
             drop_after = fault.kind == "drop_after"
 
-        resp = self._process(rec, payload, query, variables, op_name_sent, document, syntax_error, op, auth_kind, token_rec)
+        resp = self._process(
+            rec, payload, query, variables, op_name_sent, document, syntax_error, op, auth_kind, token_rec
+        )
         rec.http_status = resp.status
         if drop_after:
             rec.http_status = None
@@ -856,7 +859,8 @@ class FakeRailway:
         if fault.kind == "graphql_error":
             ext = fault.extensions if fault.extensions is not None else {"code": "INTERNAL_SERVER_ERROR"}
             return _json_response(
-                200, {"data": None, "errors": [{"message": fault.message or "Internal server error", "extensions": ext}]}
+                200,
+                {"data": None, "errors": [{"message": fault.message or "Internal server error", "extensions": ext}]},
             )
         if fault.kind == "http":
             status = fault.status or 500
@@ -901,7 +905,9 @@ class FakeRailway:
             )
         if variables is not None and not isinstance(variables, dict):
             return self._invalid(
-                rec, text, [{"message": "Variables must be provided as an Object where each property is a variable value."}]
+                rec,
+                text,
+                [{"message": "Variables must be provided as an Object where each property is a variable value."}],
             )
         if syntax_error is not None or document is None:
             err = syntax_error.formatted if syntax_error is not None else {"message": "Syntax Error"}
@@ -1090,9 +1096,11 @@ class FakeRailway:
             items = self._envs_of(pid)
             if a.get("isEphemeral") is not None:
                 items = [e for e in items if e["isEphemeral"] == a["isEphemeral"]]
-            if a.get("sort") == "DESC":
+            if a.get("sort") == "desc":
                 items = list(reversed(items))
-            return _connection([self._v_env(e) for e in items], a.get("first"), a.get("after"), a.get("last"), a.get("before"))
+            return _connection(
+                [self._v_env(e) for e in items], a.get("first"), a.get("after"), a.get("last"), a.get("before")
+            )
 
         def base_env(_info: Any) -> dict[str, Any] | None:
             e = self.state.environments.get(p.get("baseEnvironmentId") or "")
@@ -1445,12 +1453,12 @@ class FakeRailway:
                 trig = self._triggers_of(service_id, environment_id)
                 meta["repo"] = src["repo"]
                 meta["branch"] = trig[0]["branch"] if trig else "main"
-                meta["commitHash"] = commit_sha or hashlib.sha1(f"{service_id}{self._seq}".encode()).hexdigest()
+                meta["commitHash"] = commit_sha or secrets.token_hex(20)
             elif commit_sha:
                 meta["commitHash"] = commit_sha
         doms = self._service_domains_of(service_id, environment_id)
         now = _now()
-        d = {
+        d: dict[str, Any] = {
             "id": _uid(),
             "projectId": svc["projectId"],
             "serviceId": service_id,
@@ -1511,9 +1519,11 @@ class FakeRailway:
 
     # ----------------------------------------------------------------------- instance settings
 
-    def _new_instance(self, service_id: str, environment_id: str, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _new_instance(
+        self, service_id: str, environment_id: str, source: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         now = _now()
-        inst = {
+        inst: dict[str, Any] = {
             "id": _uid(),
             "serviceId": service_id,
             "environmentId": environment_id,
@@ -1674,8 +1684,12 @@ class FakeRailway:
                 "deploy": copy.deepcopy(deploy),
                 "variables": {n: ({"value": v} if decrypt else {}) for n, v in sorted(svars.items())},
                 "networking": {
-                    "serviceDomains": {d["domain"]: {"port": d["targetPort"]} for d in self._service_domains_of(sid, eid)},
-                    "customDomains": {d["domain"]: {"port": d["targetPort"]} for d in self._custom_domains_of(sid, eid)},
+                    "serviceDomains": {
+                        d["domain"]: {"port": d["targetPort"]} for d in self._service_domains_of(sid, eid)
+                    },
+                    "customDomains": {
+                        d["domain"]: {"port": d["targetPort"]} for d in self._custom_domains_of(sid, eid)
+                    },
                 },
                 "volumeMounts": {
                     vi["volumeId"]: {"mountPath": vi["mountPath"]}
@@ -1743,9 +1757,9 @@ class FakeRailway:
                 for k in ("image", "repo"):
                     if k in val:
                         src[k] = val[k]
-                if "image" in val and val["image"]:
+                if val.get("image"):
                     src["repo"] = None
-                if "repo" in val and val["repo"]:
+                if val.get("repo"):
                     src["image"] = None
                 if "image" in val or "repo" in val:
                     settings["source"] = src
@@ -1804,13 +1818,19 @@ class FakeRailway:
         s = self.state
         s.instances.pop((service_id, environment_id), None)
         pid = s.services[service_id]["projectId"] if service_id in s.services else None
-        for key in [k for k in s.variables if k[1] == environment_id and k[2] == service_id and (pid is None or k[0] == pid)]:
+        for key in [
+            k for k in s.variables if k[1] == environment_id and k[2] == service_id and (pid is None or k[0] == pid)
+        ]:
             del s.variables[key]
         for table in (s.service_domains, s.custom_domains, s.triggers, s.deployments, s.tcp_proxies):
-            for oid in [o for o, v in table.items() if v["serviceId"] == service_id and v["environmentId"] == environment_id]:
+            for oid in [
+                o for o, v in table.items() if v["serviceId"] == service_id and v["environmentId"] == environment_id
+            ]:
                 del table[oid]
         for vi_id in [
-            k for k, vi in s.volume_instances.items() if vi["serviceId"] == service_id and vi["environmentId"] == environment_id
+            k
+            for k, vi in s.volume_instances.items()
+            if vi["serviceId"] == service_id and vi["environmentId"] == environment_id
         ]:
             vol_id = s.volume_instances[vi_id]["volumeId"]
             self._delete_volume_instance(vi_id)
@@ -1870,7 +1890,7 @@ class FakeRailway:
         ws = inp.get("workspaceId") or self.workspace_id
         if ws != self.workspace_id:
             raise GraphQLError(NOT_AUTHORIZED)
-        p = {
+        p: dict[str, Any] = {
             "id": _uid(),
             "name": inp.get("name") or f"project-{secrets.token_hex(3)}",
             "description": inp.get("description"),
@@ -1905,7 +1925,7 @@ class FakeRailway:
         if any(e["name"] == name for e in self._envs_of(project_id)):
             raise GraphQLError(f"Environment with name {name} already exists")
         now = _now()
-        e = {
+        e: dict[str, Any] = {
             "id": _uid(),
             "name": name,
             "projectId": project_id,
@@ -1971,15 +1991,17 @@ class FakeRailway:
                 src = None
         if environment_id is not None:
             target = self._get_env(environment_id, project_id)
-            envs = [target] if target.get("sourceEnvironmentId") else [
-                e for e in self._envs_of(project_id) if not e.get("sourceEnvironmentId")
-            ]
+            envs = (
+                [target]
+                if target.get("sourceEnvironmentId")
+                else [e for e in self._envs_of(project_id) if not e.get("sourceEnvironmentId")]
+            )
         else:
             envs = [e for e in self._envs_of(project_id) if not e.get("sourceEnvironmentId")]
         if variables is not None and not isinstance(variables, Mapping):
             raise GraphQLError("variables must be an object")
         now = _now()
-        s = {
+        s: dict[str, Any] = {
             "id": _uid(),
             "name": name,
             "icon": icon,
@@ -2000,7 +2022,7 @@ class FakeRailway:
             if variables:
                 self._set_vars(project_id, e["id"], s["id"], variables)
             if src and src.get("repo"):
-                self._new_trigger(project_id, e["id"], s["id"], src["repo"], branch or "main", False)
+                self._new_trigger(project_id, e["id"], s["id"], str(src["repo"]), branch or "main", False)
             if src and deploy:
                 self._new_deployment(s["id"], e["id"], "serviceCreate")
         return s
@@ -2008,7 +2030,7 @@ class FakeRailway:
     def _new_trigger(
         self, project_id: str, environment_id: str, service_id: str, repository: str, branch: str, check_suites: bool
     ) -> dict[str, Any]:
-        t = {
+        t: dict[str, Any] = {
             "id": _uid(),
             "projectId": project_id,
             "environmentId": environment_id,
@@ -2044,7 +2066,7 @@ class FakeRailway:
             ):
                 raise GraphQLError("Service already has a volume attached in this environment")
         now = _now()
-        v = {
+        v: dict[str, Any] = {
             "id": _uid(),
             "name": f"{_slug(svc['name'])}-volume" if svc else f"volume-{secrets.token_hex(3)}",
             "projectId": project_id,
@@ -2054,9 +2076,9 @@ class FakeRailway:
         self.state.volumes[v["id"]] = v
         if environment_id is not None:
             inst_region = region
-            if inst_region is None and svc is not None:
+            if inst_region is None and svc is not None and service_id is not None:
                 inst_region = next(iter(self.state.instances[(service_id, environment_id)]["multiRegionConfig"]))
-            vi = {
+            vi: dict[str, Any] = {
                 "id": _uid(),
                 "volumeId": v["id"],
                 "environmentId": environment_id,
@@ -2099,11 +2121,11 @@ class FakeRailway:
         return self._v_token(ctx.token)
 
     @_query("regions")
-    def _q_regions(self, info: Any, projectId: str | None = None) -> list[dict[str, Any]]:  # noqa: N803
+    def _q_regions(self, info: Any, projectId: str | None = None) -> list[dict[str, Any]]:
         return [{**r, "workspaceId": None, "deploymentConstraints": None} for r in REGIONS]
 
     @_query("project")
-    def _q_project(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
+    def _q_project(self, info: Any, id: str) -> dict[str, Any]:
         return self._v_project(self._get_project(id))
 
     @_query("projects")
@@ -2117,22 +2139,26 @@ class FakeRailway:
             items.sort(key=lambda p: p["_seq"], reverse=True)
         else:
             items.sort(key=lambda p: p["_seq"])
-        return _connection([self._v_project(p) for p in items], a.get("first"), a.get("after"), a.get("last"), a.get("before"))
+        return _connection(
+            [self._v_project(p) for p in items], a.get("first"), a.get("after"), a.get("last"), a.get("before")
+        )
 
     @_query("environment")
-    def _q_environment(self, info: Any, id: str, projectId: str | None = None) -> dict[str, Any]:  # noqa: A002,N803
+    def _q_environment(self, info: Any, id: str, projectId: str | None = None) -> dict[str, Any]:
         return self._v_env(self._get_env(id, projectId))
 
     @_query("environments")
-    def _q_environments(self, info: Any, projectId: str, **a: Any) -> dict[str, Any]:  # noqa: N803
+    def _q_environments(self, info: Any, projectId: str, **a: Any) -> dict[str, Any]:
         self._get_project(projectId)
         items = self._envs_of(projectId)
         if a.get("isEphemeral") is not None:
             items = [e for e in items if e["isEphemeral"] == a["isEphemeral"]]
-        return _connection([self._v_env(e) for e in items], a.get("first"), a.get("after"), a.get("last"), a.get("before"))
+        return _connection(
+            [self._v_env(e) for e in items], a.get("first"), a.get("after"), a.get("last"), a.get("before")
+        )
 
     @_query("environmentPatch")
-    def _q_environment_patch(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
+    def _q_environment_patch(self, info: Any, id: str) -> dict[str, Any]:
         p = self._get(self.state.patches, id, "Environment patch not found")
         return {
             **{k: copy.deepcopy(v) for k, v in p.items() if not k.startswith("_") and k != "patch"},
@@ -2142,20 +2168,20 @@ class FakeRailway:
         }
 
     @_query("service")
-    def _q_service(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
+    def _q_service(self, info: Any, id: str) -> dict[str, Any]:
         return self._v_service(self._get_service(id))
 
     @_query("serviceInstance")
-    def _q_service_instance(self, info: Any, serviceId: str, environmentId: str) -> dict[str, Any]:  # noqa: N803
+    def _q_service_instance(self, info: Any, serviceId: str, environmentId: str) -> dict[str, Any]:
         self._get_instance(serviceId, environmentId)
         return self._v_instance((serviceId, environmentId))
 
     @_query("serviceInstanceLimitOverride")
-    def _q_limit_override(self, info: Any, serviceId: str, environmentId: str) -> Any:  # noqa: N803
+    def _q_limit_override(self, info: Any, serviceId: str, environmentId: str) -> Any:
         return copy.deepcopy(self._get_instance(serviceId, environmentId)["_limits"])
 
     @_query("serviceInstanceLimits")
-    def _q_limits(self, info: Any, serviceId: str, environmentId: str) -> Any:  # noqa: N803
+    def _q_limits(self, info: Any, serviceId: str, environmentId: str) -> Any:
         override = self._get_instance(serviceId, environmentId)["_limits"] or {}
         containers = {"cpu": 32, "memoryBytes": 32_000_000_000}
         containers.update((override.get("containers") or {}) if isinstance(override, Mapping) else {})
@@ -2165,9 +2191,9 @@ class FakeRailway:
     def _q_variables(
         self,
         info: Any,
-        projectId: str,  # noqa: N803
-        environmentId: str,  # noqa: N803
-        serviceId: str | None = None,  # noqa: N803
+        projectId: str,
+        environmentId: str,
+        serviceId: str | None = None,
         unrendered: bool | None = None,
     ) -> dict[str, str]:
         self._variable_scope(info, projectId, environmentId, serviceId)
@@ -2177,7 +2203,7 @@ class FakeRailway:
         return {k: self._render(projectId, environmentId, serviceId, v) for k, v in raw.items()}
 
     @_query("variablesForServiceDeployment")
-    def _q_variables_for_deploy(self, info: Any, projectId: str, environmentId: str, serviceId: str) -> dict[str, str]:  # noqa: N803
+    def _q_variables_for_deploy(self, info: Any, projectId: str, environmentId: str, serviceId: str) -> dict[str, str]:
         self._variable_scope(info, projectId, environmentId, serviceId)
         out = {
             k: self._render(projectId, environmentId, None, v)
@@ -2189,21 +2215,21 @@ class FakeRailway:
         return out
 
     @_query("domains")
-    def _q_domains(self, info: Any, projectId: str, environmentId: str, serviceId: str) -> dict[str, Any]:  # noqa: N803
+    def _q_domains(self, info: Any, projectId: str, environmentId: str, serviceId: str) -> dict[str, Any]:
         self._get_project(projectId)
         self._get_env(environmentId, projectId)
         self._get_service(serviceId, projectId)
         return self._v_all_domains(serviceId, environmentId)
 
     @_query("customDomain")
-    def _q_custom_domain(self, info: Any, id: str, projectId: str) -> dict[str, Any]:  # noqa: A002,N803
+    def _q_custom_domain(self, info: Any, id: str, projectId: str) -> dict[str, Any]:
         cd = self._get(self.state.custom_domains, id, "Custom domain not found")
         if cd["projectId"] != projectId:
             raise GraphQLError("Custom domain not found")
         return self._v_custom_domain(cd)
 
     @_query("tcpProxies")
-    def _q_tcp_proxies(self, info: Any, serviceId: str, environmentId: str) -> list[dict[str, Any]]:  # noqa: N803
+    def _q_tcp_proxies(self, info: Any, serviceId: str, environmentId: str) -> list[dict[str, Any]]:
         self._get_instance(serviceId, environmentId)
         ps = [
             p
@@ -2213,14 +2239,14 @@ class FakeRailway:
         return [{k: v for k, v in p.items() if not k.startswith("_")} for p in sorted(ps, key=lambda p: p["_seq"])]
 
     @_query("deployment")
-    def _q_deployment(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
+    def _q_deployment(self, info: Any, id: str) -> dict[str, Any]:
         d = self._get_deployment(id)
         self._deployment_scope(info, d)
         self._poll_deployment(d)
         return self._v_deployment(d)
 
     @_query("deployments")
-    def _q_deployments(self, info: Any, input: dict[str, Any], **a: Any) -> dict[str, Any]:  # noqa: A002
+    def _q_deployments(self, info: Any, input: dict[str, Any], **a: Any) -> dict[str, Any]:
         ctx: _Ctx = info.context
         env_filter = input.get("environmentId")
         if ctx.auth == "project":
@@ -2245,10 +2271,14 @@ class FakeRailway:
                 continue
             items.append(d)
         items.sort(key=lambda d: d["_seq"], reverse=True)
-        return _connection([self._v_deployment(d) for d in items], a.get("first"), a.get("after"), a.get("last"), a.get("before"))
+        return _connection(
+            [self._v_deployment(d) for d in items], a.get("first"), a.get("after"), a.get("last"), a.get("before")
+        )
 
     @_query("deploymentTriggers")
-    def _q_deployment_triggers(self, info: Any, projectId: str, environmentId: str, serviceId: str, **a: Any) -> dict[str, Any]:  # noqa: N803
+    def _q_deployment_triggers(
+        self, info: Any, projectId: str, environmentId: str, serviceId: str, **a: Any
+    ) -> dict[str, Any]:
         self._get_project(projectId)
         self._get_env(environmentId, projectId)
         self._get_service(serviceId, projectId)
@@ -2256,21 +2286,23 @@ class FakeRailway:
         return _connection(items, a.get("first"), a.get("after"), a.get("last"), a.get("before"))
 
     @_query("projectTokens")
-    def _q_project_tokens(self, info: Any, projectId: str, **a: Any) -> dict[str, Any]:  # noqa: N803
+    def _q_project_tokens(self, info: Any, projectId: str, **a: Any) -> dict[str, Any]:
         self._get_project(projectId)
         toks = sorted(
             (t for t in self.state.project_tokens.values() if t["projectId"] == projectId), key=lambda t: t["_seq"]
         )
-        return _connection([self._v_token(t) for t in toks], a.get("first"), a.get("after"), a.get("last"), a.get("before"))
+        return _connection(
+            [self._v_token(t) for t in toks], a.get("first"), a.get("after"), a.get("last"), a.get("before")
+        )
 
     @_query("template")
-    def _q_template(self, info: Any, code: str | None = None, id: str | None = None, **_: Any) -> dict[str, Any]:  # noqa: A002
+    def _q_template(self, info: Any, code: str | None = None, id: str | None = None, **_: Any) -> dict[str, Any]:
         if code == "postgres" or id == POSTGRES_TEMPLATE_ID:
             return self._postgres_template()
         raise GraphQLError("Template not found")
 
     @_query("workflowStatus")
-    def _q_workflow_status(self, info: Any, workflowId: str) -> dict[str, Any]:  # noqa: N803
+    def _q_workflow_status(self, info: Any, workflowId: str) -> dict[str, Any]:
         wf = self.state.workflows.get(workflowId)
         if wf is None:
             return {"status": "NotFound", "error": None}
@@ -2283,17 +2315,17 @@ class FakeRailway:
         return {"status": wf["status"], "error": wf["error"]}
 
     @_query("volumeInstance")
-    def _q_volume_instance(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
+    def _q_volume_instance(self, info: Any, id: str) -> dict[str, Any]:
         return self._v_volume_instance(self._get(self.state.volume_instances, id, "VolumeInstance not found"))
 
     @_query("volumeInstanceBackupList")
-    def _q_backup_list(self, info: Any, volumeInstanceId: str) -> list[dict[str, Any]]:  # noqa: N803
+    def _q_backup_list(self, info: Any, volumeInstanceId: str) -> list[dict[str, Any]]:
         self._get(self.state.volume_instances, volumeInstanceId, "VolumeInstance not found")
         bs = [b for b in self.state.backups.values() if b["_volumeInstanceId"] == volumeInstanceId]
         return [self._v_backup(b) for b in sorted(bs, key=lambda b: b["_seq"], reverse=True)]
 
     @_query("volumeInstanceBackupScheduleList")
-    def _q_backup_schedule_list(self, info: Any, volumeInstanceId: str) -> list[dict[str, Any]]:  # noqa: N803
+    def _q_backup_schedule_list(self, info: Any, volumeInstanceId: str) -> list[dict[str, Any]]:
         self._get(self.state.volume_instances, volumeInstanceId, "VolumeInstance not found")
         scheds = self.state.backup_schedules.get(volumeInstanceId, {})
         return [dict(scheds[k]) for k in ("DAILY", "WEEKLY", "MONTHLY") if k in scheds]
@@ -2350,11 +2382,11 @@ class FakeRailway:
 
     # ---- projects
     @_mutation("projectCreate")
-    def _m_project_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_project_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         return self._v_project(self._create_project(input))
 
     @_mutation("projectUpdate")
-    def _m_project_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_project_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:
         p = self._get_project(id)
         if input.get("baseEnvironmentId") is not None:
             self._get_env(input["baseEnvironmentId"], id)
@@ -2368,14 +2400,14 @@ class FakeRailway:
         return self._v_project(p)
 
     @_mutation("projectDelete")
-    def _m_project_delete(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_project_delete(self, info: Any, id: str) -> bool:
         self._get_project(id)
         self._delete_project(id)
         return True
 
     # ---- environments
     @_mutation("environmentCreate")
-    def _m_environment_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_environment_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         pid = input["projectId"]
         self._get_project(pid)
         src = input.get("sourceEnvironmentId")
@@ -2391,7 +2423,7 @@ class FakeRailway:
         return self._v_env(e)
 
     @_mutation("environmentRename")
-    def _m_environment_rename(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_environment_rename(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:
         e = self._get_env(id)
         name = input["name"]
         if not name.strip():
@@ -2403,14 +2435,14 @@ class FakeRailway:
         return self._v_env(e)
 
     @_mutation("environmentDelete")
-    def _m_environment_delete(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_environment_delete(self, info: Any, id: str) -> bool:
         self._get_env(id)
         self._delete_environment(id)
         return True
 
     @_mutation("environmentPatchCommit")
     def _m_environment_patch_commit(
-        self, info: Any, environmentId: str, patch: Any = None, commitMessage: str | None = None  # noqa: N803
+        self, info: Any, environmentId: str, patch: Any = None, commitMessage: str | None = None
     ) -> str:
         env = self._get_env(environmentId)
         if patch is not None and not isinstance(patch, Mapping):
@@ -2436,7 +2468,7 @@ class FakeRailway:
 
     # ---- services
     @_mutation("serviceCreate")
-    def _m_service_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_service_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         pid = input["projectId"]
         self._get_project(pid)
         s = self._create_service(
@@ -2453,7 +2485,7 @@ class FakeRailway:
         return self._v_service(s)
 
     @_mutation("serviceUpdate")
-    def _m_service_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_service_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:
         s = self._get_service(id)
         name = input.get("name")
         if name is not None:
@@ -2466,7 +2498,7 @@ class FakeRailway:
         return self._v_service(s)
 
     @_mutation("serviceConnect")
-    def _m_service_connect(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_service_connect(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:
         s = self._get_service(id)
         repo, image, branch = input.get("repo"), input.get("image"), input.get("branch")
         if bool(repo) == bool(image):
@@ -2489,7 +2521,7 @@ class FakeRailway:
         return self._v_service(s)
 
     @_mutation("serviceDisconnect")
-    def _m_service_disconnect(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
+    def _m_service_disconnect(self, info: Any, id: str) -> dict[str, Any]:
         s = self._get_service(id)
         for (sid, _eid), inst in self.state.instances.items():
             if sid == id:
@@ -2499,7 +2531,7 @@ class FakeRailway:
         return self._v_service(s)
 
     @_mutation("serviceDelete")
-    def _m_service_delete(self, info: Any, id: str, environmentId: str | None = None) -> bool:  # noqa: A002,N803
+    def _m_service_delete(self, info: Any, id: str, environmentId: str | None = None) -> bool:
         self._get_service(id)
         if environmentId is not None:
             self._get_instance(id, environmentId)
@@ -2510,7 +2542,7 @@ class FakeRailway:
 
     @_mutation("serviceInstanceUpdate")
     def _m_service_instance_update(
-        self, info: Any, serviceId: str, input: dict[str, Any], environmentId: str | None = None  # noqa: A002,N803
+        self, info: Any, serviceId: str, input: dict[str, Any], environmentId: str | None = None
     ) -> bool:
         if environmentId is not None:
             targets = [self._get_instance(serviceId, environmentId)]
@@ -2522,7 +2554,7 @@ class FakeRailway:
         return True
 
     @_mutation("serviceInstanceLimitsUpdate")
-    def _m_limits_update(self, info: Any, input: dict[str, Any]) -> bool:  # noqa: A002
+    def _m_limits_update(self, info: Any, input: dict[str, Any]) -> bool:
         inst = self._get_instance(input["serviceId"], input["environmentId"])
         containers: dict[str, Any] = {}
         if input.get("vCPUs") is not None:
@@ -2537,7 +2569,7 @@ class FakeRailway:
         return True
 
     @_mutation("serviceInstanceAutoDeployUpdate")
-    def _m_autodeploy_update(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_autodeploy_update(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         self._get_project(input["projectId"])
         inst = self._get_instance(input["serviceId"], input["environmentId"])
         inst["_autoDeploy"] = bool(input["enabled"])
@@ -2545,7 +2577,7 @@ class FakeRailway:
 
     # ---- variables
     @_mutation("variableUpsert")
-    def _m_variable_upsert(self, info: Any, input: dict[str, Any]) -> bool:  # noqa: A002
+    def _m_variable_upsert(self, info: Any, input: dict[str, Any]) -> bool:
         pid, eid, sid = input["projectId"], input["environmentId"], input.get("serviceId")
         self._variable_scope(info, pid, eid, sid)
         self._set_vars(pid, eid, sid, {input["name"]: input["value"]})
@@ -2554,7 +2586,7 @@ class FakeRailway:
         return True
 
     @_mutation("variableCollectionUpsert")
-    def _m_variable_collection_upsert(self, info: Any, input: dict[str, Any]) -> bool:  # noqa: A002
+    def _m_variable_collection_upsert(self, info: Any, input: dict[str, Any]) -> bool:
         pid, eid, sid = input["projectId"], input["environmentId"], input.get("serviceId")
         self._variable_scope(info, pid, eid, sid)
         new = input["variables"]
@@ -2567,7 +2599,7 @@ class FakeRailway:
         return True
 
     @_mutation("variableDelete")
-    def _m_variable_delete(self, info: Any, input: dict[str, Any]) -> bool:  # noqa: A002
+    def _m_variable_delete(self, info: Any, input: dict[str, Any]) -> bool:
         pid, eid, sid = input["projectId"], input["environmentId"], input.get("serviceId")
         self._variable_scope(info, pid, eid, sid)
         cur = self.state.variables.get((pid, eid, sid), {})
@@ -2581,7 +2613,7 @@ class FakeRailway:
 
     # ---- domains
     @_mutation("serviceDomainCreate")
-    def _m_service_domain_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_service_domain_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         sid, eid = input["serviceId"], input["environmentId"]
         self._get_instance(sid, eid)
         svc = self.state.services[sid]
@@ -2591,7 +2623,7 @@ class FakeRailway:
             if domain not in taken:
                 break
         now = _now()
-        d = {
+        d: dict[str, Any] = {
             "id": _uid(),
             "domain": domain,
             "suffix": "up.railway.app",
@@ -2613,12 +2645,14 @@ class FakeRailway:
         return self._v_service_domain(d)
 
     @_mutation("serviceDomainUpdate")
-    def _m_service_domain_update(self, info: Any, input: dict[str, Any]) -> bool:  # noqa: A002
+    def _m_service_domain_update(self, info: Any, input: dict[str, Any]) -> bool:
         d = self._get(self.state.service_domains, input["serviceDomainId"], "Service domain not found")
         if d["serviceId"] != input["serviceId"] or d["environmentId"] != input["environmentId"]:
             raise GraphQLError("Service domain not found")
         domain = input["domain"].strip().lower()
-        if not domain.endswith(".up.railway.app") or not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", domain[: -len(".up.railway.app")]):
+        if not domain.endswith(".up.railway.app") or not re.match(
+            r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", domain[: -len(".up.railway.app")]
+        ):
             raise GraphQLError("Invalid domain")
         if any(o["domain"] == domain and o["id"] != d["id"] for o in self.state.service_domains.values()):
             raise GraphQLError("Domain is not available")
@@ -2629,13 +2663,13 @@ class FakeRailway:
         return True
 
     @_mutation("serviceDomainDelete")
-    def _m_service_domain_delete(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_service_domain_delete(self, info: Any, id: str) -> bool:
         self._get(self.state.service_domains, id, "Service domain not found")
         del self.state.service_domains[id]
         return True
 
     @_mutation("customDomainCreate")
-    def _m_custom_domain_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_custom_domain_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         pid, eid, sid = input["projectId"], input["environmentId"], input["serviceId"]
         self._get_project(pid)
         self._get_env(eid, pid)
@@ -2653,7 +2687,7 @@ class FakeRailway:
         hostlabel = ".".join(labels[:-2]) or "@"
         target = f"{secrets.token_hex(4)}.up.railway.app"
         now = _now()
-        cd = {
+        cd: dict[str, Any] = {
             "id": _uid(),
             "domain": domain,
             "targetPort": input.get("targetPort"),
@@ -2696,7 +2730,7 @@ class FakeRailway:
         return self._v_custom_domain(cd)
 
     @_mutation("customDomainUpdate")
-    def _m_custom_domain_update(self, info: Any, id: str, environmentId: str, targetPort: int | None = None) -> bool:  # noqa: A002,N803
+    def _m_custom_domain_update(self, info: Any, id: str, environmentId: str, targetPort: int | None = None) -> bool:
         cd = self._get(self.state.custom_domains, id, "Custom domain not found")
         if cd["environmentId"] != environmentId:
             raise GraphQLError("Custom domain not found")
@@ -2705,14 +2739,14 @@ class FakeRailway:
         return True
 
     @_mutation("customDomainDelete")
-    def _m_custom_domain_delete(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_custom_domain_delete(self, info: Any, id: str) -> bool:
         self._get(self.state.custom_domains, id, "Custom domain not found")
         del self.state.custom_domains[id]
         return True
 
     # ---- tcp proxies
     @_mutation("tcpProxyCreate")
-    def _m_tcp_proxy_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_tcp_proxy_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         sid, eid = input["serviceId"], input["environmentId"]
         self._get_instance(sid, eid)
         used = {p["proxyPort"] for p in self.state.tcp_proxies.values()}
@@ -2720,7 +2754,7 @@ class FakeRailway:
         while port in used:
             port = 10000 + secrets.randbelow(50000)
         now = _now()
-        p = {
+        p: dict[str, Any] = {
             "id": _uid(),
             "domain": "shuttle.proxy.rlwy.net",
             "proxyPort": port,
@@ -2737,14 +2771,14 @@ class FakeRailway:
         return {k: v for k, v in p.items() if not k.startswith("_")}
 
     @_mutation("tcpProxyDelete")
-    def _m_tcp_proxy_delete(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_tcp_proxy_delete(self, info: Any, id: str) -> bool:
         self._get(self.state.tcp_proxies, id, "TCP proxy not found")
         del self.state.tcp_proxies[id]
         return True
 
     # ---- deployment triggers
     @_mutation("deploymentTriggerCreate")
-    def _m_trigger_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_trigger_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         pid, eid, sid = input["projectId"], input["environmentId"], input["serviceId"]
         self._get_project(pid)
         self._get_env(eid, pid)
@@ -2764,7 +2798,7 @@ class FakeRailway:
         return self._v_trigger(t)
 
     @_mutation("deploymentTriggerUpdate")
-    def _m_trigger_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_trigger_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:
         t = self._get(self.state.triggers, id, "Deployment trigger not found")
         if input.get("branch") is not None:
             if not input["branch"].strip():
@@ -2779,14 +2813,14 @@ class FakeRailway:
         return self._v_trigger(t)
 
     @_mutation("deploymentTriggerDelete")
-    def _m_trigger_delete(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_trigger_delete(self, info: Any, id: str) -> bool:
         self._get(self.state.triggers, id, "Deployment trigger not found")
         del self.state.triggers[id]
         return True
 
     # ---- deployments
     @_mutation("serviceInstanceDeployV2")
-    def _m_deploy_v2(self, info: Any, serviceId: str, environmentId: str, commitSha: str | None = None) -> str:  # noqa: N803
+    def _m_deploy_v2(self, info: Any, serviceId: str, environmentId: str, commitSha: str | None = None) -> str:
         self._scope_env(info, environmentId)
         self._get_instance(serviceId, environmentId)
         if commitSha is not None and not _SHA_RE.match(commitSha):
@@ -2797,16 +2831,16 @@ class FakeRailway:
     def _m_deploy(
         self,
         info: Any,
-        serviceId: str,  # noqa: N803
-        environmentId: str,  # noqa: N803
-        commitSha: str | None = None,  # noqa: N803
-        latestCommit: bool | None = None,  # noqa: N803
+        serviceId: str,
+        environmentId: str,
+        commitSha: str | None = None,
+        latestCommit: bool | None = None,
     ) -> bool:
         self._m_deploy_v2(info, serviceId, environmentId, commitSha)
         return True
 
     @_mutation("serviceInstanceRedeploy")
-    def _m_instance_redeploy(self, info: Any, serviceId: str, environmentId: str) -> bool:  # noqa: N803
+    def _m_instance_redeploy(self, info: Any, serviceId: str, environmentId: str) -> bool:
         self._scope_env(info, environmentId)
         self._get_instance(serviceId, environmentId)
         prev = [d for d in self._deployments_of(serviceId, environmentId) if not d["_deleted"]]
@@ -2814,14 +2848,14 @@ class FakeRailway:
         return True
 
     @_mutation("deploymentRedeploy")
-    def _m_deployment_redeploy(self, info: Any, id: str, usePreviousImageTag: bool | None = None) -> dict[str, Any]:  # noqa: A002,N803
+    def _m_deployment_redeploy(self, info: Any, id: str, usePreviousImageTag: bool | None = None) -> dict[str, Any]:
         d = self._get_deployment(id)
         self._deployment_scope(info, d)
         self._get_instance(d["serviceId"], d["environmentId"])
         return self._v_deployment(self._new_deployment(d["serviceId"], d["environmentId"], "redeploy", copy_of=d))
 
     @_mutation("deploymentRollback")
-    def _m_deployment_rollback(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_deployment_rollback(self, info: Any, id: str) -> bool:
         d = self._get_deployment(id)
         self._deployment_scope(info, d)
         if not (d["_succeeded"] and d["status"] == "REMOVED" and not d["_deleted"]):
@@ -2831,7 +2865,7 @@ class FakeRailway:
         return True
 
     @_mutation("deploymentCancel")
-    def _m_deployment_cancel(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_deployment_cancel(self, info: Any, id: str) -> bool:
         d = self._get_deployment(id)
         self._deployment_scope(info, d)
         if d["status"] in IN_FLIGHT:
@@ -2839,7 +2873,7 @@ class FakeRailway:
         return True
 
     @_mutation("deploymentRestart")
-    def _m_deployment_restart(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_deployment_restart(self, info: Any, id: str) -> bool:
         d = self._get_deployment(id)
         self._deployment_scope(info, d)
         if d["status"] != "SUCCESS":
@@ -2847,7 +2881,7 @@ class FakeRailway:
         return True
 
     @_mutation("deploymentStop")
-    def _m_deployment_stop(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_deployment_stop(self, info: Any, id: str) -> bool:
         d = self._get_deployment(id)
         self._deployment_scope(info, d)
         d["deploymentStopped"] = True
@@ -2855,7 +2889,7 @@ class FakeRailway:
         return True
 
     @_mutation("deploymentRemove")
-    def _m_deployment_remove(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_deployment_remove(self, info: Any, id: str) -> bool:
         d = self._get_deployment(id)
         self._deployment_scope(info, d)
         self._set_status(d, "REMOVED")
@@ -2863,7 +2897,7 @@ class FakeRailway:
         return True
 
     @_mutation("environmentTriggersDeploy")
-    def _m_environment_triggers_deploy(self, info: Any, input: dict[str, Any]) -> bool:  # noqa: A002
+    def _m_environment_triggers_deploy(self, info: Any, input: dict[str, Any]) -> bool:
         pid, eid, sid = input["projectId"], input["environmentId"], input["serviceId"]
         self._scope_env(info, eid)
         self._get_project(pid)
@@ -2876,14 +2910,14 @@ class FakeRailway:
 
     # ---- tokens
     @_mutation("projectTokenCreate")
-    def _m_project_token_create(self, info: Any, input: dict[str, Any]) -> str:  # noqa: A002
+    def _m_project_token_create(self, info: Any, input: dict[str, Any]) -> str:
         pid, eid = input["projectId"], input["environmentId"]
         self._get_project(pid)
         self._get_env(eid, pid)
         if not input["name"].strip():
             raise GraphQLError("Token name cannot be empty")
         value = _uid()
-        t = {
+        t: dict[str, Any] = {
             "id": _uid(),
             "name": input["name"],
             "projectId": pid,
@@ -2896,14 +2930,14 @@ class FakeRailway:
         return value
 
     @_mutation("projectTokenDelete")
-    def _m_project_token_delete(self, info: Any, id: str) -> bool:  # noqa: A002
+    def _m_project_token_delete(self, info: Any, id: str) -> bool:
         self._get(self.state.project_tokens, id, "Project token not found")
         del self.state.project_tokens[id]
         return True
 
     # ---- templates
     @_mutation("templateDeployV2")
-    def _m_template_deploy_v2(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_template_deploy_v2(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         if input["templateId"] != POSTGRES_TEMPLATE_ID:
             raise GraphQLError("Template not found")
         cfg = input.get("serializedConfig")
@@ -2914,7 +2948,9 @@ class FakeRailway:
         if input.get("projectId"):
             project = self._get_project(input["projectId"])
         else:
-            project = self._create_project({"name": f"postgres-{secrets.token_hex(2)}", "workspaceId": input.get("workspaceId")})
+            project = self._create_project(
+                {"name": f"postgres-{secrets.token_hex(2)}", "workspaceId": input.get("workspaceId")}
+            )
         pid = project["id"]
         eid = input.get("environmentId") or self._primary_env_id(pid)
         env = self._get_env(eid, pid)
@@ -2958,14 +2994,16 @@ class FakeRailway:
 
     # ---- volumes
     @_mutation("volumeCreate")
-    def _m_volume_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def _m_volume_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         pid = input["projectId"]
         self._get_project(pid)
-        v = self._new_volume(pid, input["mountPath"], input.get("serviceId"), input.get("environmentId"), input.get("region"))
+        v = self._new_volume(
+            pid, input["mountPath"], input.get("serviceId"), input.get("environmentId"), input.get("region")
+        )
         return self._v_volume(v)
 
     @_mutation("volumeUpdate")
-    def _m_volume_update(self, info: Any, volumeId: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002,N803
+    def _m_volume_update(self, info: Any, volumeId: str, input: dict[str, Any]) -> dict[str, Any]:
         v = self._get(self.state.volumes, volumeId, "Volume not found")
         if input.get("name"):
             v["name"] = input["name"]
@@ -2973,7 +3011,7 @@ class FakeRailway:
 
     @_mutation("volumeInstanceUpdate")
     def _m_volume_instance_update(
-        self, info: Any, volumeId: str, input: dict[str, Any], environmentId: str | None = None  # noqa: A002,N803
+        self, info: Any, volumeId: str, input: dict[str, Any], environmentId: str | None = None
     ) -> bool:
         v = self._get(self.state.volumes, volumeId, "Volume not found")
         vis = [
@@ -2999,16 +3037,16 @@ class FakeRailway:
         return True
 
     @_mutation("volumeDelete")
-    def _m_volume_delete(self, info: Any, volumeId: str) -> bool:  # noqa: N803
+    def _m_volume_delete(self, info: Any, volumeId: str) -> bool:
         self._get(self.state.volumes, volumeId, "Volume not found")
         self._delete_volume(volumeId)
         return True
 
     # ---- volume backups
     @_mutation("volumeInstanceBackupCreate")
-    def _m_backup_create(self, info: Any, volumeInstanceId: str, name: str | None = None) -> dict[str, Any]:  # noqa: N803
+    def _m_backup_create(self, info: Any, volumeInstanceId: str, name: str | None = None) -> dict[str, Any]:
         vi = self._get(self.state.volume_instances, volumeInstanceId, "VolumeInstance not found")
-        b = {
+        b: dict[str, Any] = {
             "id": _uid(),
             "name": name or "Manual",
             "createdAt": _now(),
@@ -3033,13 +3071,13 @@ class FakeRailway:
         return b
 
     @_mutation("volumeInstanceBackupDelete")
-    def _m_backup_delete(self, info: Any, volumeInstanceBackupId: str, volumeInstanceId: str) -> dict[str, Any]:  # noqa: N803
+    def _m_backup_delete(self, info: Any, volumeInstanceBackupId: str, volumeInstanceId: str) -> dict[str, Any]:
         self._backup_of(volumeInstanceId, volumeInstanceBackupId)
         del self.state.backups[volumeInstanceBackupId]
         return {"workflowId": self._new_workflow("backupDelete", backupId=volumeInstanceBackupId)}
 
     @_mutation("volumeInstanceBackupLock")
-    def _m_backup_lock(self, info: Any, volumeInstanceBackupId: str, volumeInstanceId: str) -> bool:  # noqa: N803
+    def _m_backup_lock(self, info: Any, volumeInstanceBackupId: str, volumeInstanceId: str) -> bool:
         b = self._backup_of(volumeInstanceId, volumeInstanceBackupId)
         b["expiresAt"] = None
         return True
@@ -3048,10 +3086,10 @@ class FakeRailway:
     def _m_backup_restore(
         self,
         info: Any,
-        volumeInstanceBackupId: str,  # noqa: N803
-        volumeInstanceId: str,  # noqa: N803
-        replicaServiceIds: list[str] | None = None,  # noqa: N803
-        wipeServiceIds: list[str] | None = None,  # noqa: N803
+        volumeInstanceBackupId: str,
+        volumeInstanceId: str,
+        replicaServiceIds: list[str] | None = None,
+        wipeServiceIds: list[str] | None = None,
     ) -> dict[str, Any]:
         self._backup_of(volumeInstanceId, volumeInstanceBackupId)
         vi = self.state.volume_instances[volumeInstanceId]
@@ -3067,7 +3105,7 @@ class FakeRailway:
         return {"workflowId": wid}
 
     @_mutation("volumeInstanceBackupScheduleUpdate")
-    def _m_backup_schedule_update(self, info: Any, kinds: list[str], volumeInstanceId: str) -> bool:  # noqa: N803
+    def _m_backup_schedule_update(self, info: Any, kinds: list[str], volumeInstanceId: str) -> bool:
         self._get(self.state.volume_instances, volumeInstanceId, "VolumeInstance not found")
         cur = self.state.backup_schedules.get(volumeInstanceId, {})
         new: dict[str, dict[str, Any]] = {}

@@ -12,6 +12,7 @@ import dill
 import pytest
 from pulumi.dynamic import CheckResult, ConfigureRequest
 from pulumi.dynamic.config import Config
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from components.railway import errors
@@ -124,7 +125,7 @@ def test_diff_never_compares_the_provider_and_reports_unknowns(make: Make) -> No
     provider = make(p.ServiceInstanceProvider)
     olds = {"service_id": "s", "environment_id": "e", "__provider": "old-code", **SETTINGS}
     assert provider.diff("s:e", olds, {**olds, "__provider": "new-code"}).changes is False
-    assert provider.diff("s:e", olds, {**olds, "start_command": rpc.UNKNOWN}).changes is True
+    assert provider.diff("s:e", olds, {**olds, "start_command": Unknown()}).changes is True
     assert provider.diff("s:e", olds, {**olds, "environment_id": "e2"}).replaces == ["environment_id"]
 
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test command (README, "Tests"): set-up included, so it works on a fresh machine.
+#   1. ./venv with every Python dependency        (scripts/bootstrap.sh)
+#   2. the Pulumi engine, built once and cached    (scripts/provide-engine.sh)
+#   3. actionlint, built once and cached           (scripts/provide-actionlint.sh)
+#   4. lint, types, then every test layer          (pytest; "no tests ran" is a failure)
+# Extra arguments go to pytest, e.g. `scripts/test.sh tests/components -k railway`.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+bash scripts/bootstrap.sh
+engine_bin="$(bash scripts/provide-engine.sh)"
+export MAYA_ENGINE_BIN="$engine_bin"
+MAYA_ACTIONLINT="$(bash scripts/provide-actionlint.sh)"
+export MAYA_ACTIONLINT
+
+echo "== ruff" >&2
+venv/bin/ruff check .
+venv/bin/ruff format --check .
+echo "== mypy" >&2
+venv/bin/mypy
+echo "== pytest" >&2
+set +e
+venv/bin/python -m pytest "$@"
+status=$?
+set -e
+if [[ $status -eq 5 ]]; then
+  echo "test: pytest collected no tests; that is a failure" >&2
+  exit 1
+fi
+exit $status
