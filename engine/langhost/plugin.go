@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"strconv"
 
@@ -31,6 +32,9 @@ func (h *pythonHost) RunPlugin(
 	}
 	// The plugin gets the environment the engine prepared for it, not ours, with its virtualenv activated.
 	env := req.GetEnv()
+	if len(env) == 0 {
+		env = os.Environ()
+	}
 	venv, err := tc.VirtualEnvPath(ctx)
 	if err != nil {
 		return err
