@@ -234,6 +234,7 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("vercelToken", "VERCEL_TOKEN", "Vercel API token", _with("vercel")),
     SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
+    SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
 )
 SECRET_KEYS = {spec.key for spec in SECRETS}
 STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway")

@@ -168,6 +168,14 @@ TABLE: tuple[EnvVar, ...] = (
         "optional: enables the Snyk scan of the frontend",
     ),
     EnvVar(
+        "SAFETY_API_KEY",
+        frozenset({Target.CI_BACKEND}),
+        True,
+        ConfigSecret("safetyApiKey"),
+        frozenset(),
+        "optional: enables the Safety scan of the backend",
+    ),
+    EnvVar(
         "RAILWAY_TOKEN",
         frozenset({Target.CI_BACKEND}),
         True,
@@ -200,7 +208,14 @@ TABLE: tuple[EnvVar, ...] = (
         "the backend service, for deploys and rollbacks",
     ),
     EnvVar("BACKEND_URL", _CI, False, Output("backend_url"), _BOTH, "health checks and smoke tests after a deploy"),
-    EnvVar("FRONTEND_URL", _CI, False, Setting(lambda c: c.frontend.url), _BOTH, "smoke tests after a frontend deploy"),
+    EnvVar(
+        "FRONTEND_URL",
+        frozenset({Target.CI_FRONTEND}),
+        False,
+        Setting(lambda c: c.frontend.url),
+        _BOTH,
+        "smoke tests after a frontend deploy",
+    ),
 )
 
 

@@ -11,5 +11,6 @@ TEST_SECRETS = {
     "maya-infra:vercelToken": "test-vercel-token-3f9a1e7b24c6d8e0a2b4c6d8",
     "maya-infra:githubToken": "test-github-token-6a2d9c4e",
     "maya-infra:snykToken": "test-snyk-token-0b5e3a7d",
+    "maya-infra:safetyApiKey": "test-safety-key-4d8b2f90",
 }
 EXTERNAL_DATABASE_URL = "postgresql://maya:test-db-password-2c7f@db.example.com:5432/maya"

@@ -67,7 +67,10 @@ def version_of(ref: str) -> str:
 NODE_VERSION_FALLBACK = "20.x"  # used only when a stack does not set frontend.nodeVersion
 PYTHON_BACKEND = "3.12"  # the backend's runtime on Railway (Railpack's default) and in CI
 PYTHON_INFRA = "3.11"  # this repository's interpreter (venv, requirements.txt)
-POSTGRES_IMAGE = "postgres:16.10"  # service container for database tests and the migration check
+# Service container of the database tests and the migration check, pinned by digest (zizmor: unpinned-images).
+# The digest is the one several public projects pin for this tag; it was not resolved from the registry
+# here (no Docker Hub access): re-check it with `docker buildx imagetools inspect postgres:16.10`.
+POSTGRES_IMAGE = "postgres:16.10@sha256:21f6013073bc6b92830a2129570e2f5ec42a6c734b5a985a41e83aa58f54c3c1"
 
 NPM_TOOLS: dict[str, str] = {
     "@railway/cli": "5.63.1",

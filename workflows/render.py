@@ -44,6 +44,35 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 _Dumper.add_representer(str, _represent_str)
 
+
+class Commented(str):
+    """A one-line scalar written with a trailing comment (used for zizmor's inline ignores)."""
+
+    comment: str
+
+    def __new__(cls, value: str, comment: str) -> Commented:
+        if "\n" in value:
+            raise ValueError("only one-line scalars can carry a trailing comment")
+        self = super().__new__(cls, value)
+        self.comment = comment
+        return self
+
+
+_Dumper.add_representer(Commented, _represent_str)
+
+
+def because(value: str, reason: str) -> Commented:
+    """``value`` with a comment saying why (zizmor asks for one on every write permission)."""
+    return Commented(value, reason)
+
+
+def zizmor_ignore(value: str, audit: str, reason: str) -> Commented:
+    """``value`` with zizmor's inline ignore for ``audit``; the reason is mandatory and reviewed."""
+    if not reason.strip():
+        raise ValueError("an ignored zizmor finding must say why")
+    return Commented(value, f"zizmor: ignore[{audit}] {reason}")
+
+
 _USES_RE = re.compile(r"^(?P<lead>\s*(?:- )?uses: )(?P<ref>[^\s#]+@[0-9a-f]{40})$")
 _TOP_OR_JOB_KEY_RE = re.compile(r"^(?:[A-Za-z'\"]|  [A-Za-z0-9_-]+:$)")
 
@@ -53,20 +82,48 @@ def dump(document: Mapping[str, Any], header: Sequence[str]) -> str:
     for line in _walk_strings(document):
         if any(part != part.rstrip() for part in line.split("\n")):
             raise ValueError(f"trailing whitespace would force a quoted scalar: {line!r}")
-    body = yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False, width=10**6, allow_unicode=True,
-                     default_flow_style=False, indent=2)
+    pending = list(_commented_pairs(document))
+    body = yaml.dump(
+        dict(document),
+        Dumper=_Dumper,
+        sort_keys=False,
+        width=10**6,
+        allow_unicode=True,
+        default_flow_style=False,
+        indent=2,
+    )
     lines: list[str] = [f"# {text}".rstrip() for text in header]
     in_jobs = False
     for index, line in enumerate(body.splitlines()):
         match = _USES_RE.match(line)
         if match:
             line = f"{line} # {pins.version_of(match.group('ref'))}"
+        if pending and line.strip().removeprefix("- ") == pending[0][0]:
+            line = f"{line} # {pending.pop(0)[1]}"
         if index and _TOP_OR_JOB_KEY_RE.match(line) and (not line.startswith(" ") or in_jobs):
             lines.append("")  # a blank line before each top-level key and each job, for reading
-        if not line.startswith(" "):
+        if line and not line.startswith(" "):
             in_jobs = line == "jobs:"
+        if lines and lines[-1] == "" and lines[-2:-1] == ["jobs:"]:
+            lines.pop()  # no blank line between `jobs:` and its first job
         lines.append(line)
+    if pending:
+        raise ValueError(f"comments that found no line to sit on: {pending}")
     return "\n".join(lines) + "\n"
+
+
+def _commented_pairs(value: Any) -> Iterable[tuple[str, str]]:
+    """(``key: value`` line, comment) of every :class:`Commented` mapping value, in the order YAML writes them."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, Commented):
+                probe = yaml.dump({key: str(item)}, Dumper=_Dumper, width=10**6).strip()
+                yield probe, item.comment
+            else:
+                yield from _commented_pairs(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _commented_pairs(item)
 
 
 def _walk_strings(value: Any) -> Iterable[str]:
@@ -113,17 +170,10 @@ def expr(inner: str) -> str:
 
 # --- the CI variables of components/envvars.TABLE ---------------------------------------------------
 
-#: Variables a pipeline needs that components/envvars.TABLE does not list yet: name -> (targets, secret).
-#: A test fails once the table gains one of them, so that this list empties itself.
-PENDING_TABLE_ROWS: dict[str, tuple[frozenset[Target], bool]] = {
-    "SAFETY_API_KEY": (frozenset({Target.CI_BACKEND}), True),
-}
-
 
 def ci_names(target: Target) -> tuple[str, ...]:
-    """Every variable the table gives a CI target, in table order (whatever a single stack sets)."""
+    """Every variable the table gives ``target``, in table order, whether or not one stack sets it."""
     names = [var.name for var in envvars.TABLE if target in var.targets]
-    names += [name for name, (targets, _) in PENDING_TABLE_ROWS.items() if target in targets]
     return tuple(names)
 
 
@@ -136,9 +186,6 @@ def ci_value(name: str, target: Target) -> str:
     for var in envvars.TABLE:
         if var.name == name and target in var.targets:
             return expr(f"{'secrets' if var.secret else 'vars'}.{name}")
-    pending = PENDING_TABLE_ROWS.get(name)
-    if pending and target in pending[0]:
-        return expr(f"{'secrets' if pending[1] else 'vars'}.{name}")
     raise KeyError(f"{name} is not a {target.value} variable of components/envvars.TABLE")
 
 
@@ -178,6 +225,17 @@ def setup_python(python_version: str, requirements: str | None) -> Step:
     return {"name": "Set up Python", "uses": pins.uses("actions/setup-python"), "with": with_}
 
 
+def install_npm_tool(name: str, title: str) -> Step:
+    """A CLI from npm at the exact version of the pin table (zizmor: adhoc-packages, ignored with why)."""
+    command = f"npm install --global {pins.npm(name)}"
+    return {
+        "name": f"Install the {title}",
+        "run": zizmor_ignore(
+            command, "adhoc-packages", "a CI tool, not an app dependency; exact version from workflows/pins.py"
+        ),
+    }
+
+
 def upload_artifact(name: str, artifact: str, path: str, *, when: str = "always()") -> Step:
     return {
         "name": name,
@@ -187,8 +245,16 @@ def upload_artifact(name: str, artifact: str, path: str, *, when: str = "always(
     }
 
 
-def job(name: str, steps: list[Step], *, timeout: int, needs: Sequence[str] = (), condition: str | None = None,
-        permissions: Mapping[str, str] | None = None, **extra: Any) -> Job:
+def job(
+    name: str,
+    steps: list[Step],
+    *,
+    timeout: int,
+    needs: Sequence[str] = (),
+    condition: str | None = None,
+    permissions: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Job:
     """A job with the baseline every generated job has: a name, explicit permissions, a timeout."""
     result: Job = {"name": name}
     if needs:
@@ -201,3 +267,23 @@ def job(name: str, steps: list[Step], *, timeout: int, needs: Sequence[str] = ()
     result.update(extra)
     result["steps"] = steps
     return result
+
+
+def write_script(name: str) -> Step:
+    """A step that writes a bundled stdlib script to $RUNNER_TEMP, its source inlined as a quoted heredoc.
+
+    Inlining keeps the workflow self-contained (nothing fetched, reviewed in the same diff); writing it
+    once per job lets several steps run it through :func:`run_script`.
+    """
+    source = bundled_script(name)
+    if "\nPYTHON_SCRIPT\n" in f"\n{source}":
+        raise ValueError(f"{name} contains the heredoc delimiter PYTHON_SCRIPT")
+    return {
+        "name": f"Write {name} (inlined from maya-infra workflows/scripts/{name})",
+        "run": f"cat > \"$RUNNER_TEMP/{name}\" <<'PYTHON_SCRIPT'\n{source}PYTHON_SCRIPT\n",
+    }
+
+
+def run_script(name: str, arguments: str) -> str:
+    """The command that runs a script written by :func:`write_script` earlier in the same job."""
+    return f'python3 "$RUNNER_TEMP/{name}" {arguments}'

@@ -156,6 +156,7 @@ def make_stack(
         "vercelToken": "vercel" in platforms,
         "githubToken": "github" in platforms,
         "snykToken": "github" in platforms,
+        "safetyApiKey": "github" in platforms,
     }
     for key, value in (TEST_SECRETS if secrets is None else secrets).items():
         short = key.split(":", 1)[1]

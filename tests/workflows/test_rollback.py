@@ -1,0 +1,240 @@
+"""The Railway rollback script: its decisions, its API client, its commands, and its GraphQL documents."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.error
+import urllib.request
+from email.message import Message
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import graphql
+import pytest
+from graphql.execution.values import get_variable_values
+
+from components.config import PROJECT_DIR
+from workflows.scripts import railway_rollback as rr
+
+SCHEMA = PROJECT_DIR.parent / "shared" / "railway" / "schema.graphql"
+IDS = {"RAILWAY_PROJECT_ID": "p", "RAILWAY_ENVIRONMENT_ID": "e", "RAILWAY_SERVICE_ID": "s"}
+
+
+@cache
+def schema() -> graphql.GraphQLSchema:
+    return graphql.build_schema(SCHEMA.read_text(), assume_valid=True)
+
+
+def d(id_: str, status: str, minute: int, can_rollback: bool = True) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "status": status,
+        "createdAt": f"2026-11-27T10:{minute:02d}:00.000Z",
+        "canRollback": can_rollback,
+    }
+
+
+# --- GraphQL documents ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("document", rr.DOCUMENTS)
+def test_documents_validate_against_railways_schema(document: str) -> None:
+    assert graphql.validate(schema(), graphql.parse(document)) == []
+
+
+def test_the_deployment_list_variables_coerce_to_the_schemas_input_types() -> None:
+    operation = graphql.parse(rr.DEPLOYMENTS_QUERY).definitions[0]
+    assert isinstance(operation, graphql.OperationDefinitionNode)
+    variables = {"input": {"projectId": "p", "environmentId": "e", "serviceId": "s"}, "first": 20}
+    coerced = get_variable_values(schema(), operation.variable_definitions, variables)
+    assert isinstance(coerced, dict), coerced
+
+
+# --- pure decisions ------------------------------------------------------------------------------------
+
+HISTORY = [d("d5", "SUCCESS", 50), d("d4", "REMOVED", 40), d("d3", "FAILED", 30), d("d2", "REMOVED", 20)]
+
+
+def test_previous_successful_deployment_skips_the_current_and_those_that_never_served() -> None:
+    assert rr.previous_successful_deployment(HISTORY, "d5")["id"] == "d4"
+    assert rr.previous_successful_deployment(HISTORY, "d4")["id"] == "d2"
+    assert rr.previous_successful_deployment([*HISTORY[:3], d("d2", "REMOVED", 20, False)], "d4") is None
+    assert rr.previous_successful_deployment(list(reversed(HISTORY)), "d5")["id"] == "d4"  # order of the API
+
+
+def test_previous_successful_deployment_without_the_current_in_the_list() -> None:
+    assert rr.previous_successful_deployment(HISTORY, "unknown")["id"] == "d5"
+    assert rr.previous_successful_deployment([], "d1") is None
+
+
+def test_deployment_after_finds_the_one_a_deploy_created() -> None:
+    history = [d("new2", "BUILDING", 55), d("new1", "DEPLOYING", 52), *HISTORY]
+    assert rr.deployment_after(history, "d5")["id"] == "new1"
+    assert rr.deployment_after(HISTORY, "d5") is None
+    assert rr.deployment_after(history, None)["id"] == "new2"
+    assert rr.deployment_after([], None) is None
+
+
+def test_plan_rolls_back_a_live_but_unhealthy_deployment() -> None:
+    plan = rr.plan_rollback(HISTORY, "d5")
+    assert (plan.action, plan.target and plan.target["id"]) == ("rollback", "d4")
+
+
+def test_plan_does_nothing_when_the_new_deployment_never_went_live() -> None:
+    plan = rr.plan_rollback([d("d6", "FAILED", 55), *HISTORY], "d6")
+    assert (plan.action, plan.target and plan.target["id"]) == ("nothing", "d5")
+    assert "still serves d5" in plan.reason
+
+
+def test_plan_cancels_a_deployment_still_in_flight() -> None:
+    plan = rr.plan_rollback([d("d6", "DEPLOYING", 55), *HISTORY], "d6")
+    assert plan.action == "cancel" and plan.target is not None and plan.target["id"] == "d5"
+
+
+def test_plan_gives_up_when_there_is_nothing_to_roll_back_to() -> None:
+    assert rr.plan_rollback([d("d1", "SUCCESS", 1)], "d1").action == "nothing"
+    assert rr.plan_rollback([d("d1", "SUCCESS", 1)], "missing").target is None
+
+
+# --- the API client ------------------------------------------------------------------------------------
+
+
+class Transport:
+    """Answers requests from a script of bodies or HTTP errors; records what was sent."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.requests: list[urllib.request.Request] = []
+
+    def __call__(self, request: urllib.request.Request, timeout: float) -> bytes:
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, int):
+            headers = Message()
+            headers["Retry-After"] = "3"
+            raise urllib.error.HTTPError(request.full_url, answer, "error", headers, io.BytesIO(b""))
+        return json.dumps(answer).encode()
+
+
+def test_client_sends_the_project_token_and_retries_throttling() -> None:
+    sleeps: list[float] = []
+    transport = Transport(429, 503, {"data": {"deploymentRollback": True}})
+    client = rr.Railway("tok", transport=transport, sleep=sleeps.append)
+    assert client.rollback("d4") is True
+    assert sleeps == [3.0, 3.0]
+    request = transport.requests[-1]
+    assert request.get_header("Project-access-token") == "tok"
+    assert request.full_url == rr.API_URL
+    assert json.loads(request.data or b"")["variables"] == {"id": "d4"}
+
+
+def test_client_gives_up_after_bounded_retries_and_reports_graphql_errors() -> None:
+    client = rr.Railway("tok", attempts=2, transport=Transport(502, 502), sleep=lambda _: None)
+    with pytest.raises(rr.RailwayError, match="after 2 attempts"):
+        client.deployment("x")
+    failing = rr.Railway("tok", transport=Transport({"errors": [{"message": "Not Authorized"}]}))
+    with pytest.raises(rr.RailwayError, match="Not Authorized"):
+        failing.deployment("x")
+    with pytest.raises(rr.RailwayError, match="HTTP 401"):
+        rr.Railway("tok", transport=Transport(401)).deployment("x")
+
+
+def test_client_refuses_an_empty_token_and_plain_http() -> None:
+    with pytest.raises(rr.RailwayError, match="RAILWAY_TOKEN"):
+        rr.Railway("")
+    with pytest.raises(rr.RailwayError, match="https"):
+        rr.Railway("tok", "http://backboard.example.com/graphql")
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+class FakeRailway(rr.Railway):
+    """Deployments that change between looks; records rollbacks and cancellations."""
+
+    def __init__(self, *looks: list[dict[str, Any]], rollback_ok: bool = True) -> None:
+        self.looks = list(looks)
+        self.rolled_back: list[str] = []
+        self.cancelled: list[str] = []
+        self.rollback_ok = rollback_ok
+
+    def deployments(self, project_id: str, environment_id: str, service_id: str, first: int = 20) -> list[Any]:
+        assert (project_id, environment_id, service_id) == ("p", "e", "s")
+        return self.looks.pop(0) if len(self.looks) > 1 else self.looks[0]
+
+    def rollback(self, deployment_id: str) -> bool:
+        self.rolled_back.append(deployment_id)
+        return self.rollback_ok
+
+    def cancel(self, deployment_id: str) -> bool:
+        self.cancelled.append(deployment_id)
+        return True
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "out").write_text("")
+    (tmp_path / "summary").write_text("")
+    return {**IDS, "GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+
+
+def _outputs(env: dict[str, str]) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+
+
+def test_latest_records_the_live_deployment(env: dict[str, str]) -> None:
+    assert rr.main(["latest"], env, FakeRailway(HISTORY)) == 0
+    assert _outputs(env)["deployment_id"] == "d5"
+
+
+def test_wait_follows_the_new_deployment_until_it_is_live(env: dict[str, str]) -> None:
+    looks = [HISTORY, [d("d6", "BUILDING", 55), *HISTORY], [d("d6", "SUCCESS", 55), *HISTORY]]
+    assert rr.main(["wait", "--after", "d5", "--poll", "0"], env, FakeRailway(*looks)) == 0
+    assert _outputs(env) == {"deployment_id": "d6", "status": "SUCCESS"}
+
+
+def test_wait_fails_when_the_deployment_crashes_or_never_appears(env: dict[str, str]) -> None:
+    assert rr.main(["wait", "--after", "d5", "--poll", "0"], env, FakeRailway([d("d6", "CRASHED", 55), *HISTORY])) == 1
+    assert rr.main(["wait", "--after", "d5", "--poll", "0", "--timeout", "0"], env, FakeRailway(HISTORY)) == 1
+    assert "created no deployment" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_rollback_restores_the_previous_deployment_and_reports_it(env: dict[str, str]) -> None:
+    live = [d("d5", "SUCCESS", 50), d("d4", "REMOVED", 40)]
+    restored = [d("d6", "SUCCESS", 58), d("d5", "REMOVED", 50), d("d4", "REMOVED", 40)]
+    fake = FakeRailway(live, restored)
+    assert rr.main(["rollback", "--current", "d5", "--poll", "0"], env, fake) == 0
+    assert fake.rolled_back == ["d4"]
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "### Automatic rollback" in summary and "rolled back to `d4`" in summary and "service restored" in summary
+
+
+def test_rollback_reports_when_railway_refuses(env: dict[str, str]) -> None:
+    fake = FakeRailway([d("d5", "SUCCESS", 50), d("d4", "REMOVED", 40)], rollback_ok=False)
+    assert rr.main(["rollback", "--current", "d5"], env, fake) == 1
+    assert "manual action needed" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_rollback_cancels_a_deployment_that_has_not_gone_live(env: dict[str, str]) -> None:
+    fake = FakeRailway([d("d6", "DEPLOYING", 55), d("d5", "SUCCESS", 50)])
+    assert rr.main(["rollback", "--current", "d6"], env, fake) == 0
+    assert fake.cancelled == ["d6"] and fake.rolled_back == []
+
+
+def test_missing_ids_fail_with_a_clear_message(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    partial = {k: v for k, v in env.items() if k != "RAILWAY_SERVICE_ID"}
+    assert rr.main(["latest"], partial, FakeRailway(HISTORY)) == 1
+    assert "RAILWAY_SERVICE_ID not set" in capsys.readouterr().out
+
+
+def test_the_script_needs_only_the_standard_library() -> None:
+    import ast
+    import sys
+
+    for module in ("railway_rollback", "backend_checks"):
+        tree = ast.parse((Path(rr.__file__).parent / f"{module}.py").read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert imported <= set(sys.stdlib_module_names) | {"__future__"}, (module, imported)

@@ -1,0 +1,305 @@
+"""The backend pipeline (FastAPI on Railway): lint, tests, build checks, security, deploy, health, rollback.
+
+Stages follow DEPLOYMENT_PIPELINE.md "Backend Pipeline" and "Database Migrations"; docs/workflows.md maps
+each seed stage to the job and step below. The backend folder is expected to hold ``requirements.txt``
+(optionally ``requirements-dev.txt``), the package ``app`` with ``app.main:app``, tests under
+``tests/unit``, ``tests/integration`` and ``tests/database``, ``migrations/NNN_name.sql`` applied by
+``python apply_migration.py``, and ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from typing import Any
+
+from components.config import StackConfig
+from components.envvars import Target
+from workflows import pins
+from workflows.pipeline import (
+    BACKEND_CHECK,
+    CHANGES_JOB,
+    DEPLOY,
+    ENVIRONMENT,
+    RELEVANT,
+    Route,
+    branches,
+    changes_job,
+    gate_job,
+    routes_source,
+)
+from workflows.render import (
+    Job,
+    Step,
+    checkout,
+    ci_env,
+    ci_names,
+    dump,
+    expr,
+    header,
+    install_npm_tool,
+    job,
+    run_script,
+    script,
+    setup_python,
+    upload_artifact,
+    write_script,
+)
+
+PATH = ".github/workflows/backend.yml"
+TEST_DATABASE_URL = "postgresql://postgres@localhost:5432/maya_test"
+DEPLOY_TIMEOUT_SECONDS = 900  # how long the deploy job waits for Railway to build and start a deployment
+HEALTH_RETRIES = 12
+HEALTH_DELAY_SECONDS = 10
+
+
+def _at(directory: str, path: str) -> str:
+    return path if directory == "." else f"{directory}/{path}"
+
+
+def _postgres(database: str) -> dict[str, Any]:
+    """A throwaway PostgreSQL service container; trust auth, so no password appears anywhere."""
+    return {
+        "postgres": {
+            "image": pins.POSTGRES_IMAGE,
+            "env": {"POSTGRES_DB": database, "POSTGRES_HOST_AUTH_METHOD": "trust"},
+            "ports": ["5432:5432"],
+            "options": "--health-cmd pg_isready --health-interval 5s --health-timeout 5s --health-retries 10",
+        }
+    }
+
+
+def _install(*tools: str, dev: bool = True) -> Step:
+    lines = ["set -euo pipefail", "python -m pip install --requirement requirements.txt"]
+    if dev:
+        lines.append(
+            "if [ -f requirements-dev.txt ]; then python -m pip install --requirement requirements-dev.txt; fi"
+        )
+    if tools:
+        lines.append(f"python -m pip install {pins.pypi(*tools)}")
+    return {"name": "Install dependencies", "run": "\n".join(lines) + "\n"}
+
+
+def _python_job(
+    name: str, directory: str, steps: list[Step], *, tools: Sequence[str], timeout: int, **extra: Any
+) -> Job:
+    prelude = [
+        checkout(),
+        setup_python(pins.PYTHON_BACKEND, _at(directory, "requirements*.txt")),
+        _install(*tools),
+    ]
+    return job(
+        name,
+        prelude + steps,
+        timeout=timeout,
+        needs=[CHANGES_JOB],
+        condition=RELEVANT,
+        defaults={"run": {"working-directory": directory}},
+        **extra,
+    )
+
+
+def render(
+    cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
+) -> str:
+    """The backend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
+    lint = _python_job(
+        "Lint & type check",
+        directory,
+        [
+            {"name": "Ruff (linter)", "run": "ruff check --output-format=github ."},
+            {"name": "Ruff (formatter)", "run": "ruff format --check --diff ."},
+            {"name": "MyPy (type check)", "run": "mypy app"},
+        ],
+        tools=("ruff", "mypy"),
+        timeout=15,
+    )
+
+    test = _python_job(
+        "Tests",
+        directory,
+        [
+            {"name": "Apply migrations to the test database", "run": "python apply_migration.py"},
+            {"name": "Unit tests", "run": "pytest tests/unit --cov=app --cov-report="},
+            {"name": "Integration tests", "run": "pytest tests/integration --cov=app --cov-append --cov-report="},
+            {"name": "Database tests", "run": "pytest tests/database --cov=app --cov-append --cov-report="},
+            {
+                "name": "Coverage report",
+                "if": "always()",
+                "run": script("""
+            set -euo pipefail
+            coverage xml -o coverage.xml
+            coverage html -d htmlcov
+            {
+              echo "### Backend coverage"
+              echo ""
+              coverage report --format=markdown
+            } >> "$GITHUB_STEP_SUMMARY"
+            """),
+            },
+            upload_artifact(
+                "Keep the coverage report",
+                "backend-coverage",
+                "\n".join([_at(directory, "coverage.xml"), _at(directory, "htmlcov/")]) + "\n",
+            ),
+        ],
+        tools=("pytest", "pytest-cov", "coverage"),
+        timeout=20,
+        services=_postgres("maya_test"),
+        env={"DATABASE_URL": TEST_DATABASE_URL, "ENVIRONMENT": "test"},
+    )
+
+    railway_variables = [var for var in ci_names(Target.CI_BACKEND) if var.startswith("RAILWAY_")]
+    backend_variables = " ".join(shlex.quote(name) for name in ci_names(Target.BACKEND))
+    build = _python_job(
+        "Build checks",
+        directory,
+        [
+            write_script("backend_checks.py"),
+            {
+                "name": "Verify imports",
+                "run": run_script("backend_checks.py", "import-app app.main:app --env-file .env.example"),
+            },
+            {
+                "name": "Check migration names and order",
+                "run": run_script("backend_checks.py", "migrations migrations"),
+            },
+            {
+                "name": "Check migrations apply in order to an empty database",
+                "run": script("""
+            set -euo pipefail
+            python apply_migration.py
+            python apply_migration.py  # a second run must find nothing left to apply
+            psql "$DATABASE_URL" --no-align --tuples-only --command 'SELECT version FROM schema_migrations' \\
+              > "$RUNNER_TEMP/applied-migrations.txt"
+            """),
+            },
+            {
+                "name": "Check every migration is recorded as applied",
+                "run": run_script(
+                    "backend_checks.py", 'migrations migrations --applied "$RUNNER_TEMP/applied-migrations.txt"'
+                ),
+            },
+            {
+                "name": "Validate configuration",
+                "run": run_script("backend_checks.py", f"env-example .env.example --require {backend_variables}"),
+            },
+        ],
+        tools=(),
+        timeout=15,
+        services=_postgres("maya_migrations"),
+        env={"DATABASE_URL": TEST_DATABASE_URL.replace("maya_test", "maya_migrations")},
+    )
+
+    security = _python_job(
+        "Security scan",
+        directory,
+        [
+            {"name": "Bandit scan", "run": "bandit --recursive app --severity-level medium --confidence-level medium"},
+            {
+                "name": "Dependency audit (pip-audit)",
+                "run": "pip-audit --requirement requirements.txt --progress-spinner off",
+            },
+        ],
+        tools=("bandit", "pip-audit"),
+        timeout=15,
+    )
+
+    railway = ci_env(Target.CI_BACKEND, *railway_variables)
+    health_url = {**ci_env(Target.CI_BACKEND, "BACKEND_URL"), "HEALTH_PATH": cfg.backend.healthcheck_path}
+    rollback_args = f"--timeout {DEPLOY_TIMEOUT_SECONDS}"
+    health = script(f"""
+        set -euo pipefail
+        curl --fail --silent --show-error --location --max-time 10 \\
+          --retry {HEALTH_RETRIES} --retry-delay {HEALTH_DELAY_SECONDS} --retry-all-errors \\
+          "$BACKEND_URL$HEALTH_PATH"
+        echo
+        """)
+    deploy = job(
+        "Deploy to Railway",
+        [
+            checkout(),
+            setup_python(pins.PYTHON_BACKEND, None),
+            {
+                "name": "Safety check (when SAFETY_API_KEY is set)",
+                "working-directory": directory,
+                "env": ci_env(Target.CI_BACKEND, "SAFETY_API_KEY"),
+                "run": script(f"""
+            set -euo pipefail
+            if [ -z "${{SAFETY_API_KEY:-}}" ]; then
+              echo "::notice::SAFETY_API_KEY is not set in this environment: Safety check skipped"
+              exit 0
+            fi
+            python -m pip install {pins.pypi("safety")}
+            safety --key "$SAFETY_API_KEY" --stage cicd scan
+            """),
+            },
+            install_npm_tool("@railway/cli", "Railway CLI"),
+            write_script("railway_rollback.py"),
+            {
+                "name": "Record the newest deployment before deploying",
+                "id": "before",
+                "env": railway,
+                "run": run_script("railway_rollback.py", "latest"),
+            },
+            {
+                "name": "Deploy to Railway",
+                "id": "deploy",
+                "env": railway,
+                "run": 'railway up --service "$RAILWAY_SERVICE_ID" --environment "$RAILWAY_ENVIRONMENT_ID" --ci',
+            },
+            {
+                "name": "Verify deployment",
+                "id": "verify",
+                "env": {**railway, "BEFORE_ID": expr("steps.before.outputs.deployment_id")},
+                "run": run_script("railway_rollback.py", f'wait --after "$BEFORE_ID" {rollback_args}'),
+            },
+            {"name": "Health checks", "id": "health", "env": health_url, "run": health},
+            {
+                "name": "Roll back to the previous successful deployment",
+                "id": "rollback",
+                "if": "failure() && steps.deploy.outcome == 'success'",
+                "env": {**railway, "CURRENT_ID": expr("steps.verify.outputs.deployment_id")},
+                "run": run_script("railway_rollback.py", f'rollback --current "$CURRENT_ID" {rollback_args}'),
+            },
+            {
+                "name": "Health checks after the rollback",
+                "if": "failure() && steps.rollback.outcome == 'success'",
+                "env": health_url,
+                "run": health,
+            },
+        ],
+        timeout=45,
+        needs=[CHANGES_JOB, "lint", "test", "build", "security"],
+        condition=DEPLOY,
+        environment={"name": ENVIRONMENT, "url": expr("vars.BACKEND_URL")},
+        concurrency={"group": f"railway-{ENVIRONMENT}", "cancel-in-progress": False},
+    )
+
+    stages = {"lint": lint, "test": test, "build": build, "security": security, "deploy": deploy}
+    document = {
+        "name": "backend",
+        "on": {
+            "push": {"branches": branches(routes)},
+            "pull_request": {"branches": branches(routes)},
+        },
+        "permissions": {},
+        "concurrency": {
+            "group": f"{expr('github.workflow')}-{expr('github.ref')}",
+            "cancel-in-progress": expr("github.event_name == 'pull_request'"),
+        },
+        "jobs": {
+            CHANGES_JOB: changes_job(watch, routes),
+            **stages,
+            BACKEND_CHECK: gate_job(BACKEND_CHECK, [CHANGES_JOB, *stages]),
+        },
+    }
+    return dump(
+        document,
+        header(
+            "Backend pipeline: lint & type check, tests, build checks, security scan, deploy to Railway, "
+            "health checks, automatic rollback.",
+            routes_source(routes),
+            notes,
+        ),
+    )

@@ -1,0 +1,288 @@
+"""The frontend pipeline (Next.js on Vercel): lint, test, build, security, deploy, smoke tests.
+
+Stages follow docs DEPLOYMENT_PIPELINE.md "Frontend Pipeline"; docs/workflows.md maps each seed stage to
+the job and step below. The app's package.json is expected to provide the scripts ``test:unit`` and
+``test:integration`` (Jest) and eslint, typescript, prettier and next as dev dependencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from components.config import StackConfig
+from components.envvars import Target
+from workflows import pins
+from workflows.pipeline import (
+    CHANGES_JOB,
+    DEPLOY,
+    ENVIRONMENT,
+    FRONTEND_CHECK,
+    RELEVANT,
+    Route,
+    branches,
+    changes_job,
+    gate_job,
+    routes_source,
+)
+from workflows.render import (
+    Job,
+    checkout,
+    ci_env,
+    dump,
+    expr,
+    header,
+    install_npm_tool,
+    job,
+    script,
+    setup_node,
+    upload_artifact,
+)
+
+PATH = ".github/workflows/frontend.yml"
+ASSET_BUDGET_KB = 250  # gzip size above which a JavaScript chunk is reported as a warning
+
+
+def _at(directory: str, path: str) -> str:
+    return path if directory == "." else f"{directory}/{path}"
+
+
+def _node_job(
+    name: str,
+    directory: str,
+    node_version: str,
+    steps: list[dict[str, Any]],
+    *,
+    timeout: int,
+    permissions: dict[str, str] | None = None,
+) -> Job:
+    prelude = [
+        checkout(),
+        setup_node(node_version, _at(directory, "package-lock.json")),
+        {"name": "Install dependencies", "run": "npm ci"},
+    ]
+    return job(
+        name,
+        prelude + steps,
+        timeout=timeout,
+        needs=[CHANGES_JOB],
+        condition=RELEVANT,
+        permissions=permissions,
+        defaults={"run": {"working-directory": directory}},
+    )
+
+
+def render(
+    cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
+) -> str:
+    """The frontend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
+    node = cfg.frontend.node_version or pins.NODE_VERSION_FALLBACK
+    lint = _node_job(
+        "Lint & type check",
+        directory,
+        node,
+        [
+            {"name": "ESLint", "run": "npx --no-install eslint . --max-warnings 0"},
+            {"name": "TypeScript check", "run": "npx --no-install tsc --noEmit"},
+            {"name": "Format check", "run": "npx --no-install prettier --check ."},
+        ],
+        timeout=15,
+    )
+
+    test = _node_job(
+        "Tests",
+        directory,
+        node,
+        [
+            {
+                "name": "Unit tests",
+                "run": script("""
+            npm run test:unit -- --ci --coverage --coverageDirectory=coverage \\
+              --coverageReporters=json-summary --coverageReporters=lcov --coverageReporters=text
+            """),
+            },
+            {"name": "Integration tests", "run": "npm run test:integration -- --ci"},
+            {
+                "name": "Coverage report",
+                "if": "always()",
+                "run": script("""
+            if [ -f coverage/coverage-summary.json ]; then
+              {
+                echo "### Frontend coverage"
+                echo ""
+                echo "| metric | covered |"
+                echo "| --- | ---: |"
+                jq -r '.total | to_entries[] | "| \\(.key) | \\(.value.pct)% |"' coverage/coverage-summary.json
+              } >> "$GITHUB_STEP_SUMMARY"
+            else
+              echo "::warning::no coverage/coverage-summary.json: did the unit tests run with --coverage?"
+            fi
+            """),
+            },
+            upload_artifact("Keep the coverage report", "frontend-coverage", _at(directory, "coverage/")),
+        ],
+        timeout=20,
+    )
+
+    build = _node_job(
+        "Build",
+        directory,
+        node,
+        [
+            {
+                "name": "Next.js production build",
+                "env": {"NEXT_TELEMETRY_DISABLED": "1", "ANALYZE": "true"},
+                "run": "npx --no-install next build",
+            },
+            {
+                "name": "Bundle analysis",
+                "run": script("""
+            set -euo pipefail
+            mkdir -p bundle-analysis
+            if [ -d .next/analyze ]; then cp -R .next/analyze bundle-analysis/; fi
+            {
+              echo "### Largest frontend assets (gzip)"
+              echo ""
+              echo "| asset | bytes | gzip bytes |"
+              echo "| --- | ---: | ---: |"
+              find .next/static -type f \\( -name '*.js' -o -name '*.css' \\) -print0 |
+                while IFS= read -r -d '' file; do
+                  printf '%s\\t%s\\t%s\\n' "$file" "$(wc -c <"$file")" "$(gzip -9c "$file" | wc -c)"
+                done | sort -t "$(printf '\\t')" -k3,3nr | head -n 25 |
+                awk -F '\\t' '{ printf "| %s | %d | %d |\\n", $1, $2, $3 }'
+            } > bundle-analysis/report.md
+            cat bundle-analysis/report.md >> "$GITHUB_STEP_SUMMARY"
+            """),
+            },
+            {
+                "name": "Asset optimization budget",
+                "env": {"BUDGET_KB": str(ASSET_BUDGET_KB)},
+                "run": script("""
+            set -euo pipefail
+            over=0
+            while IFS= read -r -d '' file; do
+              size="$(gzip -9c "$file" | wc -c)"
+              if [ "$size" -gt "$((BUDGET_KB * 1024))" ]; then
+                echo "::warning file=$file::$file is $((size / 1024)) kB gzipped (budget ${BUDGET_KB} kB)"
+                over=$((over + 1))
+              fi
+            done < <(find .next/static -type f -name '*.js' -print0)
+            echo "$over chunk(s) over the ${BUDGET_KB} kB budget" | tee -a "$GITHUB_STEP_SUMMARY"
+            """),
+            },
+            upload_artifact("Keep the bundle analysis", "frontend-bundle-analysis", _at(directory, "bundle-analysis/")),
+        ],
+        timeout=20,
+    )
+
+    security = job(
+        "Security scan",
+        [
+            checkout(),
+            setup_node(node, _at(directory, "package-lock.json")),
+            {"name": "npm audit", "run": "npm audit --audit-level=high"},
+            {
+                "name": "Dependency review",
+                "if": "github.event_name == 'pull_request'",
+                "uses": pins.uses("actions/dependency-review-action"),
+                "with": {"fail-on-severity": "high"},
+            },
+        ],
+        timeout=10,
+        needs=[CHANGES_JOB],
+        condition=RELEVANT,
+        defaults={"run": {"working-directory": directory}},
+    )
+
+    vercel = ci_env(Target.CI_FRONTEND, "VERCEL_TOKEN", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID")
+    deploy = job(
+        "Deploy to Vercel",
+        [
+            checkout(),
+            setup_node(node, None),
+            install_npm_tool("snyk", "Snyk CLI"),
+            {
+                "name": "Snyk scan (when SNYK_TOKEN is set)",
+                "working-directory": directory,
+                "env": ci_env(Target.CI_FRONTEND, "SNYK_TOKEN"),
+                "run": script("""
+            set -euo pipefail
+            if [ -z "${SNYK_TOKEN:-}" ]; then
+              echo "::notice::SNYK_TOKEN is not set in this environment: Snyk scan skipped"
+              exit 0
+            fi
+            snyk test --severity-threshold=high
+            """),
+            },
+            install_npm_tool("vercel", "Vercel CLI"),
+            {
+                "name": "Pull the Vercel project settings",
+                "env": vercel,
+                "run": 'vercel pull --yes --environment=production --token="$VERCEL_TOKEN"',
+            },
+            {"name": "Build with the Vercel CLI", "env": vercel, "run": 'vercel build --prod --token="$VERCEL_TOKEN"'},
+            {
+                "name": "Deploy to Vercel",
+                "id": "deploy",
+                "env": vercel,
+                "run": script("""
+            set -euo pipefail
+            url="$(vercel deploy --prebuilt --prod --token="$VERCEL_TOKEN")"
+            echo "url=$url" >> "$GITHUB_OUTPUT"
+            echo "Vercel deployment: $url" >> "$GITHUB_STEP_SUMMARY"
+            """),
+            },
+            {
+                "name": "Verify deployment",
+                "env": {**vercel, "DEPLOYMENT_URL": expr("steps.deploy.outputs.url")},
+                "run": 'vercel inspect "$DEPLOYMENT_URL" --wait --timeout 5m --token="$VERCEL_TOKEN"',
+            },
+            {
+                "name": "Smoke tests",
+                "env": ci_env(Target.CI_FRONTEND, "FRONTEND_URL", "BACKEND_URL")
+                | {"HEALTH_PATH": cfg.backend.healthcheck_path},
+                "run": script("""
+            set -euo pipefail
+            check() {
+              curl --fail --silent --show-error --location --output /dev/null --write-out "%{http_code} $1\\n" \\
+                --retry 10 --retry-delay 6 --retry-all-errors --max-time 15 "$1"
+            }
+            check "$FRONTEND_URL/"
+            check "$BACKEND_URL$HEALTH_PATH"
+            echo "Smoke tests passed against $FRONTEND_URL" >> "$GITHUB_STEP_SUMMARY"
+            """),
+            },
+        ],
+        timeout=30,
+        needs=[CHANGES_JOB, "lint", "test", "build", "security"],
+        condition=DEPLOY,
+        environment={"name": ENVIRONMENT, "url": expr("vars.FRONTEND_URL")},
+        concurrency={"group": f"vercel-{ENVIRONMENT}", "cancel-in-progress": False},
+    )
+
+    stages = {"lint": lint, "test": test, "build": build, "security": security, "deploy": deploy}
+    document = {
+        "name": "frontend",
+        "on": {
+            "push": {"branches": branches(routes)},
+            "pull_request": {"branches": branches(routes)},
+        },
+        "permissions": {},
+        "concurrency": {
+            "group": f"{expr('github.workflow')}-{expr('github.ref')}",
+            "cancel-in-progress": expr("github.event_name == 'pull_request'"),
+        },
+        "jobs": {
+            CHANGES_JOB: changes_job(watch, routes),
+            **stages,
+            FRONTEND_CHECK: gate_job(FRONTEND_CHECK, [CHANGES_JOB, *stages]),
+        },
+    }
+    return dump(
+        document,
+        header(
+            "Frontend pipeline: lint & type check, tests, build, security scan, deploy to Vercel, smoke tests.",
+            routes_source(routes),
+            notes,
+        ),
+    )

@@ -1,0 +1,166 @@
+"""What the frontend and backend pipelines share: routes, change detection, and the required-check gate.
+
+Branch protection waits for the check contexts of ``github.requiredChecks``. A ``paths:`` filter on the
+trigger would leave such a check pending forever on a pull request that does not touch the app, so the
+workflows always run: a first job (``changes``) decides whether the app changed and which environment a
+push deploys to, the stage jobs run only when relevant, and a last job named exactly like the required
+check (``frontend-ci``, ``backend-ci``) always runs and passes when every stage succeeded or was skipped.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from components.config import STACKS, StackConfig, load_from_stack_file
+from workflows.render import Job, checkout, expr, job, script
+
+FRONTEND_CHECK = "frontend-ci"
+BACKEND_CHECK = "backend-ci"
+CHANGES_JOB = "changes"
+
+
+@dataclass(frozen=True)
+class Route:
+    """A push to ``branch`` deploys stack ``stack`` inside the GitHub environment ``environment``."""
+
+    stack: str
+    branch: str
+    environment: str
+
+
+def route_of(cfg: StackConfig) -> Route:
+    return Route(cfg.stack, cfg.github.branch, cfg.environment)
+
+
+def all_configs(cfg: StackConfig) -> tuple[StackConfig, ...]:
+    """Every stack's config in STACKS order: ``cfg`` for its own stack, the stack files for the others."""
+    return tuple(cfg if stack == cfg.stack else load_from_stack_file(stack) for stack in STACKS)
+
+
+def all_routes(configs: Sequence[StackConfig]) -> tuple[Route, ...]:
+    """The routes of every stack.
+
+    The app workflows contain all routes, so both stacks render the same file and merging develop into
+    main never conflicts on a generated workflow.
+    """
+    routes = [route_of(c) for c in configs]
+    names = [r.branch for r in routes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two stacks deploy from the same branch: {names}; give each stack its own branch")
+    return tuple(routes)
+
+
+def routes_source(routes: Sequence[Route]) -> str:
+    stacks = ", ".join(f"{r.stack} (branch {r.branch})" for r in routes)
+    return f"maya-infra stacks {stacks}: `python -m ops render-workflows --stack <stack> --out DIR`"
+
+
+def branches(routes: Sequence[Route]) -> list[str]:
+    return [r.branch for r in routes]
+
+
+def changes_job(paths: Sequence[str], routes: Sequence[Route], timeout: int = 5) -> Job:
+    """Outputs ``relevant`` (did ``paths`` change? always true without paths) and ``environment``.
+
+    ``environment`` is the GitHub environment a push deploys to, empty for pull requests and for other
+    branches. The base of the comparison is the pull request's base or the push's ``before`` commit;
+    when it is unknown (a new branch, a force push) every stage runs.
+    """
+    q = shlex.quote
+    body = (
+        "\n".join(
+            [
+                "set -euo pipefail",
+                'environment=""',
+                'if [ "$EVENT_NAME" = push ]; then',
+                '  case "$REF_NAME" in',
+                *(f"    {q(r.branch)}) environment={q(r.environment)} ;;" for r in routes),
+                "  esac",
+                "fi",
+                f"paths=({' '.join(q(p) for p in paths)})",
+                "relevant=true",
+                'if [ "${#paths[@]}" -gt 0 ]; then',
+                '  case "$EVENT_NAME" in',
+                '    pull_request) base="$PR_BASE_SHA" ;;',
+                '    push) base="$PUSH_BEFORE" ;;',
+                '    *) base="" ;;',
+                "  esac",
+                '  if [ -n "$base" ] && git cat-file -e "$base^{commit}" 2>/dev/null; then',
+                '    if git diff --quiet "$base" HEAD -- "${paths[@]}"; then',
+                "      relevant=false",
+                "    fi",
+                "  else",
+                '    echo "::notice::no base commit to compare with; every stage runs"',
+                "  fi",
+                "fi",
+                'echo "relevant=$relevant" >> "$GITHUB_OUTPUT"',
+                'echo "environment=$environment" >> "$GITHUB_OUTPUT"',
+                'echo "changed: $relevant; deploys to: ${environment:-nothing}" >> "$GITHUB_STEP_SUMMARY"',
+            ]
+        )
+        + "\n"
+    )
+    return job(
+        "Detect changes",
+        [
+            checkout(fetch_depth=0),
+            {
+                "name": "Compare with the base commit and pick the environment",
+                "id": "detect",
+                "env": {
+                    "EVENT_NAME": expr("github.event_name"),
+                    "REF_NAME": expr("github.ref_name"),
+                    "PR_BASE_SHA": expr("github.event.pull_request.base.sha"),
+                    "PUSH_BEFORE": expr("github.event.before"),
+                },
+                "run": body,
+            },
+        ],
+        timeout=timeout,
+        outputs={
+            "relevant": expr("steps.detect.outputs.relevant"),
+            "environment": expr("steps.detect.outputs.environment"),
+        },
+    )
+
+
+RELEVANT = f"needs.{CHANGES_JOB}.outputs.relevant == 'true'"
+DEPLOY = f"needs.{CHANGES_JOB}.outputs.relevant == 'true' && needs.{CHANGES_JOB}.outputs.environment != ''"
+ENVIRONMENT = expr(f"needs.{CHANGES_JOB}.outputs.environment")
+
+
+def gate_job(check: str, needs: Sequence[str]) -> Job:
+    """The job branch protection waits for: fails unless every stage succeeded or was skipped."""
+    return job(
+        check,
+        [
+            {
+                "name": "Require every stage to have succeeded or been skipped",
+                "env": {"RESULTS": expr("toJSON(needs)")},
+                "run": script("""
+                    set -euo pipefail
+                    jq -r 'to_entries[] | "\\(.key): \\(.value.result)"' <<<"$RESULTS"
+                    if ! jq -e 'all(.[]; .result == "success" or .result == "skipped")' <<<"$RESULTS" >/dev/null; then
+                      echo "::error::a stage failed or was cancelled"
+                      exit 1
+                    fi
+                    """),
+            }
+        ],
+        timeout=5,
+        needs=needs,
+        condition="always()",
+        permissions={},
+    )
+
+
+def check_required(cfg: StackConfig, produced: set[str]) -> None:
+    """Every required check must come from a generated workflow, or protection waits for it forever."""
+    missing = sorted(set(cfg.github.required_checks) - produced)
+    if missing:
+        raise ValueError(
+            f"github.requiredChecks lists {missing}, which no generated workflow reports "
+            f"(they report {sorted(produced)}); fix maya-infra:github.requiredChecks of stack {cfg.stack}"
+        )

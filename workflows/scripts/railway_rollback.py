@@ -1,0 +1,369 @@
+"""Follow, verify and roll back deployments of one Railway service. Standard library only.
+
+maya-infra inlines this file into the backend workflow's deploy job (workflows/backend.py), so it must
+run on a bare runner's ``python3`` with no installed package; ``python -m ops`` can import it too. It
+talks to Railway's public GraphQL API with the environment's project token (header
+``Project-Access-Token``) and reads the ids from the environment: RAILWAY_TOKEN, RAILWAY_PROJECT_ID,
+RAILWAY_ENVIRONMENT_ID, RAILWAY_SERVICE_ID (RAILWAY_API_URL overrides the endpoint).
+
+Commands:
+  latest                    print the newest deployment id (``deployment_id`` in $GITHUB_OUTPUT)
+  wait --after ID           wait for the first deployment newer than ID to finish; exit 1 unless SUCCESS
+  rollback --current ID     roll back from deployment ID to the previous successful one, and wait for it
+
+Every command writes what it did to $GITHUB_STEP_SUMMARY when that variable is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+API_URL = "https://backboard.railway.com/graphql/v2"
+USER_AGENT = "maya-infra-railway-rollback/1"
+
+DEPLOYMENTS_QUERY = """
+query Deployments($input: DeploymentListInput!, $first: Int) {
+  deployments(input: $input, first: $first) {
+    edges { node { id status createdAt canRollback } }
+  }
+}
+"""
+DEPLOYMENT_QUERY = """
+query Deployment($id: String!) {
+  deployment(id: $id) { id status createdAt canRollback }
+}
+"""
+ROLLBACK_MUTATION = """
+mutation DeploymentRollback($id: String!) {
+  deploymentRollback(id: $id)
+}
+"""
+CANCEL_MUTATION = """
+mutation DeploymentCancel($id: String!) {
+  deploymentCancel(id: $id)
+}
+"""
+DOCUMENTS = (DEPLOYMENTS_QUERY, DEPLOYMENT_QUERY, ROLLBACK_MUTATION, CANCEL_MUTATION)
+
+# Statuses of Railway's DeploymentStatus enum, grouped by what they mean for a rollback.
+LIVE = frozenset({"SUCCESS", "SLEEPING"})  # serving (or ready to serve) traffic now
+SERVED_BEFORE = frozenset({"SUCCESS", "SLEEPING", "REMOVED"})  # REMOVED: replaced by a newer deployment
+FAILED = frozenset({"FAILED", "CRASHED"})
+FINISHED = LIVE | FAILED | frozenset({"REMOVED", "REMOVING", "SKIPPED"})
+RETRY_HTTP = frozenset({429, 500, 502, 503, 504})
+
+Deployment = Mapping[str, Any]
+
+
+class RailwayError(RuntimeError):
+    """The API answered with errors, or could not be reached after bounded retries."""
+
+
+# --- pure decisions (unit-tested) ------------------------------------------------------------------
+
+
+def _created(deployment: Deployment) -> datetime:
+    return datetime.fromisoformat(str(deployment["createdAt"]).replace("Z", "+00:00"))
+
+
+def newest_first(deployments: Sequence[Deployment]) -> list[Deployment]:
+    return sorted(deployments, key=_created, reverse=True)
+
+
+def deployment_after(deployments: Sequence[Deployment], after_id: str | None) -> Deployment | None:
+    """The oldest deployment newer than ``after_id`` (the one a deploy created), or the newest without it."""
+    ordered = newest_first(deployments)
+    if not after_id:
+        return ordered[0] if ordered else None
+    ids = [d["id"] for d in ordered]
+    if after_id not in ids:
+        return ordered[0] if ordered else None
+    newer = ordered[: ids.index(after_id)]
+    return newer[-1] if newer else None
+
+
+def previous_successful_deployment(deployments: Sequence[Deployment], current_id: str) -> Deployment | None:
+    """The newest deployment older than ``current_id`` that served traffic and Railway can roll back to.
+
+    A deployment that went live and was replaced is REMOVED, so both SUCCESS and REMOVED count; FAILED
+    and CRASHED ones never served. When ``current_id`` is not in the list, every listed deployment is
+    considered.
+    """
+    ordered = newest_first(deployments)
+    ids = [d["id"] for d in ordered]
+    older = ordered[ids.index(current_id) + 1 :] if current_id in ids else ordered
+    for deployment in older:
+        if deployment["id"] != current_id and deployment["status"] in SERVED_BEFORE and deployment.get("canRollback"):
+            return deployment
+    return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do about a deployment that failed its checks: ``rollback``, ``cancel`` or ``nothing``."""
+
+    action: str
+    target: Deployment | None
+    reason: str
+
+
+def plan_rollback(deployments: Sequence[Deployment], current_id: str) -> Plan:
+    """Decide how to get back to a healthy deployment after ``current_id`` failed verification."""
+    current = next((d for d in deployments if d["id"] == current_id), None)
+    if current is None:
+        return Plan("nothing", None, f"deployment {current_id} is not among the service's recent deployments")
+    if current["status"] not in LIVE:
+        # It never went live: Railway keeps serving the previous deployment. Stop it from going live later.
+        still_live = next((d for d in newest_first(deployments) if d["status"] in LIVE and d["id"] != current_id), None)
+        where = f"Railway still serves {still_live['id']}" if still_live else "no other deployment is live"
+        if current["status"] in FINISHED:
+            return Plan("nothing", still_live, f"deployment {current_id} ended {current['status']}; {where}")
+        return Plan("cancel", still_live, f"deployment {current_id} is still {current['status']}; {where}")
+    target = previous_successful_deployment(deployments, current_id)
+    if target is None:
+        return Plan("nothing", None, f"no deployment before {current_id} can be rolled back to")
+    return Plan("rollback", target, f"deployment {current_id} is live but unhealthy; rolling back to {target['id']}")
+
+
+# --- the API -------------------------------------------------------------------------------------------
+
+Transport = Callable[[urllib.request.Request, float], bytes]
+
+
+def _urlopen(request: urllib.request.Request, timeout: float) -> bytes:
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked in Railway()
+        body: bytes = response.read()
+        return body
+
+
+class Railway:
+    """A minimal GraphQL client: one token, bounded retries on throttling and transient errors."""
+
+    def __init__(
+        self,
+        token: str,
+        url: str = API_URL,
+        *,
+        attempts: int = 4,
+        timeout: float = 30.0,
+        transport: Transport = _urlopen,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not token:
+            raise RailwayError("RAILWAY_TOKEN is empty: the deploy job's environment must provide it")
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise RailwayError(f"{url!r}: the Railway API is reached over https only")
+        self._token = token
+        self._url = url
+        self._attempts = attempts
+        self._timeout = timeout
+        self._transport = transport
+        self._sleep = sleep
+
+    def execute(self, document: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        payload = json.dumps({"query": document, "variables": dict(variables)}).encode()
+        headers = {"Content-Type": "application/json", "Project-Access-Token": self._token, "User-Agent": USER_AGENT}
+        last_error = ""
+        for attempt in range(1, self._attempts + 1):
+            request = urllib.request.Request(self._url, data=payload, headers=headers, method="POST")  # noqa: S310
+            try:
+                answer = json.loads(self._transport(request, self._timeout))
+            except urllib.error.HTTPError as error:
+                last_error = f"HTTP {error.code}"
+                if error.code not in RETRY_HTTP:
+                    raise RailwayError(f"Railway API answered {last_error}") from None
+                delay = _retry_after(error.headers.get("Retry-After") if error.headers else None, attempt)
+            except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
+                last_error = type(error).__name__
+                delay = _retry_after(None, attempt)
+            else:
+                if answer.get("errors"):
+                    messages = "; ".join(str(e.get("message")) for e in answer["errors"])
+                    raise RailwayError(f"Railway API error: {messages}")
+                data: dict[str, Any] = answer.get("data") or {}
+                return data
+            if attempt < self._attempts:
+                self._sleep(delay)
+        raise RailwayError(f"Railway API unreachable after {self._attempts} attempts ({last_error})")
+
+    def deployments(self, project_id: str, environment_id: str, service_id: str, first: int = 20) -> list[Deployment]:
+        data = self.execute(
+            DEPLOYMENTS_QUERY,
+            {
+                "input": {"projectId": project_id, "environmentId": environment_id, "serviceId": service_id},
+                "first": first,
+            },
+        )
+        return [edge["node"] for edge in data["deployments"]["edges"]]
+
+    def deployment(self, deployment_id: str) -> Deployment:
+        node: Deployment = self.execute(DEPLOYMENT_QUERY, {"id": deployment_id})["deployment"]
+        return node
+
+    def rollback(self, deployment_id: str) -> bool:
+        return bool(self.execute(ROLLBACK_MUTATION, {"id": deployment_id})["deploymentRollback"])
+
+    def cancel(self, deployment_id: str) -> bool:
+        return bool(self.execute(CANCEL_MUTATION, {"id": deployment_id})["deploymentCancel"])
+
+
+def _retry_after(header: str | None, attempt: int) -> float:
+    if header and header.strip().isdigit():
+        return min(float(header.strip()), 60.0)
+    return min(2.0**attempt, 30.0)
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    project_id: str
+    environment_id: str
+    service_id: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Target:
+        names = ("RAILWAY_PROJECT_ID", "RAILWAY_ENVIRONMENT_ID", "RAILWAY_SERVICE_ID")
+        missing = [name for name in names if not env.get(name)]
+        if missing:
+            raise RailwayError(f"{', '.join(missing)} not set: they are variables of the GitHub environment")
+        return cls(env["RAILWAY_PROJECT_ID"], env["RAILWAY_ENVIRONMENT_ID"], env["RAILWAY_SERVICE_ID"])
+
+
+def _append(env: Mapping[str, str], variable: str, text: str) -> None:
+    path = env.get(variable)
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def _list(client: Railway, target: Target) -> list[Deployment]:
+    return client.deployments(target.project_id, target.environment_id, target.service_id)
+
+
+def wait_for(
+    client: Railway,
+    target: Target,
+    after_id: str | None,
+    *,
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Deployment | None:
+    """Poll until a deployment newer than ``after_id`` exists and has finished, or until ``timeout``."""
+    deadline = clock() + timeout
+    latest: Deployment | None = None
+    while True:
+        latest = deployment_after(_list(client, target), after_id)
+        if latest is not None and latest["status"] in FINISHED:
+            return latest
+        if clock() >= deadline:
+            return latest
+        sleep(poll)
+
+
+def cmd_latest(client: Railway, target: Target, env: Mapping[str, str]) -> int:
+    newest = deployment_after(_list(client, target), None)
+    deployment_id = newest["id"] if newest else ""
+    print(f"newest deployment: {deployment_id or '(none)'}")
+    _append(env, "GITHUB_OUTPUT", f"deployment_id={deployment_id}\n")
+    return 0
+
+
+def cmd_wait(
+    client: Railway, target: Target, env: Mapping[str, str], after_id: str | None, timeout: float, poll: float
+) -> int:
+    found = wait_for(client, target, after_id, timeout=timeout, poll=poll)
+    if found is None:
+        print(f"::error::no deployment newer than {after_id or '(none)'} appeared within {timeout:.0f}s")
+        _append(env, "GITHUB_STEP_SUMMARY", "Railway: the deploy created no deployment.\n")
+        return 1
+    status = str(found["status"])
+    print(f"deployment {found['id']}: {status}")
+    _append(env, "GITHUB_OUTPUT", f"deployment_id={found['id']}\nstatus={status}\n")
+    _append(env, "GITHUB_STEP_SUMMARY", f"Railway deployment `{found['id']}`: **{status}**\n")
+    if status not in LIVE:
+        print(f"::error::deployment {found['id']} did not go live (status {status})")
+        return 1
+    return 0
+
+
+def cmd_rollback(
+    client: Railway, target: Target, env: Mapping[str, str], current_id: str | None, timeout: float, poll: float
+) -> int:
+    deployments = _list(client, target)
+    if not current_id:
+        newest = deployment_after(deployments, None)
+        current_id = newest["id"] if newest else ""
+    plan = plan_rollback(deployments, current_id)
+    print(plan.reason)
+    lines = [
+        "### Automatic rollback",
+        "",
+        f"- failed deployment: `{current_id or '(none)'}`",
+        f"- decision: {plan.reason}",
+    ]
+    code = 0
+    if plan.action == "cancel":
+        client.cancel(current_id)
+        lines.append(f"- cancelled `{current_id}` so that it cannot go live later")
+        code = 0 if plan.target is not None else 1
+    elif plan.action == "rollback" and plan.target is not None:
+        if not client.rollback(str(plan.target["id"])):
+            lines.append("- **Railway refused the rollback**")
+            code = 1
+        else:
+            restored = wait_for(client, target, current_id, timeout=timeout, poll=poll)
+            status = restored["status"] if restored else "no new deployment"
+            restored_id = restored["id"] if restored else ""
+            lines.append(f"- rolled back to `{plan.target['id']}`: new deployment `{restored_id}` is **{status}**")
+            _append(env, "GITHUB_OUTPUT", f"deployment_id={restored_id}\nstatus={status}\n")
+            code = 0 if restored is not None and restored["status"] in LIVE else 1
+    else:
+        code = 0 if plan.target is not None else 1
+    lines.append(f"- outcome: {'service restored' if code == 0 else '**manual action needed** (docs/workflows.md)'}")
+    _append(env, "GITHUB_STEP_SUMMARY", "\n".join(lines) + "\n")
+    return code
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, client: Railway | None = None) -> int:
+    env = dict(os.environ) if env is None else env
+    parser = argparse.ArgumentParser(prog="railway_rollback", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("latest", help="print the newest deployment id")
+    wait = commands.add_parser("wait", help="wait for the deployment newer than --after to finish")
+    wait.add_argument("--after", default="", help="the newest deployment id before the deploy")
+    rollback = commands.add_parser("rollback", help="roll back from --current to the previous successful one")
+    rollback.add_argument("--current", default="", help="the deployment that failed its checks")
+    for sub in (wait, rollback):
+        sub.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for a deployment")
+        sub.add_argument("--poll", type=float, default=10.0, help="seconds between two looks")
+    args = parser.parse_args(argv)
+    try:
+        target = Target.from_env(env)
+        client = client or Railway(env.get("RAILWAY_TOKEN", ""), env.get("RAILWAY_API_URL") or API_URL)
+        if args.command == "latest":
+            return cmd_latest(client, target, env)
+        if args.command == "wait":
+            return cmd_wait(client, target, env, args.after or None, args.timeout, args.poll)
+        return cmd_rollback(client, target, env, args.current or None, args.timeout, args.poll)
+    except RailwayError as error:
+        print(f"::error::{error}")
+        _append(env, "GITHUB_STEP_SUMMARY", f"Railway {args.command} failed: {error}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
