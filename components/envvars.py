@@ -69,9 +69,13 @@ class EnvVar:
     source: Source
     required_in: frozenset[str] = frozenset({"staging", "production"})
     description: str = ""
+    #: the platform the value belongs to; when a stack leaves that platform out, so is the variable
+    platform: str | None = None
 
     def applies_to(self, cfg: StackConfig) -> bool:
-        """A variable is declared in a stack if it is required there or its optional source is set."""
+        """Declared in a stack if its platform is there and it is required, or its optional source is set."""
+        if self.platform is not None and self.platform not in cfg.platforms:
+            return False
         if cfg.stack in self.required_in:
             return True
         return isinstance(self.source, ConfigSecret) and cfg.secret(self.source.key) is not None
@@ -142,6 +146,7 @@ TABLE: tuple[EnvVar, ...] = (
         ConfigSecret("vercelToken"),
         _BOTH,
         "lets the frontend deploy job run `vercel pull/build/deploy --prebuilt`",
+        platform="vercel",
     ),
     EnvVar(
         "VERCEL_ORG_ID",
@@ -150,6 +155,7 @@ TABLE: tuple[EnvVar, ...] = (
         Output("vercel_team_id"),
         _BOTH,
         "Vercel team that owns the project",
+        platform="vercel",
     ),
     EnvVar(
         "VERCEL_PROJECT_ID",
@@ -158,6 +164,7 @@ TABLE: tuple[EnvVar, ...] = (
         Output("vercel_project_id"),
         _BOTH,
         "the stack's Vercel project",
+        platform="vercel",
     ),
     EnvVar(
         "SNYK_TOKEN",
@@ -182,6 +189,7 @@ TABLE: tuple[EnvVar, ...] = (
         Output("railway_project_token"),
         _BOTH,
         "environment-scoped Railway project token of the backend deploy job",
+        platform="railway",
     ),
     EnvVar(
         "RAILWAY_PROJECT_ID",
@@ -190,6 +198,7 @@ TABLE: tuple[EnvVar, ...] = (
         Output("railway_project_id"),
         _BOTH,
         "Railway project of the stack",
+        platform="railway",
     ),
     EnvVar(
         "RAILWAY_ENVIRONMENT_ID",
@@ -198,6 +207,7 @@ TABLE: tuple[EnvVar, ...] = (
         Output("railway_environment_id"),
         _BOTH,
         "Railway environment of the stack",
+        platform="railway",
     ),
     EnvVar(
         "RAILWAY_SERVICE_ID",
@@ -206,6 +216,7 @@ TABLE: tuple[EnvVar, ...] = (
         Output("railway_service_id"),
         _BOTH,
         "the backend service, for deploys and rollbacks",
+        platform="railway",
     ),
     EnvVar("BACKEND_URL", _CI, False, Output("backend_url"), _BOTH, "health checks and smoke tests after a deploy"),
     EnvVar(

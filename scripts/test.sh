@@ -2,7 +2,7 @@
 # The test command (README, "Tests"): set-up included, so it works on a fresh machine.
 #   1. ./venv with every Python dependency        (scripts/bootstrap.sh)
 #   2. the Pulumi engine, built once and cached    (scripts/provide-engine.sh)
-#   3. actionlint, built once and cached           (scripts/provide-actionlint.sh)
+#   3. actionlint and the GitHub provider plugin, built once and cached
 #   4. lint, types, then every test layer          (pytest; "no tests ran" is a failure)
 # Extra arguments go to pytest, e.g. `scripts/test.sh tests/components -k railway`.
 set -euo pipefail
@@ -14,6 +14,9 @@ engine_bin="$(bash scripts/provide-engine.sh)"
 export MAYA_ENGINE_BIN="$engine_bin"
 MAYA_ACTIONLINT="$(bash scripts/provide-actionlint.sh)"
 export MAYA_ACTIONLINT
+# the GitHub provider plugin for the real-engine preview of the program (Vercel's cannot be had here)
+MAYA_GITHUB_PLUGIN="$(bash scripts/provide-plugins.sh github | cut -f3)"
+export MAYA_GITHUB_PLUGIN
 
 echo "== ruff" >&2
 venv/bin/ruff check .

@@ -132,6 +132,8 @@ def make_stack(
         for name in PROJECT_DIRS:
             shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
         (project / "venv").symlink_to(REPO / "venv")
+        for other in REPO.glob("Pulumi.*.yaml"):  # the program reads the other stack's file too (ownership)
+            shutil.copy2(other, project / other.name)
     document = yaml.safe_load((REPO / f"Pulumi.{stack_name}.yaml").read_text())
     values = document["config"]
     for key, value in overrides.items():
