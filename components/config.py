@@ -41,6 +41,10 @@ _DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)
 _GITHUB_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_])?$")
 _BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!/)$")
 _REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9][a-z0-9-]*$")
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
+_CHECKLY_LOCATION_RE = re.compile(r"^[a-z]{2}-[a-z]+-[0-9]$")
 
 
 def _domain(value: str) -> str:
@@ -70,10 +74,24 @@ def _url_path(value: str) -> str:
     return value
 
 
+def _email(value: str) -> str:
+    if not _EMAIL_RE.match(value) or len(value) > 254:
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _checkly_location(value: str) -> str:
+    if not _CHECKLY_LOCATION_RE.match(value):
+        raise ValueError(f"{value!r} is not a Checkly location (e.g. us-east-1, eu-west-1, ap-southeast-1)")
+    return value
+
+
 Domain = Annotated[str, AfterValidator(_domain)]
 GitHubName = Annotated[str, AfterValidator(_github_name)]
 Branch = Annotated[str, AfterValidator(_branch)]
 UrlPath = Annotated[str, AfterValidator(_url_path)]
+Email = Annotated[str, AfterValidator(_email)]
+CheckLocation = Annotated[str, AfterValidator(_checkly_location)]
 
 
 def _camel(name: str) -> str:
@@ -196,6 +214,105 @@ class RailwaySettings(_Section):
     backoff_cap_seconds: float = Field(default=30.0, gt=0, le=600)
 
 
+MonitoringProvider = Literal["auto", "checkly", "github-actions"]
+#: What ``StackConfig.monitoring_mode`` reports (also the ``monitoring`` stack output).
+MONITORING_CHECKLY = "checkly"
+MONITORING_SCHEDULE = "github-actions schedule (every 5 min)"
+MONITORING_NONE = "none"
+
+
+class HealthAssertion(_Section):
+    """One part of the backend's health body that must hold, e.g. ``$.database`` equals ``ok``."""
+
+    path: str = Field(pattern=r"^\$[.\[][^\s]*$", description="JSONPath into the /api/health body")
+    equals: str = Field(min_length=1)
+
+
+class SlackSettings(_Section):
+    """Slack alerts (ready, off by default); the webhook URL is the secret ``slackWebhookUrl``."""
+
+    enabled: bool = False
+    channel: str = Field(default="#maya-alerts", pattern=r"^#[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+class PagerDutySettings(_Section):
+    """PagerDuty alerts (ready, off by default); the integration key is the secret ``pagerdutyServiceKey``."""
+
+    enabled: bool = False
+    account: str | None = Field(default=None, min_length=1)
+    service_name: str | None = Field(default=None, min_length=1)
+
+
+class MonitoringSettings(_Section):
+    """Uptime monitoring of the stack (see docs/monitoring.md).
+
+    ``provider``: ``checkly`` declares Checkly checks and needs the Checkly account (secrets
+    ``checklyApiKey`` and ``checklyAccountId``); ``github-actions`` relies on the scheduled monitor
+    workflow only; ``auto`` uses Checkly when the account is configured and the workflow otherwise.
+    """
+
+    provider: MonitoringProvider = "auto"
+    alert_emails: tuple[Email, ...] = Field(min_length=1)
+    locations: tuple[CheckLocation, ...] = ("us-east-1", "eu-west-1")
+    backend_frequency_seconds: Literal[10, 20, 30, 60, 120, 300] = 30
+    frontend_frequency_minutes: Literal[1, 2, 5, 10, 15, 30, 60] = 5
+    degraded_response_time_ms: int = Field(default=2000, ge=100, le=30000)
+    max_response_time_ms: int = Field(default=5000, ge=100, le=30000)
+    alert_after_failed_runs: int = Field(default=2, ge=1, le=5, description="consecutive failed runs of the backend")
+    retries: int = Field(default=2, ge=0, le=10, description="retries from another location before a run fails")
+    health_body: tuple[HealthAssertion, ...] = (
+        HealthAssertion(path="$.status", equals="healthy"),
+        HealthAssertion(path="$.database", equals="ok"),
+        HealthAssertion(path="$.external_apis", equals="ok"),
+    )
+    slack: SlackSettings = SlackSettings()
+    pagerduty: PagerDutySettings = PagerDutySettings()
+
+    @field_validator("locations")
+    @classmethod
+    def _two_locations(cls, locations: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(locations)) < 2:
+            raise ValueError("needs at least two different locations, so one region's network trouble is not an outage")
+        if len(set(locations)) != len(locations):
+            raise ValueError("lists a location twice")
+        return locations
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _unique_emails(cls, emails: tuple[str, ...]) -> tuple[str, ...]:
+        if len({e.lower() for e in emails}) != len(emails):
+            raise ValueError("lists an address twice")
+        return emails
+
+    @model_validator(mode="after")
+    def _response_times(self) -> MonitoringSettings:
+        if self.degraded_response_time_ms >= self.max_response_time_ms:
+            raise ValueError(
+                f"degradedResponseTimeMs ({self.degraded_response_time_ms}) must be below "
+                f"maxResponseTimeMs ({self.max_response_time_ms})"
+            )
+        return self
+
+
+BackupKind = Literal["DAILY", "WEEKLY", "MONTHLY"]
+BACKUP_KINDS: tuple[BackupKind, ...] = ("DAILY", "WEEKLY", "MONTHLY")
+#: Backup schedule of the Railway PostgreSQL volume when ``maya-infra:backups`` is not set.
+DEFAULT_BACKUP_KINDS: dict[str, tuple[BackupKind, ...]] = {"staging": ("DAILY",), "production": ("DAILY", "WEEKLY")}
+
+
+class BackupSettings(_Section):
+    """Railway's backup schedule of the stack's PostgreSQL volume (each kind has Railway's own retention)."""
+
+    kinds: tuple[BackupKind, ...]
+
+    @field_validator("kinds")
+    @classmethod
+    def _unique_kinds(cls, kinds: tuple[BackupKind, ...]) -> tuple[BackupKind, ...]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("lists a kind twice")
+        return tuple(k for k in BACKUP_KINDS if k in kinds)  # canonical order: what Railway lists
+
+
 @dataclass(frozen=True)
 class SecretSpec:
     """A secret the stack may hold: its config key, what it is, and when it is required."""
@@ -235,9 +352,15 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
     SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
+    # Monitoring: optional here; required by the checks at the end of `parse` when their feature is on.
+    SecretSpec("checklyApiKey", "CHECKLY_API_KEY", "Checkly API key (uptime monitoring)", _never),
+    SecretSpec("checklyAccountId", "CHECKLY_ACCOUNT_ID", "Checkly account id (uptime monitoring)", _never),
+    SecretSpec("slackWebhookUrl", "SLACK_WEBHOOK_URL", "Slack incoming-webhook URL for alerts", _never),
+    SecretSpec("pagerdutyServiceKey", "PAGERDUTY_SERVICE_KEY", "PagerDuty integration (service) key", _never),
 )
 SECRET_KEYS = {spec.key for spec in SECRETS}
-STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway")
+CHECKLY_ACCOUNT_KEYS = ("checklyApiKey", "checklyAccountId")
+STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups")
 KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)
 
 
@@ -252,7 +375,11 @@ class StackConfig(BaseModel):
     frontend: FrontendSettings
     backend: BackendSettings
     railway: RailwaySettings = RailwaySettings()
+    monitoring: MonitoringSettings | None = None
+    backups: BackupSettings | None = None
     secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
+    #: Names of the secrets the stack holds, values known or not (tools reading only the stack file see these).
+    declared_secrets: frozenset[str] = frozenset()
 
     @property
     def environment(self) -> str:
@@ -266,6 +393,56 @@ class StackConfig(BaseModel):
     def secret(self, key: str) -> SecretStr | None:
         return self.secrets.get(key)
 
+    # ---- monitoring and backups -------------------------------------------------------------------
+    @property
+    def checkly_account_configured(self) -> bool:
+        return all(self.secrets.get(k) is not None or k in self.declared_secrets for k in CHECKLY_ACCOUNT_KEYS)
+
+    @property
+    def uses_checkly(self) -> bool:
+        """Checkly checks are declared: chosen, or ``auto`` with the Checkly account configured."""
+        if self.monitoring is None or self.monitoring.provider == "github-actions":
+            return False
+        return self.monitoring.provider == "checkly" or self.checkly_account_configured
+
+    @property
+    def monitoring_mode(self) -> str:
+        """Which monitoring is active: Checkly, else the scheduled workflow this stack commits, else none."""
+        if self.uses_checkly:
+            return MONITORING_CHECKLY
+        if "github" in self.platforms:
+            return MONITORING_SCHEDULE
+        return MONITORING_NONE
+
+    @property
+    def has_railway_database(self) -> bool:
+        return "railway" in self.platforms and self.backend.database == "railway"
+
+    @property
+    def backup_kinds(self) -> tuple[BackupKind, ...]:
+        """The backup schedule of the Railway PostgreSQL volume; empty when there is none to schedule."""
+        if not self.has_railway_database:
+            return ()
+        return self.backups.kinds if self.backups is not None else DEFAULT_BACKUP_KINDS[self.stack]
+
+    def safety_gaps(self) -> list[str]:
+        """What a production stack lacks of monitoring and backups (empty when nothing, or not production).
+
+        The config refuses what a stack file can get wrong; what remains here comes from platforms left out
+        on purpose (``maya-infra:platforms``), and is reported by the program and the tests instead.
+        """
+        if not self.is_production:
+            return []
+        gaps = []
+        if self.monitoring_mode == MONITORING_NONE:
+            gaps.append(
+                "production is not monitored: no Checkly account and no scheduled monitor workflow "
+                "(github is left out of maya-infra:platforms)"
+            )
+        if self.backend.database == "railway" and "railway" in self.platforms and not self.backup_kinds:
+            gaps.append("production's database has no backup schedule")
+        return gaps
+
     @model_validator(mode="after")
     def _cross_checks(self) -> StackConfig:
         # Checks that need several sections; each raises with the key it is about.
@@ -277,6 +454,15 @@ class StackConfig(BaseModel):
             raise _KeyedError(
                 "backend.customDomain",
                 "is needed when Railway is left out of the stack: it gives the frontend its API URL",
+            )
+        if self.is_production and self.monitoring is None:
+            raise _KeyedError(
+                "monitoring",
+                "production must be monitored: add the maya-infra:monitoring section (alertEmails at least)",
+            )
+        if self.is_production and self.has_railway_database and not self.backup_kinds:
+            raise _KeyedError(
+                "backups.kinds", "production's database must keep backups: list at least one of DAILY, WEEKLY, MONTHLY"
             )
         overlap = set(self.frontend.domains) & set(self.frontend.redirect_domains)
         if overlap:
@@ -411,6 +597,8 @@ def parse(
         "frontend": FrontendSettings,
         "backend": BackendSettings,
         "railway": RailwaySettings,
+        "monitoring": MonitoringSettings,
+        "backups": BackupSettings,
     }
     platforms_value = _decode(ours.get("platforms", list(ALL_PLATFORMS)))
     if (
@@ -430,6 +618,20 @@ def parse(
         if name not in ours:
             if name == "railway":
                 sections[name] = RailwaySettings()
+                continue
+            if name == "backups":
+                continue  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
+            if name == "monitoring" and stack != "production":
+                continue  # staging may go without; production must be monitored
+            if name == "monitoring":
+                problems.append(
+                    Problem(
+                        name,
+                        "is missing: production must be monitored (alertEmails at least; see docs/monitoring.md)",
+                        f"copy the '{NAMESPACE}:monitoring' block of Pulumi.staging.yaml into Pulumi.{stack}.yaml "
+                        "and give it production's alert recipients",
+                    )
+                )
                 continue
             problems.append(
                 Problem(
@@ -484,6 +686,7 @@ def parse(
                     f"pulumi config rm {NAMESPACE}:databaseUrl --stack {stack}",
                 )
             )
+        problems += _monitoring_secret_problems(stack, sections.get("monitoring"), secrets, reported)
         db_url = secrets.get("databaseUrl")
         if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
             problems.append(
@@ -492,8 +695,12 @@ def parse(
     if problems:
         raise ConfigError(stack, problems)
 
+    declared = frozenset(
+        k.partition(":")[2] for k in secret_keys if k.startswith(f"{NAMESPACE}:") and k.partition(":")[2] in SECRET_KEYS
+    )
     try:
-        return StackConfig(stack=stack, platforms=platforms, secrets=secrets, **sections)  # type: ignore[arg-type]
+        fields = {"platforms": platforms, "secrets": secrets, "declared_secrets": declared | set(secrets), **sections}
+        return StackConfig(stack=stack, **fields)  # type: ignore[arg-type]
     except ValidationError as exc:
         for err in exc.errors():
             cause = err.get("ctx", {}).get("error")
@@ -502,6 +709,54 @@ def parse(
             else:
                 problems.append(Problem(".".join(map(str, err["loc"])) or "(stack)", err["msg"], "see README"))
         raise ConfigError(stack, problems) from None
+
+
+def _monitoring_secret_problems(
+    stack: str, monitoring: Any, secrets: Mapping[str, SecretStr], reported: Collection[str]
+) -> list[Problem]:
+    """The monitoring secrets: each required only when its feature is on, and refused when set for nothing."""
+    problems: list[Problem] = []
+    present = {k for k in (*CHECKLY_ACCOUNT_KEYS, "slackWebhookUrl", "pagerdutyServiceKey") if k in secrets}
+
+    def unused(key: str, why: str) -> None:
+        problems.append(Problem(key, f"is set but {why}", f"pulumi config rm {NAMESPACE}:{key} --stack {stack}"))
+
+    def missing(key: str, why: str) -> None:
+        if key not in reported:
+            problems.append(Problem(key, f"is missing ({why})", _fix_secret(stack, key)))
+
+    if not isinstance(monitoring, MonitoringSettings):
+        for key in sorted(present):
+            unused(key, f"{NAMESPACE}:monitoring is not set (nothing would use it)")
+        return problems
+    account = [k for k in CHECKLY_ACCOUNT_KEYS if k in present]
+    if monitoring.provider == "github-actions":
+        for key in account:
+            unused(key, "monitoring.provider is github-actions (set it to checkly or auto to use Checkly)")
+        checkly_on = False
+    elif monitoring.provider == "checkly" or account:
+        for key in CHECKLY_ACCOUNT_KEYS:
+            if key not in present:
+                missing(key, "the Checkly account needs both checklyApiKey and checklyAccountId")
+        checkly_on = True
+    else:
+        checkly_on = False
+    for key, section, label in (
+        ("slackWebhookUrl", monitoring.slack, "slack"),
+        ("pagerdutyServiceKey", monitoring.pagerduty, "pagerduty"),
+    ):
+        if section.enabled and checkly_on and key not in present:
+            missing(key, f"monitoring.{label}.enabled is true")
+        elif not section.enabled and key in present:
+            unused(key, f"monitoring.{label}.enabled is false")
+    webhook = secrets.get("slackWebhookUrl")
+    if webhook is not None and not webhook.get_secret_value().startswith("https://"):
+        problems.append(
+            Problem(
+                "slackWebhookUrl", "must be an https:// incoming-webhook URL", _fix_secret(stack, "slackWebhookUrl")
+            )
+        )
+    return problems
 
 
 def load_from_pulumi() -> StackConfig:

@@ -1,4 +1,5 @@
-"""Wires one stack together: providers, the three platform components, and the cross-platform values.
+"""Wires one stack together: providers, the three platform components, the cross-platform values, and
+the stack's monitoring (Checkly, or the scheduled workflow) and database backups (docs/monitoring.md).
 
 The order follows the data: the backend's public URL feeds the frontend build; the Vercel project ids and
 the Railway project token feed the GitHub deploy jobs. Which variable goes where is decided by the table
@@ -71,9 +72,13 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         if backend.custom_domain_dns_records is not None:
             exported["backend_custom_domain_dns_records"] = backend.custom_domain_dns_records
         secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
+        exported["backup_schedule"] = backend.backup_kinds  # Railway's schedule of the PostgreSQL volume
+        if backend.volume_instance_id is not None:
+            exported["railway_volume_instance_id"] = backend.volume_instance_id  # what `ops backup` backs up
     else:
         outputs["backend_url"] = f"https://{cfg.backend.custom_domain}"
         exported["backend_url"] = outputs["backend_url"]
+        exported["backup_schedule"] = []
 
     if "vercel" in cfg.platforms:
         vercel_provider = vercel.Provider(
@@ -115,6 +120,24 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             workflow_files=pipeline.workflow_paths,
         )
         secret_names["github"] = pipeline.secret_names
+
+    # ---- monitoring and backups (docs/monitoring.md) -------------------------------------------------
+    exported["monitoring"] = cfg.monitoring_mode
+    if cfg.uses_checkly:
+        from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
+
+        monitoring = CheckMonitoring(
+            "monitoring", CheckMonitoringArgs(cfg, outputs["backend_url"], checkly_provider(cfg))
+        )
+        exported["monitoring_checks"] = monitoring.summary
+        alerts = cfg.monitoring
+        held = {
+            "SLACK_WEBHOOK_URL": alerts and alerts.slack.enabled,
+            "PAGERDUTY_SERVICE_KEY": alerts and alerts.pagerduty.enabled,
+        }
+        secret_names["checkly"] = [name for name, enabled in held.items() if enabled]
+    for gap in cfg.safety_gaps():  # only from platforms left out on purpose; the config refuses the rest
+        pulumi.log.warn(f"{gap}; see docs/monitoring.md")
 
     exported["secret_names"] = secret_names
     return exported

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ops import render
+from ops import audit, backup, health, render, rollback, status
 
 #: One module per subcommand group; each adds its subcommands with ``register(subparsers)``.
-GROUPS = (render,)
+GROUPS = (render, status, health, rollback, audit, backup)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,7 +43,7 @@ SOURCE = "maya-infra `python -m ops render-workflows --infra --out .` (workflows
 
 #: Policy packs that every preview, up and drift check runs (``pulumi … --policy-pack DIR``). The hook for
 #: CrossGuard: add the pack's folder (e.g. "policy") here and regenerate; nothing else changes.
-POLICY_PACKS: tuple[str, ...] = ()
+POLICY_PACKS: tuple[str, ...] = ("policy",)
 
 
 def pulumi_version(requirements: str | None = None) -> str:

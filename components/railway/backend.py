@@ -40,6 +40,9 @@ class RailwayBackend(pulumi.ComponentResource):
     custom_domain_dns_records: pulumi.Output[list[dict[str, str]]] | None
     deployment_status: pulumi.Output[str]
     variable_names: pulumi.Output[list[str]]
+    #: The PostgreSQL volume instance (None with an external database) and its backup schedule's kinds.
+    volume_instance_id: pulumi.Output[str] | None
+    backup_kinds: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: RailwayBackendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maya:railway:Backend", name, None, opts)
@@ -146,6 +149,20 @@ class RailwayBackend(pulumi.ComponentResource):
             poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, variables, service_domain]),
         )
+
+        # Backups of the PostgreSQL volume (maya-infra:backups; production must keep some): Railway takes them.
+        self.volume_instance_id = None
+        self.backup_kinds = pulumi.Output.from_input([])
+        if backend.database == "railway":
+            self.volume_instance_id = database.volume_instance_id
+            if cfg.backup_kinds:
+                schedule = rw.BackupSchedule(
+                    f"{name}-backups",
+                    volume_instance_id=database.volume_instance_id,
+                    kinds=list(cfg.backup_kinds),
+                    opts=child,
+                )
+                self.backup_kinds = schedule.kinds
 
         self.project_id = project.id
         self.environment_id = environment.id

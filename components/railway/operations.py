@@ -208,4 +208,36 @@ ENVIRONMENT_VOLUME_INSTANCES = _op(
 )
 VOLUME_DELETE = _op("mutation VolumeDelete($volumeId: String!) { volumeDelete(volumeId: $volumeId) }")
 
+# ---- volume backups: schedules (BackupSchedule resource), manual backups and restores (ops backup) ----
+VOLUME_INSTANCE = _op(
+    """query VolumeInstance($id: String!) {
+      volumeInstance(id: $id) { id volumeId serviceId environmentId mountPath state sizeMB currentSizeMB } }"""
+)
+VOLUME_INSTANCE_BACKUP_SCHEDULES = _op(
+    """query VolumeInstanceBackupScheduleList($volumeInstanceId: String!) {
+      volumeInstanceBackupScheduleList(volumeInstanceId: $volumeInstanceId) {
+        id kind name cron retentionSeconds createdAt } }"""
+)
+VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE = _op(
+    """mutation VolumeInstanceBackupScheduleUpdate($volumeInstanceId: String!,
+        $kinds: [VolumeInstanceBackupScheduleKind!]!) {
+      volumeInstanceBackupScheduleUpdate(volumeInstanceId: $volumeInstanceId, kinds: $kinds) }"""
+)
+VOLUME_INSTANCE_BACKUPS = _op(
+    """query VolumeInstanceBackupList($volumeInstanceId: String!) {
+      volumeInstanceBackupList(volumeInstanceId: $volumeInstanceId) {
+        id name createdAt expiresAt scheduleId usedMB referencedMB } }"""
+)
+VOLUME_INSTANCE_BACKUP_CREATE = _op(
+    """mutation VolumeInstanceBackupCreate($volumeInstanceId: String!, $name: String) {
+      volumeInstanceBackupCreate(volumeInstanceId: $volumeInstanceId, name: $name) { workflowId } }""",
+    creates=True,
+)
+VOLUME_INSTANCE_BACKUP_RESTORE = _op(
+    """mutation VolumeInstanceBackupRestore($volumeInstanceId: String!, $volumeInstanceBackupId: String!) {
+      volumeInstanceBackupRestore(volumeInstanceId: $volumeInstanceId,
+        volumeInstanceBackupId: $volumeInstanceBackupId) { workflowId } }""",
+    creates=True,
+)
+
 ALL: tuple[Operation, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Operation))

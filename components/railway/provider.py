@@ -987,3 +987,100 @@ class DeploymentProvider(RailwayProvider):
         if latest is None:
             return None
         return {"deployment_id": latest["id"], "status": latest["status"]}
+
+
+BACKUP_KINDS = ("DAILY", "WEEKLY", "MONTHLY")  # Railway's VolumeInstanceBackupScheduleKind, in listing order
+
+
+class BackupScheduleProvider(RailwayProvider):
+    """Railway's backup schedule of one volume instance (the stack's PostgreSQL volume).
+
+    Which of Railway's DAILY, WEEKLY and MONTHLY backups the volume takes; each kind comes with Railway's
+    own time of day and retention, read back as ``schedules``. The id is the volume instance's id: a
+    volume has one schedule set. ``volumeInstanceBackupScheduleUpdate`` replaces the whole set, so create
+    and update are the same idempotent call (retried safely), followed by one read-back; ``delete`` clears
+    the set. ``read`` (refresh) lists the schedules once: other kinds, or a schedule cleared in the
+    dashboard, are drift the next ``up`` reverts; a volume that is gone drops the resource from state.
+    """
+
+    kind = "BackupSchedule"
+    input_keys = ("volume_instance_id", "kinds")
+    replace_keys = frozenset({"volume_instance_id"})
+    required_keys = ()
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        kinds = news.get("kinds")
+        if (
+            isinstance(kinds, list | tuple)
+            and not is_unknown(kinds)
+            and set(kinds) <= set(BACKUP_KINDS)
+            and len(set(kinds)) == len(kinds)
+        ):
+            news = {**news, "kinds": [k for k in BACKUP_KINDS if k in kinds]}  # Railway's order: no false diffs
+        return super().check(olds, news)
+
+    def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
+        failures = []
+        volume = news.get("volume_instance_id")
+        if volume in (None, ""):
+            failures.append(
+                CheckFailure(
+                    "volume_instance_id",
+                    f"{self.kind}: the database has no volume instance in this environment, so Railway has "
+                    "nothing to back up; check the PostgreSQL service's volume in the dashboard",
+                )
+            )
+        kinds = news.get("kinds")
+        if is_unknown(kinds):
+            return failures
+        if not isinstance(kinds, list | tuple) or not kinds:
+            failures.append(
+                CheckFailure("kinds", f"{self.kind}: kinds must list at least one of {', '.join(BACKUP_KINDS)}")
+            )
+        else:
+            bad = [k for k in kinds if k not in BACKUP_KINDS]
+            if bad:
+                failures.append(
+                    CheckFailure("kinds", f"{self.kind}: {bad} are not backup kinds ({', '.join(BACKUP_KINDS)})")
+                )
+            if len(set(kinds)) != len(kinds):
+                failures.append(CheckFailure("kinds", f"{self.kind}: kinds lists a kind twice"))
+        return failures
+
+    def _schedules(self, volume_instance_id: str) -> dict[str, Any]:
+        listed = self.client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume_instance_id})[
+            "volumeInstanceBackupScheduleList"
+        ]
+        by_kind = {s["kind"]: s for s in listed}
+        kinds = [k for k in BACKUP_KINDS if k in by_kind]
+        return {
+            "kinds": kinds,
+            "schedules": [
+                {
+                    "kind": k,
+                    "cron": by_kind[k].get("cron"),
+                    "retention_seconds": by_kind[k].get("retentionSeconds"),
+                }
+                for k in kinds
+            ],
+        }
+
+    def _apply(self, volume_instance_id: str, kinds: list[str]) -> dict[str, Any]:
+        self.client.execute(
+            ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume_instance_id, "kinds": kinds}
+        )
+        return self._schedules(volume_instance_id)
+
+    def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        volume = inputs["volume_instance_id"]
+        return volume, self._apply(volume, list(inputs["kinds"]))
+
+    def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        return self._apply(id_, list(news["kinds"]))
+
+    def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
+        self.client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": id_, "kinds": []})
+
+    def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
+        # An empty list is not "gone": the schedule was cleared behind our back, and kinds [] is that drift.
+        return {"volume_instance_id": id_, **self._schedules(id_)}

@@ -348,3 +348,26 @@ class Deployment(Resource, module="railway", name="Deployment"):
             },
             _opts(opts, ["revision"]),
         )
+
+
+class BackupSchedule(Resource, module="railway", name="BackupSchedule"):
+    """Railway's backup schedule (DAILY/WEEKLY/MONTHLY) of a volume instance, read back with its retention."""
+
+    volume_instance_id: pulumi.Output[str]
+    kinds: pulumi.Output[list[str]]
+    schedules: pulumi.Output[list[dict[str, Any]]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        volume_instance_id: pulumi.Input[str],
+        kinds: pulumi.Input[list[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            p.BackupScheduleProvider(),
+            resource_name,
+            {"volume_instance_id": volume_instance_id, "kinds": kinds, "schedules": None},
+            opts,
+        )

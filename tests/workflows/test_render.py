@@ -69,7 +69,9 @@ def test_ci_runs_the_pulumi_cli_of_the_pinned_sdk() -> None:
         infra.pulumi_version("pulumi>=3\n")
 
 
-def test_the_policy_pack_hook_adds_the_packs_to_every_pulumi_step(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_policy_pack_runs_in_every_pulumi_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert infra.POLICY_PACKS == ("policy",)
+    monkeypatch.setattr(infra, "POLICY_PACKS", ())
     assert "policyPacks" not in "".join(infra.render().values())
     monkeypatch.setattr(infra, "POLICY_PACKS", ("policy",))
     files = infra.render()

@@ -1,0 +1,270 @@
+"""Uptime monitoring of one stack with Checkly: a check group, the backend and frontend checks, alert channels.
+
+Declared by the program when the stack's monitoring uses Checkly (``maya-infra:monitoring.provider`` is
+``checkly``, or ``auto`` with the Checkly account set: secrets ``checklyApiKey`` and ``checklyAccountId``);
+otherwise the scheduled monitor workflow (workflows/monitor.py) is the stack's monitoring. See
+docs/monitoring.md for what is checked, how often, and who is alerted.
+
+Alerting is chosen so that one blip does not page anyone:
+
+* a failed run is first retried from another location (linear back-off), so one region's network trouble
+  or one dropped request never fails a run;
+* the backend (every 30 s, in parallel from every location) alerts only after ``alertAfterFailedRuns``
+  consecutive failed runs, and only when at least half of its locations fail;
+* the frontend (every 5 min) alerts after one failed run that survived its retries — waiting for a second
+  run would mean ten minutes of outage;
+* reminders repeat while a check stays down; recoveries are announced; degraded (slow) results go to
+  e-mail and Slack, never to PagerDuty.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_checkly as checkly
+
+from components.config import StackConfig
+
+#: Reminders while a check stays down: how many, and minutes between them (Checkly allows 5/10/15/30).
+REMINDERS = {"amount": 3, "interval": 15}
+#: Share of the backend's locations that must fail in one parallel run for the run to count as failed.
+PARALLEL_FAILURE_PERCENTAGE = 50
+
+
+@dataclass(frozen=True)
+class CheckMonitoringArgs:
+    config: StackConfig
+    #: The backend's public base URL (the Railway output, or https://<backend.customDomain>).
+    backend_url: pulumi.Input[str]
+    provider: checkly.Provider
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+
+
+def _schedule(seconds: int) -> tuple[int, int | None]:
+    """Checkly's ``frequency`` (minutes), or 0 with ``frequency_offset`` (10/20/30 s) for sub-minute checks."""
+    if seconds < 60:
+        return 0, seconds
+    return seconds // 60, None
+
+
+def _retries(count: int, backoff_seconds: int, max_duration_seconds: int) -> dict[str, Any]:
+    if count == 0:
+        return {"type": "NO_RETRIES"}
+    return {
+        "type": "LINEAR",
+        "base_backoff_seconds": backoff_seconds,
+        "max_retries": count,
+        "max_duration_seconds": max_duration_seconds,
+        "same_region": False,  # retry from another location: a regional blip is not an outage
+    }
+
+
+def _channel_id(channel: checkly.AlertChannel) -> pulumi.Output[int]:
+    return channel.id.apply(int)  # Checkly ids are numbers; the provider hands them over as strings
+
+
+class CheckMonitoring(pulumi.ComponentResource):
+    """Checkly check group ``maya-<stack>``, its two checks and the stack's alert channels."""
+
+    group_id: pulumi.Output[str]
+    backend_check_id: pulumi.Output[str]
+    frontend_check_id: pulumi.Output[str]
+    #: What is monitored, how often and who is alerted (a stack output; never a secret value).
+    summary: dict[str, Any]
+
+    def __init__(self, name: str, args: CheckMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maya:monitoring:Checkly", name, None, opts)
+        cfg = args.config
+        mon = cfg.monitoring
+        if mon is None:
+            raise ValueError("maya-infra:monitoring is not set: nothing to monitor with")
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        tags = ["maya", cfg.stack]
+
+        # ---- alert channels: e-mail always; Slack and PagerDuty behind their settings -----------------
+        channels: list[checkly.AlertChannel] = []
+        for address in mon.alert_emails:
+            channels.append(
+                checkly.AlertChannel(
+                    f"{name}-email-{_slug(address)}",
+                    email={"address": address},
+                    send_failure=True,
+                    send_recovery=True,
+                    send_degraded=True,
+                    ssl_expiry=True,
+                    ssl_expiry_threshold=14,
+                    opts=child,
+                )
+            )
+        if mon.slack.enabled:
+            channels.append(
+                checkly.AlertChannel(
+                    f"{name}-slack",
+                    slack={"url": self._secret(cfg, "slackWebhookUrl"), "channel": mon.slack.channel},
+                    send_failure=True,
+                    send_recovery=True,
+                    send_degraded=True,
+                    opts=pulumi.ResourceOptions.merge(
+                        child, pulumi.ResourceOptions(additional_secret_outputs=["slack"])
+                    ),
+                )
+            )
+        if mon.pagerduty.enabled:
+            channels.append(
+                checkly.AlertChannel(
+                    f"{name}-pagerduty",
+                    pagerduty={
+                        "service_key": self._secret(cfg, "pagerdutyServiceKey"),
+                        "account": mon.pagerduty.account,
+                        "service_name": mon.pagerduty.service_name,
+                    },
+                    send_failure=True,
+                    send_recovery=True,  # resolves the incident
+                    send_degraded=False,  # slow is not down: never page for it
+                    opts=pulumi.ResourceOptions.merge(
+                        child, pulumi.ResourceOptions(additional_secret_outputs=["pagerduty"])
+                    ),
+                )
+            )
+        subscriptions = [{"channel_id": _channel_id(c), "activated": True} for c in channels]
+
+        # ---- one group per stack -------------------------------------------------------------------------
+        group = checkly.CheckGroupV2(
+            f"{name}-group",
+            name=f"maya-{cfg.stack}",
+            activated=True,
+            muted=False,
+            concurrency=2,
+            tags=tags,
+            opts=child,
+        )
+        group_id = group.id.apply(int)
+
+        # ---- backend: /api/health every 30 s from every location, status and body asserted -----------
+        frequency, frequency_offset = _schedule(mon.backend_frequency_seconds)
+        health_url = pulumi.Output.concat(args.backend_url, cfg.backend.healthcheck_path)
+        backend_assertions: list[dict[str, str]] = [{"source": "STATUS_CODE", "comparison": "EQUALS", "target": "200"}]
+        backend_assertions += [
+            {"source": "JSON_BODY", "property": a.path, "comparison": "EQUALS", "target": a.equals}
+            for a in mon.health_body
+        ]
+        backend = checkly.Check(
+            f"{name}-backend-health",
+            name=f"maya {cfg.stack}: backend {cfg.backend.healthcheck_path}",
+            type="API",
+            activated=True,
+            muted=False,
+            frequency=frequency,
+            frequency_offset=frequency_offset,
+            locations=list(mon.locations),
+            run_parallel=True,
+            degraded_response_time=mon.degraded_response_time_ms,
+            max_response_time=mon.max_response_time_ms,
+            group_id=group_id,
+            tags=[*tags, "backend"],
+            request={
+                "method": "GET",
+                "url": health_url,
+                "follow_redirects": False,
+                "skip_ssl": False,
+                "assertions": backend_assertions,
+            },
+            retry_strategy=_retries(mon.retries, backoff_seconds=5, max_duration_seconds=60),
+            use_global_alert_settings=False,
+            alert_settings={
+                "escalation_type": "RUN_BASED",
+                "run_based_escalations": [{"failed_run_threshold": mon.alert_after_failed_runs}],
+                "reminders": [REMINDERS],
+                "parallel_run_failure_thresholds": [{"enabled": True, "percentage": PARALLEL_FAILURE_PERCENTAGE}],
+            },
+            alert_channel_subscriptions=subscriptions,
+            opts=child,
+        )
+
+        # ---- frontend: the site every 5 minutes ----------------------------------------------------------
+        frontend = checkly.Check(
+            f"{name}-frontend",
+            name=f"maya {cfg.stack}: frontend {cfg.frontend.primary_domain}",
+            type="API",
+            activated=True,
+            muted=False,
+            frequency=mon.frontend_frequency_minutes,
+            locations=list(mon.locations),
+            run_parallel=False,
+            degraded_response_time=mon.degraded_response_time_ms,
+            max_response_time=mon.max_response_time_ms,
+            group_id=group_id,
+            tags=[*tags, "frontend"],
+            request={
+                "method": "GET",
+                "url": f"{cfg.frontend.url}/",
+                "follow_redirects": True,
+                "skip_ssl": False,
+                "assertions": [{"source": "STATUS_CODE", "comparison": "EQUALS", "target": "200"}],
+            },
+            retry_strategy=_retries(mon.retries, backoff_seconds=30, max_duration_seconds=300),
+            use_global_alert_settings=False,
+            alert_settings={
+                "escalation_type": "RUN_BASED",
+                "run_based_escalations": [{"failed_run_threshold": 1}],
+                "reminders": [REMINDERS],
+            },
+            alert_channel_subscriptions=subscriptions,
+            opts=child,
+        )
+
+        self.group_id = group.id
+        self.backend_check_id = backend.id
+        self.frontend_check_id = frontend.id
+        self.summary = {
+            "group": f"maya-{cfg.stack}",
+            "backend": {
+                "url": health_url,
+                "every_seconds": mon.backend_frequency_seconds,
+                "locations": list(mon.locations),
+                "asserts": ["status 200", *(f"{a.path} == {a.equals}" for a in mon.health_body)],
+                "alert_after_failed_runs": mon.alert_after_failed_runs,
+            },
+            "frontend": {
+                "url": f"{cfg.frontend.url}/",
+                "every_minutes": mon.frontend_frequency_minutes,
+                "locations": list(mon.locations),
+            },
+            "alerts": {
+                "email": list(mon.alert_emails),
+                "slack": mon.slack.channel if mon.slack.enabled else None,
+                "pagerduty": mon.pagerduty.enabled,
+            },
+        }
+        self.register_outputs(
+            {
+                "group_id": self.group_id,
+                "backend_check_id": self.backend_check_id,
+                "frontend_check_id": self.frontend_check_id,
+            }
+        )
+
+    @staticmethod
+    def _secret(cfg: StackConfig, key: str) -> pulumi.Output[str]:
+        value = cfg.secret(key)
+        if value is None:
+            raise KeyError(f"maya-infra:{key} is required here")
+        return pulumi.Output.secret(value.get_secret_value())
+
+
+def checkly_provider(cfg: StackConfig) -> checkly.Provider:
+    """The explicit Checkly provider of the stack: its API key and account id are secrets."""
+    api_key, account_id = cfg.secret("checklyApiKey"), cfg.secret("checklyAccountId")
+    if api_key is None or account_id is None:
+        raise KeyError("maya-infra:checklyApiKey and maya-infra:checklyAccountId are required for Checkly")
+    return checkly.Provider(
+        "checkly",
+        api_key=pulumi.Output.secret(api_key.get_secret_value()),
+        account_id=pulumi.Output.secret(account_id.get_secret_value()),
+    )

@@ -1,0 +1,407 @@
+"""``backup``, ``backups``, ``restore``: the stack's PostgreSQL backups on Railway.
+
+    python -m ops backup  --stack production [--name before-migration-042]   # take one now; waits until it exists
+    python -m ops backups --stack production                                 # list them, newest first, with ages
+    python -m ops restore --stack production --backup ID [--yes]             # restore; waits; health check
+
+The backups are Railway's backups of the stack's PostgreSQL volume: the scheduled ones
+(``maya-infra:backups``, kept for Railway's retention of each kind) and the manual ones taken here (kept
+until deleted in the dashboard). The volume is found from the stack's outputs
+(``railway_volume_instance_id``; for a stack deployed before that output existed, the PostgreSQL volume of
+``railway_environment_id``).
+
+``restore`` overwrites the database with the backup: every write since the backup is lost. On production
+it asks you to type the stack's name unless ``--yes`` (no terminal and no ``--yes``: refused). It waits
+for Railway's restore workflow, then probes the backend's health endpoint (``ops health``) until healthy
+or ``--health-wait`` seconds have passed.
+
+Exit status: 0 done; 1 Railway's workflow failed or timed out, or the backend is unhealthy after a
+restore; 2 a refusal — unknown backup, a stack without a database volume, missing credentials, not
+confirmed — or a usage or configuration problem. Nothing secret is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from components.railway import errors
+from components.railway import operations as ops
+from components.railway.client import RailwayClient
+from ops import health
+from ops.console import FAILED, OK, Progress, age, clock, confirm, parse_time, run_guarded, utc_now
+from ops.context import OpsError, StackContext
+
+POSTGRES_MOUNT_PATH = "/var/lib/postgresql/data"  # where Railway's PostgreSQL template mounts its volume
+BACKUP_TIMEOUT_SECONDS = 900.0
+RESTORE_TIMEOUT_SECONDS = 1800.0
+POLL_SECONDS = 3.0
+HEALTH_WAIT_SECONDS = 300.0
+MAX_LOOKS = 10_000  # a hard bound on every polling loop, on top of its deadline
+
+
+# ---- the database volume ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Volume:
+    stack: str
+    volume_instance_id: str
+    state: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.stack}'s database volume ({self.volume_instance_id})"
+
+
+def require_database(ctx: StackContext) -> None:
+    """Refuse, before asking for any credential, a stack whose config has no Railway database."""
+    cfg = ctx.config
+    if "railway" not in cfg.platforms:
+        raise OpsError(f"stack {ctx.stack!r} has no database volume: Railway is left out of it (maya-infra:platforms)")
+    if cfg.backend.database != "railway":
+        raise OpsError(
+            f"stack {ctx.stack!r} has no database volume on Railway: backend.database is "
+            f"{cfg.backend.database!r}; back that database up with its own provider"
+        )
+
+
+def database_volume(ctx: StackContext, client: RailwayClient) -> Volume:
+    """The stack's PostgreSQL volume instance on Railway, or a refusal saying why there is none."""
+    require_database(ctx)
+    volume_id = ctx.outputs.get("railway_volume_instance_id")
+    if not volume_id:
+        environment = ctx.output("railway_environment_id")
+        listed = client.execute(ops.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": environment})["environment"]
+        candidates = [
+            edge["node"]
+            for edge in listed["volumeInstances"]["edges"]
+            if edge["node"].get("mountPath") == POSTGRES_MOUNT_PATH
+        ]
+        if len(candidates) != 1:
+            found = "none" if not candidates else f"{len(candidates)}"
+            raise OpsError(
+                f"stack {ctx.stack!r} has no single database volume in its Railway environment ({found} mounted "
+                f"at {POSTGRES_MOUNT_PATH}); run `pulumi up --stack {ctx.stack}` so it exports "
+                "railway_volume_instance_id"
+            )
+        volume_id = candidates[0]["id"]
+    try:
+        instance = client.execute(ops.VOLUME_INSTANCE, {"id": volume_id})["volumeInstance"]
+    except errors.NotFoundError:
+        raise OpsError(
+            f"stack {ctx.stack!r} has no database volume: {volume_id} no longer exists in Railway; "
+            f"run `pulumi refresh --stack {ctx.stack}` and `pulumi up` to see what happened"
+        ) from None
+    return Volume(ctx.stack, str(volume_id), instance.get("state"))
+
+
+def list_backups(client: RailwayClient, volume: Volume) -> list[dict[str, Any]]:
+    """The volume's backups, newest first."""
+    backups = client.execute(ops.VOLUME_INSTANCE_BACKUPS, {"volumeInstanceId": volume.volume_instance_id})[
+        "volumeInstanceBackupList"
+    ]
+    return sorted(backups, key=lambda b: parse_time(b.get("createdAt")) or utc_now(), reverse=True)
+
+
+def list_schedules(client: RailwayClient, volume: Volume) -> list[dict[str, Any]]:
+    return list(
+        client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume.volume_instance_id})[
+            "volumeInstanceBackupScheduleList"
+        ]
+    )
+
+
+# ---- waiting ---------------------------------------------------------------------------------------------------
+class Waiter:
+    """A deadline, a poll interval and progress lines on stderr: every wait here is bounded by both."""
+
+    def __init__(self, timeout: float, poll: float, err: TextIO, sleep: Callable[[float], None] = time.sleep) -> None:
+        if timeout <= 0 or poll < 0:
+            raise OpsError("--timeout must be > 0 and --poll >= 0")
+        self.progress = Progress(err)
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.poll = poll
+        self._sleep = sleep
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def pause(self, what: str) -> bool:
+        """Say what is awaited and sleep one interval; False once the deadline has passed."""
+        if self.left() <= 0:
+            return False
+        self.progress.say(what, self.deadline)
+        self._sleep(min(self.poll, self.left()))
+        return True
+
+
+def wait_workflow(client: RailwayClient, workflow_id: str, what: str, waiter: Waiter) -> None:
+    """Follow one of Railway's workflows until it completes; its failure or the deadline is an error."""
+    for _ in range(MAX_LOOKS):
+        result = client.execute(ops.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"]
+        status = result.get("status")
+        if status == "Complete":
+            return
+        if status in ("Error", "NotFound"):
+            detail = result.get("error") or ("Railway does not know it" if status == "NotFound" else "no detail")
+            raise OpsError(f"Railway's {what} (workflow {workflow_id}) failed: {detail}", FAILED)
+        if not waiter.pause(f"{what}: {status}"):
+            break
+    raise OpsError(
+        f"Railway's {what} (workflow {workflow_id}) was still running after {waiter.timeout:.0f}s; "
+        "look at the database service in Railway's dashboard before trying again",
+        FAILED,
+    )
+
+
+# ---- backup ----------------------------------------------------------------------------------------------------
+def take_backup(ctx: StackContext, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    waiter = Waiter(args.timeout or BACKUP_TIMEOUT_SECONDS, POLL_SECONDS if args.poll is None else args.poll, err)
+    require_database(ctx)
+    client = ctx.railway()
+    volume = database_volume(ctx, client)
+    name = args.name or f"manual {ctx.stack} {clock(utc_now())}"
+    before = {b["id"] for b in list_backups(client, volume)}
+
+    def new_one() -> dict[str, Any] | None:
+        return next((b for b in list_backups(client, volume) if b["id"] not in before and b.get("name") == name), None)
+
+    send = {"volumeInstanceId": volume.volume_instance_id, "name": name}
+    print(f"backing up {volume.label} as {name!r} …", file=err, flush=True)
+    workflow_id: str | None
+    try:
+        workflow_id = client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"][
+            "workflowId"
+        ]
+    except errors.AmbiguousResultError:
+        # the answer was lost: if Railway made it, adopt it instead of taking a second one
+        workflow_id = None if new_one() is not None else _resend(client, send)
+    if workflow_id:
+        wait_workflow(client, workflow_id, "backup", waiter)
+    for _ in range(MAX_LOOKS):
+        made = new_one()
+        if made is not None:
+            created = parse_time(made.get("createdAt"))
+            print(f"backup {made['id']}", file=out)
+            print(
+                f"  {name!r} of {volume.label}, taken {clock(created) if created else '?'}; "
+                f"restore it with: python -m ops restore --stack {ctx.stack} --backup {made['id']}",
+                file=out,
+            )
+            return OK
+        if not waiter.pause("waiting for the backup to be listed"):
+            break
+    raise OpsError(f"Railway finished the backup but {name!r} is not listed after {waiter.timeout:.0f}s", FAILED)
+
+
+def _resend(client: RailwayClient, send: Mapping[str, Any]) -> str | None:
+    result: str | None = client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"][
+        "workflowId"
+    ]
+    return result
+
+
+# ---- backups ---------------------------------------------------------------------------------------------------
+def _days(seconds: Any) -> str:
+    return f"{int(seconds) // 86400}d" if isinstance(seconds, int | float) else "?"
+
+
+def show_backups(ctx: StackContext, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    require_database(ctx)
+    client = ctx.railway()
+    volume = database_volume(ctx, client)
+    schedules = list_schedules(client, volume)
+    backups = list_backups(client, volume)
+    kind_of = {s["id"]: s["kind"] for s in schedules}
+    plan = ", ".join(f"{s['kind']} ({s['cron']}, kept {_days(s.get('retentionSeconds'))})" for s in schedules)
+    print(f"backups of {volume.label}", file=out)
+    print(f"schedule: {plan or 'none (set maya-infra:backups and run pulumi up)'}", file=out)
+    if not backups:
+        print(f"no backups yet; take one with: python -m ops backup --stack {ctx.stack}", file=out)
+        return OK
+    now = utc_now()
+    rows = [("ID", "CREATED", "AGE", "KIND", "EXPIRES", "SIZE", "NAME")]
+    for b in backups:
+        created, expires = parse_time(b.get("createdAt")), parse_time(b.get("expiresAt"))
+        rows.append(
+            (
+                str(b["id"]),
+                clock(created) if created else "?",
+                age(created, now),
+                kind_of.get(b["scheduleId"], "scheduled") if b.get("scheduleId") else "manual",
+                f"in {age(now, expires)}" if expires and expires > now else ("expired" if expires else "never"),
+                f"{b['usedMB']} MB" if isinstance(b.get("usedMB"), int) else "-",
+                str(b.get("name") or ""),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1], file=out)
+    return OK
+
+
+# ---- restore ---------------------------------------------------------------------------------------------------
+def restore(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    waiter = Waiter(args.timeout or RESTORE_TIMEOUT_SECONDS, POLL_SECONDS if args.poll is None else args.poll, err)
+    if args.health_wait < 0:
+        raise OpsError("--health-wait must be >= 0")
+    require_database(ctx)
+    client = ctx.railway()
+    volume = database_volume(ctx, client)
+    backup = next((b for b in list_backups(client, volume) if b["id"] == args.backup), None)
+    if backup is None:
+        raise OpsError(
+            f"{args.backup!r} is not a backup of {volume.label}; list them with: "
+            f"python -m ops backups --stack {ctx.stack}"
+        )
+    created = parse_time(backup.get("createdAt"))
+    taken = f"taken {clock(created)}, {age(created)} ago" if created else "taken at an unknown time"
+    confirm(
+        ctx.stack,
+        f"restore {volume.label} from backup {backup['id']} ({backup.get('name') or 'unnamed'}, {taken}); "
+        "every write since then is lost",
+        yes=args.yes,
+        stdin=stdin,
+        err=err,
+    )
+    send = {"volumeInstanceId": volume.volume_instance_id, "volumeInstanceBackupId": backup["id"]}
+    print(f"restoring {volume.label} from {backup['id']} …", file=err, flush=True)
+    try:
+        workflow_id = client.execute(ops.VOLUME_INSTANCE_BACKUP_RESTORE, send)["volumeInstanceBackupRestore"][
+            "workflowId"
+        ]
+    except errors.AmbiguousResultError:
+        workflow_id = None
+        _wait_restoring(client, volume, waiter)  # never sent twice: follow what Railway is doing instead
+    if workflow_id:
+        wait_workflow(client, workflow_id, "restore", waiter)
+    state = client.execute(ops.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
+    print(f"restored {volume.label} from backup {backup['id']} ({taken}); volume state: {state or '?'}", file=out)
+
+    endpoint = next(e for e in health.endpoints_of(ctx) if e.name == "backend")
+    print("health check of the backend:", file=out, flush=True)
+    watches = health.check([endpoint], wait=args.health_wait, attempts=3, delay=1.0, progress=waiter.progress)
+    if health.report(watches, out) != OK:
+        print(
+            f"the database is restored but the backend is UNHEALTHY: `python -m ops status --stack {ctx.stack}` "
+            "shows what runs; see docs/monitoring.md, 'On call'",
+            file=out,
+        )
+        return FAILED
+    print("restored and healthy", file=out)
+    return OK
+
+
+def _wait_restoring(client: RailwayClient, volume: Volume, waiter: Waiter) -> None:
+    """The restore's answer was lost: Railway marks the volume RESTORING while it works; wait for READY."""
+    seen_restoring = False
+    for _ in range(MAX_LOOKS):
+        state = client.execute(ops.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
+        if state == "RESTORING":
+            seen_restoring = True
+        elif seen_restoring and state == "READY":
+            return
+        else:
+            raise OpsError(
+                f"the answer to the restore request was lost and {volume.label} is {state or 'in an unknown state'}, "
+                "so whether Railway restored it is unknown: check the database in Railway's dashboard, then run "
+                "the restore again if needed",
+                FAILED,
+            )
+        if not waiter.pause(f"restore: volume {state}"):
+            break
+    raise OpsError(f"{volume.label} was still restoring after {waiter.timeout:.0f}s", FAILED)
+
+
+# ---- the commands ----------------------------------------------------------------------------------------------
+def register(subparsers: Any) -> None:
+    common = {"description": __doc__, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    backup = subparsers.add_parser("backup", help="take a backup of the stack's database now and wait for it", **common)
+    health.add_common(backup)
+    backup.add_argument("--name", help="a label, e.g. before-migration-042 (default: manual <stack> <time>)")
+    _timing(backup, BACKUP_TIMEOUT_SECONDS)
+    backup.set_defaults(handler=run_backup)
+
+    backups = subparsers.add_parser("backups", help="list the stack's database backups with their ages", **common)
+    health.add_common(backups)
+    backups.set_defaults(handler=run_backups)
+
+    restore_ = subparsers.add_parser(
+        "restore", help="restore the stack's database from a backup, then check the backend's health", **common
+    )
+    health.add_common(restore_)
+    restore_.add_argument("--backup", required=True, metavar="ID", help="the backup's id (see `ops backups`)")
+    restore_.add_argument("--yes", action="store_true", help="do not ask for confirmation on production")
+    restore_.add_argument(
+        "--health-wait",
+        type=float,
+        default=HEALTH_WAIT_SECONDS,
+        metavar="SECONDS",
+        help=f"how long the backend may take to be healthy again (default {HEALTH_WAIT_SECONDS:.0f})",
+    )
+    _timing(restore_, RESTORE_TIMEOUT_SECONDS)
+    restore_.set_defaults(handler=run_restore)
+
+
+def _timing(parser: argparse.ArgumentParser, timeout: float) -> None:
+    parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help=f"how long to wait for Railway (default {timeout:.0f})"
+    )
+    parser.add_argument(
+        "--poll", type=float, metavar="SECONDS", help=f"seconds between two looks (default {POLL_SECONDS:.0f})"
+    )
+
+
+def _run(
+    command: str,
+    action: Callable[[StackContext, argparse.Namespace, TextIO, TextIO, TextIO], int],
+    args: argparse.Namespace,
+    env: Mapping[str, str] | None,
+    stdin: TextIO | None,
+    out: TextIO | None,
+    err: TextIO | None,
+) -> int:
+    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
+
+    def body() -> int:
+        ctx = StackContext.load(args.stack, args.outputs, env)
+        return action(ctx, args, stdin, out, err)
+
+    return run_guarded(command, err, body)
+
+
+def run_backup(
+    args: argparse.Namespace,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    return _run("backup", lambda ctx, a, _i, o, e: take_backup(ctx, a, o, e), args, env, stdin, out, err)
+
+
+def run_backups(
+    args: argparse.Namespace,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    return _run("backups", lambda ctx, a, _i, o, e: show_backups(ctx, a, o, e), args, env, stdin, out, err)
+
+
+def run_restore(
+    args: argparse.Namespace,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    return _run("restore", restore, args, env, stdin, out, err)

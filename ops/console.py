@@ -1,0 +1,107 @@
+"""What the on-call commands share about talking to a person: times and ages, progress lines,
+the production confirmation, and turning failures into a message and an exit status.
+
+Exit statuses of ``status``, ``health`` and ``rollback``: 0 ok; 1 unhealthy or the operation failed;
+2 usage, configuration or credentials problem, or a refusal (nothing to roll back to, not confirmed).
+Reports go to stdout; progress of long waits and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from components.railway import errors as railway_errors
+from ops.context import OpsError
+
+OK, FAILED, USAGE = 0, 1, 2
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 string (Railway) or epoch milliseconds (Vercel) as an aware datetime."""
+    if isinstance(value, int | float) and value > 0:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def age(then: datetime | None, now: datetime | None = None) -> str:
+    """``45s``, ``12m``, ``3h 05m``, ``2d 4h`` — how long ago; ``?`` when unknown."""
+    if then is None:
+        return "?"
+    seconds = max(0, int(((now or utc_now()) - then).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if hours < 1:
+        return f"{minutes}m"
+    if days < 1:
+        return f"{hours}h {minutes % 60:02d}m"
+    return f"{days}d {hours % 24}h"
+
+
+def clock(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def short(sha: str | None) -> str:
+    return (sha or "")[:7] or "-"
+
+
+class Progress:
+    """Progress lines on stderr for waits longer than a moment: what is awaited, its state, time left."""
+
+    def __init__(self, err: TextIO, clock_fn: Callable[[], float] = time.monotonic) -> None:
+        self._err = err
+        self._clock = clock_fn
+        self._start = clock_fn()
+
+    def elapsed(self) -> float:
+        return self._clock() - self._start
+
+    def say(self, text: str, deadline: float | None = None) -> None:
+        left = f", {max(0, int(deadline - self._clock()))}s left" if deadline is not None else ""
+        print(f"  … {text} ({int(self.elapsed())}s{left})", file=self._err, flush=True)
+
+
+def confirm(stack: str, action: str, *, yes: bool, stdin: TextIO, err: TextIO) -> None:
+    """On production, ask the person to type the stack's name (unless ``--yes``); refuse without a TTY."""
+    if stack != "production" or yes:
+        return
+    if not stdin.isatty():
+        raise OpsError(f"refusing to {action} on production without confirmation: no terminal to ask; pass --yes")
+    print(f"About to {action}.\nType the stack name ({stack}) to confirm: ", end="", file=err, flush=True)
+    answer = stdin.readline(200).strip()
+    if answer != stack:
+        raise OpsError(f"not confirmed (typed {answer!r}); nothing was changed")
+
+
+def run_guarded(command: str, err: TextIO, body: Callable[[], int]) -> int:
+    """Run ``body``; report an :class:`OpsError`, a Railway or a Vercel error as one line on stderr."""
+    from ops.vercel import VercelError  # ops.vercel uses this module's helpers
+
+    try:
+        return body()
+    except OpsError as exc:
+        print(f"ops {command}: {exc}", file=err)
+        return exc.code
+    except railway_errors.NotAuthorizedError as exc:
+        print(f"ops {command}: {exc}. Check RAILWAY_API_TOKEN / maya-infra:railwayToken.", file=err)
+        return USAGE
+    except railway_errors.RailwayError as exc:
+        print(f"ops {command}: {exc}", file=err)
+        return FAILED
+    except VercelError as exc:
+        print(f"ops {command}: {exc}", file=err)
+        return USAGE if exc.is_config_problem else FAILED

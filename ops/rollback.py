@@ -1,0 +1,350 @@
+"""``rollback``: put the previous good deployment back in front of users, and check that it is healthy.
+
+    python -m ops rollback backend  --stack production [--to DEPLOYMENT] [--yes]
+    python -m ops rollback frontend --stack production [--to DEPLOYMENT] [--yes]
+
+backend (Railway): from the live deployment (the newest SUCCESS one; the newest one when none is live)
+to the previous deployment that went live and that Railway can roll back to (``canRollback``), or to
+``--to``; sends ``deploymentRollback``, follows the deployment Railway creates until it is live, then
+probes ``/api/health``. The choice is ``previous_successful_deployment`` of
+workflows/scripts/railway_rollback.py — the same function the generated pipeline's automatic rollback
+uses.
+
+frontend (Vercel): promotes the previous READY production deployment (or ``--to``) with
+``POST /v10/projects/{id}/promote/{deployment}``, waits until it serves the production domains, then
+probes the site.
+
+Both refuse (exit 2) when there is nothing to roll back to or ``--to`` is not a deployment that can be
+rolled back to, and, on production, ask you to type the stack's name unless ``--yes`` (no terminal and
+no ``--yes``: refused). Exit 0 when the rollback is live and healthy, 1 when it failed or is unhealthy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from components.railway import operations as ops
+from components.railway.client import RailwayClient
+from ops import health, vercel
+from ops import railway_deploys as railway
+from ops.console import FAILED, OK, Progress, confirm, run_guarded, short
+from ops.context import OpsError, StackContext
+
+MAX_LOOKS = 10_000  # a hard bound on every polling loop, on top of its deadline
+FRONTEND_TIMEOUT_SECONDS = 300.0
+FRONTEND_POLL_SECONDS = 2.0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rollback",
+        help="roll the backend (Railway) or the frontend (Vercel) back to the previous good deployment",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = parser.add_subparsers(dest="target", required=True, metavar="{backend,frontend}")
+    for name, handler, what in (
+        ("backend", run_backend, "Railway: roll back to the previous successful deployment"),
+        ("frontend", run_frontend, "Vercel: promote the previous production deployment"),
+    ):
+        sub = which.add_parser(
+            name, help=what, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        health.add_common(sub)
+        sub.add_argument("--to", metavar="DEPLOYMENT", help="the deployment id to go back to (default: the previous)")
+        sub.add_argument("--yes", action="store_true", help="do not ask for confirmation on production")
+        sub.add_argument(
+            "--timeout",
+            type=float,
+            metavar="SECONDS",
+            help="how long to wait for it to be live and healthy (backend: backend.deployTimeoutSeconds; "
+            f"frontend: {FRONTEND_TIMEOUT_SECONDS:.0f})",
+        )
+        sub.add_argument(
+            "--poll",
+            type=float,
+            metavar="SECONDS",
+            help="seconds between two looks (backend: backend.deployPollSeconds; "
+            f"frontend: {FRONTEND_POLL_SECONDS:.0f})",
+        )
+        sub.set_defaults(handler=handler)
+
+
+class _Waiter:
+    """A deadline, a poll interval and progress lines: every wait below is bounded by both."""
+
+    def __init__(self, timeout: float, poll: float, err: TextIO, sleep: Callable[[float], None] = time.sleep) -> None:
+        if timeout <= 0 or poll < 0:
+            raise OpsError("--timeout must be > 0 and --poll >= 0")
+        self.progress = Progress(err)
+        self.deadline = time.monotonic() + timeout
+        self.poll = poll
+        self._sleep = sleep
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def pause(self, what: str) -> bool:
+        """Say what is awaited and sleep one interval; False once the deadline has passed."""
+        if self.left() <= 0:
+            return False
+        self.progress.say(what, self.deadline)
+        self._sleep(min(self.poll, self.left()))
+        return True
+
+
+def _health_after(endpoint: health.Endpoint, waiter: _Waiter, out: TextIO) -> bool:
+    watches = health.check(
+        [endpoint], wait=max(waiter.left(), 0.0), attempts=3, delay=max(waiter.poll, 0.5), progress=waiter.progress
+    )
+    return health.report(watches, out) == OK
+
+
+# ---- backend (Railway) ------------------------------------------------------------------------------------------
+
+
+def _backend_target(
+    client: RailwayClient,
+    service: railway.Service,
+    deployments: list[railway.Deployment],
+    current: railway.Deployment,
+    wanted: str,
+) -> railway.Deployment:
+    found = next((d for d in deployments if d["id"] == wanted), None)
+    if found is None:
+        found = railway.get(client, wanted)
+        if (found.get("serviceId"), found.get("environmentId")) != (service.service_id, service.environment_id):
+            raise OpsError(f"deployment {wanted} is not one of this stack's backend ({service.label})")
+    if found["id"] == current["id"] and current.get("status") in railway.LIVE:
+        raise OpsError(f"deployment {wanted} is the live one already: nothing to roll back")
+    if not found.get("canRollback"):
+        raise OpsError(
+            f"Railway cannot roll back to {wanted} ({found.get('status')}): only a deployment that went live "
+            "and was replaced can be rolled back to"
+        )
+    return found
+
+
+def rollback_backend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    service = railway.Service.of(ctx)
+    endpoint = health.endpoints_of(ctx)[0]
+    timeout = args.timeout if args.timeout is not None else float(ctx.config.backend.deploy_timeout_seconds)
+    poll = args.poll if args.poll is not None else ctx.config.backend.deploy_poll_seconds
+    waiter = _Waiter(timeout, poll, err)
+    client = ctx.railway()
+    try:
+        deployments = service.deployments(client)
+        if not deployments:
+            raise OpsError(f"nothing to roll back to: the backend ({service.label}) has no deployments")
+        current = railway.live(deployments) or deployments[0]
+        if args.to:
+            target = _backend_target(client, service, deployments, current, args.to)
+        else:
+            found = railway.previous_successful_deployment(deployments, current["id"])
+            if found is None:
+                raise OpsError(
+                    f"nothing to roll back to: no deployment before {current['id']} went live and can be rolled "
+                    "back to (Railway keeps the recent ones). A git revert and a new deploy is the way forward."
+                )
+            target = found
+        print(f"backend of {ctx.stack} — {service.label}", file=out)
+        state = "now (live):" if current.get("status") in railway.LIVE else "now (newest, not live):"
+        print(f"  {state:<14} {railway.describe(current)}", file=out)
+        print(f"  {'roll back to:':<14} {railway.describe(target)}", file=out, flush=True)
+        for newer in deployments:
+            if newer is current:
+                break
+            if newer.get("status") not in railway.FINISHED:
+                print(
+                    f"  note: {newer['id']} is {newer['status']}; if it goes live later it replaces the rollback",
+                    file=out,
+                )
+        confirm(
+            ctx.stack,
+            f"roll back the production backend to deployment {target['id']} (commit {short(railway.commit(target))})",
+            yes=args.yes,
+            stdin=stdin,
+            err=err,
+        )
+        newest_before = deployments[0]["id"]
+        if not client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target["id"]}).get("deploymentRollback"):
+            print(f"Railway refused to roll back to {target['id']}; nothing changed", file=out)
+            return FAILED
+
+        created: railway.Deployment | None = None
+        for _ in range(MAX_LOOKS):
+            created = railway.deployment_after(service.deployments(client), newest_before)
+            if created is not None or not waiter.pause("waiting for Railway to create the rollback deployment"):
+                break
+        if created is None:
+            print(f"Railway accepted the rollback but created no deployment within {timeout:.0f}s", file=out)
+            return FAILED
+        status = str(created.get("status"))
+        for _ in range(MAX_LOOKS):
+            status = str(railway.get(client, str(created["id"])).get("status"))
+            if status in railway.FINISHED or not waiter.pause(f"rollback deployment {created['id']}: {status}"):
+                break
+    finally:
+        client.close()
+
+    print(f"rollback deployment {created['id']}: {status}", file=out)
+    if status not in railway.LIVE:
+        print(
+            f"FAILED: the rollback deployment is {status}; {current['id']} is still what Railway had before. "
+            "See docs/oncall.md.",
+            file=out,
+        )
+        return FAILED
+    healthy = _health_after(endpoint, waiter, out)
+    before, after = short(railway.commit(current)), short(railway.commit(target))
+    print(
+        f"changed: backend of {ctx.stack} now runs commit {after} (deployment {created['id']}, a copy of "
+        f"{target['id']}) instead of commit {before} (deployment {current['id']})",
+        file=out,
+    )
+    print("healthy" if healthy else "UNHEALTHY after the rollback: see docs/oncall.md", file=out)
+    return OK if healthy else FAILED
+
+
+# ---- frontend (Vercel) ------------------------------------------------------------------------------------------
+
+
+def _frontend_target(
+    client: vercel.VercelClient,
+    project_id: str,
+    deployments: list[vercel.Deployment],
+    current_id: str | None,
+    wanted: str,
+) -> vercel.Deployment:
+    found = next((d for d in deployments if vercel.id_of(d) == wanted), None)
+    if found is None:
+        try:
+            found = client.deployment(wanted)
+        except vercel.VercelError as exc:
+            if exc.status in (400, 404):
+                raise OpsError(f"there is no Vercel deployment {wanted!r}") from None
+            raise
+        if found.get("projectId") not in (None, project_id):
+            raise OpsError(f"deployment {wanted} belongs to another Vercel project, not {project_id}")
+        if found.get("target") != "production":
+            raise OpsError(
+                f"deployment {wanted} is a preview deployment: promoting it would build it anew for production; "
+                "only production deployments are rolled back to"
+            )
+    if vercel.id_of(found) == current_id:
+        raise OpsError(f"deployment {wanted} serves production already: nothing to roll back")
+    if vercel.state_of(found) != vercel.READY:
+        raise OpsError(f"deployment {wanted} is {vercel.state_of(found)}, not READY: it cannot serve production")
+    return found
+
+
+def rollback_frontend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    project_id = vercel.project_of(ctx)
+    endpoint = health.endpoints_of(ctx)[1]
+    waiter = _Waiter(
+        args.timeout if args.timeout is not None else FRONTEND_TIMEOUT_SECONDS,
+        args.poll if args.poll is not None else FRONTEND_POLL_SECONDS,
+        err,
+    )
+    with vercel.client_for(ctx) as client:
+        project = client.project(project_id)
+        deployments = vercel.newest_first(client.production_deployments(project_id))
+        pending_to, job = vercel.alias_job(project)
+        if job in vercel.PENDING_ALIAS:
+            raise OpsError(f"a promotion to {pending_to} is already {job}: wait for it (ops status) and try again")
+        current_id = vercel.production_deployment_id(project, deployments)
+        current = next((d for d in deployments if vercel.id_of(d) == current_id), None)
+        if args.to:
+            target = _frontend_target(client, project_id, deployments, current_id, args.to)
+        else:
+            found = vercel.previous_production_deployment(deployments, current_id)
+            if found is None:
+                raise OpsError(
+                    f"nothing to roll back to: no READY production deployment older than {current_id or '(none)'} "
+                    f"among the last {len(deployments)}"
+                )
+            target = found
+        target_id = vercel.id_of(target)
+        print(f"frontend of {ctx.stack} — Vercel project {ctx.config.frontend.project_name} ({project_id})", file=out)
+        now = vercel.describe(current) if current is not None else (current_id or "(none)")
+        print(f"  {'now (live):':<14} {now}", file=out)
+        print(f"  {'promote:':<14} {vercel.describe(target)}", file=out, flush=True)
+        confirm(
+            ctx.stack,
+            f"promote Vercel deployment {target_id} (commit {short(vercel.commit_of(target))}) to production",
+            yes=args.yes,
+            stdin=stdin,
+            err=err,
+        )
+        answer = client.promote(project_id, target_id)
+        serving, job = current_id, None
+        for _ in range(MAX_LOOKS):
+            project = client.project(project_id)
+            serving = vercel.production_deployment_id(project, [])
+            to, job = vercel.alias_job(project)
+            if job == "failed" and to == target_id:
+                break
+            if serving == target_id and job not in vercel.PENDING_ALIAS:
+                break
+            if not waiter.pause(f"promotion of {target_id}: {job or f'HTTP {answer}'}"):
+                break
+    if serving != target_id:
+        state = f"the promotion is {job}" if job else "the production domains did not move"
+        print(f"FAILED: {state}; production still serves {serving or '(unknown)'}. See docs/oncall.md.", file=out)
+        return FAILED
+    healthy = _health_after(endpoint, waiter, out)
+    before = short(vercel.commit_of(current)) if current is not None else "-"
+    print(
+        f"changed: frontend of {ctx.stack} now serves commit {short(vercel.commit_of(target))} (deployment "
+        f"{target_id}) instead of commit {before} (deployment {current_id or '(none)'})",
+        file=out,
+    )
+    print("healthy" if healthy else "UNHEALTHY after the rollback: see docs/oncall.md", file=out)
+    return OK if healthy else FAILED
+
+
+# ---- handlers --------------------------------------------------------------------------------------------------
+
+
+def _run(
+    command: str,
+    action: Callable[[StackContext, argparse.Namespace, TextIO, TextIO, TextIO], int],
+    args: argparse.Namespace,
+    env: Mapping[str, str] | None,
+    stdin: TextIO | None,
+    out: TextIO | None,
+    err: TextIO | None,
+) -> int:
+    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
+
+    def body() -> int:
+        ctx = StackContext.load(args.stack, args.outputs, env)
+        return action(ctx, args, stdin, out, err)
+
+    return run_guarded(command, err, body)
+
+
+def run_backend(
+    args: argparse.Namespace,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    return _run("rollback backend", rollback_backend, args, env, stdin, out, err)
+
+
+def run_frontend(
+    args: argparse.Namespace,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    return _run("rollback frontend", rollback_frontend, args, env, stdin, out, err)

@@ -1,0 +1,359 @@
+"""A stateful fake of the few Vercel REST endpoints ``python -m ops`` uses, served on 127.0.0.1.
+
+Endpoints (shapes follow Vercel's published REST reference, trimmed to the fields we read):
+
+* ``GET  /v9/projects/{idOrName}``                 → project: ``id name accountId targets.production
+  lastAliasRequest{fromDeploymentId toDeploymentId jobStatus requestedAt type} latestDeployments``
+* ``GET  /v6/deployments?projectId&target&state&limit`` → ``{"deployments": [...], "pagination": {...}}``,
+  newest first; each ``uid name url created state readyState target projectId meta{githubCommitSha …}``
+* ``GET  /v13/deployments/{id}``                    → one deployment (``id``, ``readyState``, ``createdAt`` …)
+* ``POST /v10/projects/{projectId}/promote/{deploymentId}`` → 201 (done) or, with ``promote_polls > 0``,
+  202 and an alias job that turns ``pending`` → ``in-progress`` → ``succeeded`` over that many reads of
+  the project. 400 when the deployment is not READY, 404 when it or the project does not exist (or
+  belongs to another project), 409 when a promotion is already under way.
+
+Every request needs ``Authorization: Bearer <token>`` (else 403 ``forbidden`` like Vercel). With
+``team_id`` set, a request without ``?teamId=<team_id>`` does not see the projects (404), like a team
+project queried without its team. ``fail_next_promote()`` makes the next alias job end ``failed``;
+``inject(status, times)`` answers the next requests with that HTTP status (e.g. 503, 429).
+Nothing is printed; ``requests`` records method, path and query of each request (never the token).
+``python -m tests.fakes.vercel_api`` serves a project with three deployments until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+__all__ = ["FakeVercel", "VercelRequest"]
+
+
+@dataclass
+class VercelRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int = 0
+
+
+@dataclass
+class _Job:
+    from_id: str | None
+    to_id: str
+    requested_at: int
+    reads_left: int
+    fail: bool
+    status: str = "pending"
+
+
+@dataclass
+class FakeVercel:
+    token: str = "fake-vercel-token"
+    team_id: str | None = None
+    promote_polls: int = 0  # project reads until an accepted (202) promotion completes; 0: done at once (201)
+    host: str = "127.0.0.1"
+    url: str = ""
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[VercelRequest] = field(default_factory=list)
+    promotions: list[tuple[str, str]] = field(default_factory=list)  # (project id, deployment id) accepted
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._jobs: dict[str, _Job] = {}
+        self._production: dict[str, str | None] = {}
+        self._fail_next = False
+        self._faults: list[int] = []
+        self._clock_ms = int(time.time() * 1000) - 6 * 3_600_000  # deployments added without an age: 6 h ago, …
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- set-up -------------------------------------------------------------------------------------------
+    def add_project(self, name: str, project_id: str | None = None) -> str:
+        with self._lock:
+            pid = project_id or f"prj_{secrets.token_hex(10)}"
+            self.projects[pid] = {"id": pid, "name": name, "accountId": self.team_id or "user_fake"}
+            self._production[pid] = None
+            return pid
+
+    def add_deployment(
+        self,
+        project_id: str,
+        *,
+        state: str = "READY",
+        target: str | None = "production",
+        sha: str | None = None,
+        age_minutes: float | None = None,
+        promote: bool = True,
+    ) -> str:
+        """A deployment as ``vercel deploy --prebuilt [--prod]`` makes it; a READY production one is
+        promoted at once unless ``promote=False`` (like a CI deploy)."""
+        with self._lock:
+            project = self.projects[project_id]
+            if age_minutes is None:
+                self._clock_ms += 20 * 60_000
+                created = self._clock_ms
+            else:
+                created = int(time.time() * 1000 - age_minutes * 60_000)
+            uid = f"dpl_{secrets.token_hex(12)}"
+            sha = sha or secrets.token_hex(20)
+            self.deployments[uid] = {
+                "uid": uid,
+                "name": project["name"],
+                "url": f"{project['name']}-{uid[4:13]}.vercel.app",
+                "created": created,
+                "state": state,
+                "target": target,
+                "projectId": project_id,
+                "meta": {
+                    "githubCommitSha": sha,
+                    "githubCommitRef": "main",
+                    "githubCommitMessage": f"commit {sha[:7]}",
+                },
+                "creator": {"uid": "user_fake", "username": "ci"},
+            }
+            if promote and state == "READY" and target == "production":
+                self._production[project_id] = uid
+            return uid
+
+    def production_of(self, project_id: str) -> str | None:
+        with self._lock:
+            return self._production.get(project_id)
+
+    def fail_next_promote(self) -> None:
+        with self._lock:
+            self._fail_next = True
+
+    def inject(self, status: int, times: int = 1) -> None:
+        with self._lock:
+            self._faults += [status] * times
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------
+    def start(self) -> str:
+        if self._server is None:
+            handler = type("FakeVercelHandler", (_Handler,), {"fake": self})
+            self._server = ThreadingHTTPServer((self.host, 0), handler)
+            self._server.daemon_threads = True
+            self.url = f"http://{self.host}:{self._server.server_port}"
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-vercel"
+            )
+            self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeVercel:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def count(self, method: str, path_prefix: str) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if r.method == method and r.path.startswith(path_prefix))
+
+    # ---- views --------------------------------------------------------------------------------------------
+    def _v6(self, d: dict[str, Any]) -> dict[str, Any]:
+        return {**json.loads(json.dumps(d)), "readyState": d["state"], "createdAt": d["created"]}
+
+    def _v13(self, d: dict[str, Any]) -> dict[str, Any]:
+        view = self._v6(d)
+        view["id"] = view.pop("uid")
+        return view
+
+    def _project_view(self, pid: str) -> dict[str, Any]:
+        job = self._jobs.get(pid)
+        if job is not None and job.status in ("pending", "in-progress"):
+            job.reads_left -= 1
+            if job.reads_left <= 0:
+                job.status = "failed" if job.fail else "succeeded"
+                if not job.fail:
+                    self._production[pid] = job.to_id
+            else:
+                job.status = "in-progress"
+        prod = self._production.get(pid)
+        targets = {}
+        if prod is not None:
+            d = self.deployments[prod]
+            targets["production"] = {
+                "id": prod,
+                "url": d["url"],
+                "createdAt": d["created"],
+                "readyState": d["state"],
+                "target": "production",
+                "meta": dict(d["meta"]),
+                "alias": [f"{self.projects[pid]['name']}.vercel.app"],
+                "aliasAssigned": True,
+            }
+        latest = sorted((d for d in self.deployments.values() if d["projectId"] == pid), key=lambda d: -d["created"])
+        return {
+            **self.projects[pid],
+            "targets": targets,
+            "lastAliasRequest": None
+            if job is None
+            else {
+                "fromDeploymentId": job.from_id,
+                "toDeploymentId": job.to_id,
+                "jobStatus": job.status,
+                "requestedAt": job.requested_at,
+                "type": "promote",
+            },
+            "latestDeployments": [self._v6(d) for d in latest[:5]],
+        }
+
+    # ---- HTTP ---------------------------------------------------------------------------------------------
+    def handle(self, method: str, raw_path: str, headers: Any) -> tuple[int, Any]:
+        parts = urlsplit(raw_path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        path = parts.path.rstrip("/")
+        record = VercelRequest(method, path, query)
+        with self._lock:
+            self.requests.append(record)
+            status, body = self._route(method, path, query, headers)
+            record.status = status
+            return status, body
+
+    @staticmethod
+    def _error(status: int, code: str, message: str) -> tuple[int, Any]:
+        return status, {"error": {"code": code, "message": message}}
+
+    def _route(self, method: str, path: str, query: dict[str, str], headers: Any) -> tuple[int, Any]:
+        if self._faults:
+            status = self._faults.pop(0)
+            return self._error(status, "fault", f"injected HTTP {status}")
+        scheme, _, tok = (headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(tok.strip().encode(), self.token.encode()):
+            return self._error(403, "forbidden", "Not authorized")
+        visible = self.team_id is None or query.get("teamId") == self.team_id
+        segments = [unquote(s) for s in path.split("/") if s]
+        if method == "GET" and len(segments) == 3 and segments[:2] == ["v9", "projects"]:
+            pid = self._find_project(segments[2]) if visible else None
+            if pid is None:
+                return self._error(404, "not_found", "Project not found")
+            return 200, self._project_view(pid)
+        if method == "GET" and segments == ["v6", "deployments"]:
+            return 200, self._list(query if visible else {**query, "projectId": "-"})
+        if method == "GET" and len(segments) == 3 and segments[:2] == ["v13", "deployments"]:
+            d = self.deployments.get(segments[2]) if visible else None
+            if d is None:
+                return self._error(404, "not_found", "The deployment could not be found.")
+            return 200, self._v13(d)
+        if method == "POST" and len(segments) == 5 and segments[:2] == ["v10", "projects"] and segments[3] == "promote":
+            return self._promote(segments[2] if visible else "-", segments[4])
+        return self._error(404, "not_found", "The requested path does not exist")
+
+    def _find_project(self, id_or_name: str) -> str | None:
+        if id_or_name in self.projects:
+            return id_or_name
+        return next((pid for pid, p in self.projects.items() if p["name"] == id_or_name), None)
+
+    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        try:
+            limit = max(1, min(100, int(query.get("limit", "20"))))
+        except ValueError:
+            limit = 20
+        items = [
+            d
+            for d in self.deployments.values()
+            if (not query.get("projectId") or d["projectId"] == query["projectId"])
+            and (not query.get("target") or d["target"] == query["target"])
+            and (not query.get("state") or d["state"] in query["state"].split(","))
+        ]
+        items.sort(key=lambda d: d["created"], reverse=True)
+        page = items[:limit]
+        return {
+            "deployments": [self._v6(d) for d in page],
+            "pagination": {"count": len(page), "next": page[-1]["created"] if len(items) > limit else None},
+        }
+
+    def _promote(self, project_id: str, deployment_id: str) -> tuple[int, Any]:
+        pid = self._find_project(project_id)
+        if pid is None:
+            return self._error(404, "not_found", "Project not found")
+        d = self.deployments.get(deployment_id)
+        if d is None or d["projectId"] != pid:
+            return self._error(404, "not_found", "Deployment not found")
+        if d["state"] != "READY":
+            return self._error(400, "bad_request", "Deployment is not ready")
+        job = self._jobs.get(pid)
+        if job is not None and job.status in ("pending", "in-progress"):
+            return self._error(409, "conflict", "A promotion is already in progress")
+        fail, self._fail_next = self._fail_next, False
+        self.promotions.append((pid, deployment_id))
+        now = int(time.time() * 1000)
+        job = _Job(self._production.get(pid), deployment_id, now, self.promote_polls, fail)
+        self._jobs[pid] = job
+        if self.promote_polls <= 0:
+            job.status = "failed" if fail else "succeeded"
+            if not fail:
+                self._production[pid] = deployment_id
+            return 201, {}
+        return 202, {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeVercel
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 0:
+            self.rfile.read(length)
+        status, body = self.fake.handle(method, self.path, self.headers)
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.vercel_api", description=__doc__.splitlines()[0])
+    parser.add_argument("--token", default="fake-vercel-token")
+    parser.add_argument("--project", default="maya-frontend", help="a project to create, with three deployments")
+    args = parser.parse_args(argv)
+    fake = FakeVercel(token=args.token)
+    pid = fake.add_project(args.project)
+    for _ in range(3):
+        fake.add_deployment(pid)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    fake.start()
+    print(f"{fake.url} project {pid}", flush=True)
+    while not stop.wait(0.2):
+        pass
+    fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
