@@ -564,6 +564,38 @@ def stacks_share_nothing(resources: Sequence[Resource], facts: StackFacts) -> It
                 yield f"Railway project token {name!r} is not named for stack {facts.stack!r}", r.urn
 
 
+CHECKLY_CHECK = "checkly:index/check:Check"
+RAILWAY_POSTGRES = RAILWAY + "Postgres"
+RAILWAY_BACKUP_SCHEDULE = RAILWAY + "BackupSchedule"
+MONITOR_WORKFLOW = ".github/workflows/monitor.yml"
+
+
+def production_backed_up(resources: Sequence[Resource], facts: StackFacts) -> Iterator[tuple[str, str | None]]:
+    """A production PostgreSQL on Railway has a backup schedule with at least one kind."""
+    if facts.stack != "production":
+        return
+    schedules = [r for r in resources if r.type == RAILWAY_BACKUP_SCHEDULE]
+    for database in (r for r in resources if r.type == RAILWAY_POSTGRES):
+        if not any(r.get("kinds") for r in schedules):
+            yield "production's PostgreSQL has no backup schedule (set maya-infra:backups.kinds)", database.urn
+
+
+def production_monitored(resources: Sequence[Resource], facts: StackFacts) -> Iterator[tuple[str, str | None]]:
+    """A production stack declares uptime checks: Checkly checks, or the scheduled monitor workflow."""
+    if facts.stack != "production" or not resources:
+        return
+    checkly = any(r.type == CHECKLY_CHECK for r in resources)
+    workflow = any(r.type == GH_FILE and _text(r.get("file")) == MONITOR_WORKFLOW for r in resources)
+    if not (checkly or workflow):
+        yield (
+            (
+                "production is not monitored: no Checkly check and no scheduled monitor workflow "
+                "(see docs/monitoring.md)"
+            ),
+            None,
+        )
+
+
 # ---- the pack ---------------------------------------------------------------------------------------------------
 _MANDATORY_WHY = (
     "a control the pipeline's safety depends on, which the program already guarantees from validated config: "
@@ -617,6 +649,21 @@ POLICIES: tuple[Policy, ...] = (
         MANDATORY,
         "a shared object lets a staging update change production; " + _MANDATORY_WHY,
         stack_check=stacks_share_nothing,
+    ),
+    Policy(
+        "production-backed-up",
+        "Production's Railway PostgreSQL has a backup schedule.",
+        MANDATORY,
+        "the spec restores corrupted data from a backup, so production without one cannot recover; " + _MANDATORY_WHY,
+        stack_check=production_backed_up,
+    ),
+    Policy(
+        "production-monitored",
+        "Production declares uptime checks (Checkly, or the scheduled monitor workflow).",
+        ADVISORY,
+        "the monitor workflow comes with the GitHub platform, which a partial stack may leave out on purpose "
+        "(maya-infra:platforms); the config model already refuses a production stack without monitoring settings",
+        stack_check=production_monitored,
     ),
     Policy(
         "workflow-pins-from-table",

@@ -100,6 +100,7 @@ def test_policy_table_is_deliberate() -> None:
         "workflows-least-privilege-pinned",
         "branch-protected-with-ci",
         "stacks-share-nothing",
+        "production-backed-up",
     }
 
 
@@ -392,3 +393,24 @@ def test_cross_stack_check_needs_the_other_stacks_config() -> None:
     resources = program("staging")
     bad = changed(one(resources, rules.RAILWAY_CUSTOM_DOMAIN), domain="api.mayassistant.com")
     assert list(rules.stacks_share_nothing(replaced(resources, bad), rules.StackFacts("staging"))) == []
+
+
+# ---- production-backed-up / production-monitored --------------------------------------------------------------
+def test_production_without_backups_or_monitoring_is_reported() -> None:
+    resources = program("production")
+    assert rules.check_stack(resources, facts("production")) == []
+    without = tuple(r for r in resources if r.type != rules.RAILWAY_BACKUP_SCHEDULE)
+    refused = [v for v in rules.check_stack(without, facts("production")) if v.policy == "production-backed-up"]
+    assert refused and refused[0].level == rules.MANDATORY
+    unmonitored = tuple(
+        r
+        for r in resources
+        if not (r.type == rules.GH_FILE and r.get("file") == rules.MONITOR_WORKFLOW) and r.type != rules.CHECKLY_CHECK
+    )
+    reported = [v for v in rules.check_stack(unmonitored, facts("production")) if v.policy == "production-monitored"]
+    assert reported and reported[0].level == rules.ADVISORY
+
+
+def test_staging_is_not_held_to_production_backups() -> None:
+    resources = tuple(r for r in program("staging") if r.type != rules.RAILWAY_BACKUP_SCHEDULE)
+    assert [v for v in rules.check_stack(resources, facts("staging")) if v.policy.startswith("production-")] == []
