@@ -23,7 +23,6 @@ confirmed — or a usage or configuration problem. Nothing secret is printed.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from components.railway import errors
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from ops import health
-from ops.console import FAILED, OK, Progress, age, clock, confirm, parse_time, run_guarded, utc_now
+from ops.console import FAILED, OK, Progress, age, clock, confirm, parse_time, run_with_stack, utc_now
 from ops.context import OpsError, StackContext
 
 POSTGRES_MOUNT_PATH = "/var/lib/postgresql/data"  # where Railway's PostgreSQL template mounts its volume
@@ -356,24 +355,6 @@ def _timing(parser: argparse.ArgumentParser, timeout: float) -> None:
     )
 
 
-def _run(
-    command: str,
-    action: Callable[[StackContext, argparse.Namespace, TextIO, TextIO, TextIO], int],
-    args: argparse.Namespace,
-    env: Mapping[str, str] | None,
-    stdin: TextIO | None,
-    out: TextIO | None,
-    err: TextIO | None,
-) -> int:
-    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
-
-    def body() -> int:
-        ctx = StackContext.load(args.stack, args.outputs, env)
-        return action(ctx, args, stdin, out, err)
-
-    return run_guarded(command, err, body)
-
-
 def run_backup(
     args: argparse.Namespace,
     *,
@@ -382,7 +363,7 @@ def run_backup(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    return _run("backup", lambda ctx, a, _i, o, e: take_backup(ctx, a, o, e), args, env, stdin, out, err)
+    return run_with_stack("backup", lambda ctx, a, _i, o, e: take_backup(ctx, a, o, e), args, env, stdin, out, err)
 
 
 def run_backups(
@@ -393,7 +374,7 @@ def run_backups(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    return _run("backups", lambda ctx, a, _i, o, e: show_backups(ctx, a, o, e), args, env, stdin, out, err)
+    return run_with_stack("backups", lambda ctx, a, _i, o, e: show_backups(ctx, a, o, e), args, env, stdin, out, err)
 
 
 def run_restore(
@@ -404,4 +385,4 @@ def run_restore(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    return _run("restore", restore, args, env, stdin, out, err)
+    return run_with_stack("restore", restore, args, env, stdin, out, err)

@@ -8,13 +8,15 @@ Reports go to stdout; progress of long waits and errors go to stderr.
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from components.railway import errors as railway_errors
-from ops.context import OpsError
+from ops.context import OpsError, StackContext
 
 OK, FAILED, USAGE = 0, 1, 2
 
@@ -105,3 +107,26 @@ def run_guarded(command: str, err: TextIO, body: Callable[[], int]) -> int:
     except VercelError as exc:
         print(f"ops {command}: {exc}", file=err)
         return USAGE if exc.is_config_problem else FAILED
+
+
+#: What a stack command does once its stack is loaded: (context, arguments, stdin, stdout, stderr) -> exit status.
+StackAction = Callable[[StackContext, argparse.Namespace, TextIO, TextIO, TextIO], int]
+
+
+def run_with_stack(
+    command: str,
+    action: StackAction,
+    args: argparse.Namespace,
+    env: Mapping[str, str] | None,
+    stdin: TextIO | None,
+    out: TextIO | None,
+    err: TextIO | None,
+) -> int:
+    """Load ``--stack``/``--outputs`` into a :class:`StackContext` and run ``action`` under :func:`run_guarded`."""
+    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
+
+    def body() -> int:
+        ctx = StackContext.load(args.stack, args.outputs, env)
+        return action(ctx, args, stdin, out, err)
+
+    return run_guarded(command, err, body)

@@ -22,7 +22,6 @@ no ``--yes``: refused). Exit 0 when the rollback is live and healthy, 1 when it 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
@@ -31,7 +30,7 @@ from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from ops import health, vercel
 from ops import railway_deploys as railway
-from ops.console import FAILED, OK, Progress, confirm, run_guarded, short
+from ops.console import FAILED, OK, Progress, confirm, run_with_stack, short
 from ops.context import OpsError, StackContext
 
 MAX_LOOKS = 10_000  # a hard bound on every polling loop, on top of its deadline
@@ -310,24 +309,6 @@ def rollback_frontend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO
 # ---- handlers --------------------------------------------------------------------------------------------------
 
 
-def _run(
-    command: str,
-    action: Callable[[StackContext, argparse.Namespace, TextIO, TextIO, TextIO], int],
-    args: argparse.Namespace,
-    env: Mapping[str, str] | None,
-    stdin: TextIO | None,
-    out: TextIO | None,
-    err: TextIO | None,
-) -> int:
-    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
-
-    def body() -> int:
-        ctx = StackContext.load(args.stack, args.outputs, env)
-        return action(ctx, args, stdin, out, err)
-
-    return run_guarded(command, err, body)
-
-
 def run_backend(
     args: argparse.Namespace,
     *,
@@ -336,7 +317,7 @@ def run_backend(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    return _run("rollback backend", rollback_backend, args, env, stdin, out, err)
+    return run_with_stack("rollback backend", rollback_backend, args, env, stdin, out, err)
 
 
 def run_frontend(
@@ -347,4 +328,4 @@ def run_frontend(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    return _run("rollback frontend", rollback_frontend, args, env, stdin, out, err)
+    return run_with_stack("rollback frontend", rollback_frontend, args, env, stdin, out, err)

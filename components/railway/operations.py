@@ -107,7 +107,6 @@ VARIABLE_COLLECTION_UPSERT = _op(
     """mutation VariableCollectionUpsert($input: VariableCollectionUpsertInput!) {
       variableCollectionUpsert(input: $input) }"""
 )
-VARIABLE_DELETE = _op("mutation VariableDelete($input: VariableDeleteInput!) { variableDelete(input: $input) }")
 
 # ---- domains --------------------------------------------------------------------------------------------
 DOMAINS = _op(

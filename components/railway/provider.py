@@ -43,7 +43,6 @@ from components.railway import errors
 from components.railway import operations as ops
 from components.railway.client import ClientSettings, RailwayClient
 
-_NAMESPACE = "maya-infra"
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOST = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
