@@ -102,9 +102,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         )
         ci_values: dict[str, dict[str, CiValue]] = {repo: {} for repo in gh.repositories}
         for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
-            for v in envvars.for_target(cfg, target):
-                if isinstance(v.source, envvars.Output) and v.source.name not in outputs:
-                    continue  # its platform is left out of this stack (see README, "Platforms")
+            for v in envvars.for_target(cfg, target):  # variables of platforms left out are not listed
                 ci_values[repo][v.name] = CiValue(envvars.resolve(v, cfg, outputs), v.secret)
         pipeline = GitHubPipeline(
             "pipeline",

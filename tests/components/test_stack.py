@@ -297,3 +297,13 @@ def test_production_without_reviewers_declares_nothing() -> None:
     with pytest.raises(config.ConfigError, match="required reviewer"):
         run_program("production", {"maya-infra:github": github})
     assert _resources_after_failure() == []
+
+
+def test_a_platform_left_out_takes_its_ci_values_with_it() -> None:
+    run = run_program("staging", {"maya-infra:platforms": ["railway", "github"]})
+    names = {
+        r.inputs.get("secretName") or r.inputs.get("variableName")
+        for r in run.mocks.of_type(GH_SECRET) + run.mocks.of_type(GH_VARIABLE)
+    }
+    assert "RAILWAY_TOKEN" in names and "BACKEND_URL" in names
+    assert not {"VERCEL_TOKEN", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID"} & names
