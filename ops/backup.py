@@ -23,8 +23,7 @@ confirmed — or a usage or configuration problem. Nothing secret is printed.
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -32,7 +31,7 @@ from components.railway import errors
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from ops import health
-from ops.console import FAILED, OK, Progress, age, clock, confirm, parse_time, run_with_stack, utc_now
+from ops.console import FAILED, OK, Waiter, age, clock, confirm, parse_time, run_with_stack, utc_now
 from ops.context import OpsError, StackContext
 
 POSTGRES_MOUNT_PATH = "/var/lib/postgresql/data"  # where Railway's PostgreSQL template mounts its volume
@@ -114,30 +113,6 @@ def list_schedules(client: RailwayClient, volume: Volume) -> list[dict[str, Any]
 
 
 # ---- waiting ---------------------------------------------------------------------------------------------------
-class Waiter:
-    """A deadline, a poll interval and progress lines on stderr: every wait here is bounded by both."""
-
-    def __init__(self, timeout: float, poll: float, err: TextIO, sleep: Callable[[float], None] = time.sleep) -> None:
-        if timeout <= 0 or poll < 0:
-            raise OpsError("--timeout must be > 0 and --poll >= 0")
-        self.progress = Progress(err)
-        self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
-        self.poll = poll
-        self._sleep = sleep
-
-    def left(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
-    def pause(self, what: str) -> bool:
-        """Say what is awaited and sleep one interval; False once the deadline has passed."""
-        if self.left() <= 0:
-            return False
-        self.progress.say(what, self.deadline)
-        self._sleep(min(self.poll, self.left()))
-        return True
-
-
 def wait_workflow(client: RailwayClient, workflow_id: str, what: str, waiter: Waiter) -> None:
     """Follow one of Railway's workflows until it completes; its failure or the deadline is an error."""
     for _ in range(MAX_LOOKS):

@@ -89,6 +89,30 @@ def confirm(stack: str, action: str, *, yes: bool, stdin: TextIO, err: TextIO) -
         raise OpsError(f"not confirmed (typed {answer!r}); nothing was changed")
 
 
+class Waiter:
+    """A deadline, a poll interval and progress lines on stderr: every wait here is bounded by both."""
+
+    def __init__(self, timeout: float, poll: float, err: TextIO, sleep: Callable[[float], None] = time.sleep) -> None:
+        if timeout <= 0 or poll < 0:
+            raise OpsError("--timeout must be > 0 and --poll >= 0")
+        self.progress = Progress(err)
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.poll = poll
+        self._sleep = sleep
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def pause(self, what: str) -> bool:
+        """Say what is awaited and sleep one interval; False once the deadline has passed."""
+        if self.left() <= 0:
+            return False
+        self.progress.say(what, self.deadline)
+        self._sleep(min(self.poll, self.left()))
+        return True
+
+
 def run_guarded(command: str, err: TextIO, body: Callable[[], int]) -> int:
     """Run ``body``; report an :class:`OpsError`, a Railway or a Vercel error as one line on stderr."""
     from ops.vercel import VercelError  # ops.vercel uses this module's helpers

@@ -22,15 +22,14 @@ no ``--yes``: refused). Exit 0 when the rollback is live and healthy, 1 when it 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from ops import health, vercel
 from ops import railway_deploys as railway
-from ops.console import FAILED, OK, Progress, confirm, run_with_stack, short
+from ops.console import FAILED, OK, Waiter, confirm, run_with_stack, short
 from ops.context import OpsError, StackContext
 
 MAX_LOOKS = 10_000  # a hard bound on every polling loop, on top of its deadline
@@ -73,30 +72,7 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(handler=handler)
 
 
-class _Waiter:
-    """A deadline, a poll interval and progress lines: every wait below is bounded by both."""
-
-    def __init__(self, timeout: float, poll: float, err: TextIO, sleep: Callable[[float], None] = time.sleep) -> None:
-        if timeout <= 0 or poll < 0:
-            raise OpsError("--timeout must be > 0 and --poll >= 0")
-        self.progress = Progress(err)
-        self.deadline = time.monotonic() + timeout
-        self.poll = poll
-        self._sleep = sleep
-
-    def left(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
-    def pause(self, what: str) -> bool:
-        """Say what is awaited and sleep one interval; False once the deadline has passed."""
-        if self.left() <= 0:
-            return False
-        self.progress.say(what, self.deadline)
-        self._sleep(min(self.poll, self.left()))
-        return True
-
-
-def _health_after(endpoint: health.Endpoint, waiter: _Waiter, out: TextIO) -> bool:
+def _health_after(endpoint: health.Endpoint, waiter: Waiter, out: TextIO) -> bool:
     watches = health.check(
         [endpoint], wait=max(waiter.left(), 0.0), attempts=3, delay=max(waiter.poll, 0.5), progress=waiter.progress
     )
@@ -133,7 +109,7 @@ def rollback_backend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO,
     endpoint = health.endpoints_of(ctx)[0]
     timeout = args.timeout if args.timeout is not None else float(ctx.config.backend.deploy_timeout_seconds)
     poll = args.poll if args.poll is not None else ctx.config.backend.deploy_poll_seconds
-    waiter = _Waiter(timeout, poll, err)
+    waiter = Waiter(timeout, poll, err)
     client = ctx.railway()
     try:
         deployments = service.deployments(client)
@@ -244,7 +220,7 @@ def _frontend_target(
 def rollback_frontend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     project_id = vercel.project_of(ctx)
     endpoint = health.endpoints_of(ctx)[1]
-    waiter = _Waiter(
+    waiter = Waiter(
         args.timeout if args.timeout is not None else FRONTEND_TIMEOUT_SECONDS,
         args.poll if args.poll is not None else FRONTEND_POLL_SECONDS,
         err,
