@@ -174,13 +174,20 @@ def rollback_backend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO,
             file=out,
         )
         return FAILED
-    healthy = _health_after(endpoint, waiter, out)
     before, after = short(railway.commit(current)), short(railway.commit(target))
-    print(
+    return _finish(
+        endpoint,
+        waiter,
+        out,
         f"changed: backend of {ctx.stack} now runs commit {after} (deployment {created['id']}, a copy of "
         f"{target['id']}) instead of commit {before} (deployment {current['id']})",
-        file=out,
     )
+
+
+def _finish(endpoint: health.Endpoint, waiter: Waiter, out: TextIO, change: str) -> int:
+    """After a rollback went live: wait for health, say what changed, and exit 0 only when healthy."""
+    healthy = _health_after(endpoint, waiter, out)
+    print(change, file=out)
     print("healthy" if healthy else "UNHEALTHY after the rollback: see docs/oncall.md", file=out)
     return OK if healthy else FAILED
 
@@ -271,15 +278,14 @@ def rollback_frontend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO
         state = f"the promotion is {job}" if job else "the production domains did not move"
         print(f"FAILED: {state}; production still serves {serving or '(unknown)'}. See docs/oncall.md.", file=out)
         return FAILED
-    healthy = _health_after(endpoint, waiter, out)
     before = short(vercel.commit_of(current)) if current is not None else "-"
-    print(
+    return _finish(
+        endpoint,
+        waiter,
+        out,
         f"changed: frontend of {ctx.stack} now serves commit {short(vercel.commit_of(target))} (deployment "
         f"{target_id}) instead of commit {before} (deployment {current_id or '(none)'})",
-        file=out,
     )
-    print("healthy" if healthy else "UNHEALTHY after the rollback: see docs/oncall.md", file=out)
-    return OK if healthy else FAILED
 
 
 # ---- handlers --------------------------------------------------------------------------------------------------
