@@ -2,8 +2,9 @@
 
 import pulumi
 
-from components import config, stack
+import config
+import program
 
 settings = config.load_from_pulumi()  # raises one clear error listing every problem, before any resource
-for name, value in stack.build(settings).items():
+for name, value in program.build(settings).items():
     pulumi.export(name, value)

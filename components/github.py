@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
-from components.config import StackConfig
+from config import StackConfig
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_checkly as checkly
 
-from components.config import StackConfig
+from config import StackConfig
 
 #: Reminders while a check stays down: how many, and minutes between them (Checkly allows 5/10/15/30).
 REMINDERS = {"amount": 3, "interval": 15}

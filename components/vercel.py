@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumiverse_vercel as vercel
 
-from components.config import StackConfig
+from config import StackConfig
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from components.config import NAMESPACE, PROJECT_DIR, ConfigError, load_from_stack_file
+from config import NAMESPACE, PROJECT_DIR, ConfigError, load_from_stack_file
 from policy import rules
 from policy.credentials import plaintext_credentials
 

@@ -31,7 +31,8 @@ from components.railway import errors
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from ops import health
-from ops.console import FAILED, OK, Waiter, age, clock, confirm, parse_time, run_with_stack, utc_now
+from ops.clock import age, clock, parse_time, utc_now
+from ops.console import FAILED, OK, Waiter, confirm, run_with_stack
 from ops.context import OpsError, StackContext
 
 POSTGRES_MOUNT_PATH = "/var/lib/postgresql/data"  # where Railway's PostgreSQL template mounts its volume

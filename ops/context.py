@@ -1,7 +1,7 @@
 """What every operator command needs about a stack: its config, its outputs (ids, URLs) and credentials.
 
 Sources, in order:
-* config: ``Pulumi.<stack>.yaml`` (non-secret settings, validated by :mod:`components.config`);
+* config: ``Pulumi.<stack>.yaml`` (non-secret settings, validated by :mod:`config`);
 * outputs: ``--outputs FILE`` (JSON of ``pulumi stack output --json``), else ``MAYA_OPS_OUTPUTS``, else
   ``pulumi stack output --json --stack <stack>`` run in the project;
 * credentials: the usual environment variables (``RAILWAY_API_TOKEN``, ``VERCEL_TOKEN``), else the
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.config import NAMESPACE, PROJECT_DIR, STACKS, ConfigError, StackConfig, load_from_stack_file
 from components.railway.client import ClientSettings, RailwayClient
+from config import NAMESPACE, PROJECT_DIR, STACKS, ConfigError, StackConfig, load_from_stack_file
 
 VERCEL_API = "https://api.vercel.com"
 

@@ -23,7 +23,8 @@ from typing import Any, TextIO
 
 import httpx
 
-from ops.console import FAILED, OK, Progress, age, clock, run_guarded, utc_now
+from ops.clock import age, clock, utc_now
+from ops.console import FAILED, OK, Progress, run_guarded
 from ops.context import OpsError, StackContext
 
 USER_AGENT = "maya-infra-ops-health/1"

@@ -16,7 +16,7 @@ from typing import Any
 from components.railway import errors
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
-from ops.console import age, parse_time, short
+from ops.clock import age, parse_time, short
 from ops.context import OpsError, StackContext
 from workflows.scripts.railway_rollback import (
     FAILED,

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.config import STACKS, ConfigError, load_from_stack_file
+from config import STACKS, ConfigError, load_from_stack_file
 from workflows import render_app_workflows, render_infra_workflows
 
 

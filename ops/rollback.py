@@ -29,7 +29,8 @@ from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from ops import health, vercel
 from ops import railway_deploys as railway
-from ops.console import FAILED, OK, Waiter, confirm, run_with_stack, short
+from ops.clock import short
+from ops.console import FAILED, OK, Waiter, confirm, run_with_stack
 from ops.context import OpsError, StackContext
 
 MAX_LOOKS = 10_000  # a hard bound on every polling loop, on top of its deadline

@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 from ops import health, vercel
 from ops import railway_deploys as railway
-from ops.console import FAILED, OK, clock, run_guarded, utc_now
+from ops.clock import clock, utc_now
+from ops.console import FAILED, OK, run_guarded
 from ops.context import StackContext
 
 

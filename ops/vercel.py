@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ops.console import age, parse_time, short
+from ops.clock import age, parse_time, short
 from ops.context import OpsError, StackContext
 
 USER_AGENT = "maya-infra-ops/1"

@@ -36,7 +36,7 @@ from pulumi_policy.proxy import (
 )
 from pulumi_policy.secret import Secret
 
-from components import config
+import config
 from policy import rules
 
 _UNKNOWNS = frozenset(

@@ -1,7 +1,7 @@
 """What counts as a credential: by name (the project's own tables) and by the shape of a value.
 
-Names come from the two tables that already say which values are secret — :data:`components.config.SECRETS`
-(config keys and the variable each becomes) and :data:`components.envvars.TABLE` (``secret=True`` rows) —
+Names come from the two tables that already say which values are secret — :data:`config.SECRETS`
+(config keys and the variable each becomes) and :data:`config.envvars.TABLE` (``secret=True`` rows) —
 plus a conservative suffix rule (``*_TOKEN``, ``*_PASSWORD``, ``*_SECRET``, ``*_API_KEY``, …) for names the
 tables do not know yet. Shapes are well-known credential formats (provider key prefixes, JWTs, PEM private
 keys, URLs with a password, ``Authorization`` headers, ``password=…`` assignments).
@@ -18,8 +18,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from components.config import SECRETS
-from components.envvars import TABLE
+from config import SECRETS
+from config.envvars import TABLE
 
 #: Environment-variable names that hold a credential, from the project's tables.
 CREDENTIAL_NAMES: frozenset[str] = frozenset(

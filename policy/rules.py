@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import yaml
 
-from components.config import STACKS, StackConfig
+from config import STACKS, StackConfig
 from policy.credentials import is_credential_name, plaintext_credentials
 from workflows.pins import ACTIONS
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from components.config import StackConfig
+from config import StackConfig
 from workflows import backend, frontend, infra, monitor
 from workflows.pipeline import BACKEND_CHECK, FRONTEND_CHECK, all_configs, all_routes, check_required
 

@@ -13,8 +13,8 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from components.config import StackConfig
-from components.envvars import Target
+from config import StackConfig
+from config.envvars import Target
 from workflows import pins
 from workflows.pipeline import (
     BACKEND_CHECK,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components.config import StackConfig
-from components.envvars import Target
+from config import StackConfig
+from config.envvars import Target
 from workflows import pins
 from workflows.pipeline import (
     CHANGES_JOB,

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from components.config import PROJECT_DIR, STACKS, StackConfig, load_from_stack_file
+from config import PROJECT_DIR, STACKS, StackConfig, load_from_stack_file
 from workflows import pins
 from workflows.alerts import clear_alert, raise_alert
 from workflows.render import (

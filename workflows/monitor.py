@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components.config import StackConfig
+from config import StackConfig
 from workflows.alerts import clear_alert, raise_alert
 from workflows.pipeline import Route, routes_source
 from workflows.render import because, dump, expr, header, job, script

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.config import STACKS, StackConfig, load_from_stack_file
+from config import STACKS, StackConfig, load_from_stack_file
 from workflows.render import Job, checkout, expr, job, script
 
 FRONTEND_CHECK = "frontend-ci"

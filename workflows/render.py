@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from components import envvars
-from components.envvars import Target
+from config import envvars
+from config.envvars import Target
 from workflows import pins
 
 Job = dict[str, Any]

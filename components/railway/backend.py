@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import StackConfig
 from components.railway import resources as rw
+from config import StackConfig
 
 
 @dataclass(frozen=True)

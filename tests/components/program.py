@@ -10,7 +10,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
-from components import config, stack
+import config
+from program import build as build_stack
 from tests.secrets import TEST_SECRETS
 
 RAILWAY = "pulumi-python:dynamic/railway:"
@@ -95,7 +96,7 @@ def run_program(
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         cfg = config.load_from_pulumi()
-        exported = stack.build(cfg)
+        exported = build_stack(cfg)
         return pulumi.Output.from_input(exported).apply(run.outputs.update)
 
     program()

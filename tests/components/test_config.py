@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components import config
+import config
 from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import config, stack
+import config
+from program import build as build_stack
 from tests.components.program import RAILWAY, ProgramRun, RecordingMocks, is_secret, run_program, stack_config
 from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
 
@@ -48,7 +49,7 @@ def run_checkly(
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        exported = stack.build(config.load_from_pulumi())
+        exported = build_stack(config.load_from_pulumi())
         return pulumi.Output.from_input(exported).apply(run.outputs.update)
 
     program()

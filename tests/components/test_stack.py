@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components import config
+import config
 from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
 from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
 

@@ -20,8 +20,8 @@ from pulumi import automation as auto
 from tests.secrets import TEST_SECRETS
 
 REPO = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt")
-PROJECT_DIRS = ("components", "workflows")
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "program.py", "requirements.txt")
+PROJECT_DIRS = ("config", "components", "workflows")
 PASSPHRASE = "maya-infra-test-passphrase"
 
 

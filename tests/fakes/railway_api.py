@@ -195,14 +195,7 @@ def schema_path_candidates() -> list[Path]:
     env = os.environ.get("RAILWAY_SCHEMA_PATH")
     if env:
         out.append(Path(env))
-    out += [
-        repo / "schemas" / "railway" / "schema.graphql",
-        repo / "schemas" / "railway.graphql",
-        repo / "railway" / "schema.graphql",
-        repo / "vendor" / "railway" / "schema.graphql",
-        repo / "tests" / "fakes" / "railway_schema.graphql",
-        repo.parent / "shared" / "railway" / "schema.graphql",
-    ]
+    out.append(repo / "tests" / "railway" / "schema.graphql")  # vendored: a clone needs nothing beside it
     return out
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from components.config import STACKS
+from config import STACKS
 from ops import audit
 from ops.__main__ import main
 from policy import rules

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from components.config import PROJECT_DIR
 from components.railway import provider as p
 from components.railway.client import ClientSettings, RailwayClient
+from config import PROJECT_DIR
 from ops import backup
 from ops.console import run_guarded
 from ops.context import StackContext

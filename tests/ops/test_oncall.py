@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from components.config import PROJECT_DIR
+from config import PROJECT_DIR
 from ops import health as h
 from ops import railway_deploys
 from ops import vercel as v

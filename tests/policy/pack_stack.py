@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.config import STACKS
+from config import STACKS
 from tests.engine.harness import REPO, EngineStack, make_stack
 
 

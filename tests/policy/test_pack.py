@@ -23,7 +23,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from components.config import PROJECT_DIR, read_stack_file
+from config import PROJECT_DIR, read_stack_file
 from policy import rules
 
 PACK = PROJECT_DIR / "policy"

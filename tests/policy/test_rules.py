@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from components.config import STACKS, load_from_stack_file
+from config import STACKS, load_from_stack_file
 from policy import rules
 from policy.rules import Resource
 from tests.components.program import run_program

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import PROJECT_DIR, STACKS, load_from_stack_file
+from config import PROJECT_DIR, STACKS, load_from_stack_file
 from workflows import render_app_workflows, render_infra_workflows
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components import envvars
-from components.envvars import Target
+from config import envvars
+from config.envvars import Target
 from workflows import pins
 from workflows.render import ci_names
 

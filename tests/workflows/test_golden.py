@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.config import PROJECT_DIR
+from config import PROJECT_DIR
 from tests.workflows.conftest import GOLDEN, REGENERATE
 from workflows import render_infra_workflows
 
@@ -58,7 +58,7 @@ def test_every_file_says_it_is_generated_and_how(rendered: dict[str, str]) -> No
 
 
 def test_rendering_is_deterministic(rendered: dict[str, str]) -> None:
-    from components.config import load_from_stack_file
+    from config import load_from_stack_file
     from workflows import render_app_workflows
 
     again = render_app_workflows(load_from_stack_file("production"))

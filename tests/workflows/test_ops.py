@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config import PROJECT_DIR
+from config import PROJECT_DIR
 from ops.__main__ import GROUPS, build_parser
 from tests.workflows.conftest import GOLDEN
 

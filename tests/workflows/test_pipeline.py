@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.config import load_from_stack_file
+from config import load_from_stack_file
 from tests.workflows.conftest import load_workflow
 from workflows import render_app_workflows
 from workflows.pipeline import Route, all_routes, check_required

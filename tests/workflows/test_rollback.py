@@ -15,10 +15,10 @@ import graphql
 import pytest
 from graphql.execution.values import get_variable_values
 
-from components.config import PROJECT_DIR
+from config import PROJECT_DIR
 from workflows.scripts import railway_rollback as rr
 
-SCHEMA = PROJECT_DIR.parent / "shared" / "railway" / "schema.graphql"
+SCHEMA = PROJECT_DIR / "tests" / "railway" / "schema.graphql"
 IDS = {"RAILWAY_PROJECT_ID": "p", "RAILWAY_ENVIRONMENT_ID": "e", "RAILWAY_SERVICE_ID": "s"}
 
 

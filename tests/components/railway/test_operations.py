@@ -11,7 +11,7 @@ import pytest
 
 from components.railway import operations as ops
 
-SCHEMA = Path(__file__).resolve().parents[4] / "shared" / "railway" / "schema.graphql"
+SCHEMA = Path(__file__).resolve().parents[2] / "railway" / "schema.graphql"
 
 
 @cache
@@ -34,10 +34,10 @@ def test_creates_are_only_mutations() -> None:
 
 
 def test_provider_sends_only_declared_operations() -> None:
-    source = (Path(ops.__file__).parent / "provider.py").read_text()
     used = {
         node.attr
-        for node in ast.walk(ast.parse(source))
+        for module in (Path(ops.__file__).parent / "providers").glob("*.py")
+        for node in ast.walk(ast.parse(module.read_text()))
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ops"
     }
     declared = {name for name, value in vars(ops).items() if isinstance(value, ops.Operation)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import StackConfig
+from config import StackConfig
 
 
 class Target(enum.Enum):

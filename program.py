@@ -1,9 +1,10 @@
-"""Wires one stack together: providers, the three platform components, the cross-platform values, and
-the stack's monitoring (Checkly, or the scheduled workflow) and database backups (docs/monitoring.md).
+"""The composition root: wires one stack together — providers, the three platform components, the
+cross-platform values, and the stack's monitoring (Checkly, or the scheduled workflow) and database
+backups (docs/monitoring.md).
 
 The order follows the data: the backend's public URL feeds the frontend build; the Vercel project ids and
 the Railway project token feed the GitHub deploy jobs. Which variable goes where is decided by the table
-in :mod:`components.envvars`, not here.
+in :mod:`config.envvars`, not here.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import pulumi
 import pulumi_github as github
 import pulumiverse_vercel as vercel
 
-from components import envvars
-from components.config import StackConfig
-from components.envvars import Target
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
+from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
+from config import StackConfig, envvars
+from config.envvars import Target
+from workflows import render_app_workflows
 
 
 def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
@@ -94,8 +96,6 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         secret_names["vercel"] = sorted(k for k, v in frontend_vars.items() if v.sensitive)
 
     if "github" in cfg.platforms:
-        from workflows import render_app_workflows  # imported here: only this platform needs the generator
-
         gh = cfg.github
         github_provider = github.Provider(
             "github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url
@@ -122,8 +122,6 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     # ---- monitoring and backups (docs/monitoring.md) -------------------------------------------------
     exported["monitoring"] = cfg.monitoring_mode
     if cfg.uses_checkly:
-        from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
-
         monitoring = CheckMonitoring(
             "monitoring", CheckMonitoringArgs(cfg, outputs["backend_url"], checkly_provider(cfg))
         )

@@ -1,0 +1,226 @@
+"""The base of every Railway dynamic provider: the shared check/diff/create/read/delete discipline.
+
+Semantics every provider here keeps (see the dynamic-provider notes in the README):
+
+* ``check`` validates inputs that are known and skips unknown ones (preview).
+* ``diff`` compares only the declared input keys — never ``__provider`` — returns ``changes=True`` when a
+  new value is still unknown, and lists the immutable keys that force a replacement. It sends nothing.
+* ``create``/``update`` return the full outputs (inputs plus what Railway computed), because the engine
+  keeps exactly what they return.
+* ``delete`` is idempotent: "not found" is success.
+* ``read`` (refresh) makes one request, reports what Railway really has, returns the inputs it implies so
+  the next ``up`` reverts drift, and returns an empty id when the object is gone.
+* Credentials arrive through ``configure()``; the instances carry no state, so nothing about the client
+  or the token is pickled into ``__provider``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from components.railway import errors
+from components.railway.client import ClientSettings, RailwayClient
+
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+HOST = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+TERMINAL_FAILURES = frozenset({"FAILED", "CRASHED", "REMOVED", "SKIPPED"})
+IN_FLIGHT = frozenset({"QUEUED", "WAITING", "INITIALIZING", "BUILDING", "DEPLOYING"})
+
+_clients: dict[tuple[str, str, str], RailwayClient] = {}
+_clients_lock = threading.Lock()
+
+
+def is_unknown(value: Any) -> bool:
+    """True when a preview value (or anything nested in it) is not known yet.
+
+    The dynamic-provider server hands unknowns over as ``pulumi.output.Unknown`` instances; older SDKs
+    used the ``rpc.UNKNOWN`` sentinel string, so both are recognised.
+    """
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, str):
+        return value == rpc.UNKNOWN
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+def _client_from_config(config: Any) -> RailwayClient:
+    """One shared client per (endpoint, token, settings) per provider process."""
+    token = config.get("railwayToken") or os.environ.get("RAILWAY_API_TOKEN") or ""
+    raw = config.get("railway")
+    tuning: dict[str, Any] = json.loads(raw) if isinstance(raw, str) and raw else dict(raw or {})
+    settings = ClientSettings(
+        endpoint=str(tuning.get("apiUrl", ClientSettings.endpoint)),
+        requests_per_second=float(tuning.get("requestsPerSecond", ClientSettings.requests_per_second)),
+        max_attempts=int(tuning.get("maxAttempts", ClientSettings.max_attempts)),
+        timeout_seconds=float(tuning.get("timeoutSeconds", ClientSettings.timeout_seconds)),
+        backoff_cap_seconds=float(tuning.get("backoffCapSeconds", ClientSettings.backoff_cap_seconds)),
+    )
+    key = (settings.endpoint, hashlib.sha256(token.encode()).hexdigest(), repr(settings))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = RailwayClient(token, settings)
+        return client
+
+
+def revision_of(values: Mapping[str, Any]) -> str:
+    """A fingerprint of one write: what was written, and when.
+
+    The ``Deployment`` resource deploys when a revision changes. Writes only happen when ``diff`` found a
+    change (or drift was reverted), so stamping the time makes every write — including one that restores
+    drifted values to what they were — lead to exactly one deploy, and a no-op ``up`` to none.
+    """
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return f"{digest}@{time.time_ns()}"
+
+
+#: Where every state finds these classes. Dynamic providers are pickled into state *by reference*, as
+#: ``components.railway.provider.<Class>``: that path is a contract with every existing state, so each
+#: provider class reports it as its module (``components/railway/provider.py`` re-exports them all). States
+#: written before the providers were split by area load unchanged, and new states are byte-identical.
+STATE_MODULE = "components.railway.provider"
+
+
+class RailwayProvider(ResourceProvider):
+    """Shared machinery; subclasses declare their inputs and implement the Railway calls."""
+
+    __module__ = STATE_MODULE
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("components.railway.providers."):
+            cls.__module__ = STATE_MODULE
+
+    kind: ClassVar[str] = "Resource"
+    input_keys: ClassVar[tuple[str, ...]] = ()
+    replace_keys: ClassVar[frozenset[str]] = frozenset()
+    required_keys: ClassVar[tuple[str, ...]] = ()
+
+    _client: RailwayClient | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # no client, lock or token ever goes into __provider
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self._client = _client_from_config(req.config)
+
+    def use_client(self, client: RailwayClient) -> None:
+        """Inject a client (tests, and the ops commands that reuse these providers)."""
+        self._client = client
+
+    @property
+    def client(self) -> RailwayClient:
+        if self._client is None:
+            raise errors.NotAuthorizedError(self.kind, "the provider was not configured with a Railway token")
+        return self._client
+
+    # ---- checks ------------------------------------------------------------------------------------
+    def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
+        """Extra checks of known values; subclasses extend."""
+        return []
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [
+            CheckFailure(key, f"{self.kind}: {key} is required")
+            for key in self.required_keys
+            if news.get(key) in (None, "")
+        ]
+        failures += self.validate(news)
+        return CheckResult(news, failures)
+
+    # ---- diff ----------------------------------------------------------------------------------------
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in self.input_keys if olds.get(k) != news.get(k)]
+        if not changed:
+            return DiffResult(changes=False, replaces=[], delete_before_replace=False)
+        replaces = [k for k in changed if k in self.replace_keys]
+        return DiffResult(changes=True, replaces=replaces, delete_before_replace=self.delete_before_replace)
+
+    delete_before_replace: ClassVar[bool] = False
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+    def inputs_of(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: props.get(k) for k in self.input_keys}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = self.inputs_of(props)
+        id_, computed = self._create(inputs)
+        return CreateResult(id_, {**inputs, **computed})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = self.inputs_of(news)
+        computed = self._update(id_, {k: v for k, v in olds.items() if not k.startswith("__")}, inputs)
+        return UpdateResult({**{k: v for k, v in olds.items() if not k.startswith("__")}, **inputs, **computed})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with contextlib.suppress(errors.NotFoundError):  # already gone: the goal of a delete is reached
+            self._delete(id_, props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        state = {k: v for k, v in props.items() if not k.startswith("__")}
+        try:
+            outs = self._read(id_, state)
+        except errors.NotFoundError:
+            return ReadResult("", {})  # gone behind our back: drop from state, the next up recreates it
+        if outs is None:
+            return ReadResult("", {})
+        # Railway answers "" where nothing is set; that is the same as our None, not drift.
+        outs = {k: state.get(k) if v in (None, "") and state.get(k) in (None, "") else v for k, v in outs.items()}
+        merged = {**state, **outs}
+        return ReadResult(id_, merged, inputs=self.inputs_of(merged))
+
+    # ---- what subclasses implement -----------------------------------------------------------------------
+    def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"{type(self).__name__} must implement _create")
+
+    def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        raise TypeError(f"{type(self).__name__} must implement _update")
+
+    def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
+        raise TypeError(f"{type(self).__name__} must implement _delete")
+
+    def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
+        raise TypeError(f"{type(self).__name__} must implement _read")
+
+    def create_once(self, send: Callable[[], Any], find: Callable[[], Any]) -> Any:
+        """Send a non-idempotent create; if its answer was lost, adopt what it made instead of repeating it."""
+        try:
+            return send()
+        except errors.AmbiguousResultError:
+            found = find()
+            if found is not None:
+                return found
+            return send()
+
+
+def edges(connection: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    return [edge["node"] for edge in (connection or {}).get("edges", [])]

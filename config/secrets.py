@@ -1,0 +1,58 @@
+"""Which secrets a stack may hold, what each is, and when each is required."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config.model import Platform
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A secret the stack may hold: its config key, what it is, and when it is required."""
+
+    key: str
+    env_name: str
+    description: str
+    required: Callable[[frozenset[str], str | None], bool]
+
+
+def _always(_platforms: frozenset[str], _database: str | None) -> bool:
+    return True
+
+
+def _never(_platforms: frozenset[str], _database: str | None) -> bool:
+    return False
+
+
+def _with(platform: Platform) -> Callable[[frozenset[str], str | None], bool]:
+    return lambda platforms, _database: platform in platforms
+
+
+def _external_db(platforms: frozenset[str], database: str | None) -> bool:
+    return "railway" in platforms and database == "external"
+
+
+SECRETS: tuple[SecretSpec, ...] = (
+    SecretSpec("jwtSecretKey", "JWT_SECRET_KEY", "JWT signing key of the backend", _always),
+    SecretSpec("encryptionKey", "ENCRYPTION_KEY", "AES-256 encryption key of the backend", _always),
+    SecretSpec("anthropicApiKey", "ANTHROPIC_API_KEY", "Claude API key", _always),
+    SecretSpec("stripeApiKey", "STRIPE_API_KEY", "Stripe secret key", _always),
+    SecretSpec("twilioAccountSid", "TWILIO_ACCOUNT_SID", "Twilio account SID", _always),
+    SecretSpec("twilioAuthToken", "TWILIO_AUTH_TOKEN", "Twilio auth token", _always),
+    SecretSpec("databaseUrl", "DATABASE_URL", "PostgreSQL URL when backend.database is external", _external_db),
+    SecretSpec("railwayToken", "RAILWAY_API_TOKEN", "Railway account or workspace token", _with("railway")),
+    SecretSpec("vercelToken", "VERCEL_TOKEN", "Vercel API token", _with("vercel")),
+    SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
+    SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
+    SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
+    # Monitoring: optional here; required by the checks at the end of `parse` when their feature is on.
+    SecretSpec("checklyApiKey", "CHECKLY_API_KEY", "Checkly API key (uptime monitoring)", _never),
+    SecretSpec("checklyAccountId", "CHECKLY_ACCOUNT_ID", "Checkly account id (uptime monitoring)", _never),
+    SecretSpec("slackWebhookUrl", "SLACK_WEBHOOK_URL", "Slack incoming-webhook URL for alerts", _never),
+    SecretSpec("pagerdutyServiceKey", "PAGERDUTY_SERVICE_KEY", "PagerDuty integration (service) key", _never),
+)
+SECRET_KEYS = {spec.key for spec in SECRETS}
+STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups")
+KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)
