@@ -3,12 +3,14 @@ cross-platform values, and the stack's monitoring (Checkly, or the scheduled wor
 backups (docs/monitoring.md).
 
 The order follows the data: the backend's public URL feeds the frontend build; the Vercel project ids and
-the Railway project token feed the GitHub deploy jobs. Which variable goes where is decided by the table
-in :mod:`config.envvars`, not here.
+the Railway project token feed the GitHub deploy jobs. What one component hands the others is the typed
+:class:`config.envvars.Wiring`; which variable goes where is decided by the table in :mod:`config.envvars`,
+not here. Each platform is one named step below; ``build`` only runs them in the order of the data.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -20,8 +22,18 @@ from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
-from config.envvars import Target
+from config.envvars import Target, Wiring
 from workflows import render_app_workflows
+
+
+@dataclass
+class _Stack:
+    """What the steps build up: the wiring between components and the stack outputs."""
+
+    cfg: StackConfig
+    wiring: Wiring = field(default_factory=Wiring)
+    exported: dict[str, Any] = field(default_factory=dict)
+    secret_names: dict[str, Any] = field(default_factory=dict)
 
 
 def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
@@ -33,107 +45,119 @@ def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
 
 def build(cfg: StackConfig) -> dict[str, Any]:
     """Declare everything of the stack and return the stack outputs."""
-    outputs: dict[str, pulumi.Input[str]] = {}
-    exported: dict[str, Any] = {
-        "stack": cfg.stack,
-        "platforms": sorted(cfg.platforms),
-        "frontend_url": cfg.frontend.url,
-    }
-    secret_names: dict[str, Any] = {}
-
+    stack = _Stack(
+        cfg, exported={"stack": cfg.stack, "platforms": sorted(cfg.platforms), "frontend_url": cfg.frontend.url}
+    )
     if "railway" in cfg.platforms:
-        backend_vars = {
-            v.name: envvars.resolve(v, cfg, outputs)
-            for v in envvars.for_target(cfg, Target.BACKEND)
-            if v.source != envvars.Output("database_url")  # the backend component provides it
-        }
-        backend = RailwayBackend(
-            "backend",
-            RailwayBackendArgs(
-                config=cfg,
-                variables=backend_vars,
-                external_database_url=_secret_value(cfg, "databaseUrl") if cfg.backend.database == "external" else None,
-            ),
-        )
-        outputs.update(
-            backend_url=backend.url,
-            database_url=backend.database_url,
-            railway_project_token=backend.project_token,
-            railway_project_id=backend.project_id,
-            railway_environment_id=backend.environment_id,
-            railway_service_id=backend.service_id,
-        )
-        exported.update(
-            backend_url=backend.url,
-            backend_service_domain=backend.service_domain,
-            railway_project_id=backend.project_id,
-            railway_environment_id=backend.environment_id,
-            railway_service_id=backend.service_id,
-            railway_deployment_status=backend.deployment_status,
-        )
-        if backend.custom_domain_dns_records is not None:
-            exported["backend_custom_domain_dns_records"] = backend.custom_domain_dns_records
-        secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
-        exported["backup_schedule"] = backend.backup_kinds  # Railway's schedule of the PostgreSQL volume
-        if backend.volume_instance_id is not None:
-            exported["railway_volume_instance_id"] = backend.volume_instance_id  # what `ops backup` backs up
+        _railway(stack)
     else:
-        outputs["backend_url"] = f"https://{cfg.backend.custom_domain}"
-        exported["backend_url"] = outputs["backend_url"]
-        exported["backup_schedule"] = []
-
+        _external_backend(stack)
     if "vercel" in cfg.platforms:
-        vercel_provider = vercel.Provider(
-            "vercel", api_token=_secret_value(cfg, "vercelToken"), team=cfg.frontend.team_id
-        )
-        frontend_vars = {
-            v.name: FrontendVariable(envvars.resolve(v, cfg, outputs), v.secret)
-            for v in envvars.for_target(cfg, Target.FRONTEND_BUILD)
-        }
-        frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, frontend_vars, vercel_provider))
-        outputs.update(vercel_project_id=frontend.project_id, vercel_team_id=frontend.team_id)
-        exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
-        secret_names["vercel"] = sorted(k for k, v in frontend_vars.items() if v.sensitive)
-
+        _vercel(stack)
     if "github" in cfg.platforms:
-        gh = cfg.github
-        github_provider = github.Provider(
-            "github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url
-        )
-        ci_values: dict[str, dict[str, CiValue]] = {repo: {} for repo in gh.repositories}
-        for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
-            for v in envvars.for_target(cfg, target):  # variables of platforms left out are not listed
-                ci_values[repo][v.name] = CiValue(envvars.resolve(v, cfg, outputs), v.secret)
-        pipeline = GitHubPipeline(
-            "pipeline",
-            GitHubPipelineArgs(
-                config=cfg, ci_values=ci_values, workflow_files=render_app_workflows(cfg), provider=github_provider
-            ),
-        )
-        exported.update(
-            github_environment=cfg.environment,
-            protected_branch=pipeline.protected_branch,
-            required_checks=pipeline.required_checks,
-            required_reviewers=pipeline.required_reviewers,
-            workflow_files=pipeline.workflow_paths,
-        )
-        secret_names["github"] = pipeline.secret_names
+        _github(stack)
+    _monitoring(stack)
+    stack.exported["secret_names"] = stack.secret_names
+    return stack.exported
 
-    # ---- monitoring and backups (docs/monitoring.md) -------------------------------------------------
-    exported["monitoring"] = cfg.monitoring_mode
+
+def _railway(stack: _Stack) -> None:
+    """The backend, its database, domains, deploy trigger and CI token on Railway."""
+    cfg = stack.cfg
+    variables = {
+        v.name: envvars.resolve(v, cfg, stack.wiring)
+        for v in envvars.for_target(cfg, Target.BACKEND)
+        if v.source != envvars.Output("database_url")  # the backend component provides it
+    }
+    backend = RailwayBackend(
+        "backend",
+        RailwayBackendArgs(
+            config=cfg,
+            variables=variables,
+            external_database_url=_secret_value(cfg, "databaseUrl") if cfg.backend.database == "external" else None,
+        ),
+    )
+    wiring = stack.wiring
+    wiring.backend_url = backend.url
+    wiring.database_url = backend.database_url
+    wiring.railway_project_token = backend.project_token
+    wiring.railway_project_id = backend.project_id
+    wiring.railway_environment_id = backend.environment_id
+    wiring.railway_service_id = backend.service_id
+    stack.exported.update(
+        backend_url=backend.url,
+        backend_service_domain=backend.service_domain,
+        railway_project_id=backend.project_id,
+        railway_environment_id=backend.environment_id,
+        railway_service_id=backend.service_id,
+        railway_deployment_status=backend.deployment_status,
+        backup_schedule=backend.backup_kinds,  # Railway's schedule of the PostgreSQL volume
+    )
+    if backend.custom_domain_dns_records is not None:
+        stack.exported["backend_custom_domain_dns_records"] = backend.custom_domain_dns_records
+    if backend.volume_instance_id is not None:
+        stack.exported["railway_volume_instance_id"] = backend.volume_instance_id  # what `ops backup` backs up
+    stack.secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
+
+
+def _external_backend(stack: _Stack) -> None:
+    """Railway left out of the stack: the backend is reached at its custom domain, and nothing is backed up."""
+    stack.wiring.backend_url = f"https://{stack.cfg.backend.custom_domain}"
+    stack.exported.update(backend_url=stack.wiring.backend_url, backup_schedule=[])
+
+
+def _vercel(stack: _Stack) -> None:
+    """The frontend project on Vercel, built with the backend's URL."""
+    cfg = stack.cfg
+    provider = vercel.Provider("vercel", api_token=_secret_value(cfg, "vercelToken"), team=cfg.frontend.team_id)
+    variables = {
+        v.name: FrontendVariable(envvars.resolve(v, cfg, stack.wiring), v.secret)
+        for v in envvars.for_target(cfg, Target.FRONTEND_BUILD)
+    }
+    frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, variables, provider))
+    stack.wiring.vercel_project_id = frontend.project_id
+    stack.wiring.vercel_team_id = frontend.team_id
+    stack.exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
+    stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.sensitive)
+
+
+def _github(stack: _Stack) -> None:
+    """Environments, their secrets and variables, the branch ruleset and the generated workflow files."""
+    cfg, gh = stack.cfg, stack.cfg.github
+    provider = github.Provider("github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url)
+    ci_values: dict[str, dict[str, CiValue]] = {repo: {} for repo in gh.repositories}
+    for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
+        for v in envvars.for_target(cfg, target):  # variables of platforms left out are not listed
+            ci_values[repo][v.name] = CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
+    pipeline = GitHubPipeline(
+        "pipeline",
+        GitHubPipelineArgs(
+            config=cfg, ci_values=ci_values, workflow_files=render_app_workflows(cfg), provider=provider
+        ),
+    )
+    stack.exported.update(
+        github_environment=cfg.environment,
+        protected_branch=pipeline.protected_branch,
+        required_checks=pipeline.required_checks,
+        required_reviewers=pipeline.required_reviewers,
+        workflow_files=pipeline.workflow_paths,
+    )
+    stack.secret_names["github"] = pipeline.secret_names
+
+
+def _monitoring(stack: _Stack) -> None:
+    """Checkly checks and alert channels when the stack holds the account; what production lacks, warned."""
+    cfg = stack.cfg
+    stack.exported["monitoring"] = cfg.monitoring_mode
     if cfg.uses_checkly:
-        monitoring = CheckMonitoring(
-            "monitoring", CheckMonitoringArgs(cfg, outputs["backend_url"], checkly_provider(cfg))
-        )
-        exported["monitoring_checks"] = monitoring.summary
+        backend_url = stack.wiring.backend_url or f"https://{cfg.backend.custom_domain}"
+        monitoring = CheckMonitoring("monitoring", CheckMonitoringArgs(cfg, backend_url, checkly_provider(cfg)))
+        stack.exported["monitoring_checks"] = monitoring.summary
         alerts = cfg.monitoring
         held = {
             "SLACK_WEBHOOK_URL": alerts and alerts.slack.enabled,
             "PAGERDUTY_SERVICE_KEY": alerts and alerts.pagerduty.enabled,
         }
-        secret_names["checkly"] = [name for name, enabled in held.items() if enabled]
+        stack.secret_names["checkly"] = [name for name, enabled in held.items() if enabled]
     for gap in cfg.safety_gaps():  # only from platforms left out on purpose; the config refuses the rest
         pulumi.log.warn(f"{gap}; see docs/monitoring.md")
-
-    exported["secret_names"] = secret_names
-    return exported

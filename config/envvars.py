@@ -10,8 +10,8 @@ another resource's output. Cross-platform wiring lives here and nowhere else: th
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 
 import pulumi
 
@@ -39,26 +39,41 @@ class Setting:
     pick: Callable[[StackConfig], str]
 
 
+@dataclass
+class Wiring:
+    """What the platform components hand each other: the typed contract of the cross-platform values.
+
+    The program fills it in the order the data flows (Railway first, then Vercel; GitHub and monitoring
+    read it) and every :class:`Output` source of the table names one of its fields, checked when the table
+    is built. A field left ``None`` means its platform is not in the stack; a variable that needs it then
+    fails with a message naming both.
+    """
+
+    backend_url: pulumi.Input[str] | None = None
+    database_url: pulumi.Input[str] | None = None
+    railway_project_token: pulumi.Input[str] | None = None
+    railway_project_id: pulumi.Input[str] | None = None
+    railway_environment_id: pulumi.Input[str] | None = None
+    railway_service_id: pulumi.Input[str] | None = None
+    vercel_project_id: pulumi.Input[str] | None = None
+    vercel_team_id: pulumi.Input[str] | None = None
+
+
+WIRING_FIELDS = frozenset(f.name for f in fields(Wiring))
+
+
 @dataclass(frozen=True)
 class Output:
-    """An output of another component, by the name the program registers it under."""
+    """A value another component produces, by its :class:`Wiring` field."""
 
     name: str
 
+    def __post_init__(self) -> None:
+        if self.name not in WIRING_FIELDS:
+            raise ValueError(f"envvars: {self.name!r} is not a Wiring field ({', '.join(sorted(WIRING_FIELDS))})")
+
 
 Source = ConfigSecret | Setting | Output
-
-#: Names of the component outputs that variables may come from (see ``resolve``).
-OUTPUT_NAMES = (
-    "backend_url",
-    "database_url",
-    "railway_project_token",
-    "railway_project_id",
-    "railway_environment_id",
-    "railway_service_id",
-    "vercel_project_id",
-    "vercel_team_id",
-)
 
 
 @dataclass(frozen=True)
@@ -235,7 +250,7 @@ def for_target(cfg: StackConfig, target: Target) -> tuple[EnvVar, ...]:
     return tuple(v for v in TABLE if target in v.targets and v.applies_to(cfg))
 
 
-def resolve(var: EnvVar, cfg: StackConfig, outputs: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[str]:
+def resolve(var: EnvVar, cfg: StackConfig, wiring: Wiring) -> pulumi.Output[str]:
     """The variable's value as an Output; secret variables are always secret Outputs."""
     source = var.source
     value: pulumi.Output[str]
@@ -247,7 +262,8 @@ def resolve(var: EnvVar, cfg: StackConfig, outputs: Mapping[str, pulumi.Input[st
     elif isinstance(source, Setting):
         value = pulumi.Output.from_input(source.pick(cfg))
     else:
-        if source.name not in outputs:
-            raise KeyError(f"{var.name} comes from output {source.name!r}, which this stack does not provide")
-        value = pulumi.Output.from_input(outputs[source.name])
+        produced = getattr(wiring, source.name)
+        if produced is None:
+            raise KeyError(f"{var.name} comes from {source.name!r}, which no component of this stack produces")
+        value = pulumi.Output.from_input(produced)
     return pulumi.Output.secret(value) if var.secret else value

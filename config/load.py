@@ -89,6 +89,17 @@ def _decode(value: Any) -> Any:
     return value
 
 
+#: The structured sections of a stack and their models; a missing section is handled by ``_missing_section``.
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "github": GitHubSettings,
+    "frontend": FrontendSettings,
+    "backend": BackendSettings,
+    "railway": RailwaySettings,
+    "monitoring": MonitoringSettings,
+    "backups": BackupSettings,
+}
+
+
 def parse(
     stack: str,
     raw: Mapping[str, Any],
@@ -99,19 +110,28 @@ def parse(
     """Validate a stack's raw config (``"maya-infra:key" -> value``) into a :class:`StackConfig`.
 
     ``secret_keys`` names the keys that Pulumi holds encrypted. With ``require_secrets=False`` (tools that
-    read the stack file and need no secret) missing secrets are not reported.
+    read the stack file and need no secret) missing secrets are not reported. Each step below adds what it
+    finds to one list of problems, so the user sees every problem of the stack at once.
     """
-    problems: list[Problem] = []
     if stack not in STACKS:
-        problems.append(
-            Problem(
-                "(stack)",
-                f"unknown stack {stack!r}; this project has {list(STACKS)}",
-                "pulumi stack select staging   # or production",
-            )
+        problem = Problem(
+            "(stack)", f"unknown stack {stack!r}; this project has {list(STACKS)}", "pulumi stack select staging"
         )
+        raise ConfigError(stack, [problem])
+    problems: list[Problem] = []
+    ours = _our_keys(stack, raw, problems)
+    secrets, reported = _read_secrets(stack, ours, secret_keys, problems)
+    platforms = _read_platforms(stack, ours, problems)
+    sections = _read_sections(stack, ours, problems)
+    if require_secrets:
+        problems += _missing_secret_problems(stack, platforms, sections, secrets, reported)
+    if problems:
         raise ConfigError(stack, problems)
+    return _assemble(stack, platforms, sections, secrets, secret_keys)
 
+
+def _our_keys(stack: str, raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """This project's keys; an unknown key is a problem (with the closest known key as a hint)."""
     ours: dict[str, Any] = {}
     for full_key, value in raw.items():
         namespace, _, key = full_key.partition(":")
@@ -129,9 +149,19 @@ def parse(
             )
             continue
         ours[key] = value
+    return ours
 
+
+def _read_secrets(
+    stack: str, ours: dict[str, Any], secret_keys: Collection[str], problems: list[Problem]
+) -> tuple[dict[str, SecretStr], set[str]]:
+    """Take the secrets out of ``ours``: each must be stored encrypted and not empty.
+
+    Returns the secrets and the keys already reported (plain text, empty), which are then not reported as
+    missing as well.
+    """
     secrets: dict[str, SecretStr] = {}
-    reported: set[str] = set()  # secrets already reported (plain text, empty): not "missing" as well
+    reported: set[str] = set()
     for spec in SECRETS:
         full_key = f"{NAMESPACE}:{spec.key}"
         if spec.key not in ours:
@@ -152,22 +182,12 @@ def parse(
             problems.append(Problem(spec.key, "is empty", _fix_secret(stack, spec.key)))
             continue
         secrets[spec.key] = SecretStr(value)
+    return secrets, reported
 
-    sections: dict[str, Any] = {}
-    section_models: dict[str, type[BaseModel]] = {
-        "github": GitHubSettings,
-        "frontend": FrontendSettings,
-        "backend": BackendSettings,
-        "railway": RailwaySettings,
-        "monitoring": MonitoringSettings,
-        "backups": BackupSettings,
-    }
-    platforms_value = _decode(ours.get("platforms", list(ALL_PLATFORMS)))
-    if (
-        not isinstance(platforms_value, list)
-        or not platforms_value
-        or any(p not in ALL_PLATFORMS for p in platforms_value)
-    ):
+
+def _read_platforms(stack: str, ours: Mapping[str, Any], problems: list[Problem]) -> frozenset[str]:
+    value = _decode(ours.get("platforms", list(ALL_PLATFORMS)))
+    if not isinstance(value, list) or not value or any(p not in ALL_PLATFORMS for p in value):
         problems.append(
             Problem(
                 "platforms",
@@ -175,88 +195,124 @@ def parse(
                 _fix_set(stack, "platforms", '\'["railway","vercel","github"]\' --path'),
             )
         )
-        platforms_value = list(ALL_PLATFORMS)
-    for name, model in section_models.items():
+        value = list(ALL_PLATFORMS)
+    return frozenset(value)
+
+
+def _read_sections(stack: str, ours: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """Validate each structured section against its model; every error becomes a keyed problem."""
+    sections: dict[str, Any] = {}
+    for name, model in _SECTIONS.items():
         if name not in ours:
-            if name == "railway":
-                sections[name] = RailwaySettings()
-                continue
-            if name == "backups":
-                continue  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
-            if name == "monitoring" and stack != "production":
-                continue  # staging may go without; production must be monitored
-            if name == "monitoring":
-                problems.append(
-                    Problem(
-                        name,
-                        "is missing: production must be monitored (alertEmails at least; see docs/monitoring.md)",
-                        f"copy the '{NAMESPACE}:monitoring' block of Pulumi.staging.yaml into Pulumi.{stack}.yaml "
-                        "and give it production's alert recipients",
-                    )
-                )
-                continue
-            problems.append(
-                Problem(
-                    name,
-                    "is missing",
-                    f"copy the '{NAMESPACE}:{name}' block of the other "
-                    f"stack's Pulumi.<stack>.yaml into Pulumi.{stack}.yaml and adapt it",
-                )
-            )
+            default = _missing_section(stack, name, problems)
+            if default is not None:
+                sections[name] = default
             continue
-        value = _decode(ours[name])
         try:
             # JSON mode: arrays become tuples and ints are accepted as floats, while strings stay
             # strings (strict), so a wrong type in the stack file is reported, not coerced.
-            sections[name] = model.model_validate_json(json.dumps(value))
+            sections[name] = model.model_validate_json(json.dumps(_decode(ours[name])))
         except ValidationError as exc:
-            errors = exc.errors()
-            locs = [tuple(e["loc"]) for e in errors]
-            for err in errors:
-                loc = tuple(err["loc"])
-                if any(other != loc and other[: len(loc)] == loc for other in locs):
-                    continue  # the container's error is a consequence of its item's error
-                path = _loc_to_path(name, loc)
-                msg = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "extra_forbidden":
-                    known = sorted(f.alias or n for n, f in model.model_fields.items())
-                    leaf = str(err["loc"][-1]) if err["loc"] else ""
-                    close = difflib.get_close_matches(leaf, known, n=1)
-                    msg = "is not a known setting" + (f" (did you mean {close[0]}?)" if close else "")
-                    fix = f"pulumi config rm --path '{NAMESPACE}:{path}' --stack {stack}"
-                elif err["type"] == "missing":
-                    msg = "is required"
-                    fix = _fix_set(stack, path, "<value>")
-                else:
-                    if err["type"].endswith("_type") or err["type"] in ("literal_error", "enum"):
-                        msg = f"{msg} (got {json.dumps(err.get('input'))[:60]})"
-                    fix = _fix_set(stack, path, "<value>")
-                problems.append(Problem(path, msg, fix))
+            problems += _section_problems(stack, name, model, exc)
+    return sections
 
-    platforms = frozenset(platforms_value)
-    if require_secrets:
-        backend = sections.get("backend")
-        database = backend.database if isinstance(backend, BackendSettings) else None
-        for spec in SECRETS:
-            if spec.key not in secrets and spec.key not in reported and spec.required(platforms, database):
-                problems.append(Problem(spec.key, f"is missing ({spec.description})", _fix_secret(stack, spec.key)))
-        if "databaseUrl" in secrets and database == "railway":
-            problems.append(
-                Problem(
-                    "databaseUrl",
-                    "is set but backend.database is 'railway' (the Railway PostgreSQL provides DATABASE_URL)",
-                    f"pulumi config rm {NAMESPACE}:databaseUrl --stack {stack}",
-                )
-            )
-        problems += _monitoring_secret_problems(stack, sections.get("monitoring"), secrets, reported)
-        db_url = secrets.get("databaseUrl")
-        if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
-            problems.append(
-                Problem("databaseUrl", "must be a postgres:// or postgresql:// URL", _fix_secret(stack, "databaseUrl"))
-            )
-    if problems:
-        raise ConfigError(stack, problems)
 
+def _missing_section(stack: str, name: str, problems: list[Problem]) -> BaseModel | None:
+    """A section the stack file lacks: its default, nothing (optional), or a problem."""
+    if name == "railway":
+        return RailwaySettings()
+    if name == "backups":
+        return None  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
+    if name == "monitoring" and stack != "production":
+        return None  # staging may go without; production must be monitored
+    if name == "monitoring":
+        problems.append(
+            Problem(
+                name,
+                "is missing: production must be monitored (alertEmails at least; see docs/monitoring.md)",
+                f"copy the '{NAMESPACE}:monitoring' block of Pulumi.staging.yaml into Pulumi.{stack}.yaml "
+                "and give it production's alert recipients",
+            )
+        )
+        return None
+    problems.append(
+        Problem(
+            name,
+            "is missing",
+            f"copy the '{NAMESPACE}:{name}' block of the other "
+            f"stack's Pulumi.<stack>.yaml into Pulumi.{stack}.yaml and adapt it",
+        )
+    )
+    return None
+
+
+def _section_problems(stack: str, name: str, model: type[BaseModel], exc: ValidationError) -> list[Problem]:
+    """pydantic's errors of one section as problems naming the exact key path and the fixing command."""
+    problems: list[Problem] = []
+    errors = exc.errors()
+    locs = [tuple(e["loc"]) for e in errors]
+    for err in errors:
+        loc = tuple(err["loc"])
+        if any(other != loc and other[: len(loc)] == loc for other in locs):
+            continue  # the container's error is a consequence of its item's error
+        path = _loc_to_path(name, loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            known = sorted(f.alias or n for n, f in model.model_fields.items())
+            leaf = str(err["loc"][-1]) if err["loc"] else ""
+            close = difflib.get_close_matches(leaf, known, n=1)
+            msg = "is not a known setting" + (f" (did you mean {close[0]}?)" if close else "")
+            fix = f"pulumi config rm --path '{NAMESPACE}:{path}' --stack {stack}"
+        elif err["type"] == "missing":
+            msg = "is required"
+            fix = _fix_set(stack, path, "<value>")
+        else:
+            if err["type"].endswith("_type") or err["type"] in ("literal_error", "enum"):
+                msg = f"{msg} (got {json.dumps(err.get('input'))[:60]})"
+            fix = _fix_set(stack, path, "<value>")
+        problems.append(Problem(path, msg, fix))
+    return problems
+
+
+def _missing_secret_problems(
+    stack: str,
+    platforms: frozenset[str],
+    sections: Mapping[str, Any],
+    secrets: Mapping[str, SecretStr],
+    reported: Collection[str],
+) -> list[Problem]:
+    """Secrets the stack needs and lacks, and secrets that contradict the settings."""
+    problems: list[Problem] = []
+    backend = sections.get("backend")
+    database = backend.database if isinstance(backend, BackendSettings) else None
+    for spec in SECRETS:
+        if spec.key not in secrets and spec.key not in reported and spec.required(platforms, database):
+            problems.append(Problem(spec.key, f"is missing ({spec.description})", _fix_secret(stack, spec.key)))
+    if "databaseUrl" in secrets and database == "railway":
+        problems.append(
+            Problem(
+                "databaseUrl",
+                "is set but backend.database is 'railway' (the Railway PostgreSQL provides DATABASE_URL)",
+                f"pulumi config rm {NAMESPACE}:databaseUrl --stack {stack}",
+            )
+        )
+    problems += _monitoring_secret_problems(stack, sections.get("monitoring"), secrets, reported)
+    db_url = secrets.get("databaseUrl")
+    if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
+        problems.append(
+            Problem("databaseUrl", "must be a postgres:// or postgresql:// URL", _fix_secret(stack, "databaseUrl"))
+        )
+    return problems
+
+
+def _assemble(
+    stack: str,
+    platforms: frozenset[str],
+    sections: Mapping[str, Any],
+    secrets: dict[str, SecretStr],
+    secret_keys: Collection[str],
+) -> StackConfig:
+    """The StackConfig; its cross-section checks (``_KeyedError``) become keyed problems too."""
     declared = frozenset(
         k.partition(":")[2] for k in secret_keys if k.startswith(f"{NAMESPACE}:") and k.partition(":")[2] in SECRET_KEYS
     )
@@ -264,6 +320,7 @@ def parse(
         fields = {"platforms": platforms, "secrets": secrets, "declared_secrets": declared | set(secrets), **sections}
         return StackConfig(stack=stack, **fields)  # type: ignore[arg-type]
     except ValidationError as exc:
+        problems = []
         for err in exc.errors():
             cause = err.get("ctx", {}).get("error")
             if isinstance(cause, _KeyedError):
