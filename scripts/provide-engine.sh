@@ -9,10 +9,10 @@
 #   * Otherwise the engine is built with the ordinary `go` command from Go modules and cached outside the
 #     repository in ${MAYA_ENGINE_CACHE:-$HOME/.cache/maya-infra/engine}/<version>-<hash>/bin, where
 #     <version> is the `pulumi` Python SDK pinned in requirements.txt (CLI and SDK stay in step) and <hash>
-#     covers our language host's sources and the build flags, so editing engine/langhost rebuilds.
+#     covers our language host's sources and the build flags, so editing tools/engine/langhost rebuilds.
 #       - CLI: github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@<version>, built like the release (CGO off,
 #         -trimpath, osusergo/grpcnotrace tags, version stamped so the Automation API can parse it).
-#       - Language host: engine/langhost (ours; the upstream host's module is not served by the Go proxy).
+#       - Language host: tools/engine/langhost (ours; the upstream host's module is not served by the Go proxy).
 #       - Shims: plain files of the github.com/pulumi/pulumi/sdk/v3@<version> module.
 #     The first build takes minutes; later runs only hash a few files.
 set -euo pipefail
@@ -40,9 +40,9 @@ ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$ver
 tags="osusergo,grpcnotrace"
 clipboard_replace="github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e"
 hash="$(
-  cd "$here"
+  cd "$here/tools/engine/langhost"  # paths relative to the host's folder: moving the folder keeps the cache
   {
-    find engine/langhost -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) \
+    find . -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) \
       | LC_ALL=C sort | xargs sha256sum
     echo "$ldflags|$tags|$clipboard_replace|CGO_ENABLED=0|-trimpath"
   } | sha256sum | cut -c1-12
@@ -85,7 +85,7 @@ build() { go build -trimpath -tags "$tags" -ldflags "$ldflags" "$@" >&2; }
   install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$bin/"
   install -m 0755 "$sdk_dir/python/dist/pulumi-resource-pulumi-python" "$bin/"
 )
-(cd "$here/engine/langhost" && build -o "$bin/pulumi-language-python" .)
+(cd "$here/tools/engine/langhost" && build -o "$bin/pulumi-language-python" .)
 
 "$bin/pulumi" version >/dev/null # fail here, not later, if the binary is broken
 echo "$version $hash built $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$work/out/.complete"
