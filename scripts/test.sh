@@ -23,6 +23,8 @@ venv/bin/ruff check .
 venv/bin/ruff format --check .
 echo "== mypy" >&2
 venv/bin/mypy
+echo "== go test (our Python language host, tools/engine/langhost)" >&2
+(cd tools/engine/langhost && go test -count=1 ./...)
 echo "== pytest" >&2
 set +e
 venv/bin/python -m pytest "$@"
