@@ -99,6 +99,7 @@ class Fault:
     retry_after: int | None = None
     after_write: bool = False
     message: str = ""
+    path_contains: str = ""  # only requests whose path contains this (one file of several)
     hits: int = 0
 
 
@@ -417,7 +418,7 @@ class FakeGitHub:
             rec.problems.extend(problems)
             return 422, p.error(f"fake GitHub: {op.operation_id}: the request does not match GitHub's description: {problems[0]}"), {}
 
-        fault = self._take_fault(op.operation_id)
+        fault = self._take_fault(op.operation_id, path)
         if fault is not None and not fault.after_write:
             return self._fault_answer(rec, fault)
         handler = self._handlers.get(op.operation_id)
@@ -462,9 +463,9 @@ class FakeGitHub:
                 return f"{value[:4]}…"
         return ""
 
-    def _take_fault(self, operation_id: str) -> Fault | None:
+    def _take_fault(self, operation_id: str, path: str) -> Fault | None:
         for fault in self.faults:
-            if fault.operation_id == operation_id and fault.hits < fault.times:
+            if fault.operation_id == operation_id and fault.path_contains in path and fault.hits < fault.times:
                 fault.hits += 1
                 return fault
         return None
