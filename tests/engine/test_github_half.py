@@ -185,7 +185,11 @@ def test_the_github_half_from_nothing_to_nothing(world: World) -> None:
     reviewers = list(w.settings.get("reviewers", []))
     users = [r for r in reviewers if r["kind"] == "user"]
     if users:  # production: swap the on-call lead for the second on-call
-        reviewers[reviewers.index(users[0])] = {"kind": "user", "id": USERS["maya-second-oncall"], "name": "maya-second-oncall"}
+        reviewers[reviewers.index(users[0])] = {
+            "kind": "user",
+            "id": USERS["maya-second-oncall"],
+            "name": "maya-second-oncall",
+        }
     else:  # staging: one reviewer where there was none
         reviewers.append({"kind": "user", "id": USERS["maya-second-oncall"], "name": "maya-second-oncall"})
     set_github_setting(w.stack, "reviewers", reviewers)

@@ -48,6 +48,13 @@ REPOSITORY_ID_ALIAS = (
     "serves for every /repos/{owner}/{repo}/… path but does not describe; the fake resolves the id and "
     "validates the request as the described /repos/{owner}/{repo}/… operation"
 )
+#: Where a description cannot be satisfied as written, the one change the fake makes to it before judging.
+DESCRIPTION_FIXES = (
+    "error answers described as oneOf [basic-error, repository-rule-violation-error] (409 of a contents "
+    "write, among others) are judged as anyOf: every GitHub error body satisfies both schemas at once, so "
+    "oneOf (exactly one) could never pass",
+)
+_AMBIGUOUS_ERRORS = {"#/components/schemas/basic-error", "#/components/schemas/repository-rule-violation-error"}
 #: path parameters that may hold slashes (a file path, a git ref, a branch name)
 _MULTI_SEGMENT = {"path", "ref", "branch"}
 
@@ -107,6 +114,7 @@ class Description:
         self.name = name
         self.version = str(document.get("info", {}).get("version", "?"))
         document = {**document, "servers": [{"url": _HOST}]}
+        _fix_ambiguous_errors(document)
         self.api = OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
         self.operations: dict[str, Operation] = {}
         self._by_method: dict[str, list[Operation]] = {}
@@ -139,7 +147,9 @@ class Description:
             return [f"{self.name}: request: {_explain(exc)}"]
         return []
 
-    def validate_response(self, op: Operation, call: Call, status: int, body: bytes, headers: Mapping[str, str]) -> list[str]:
+    def validate_response(
+        self, op: Operation, call: Call, status: int, body: bytes, headers: Mapping[str, str]
+    ) -> list[str]:
         request = call.mock_request(op)
         content_type = headers.get("Content-Type", "application/json").split(";")[0] if body else ""
         response = MockResponse(body, status_code=status, headers=dict(headers), content_type=content_type)
@@ -148,6 +158,19 @@ class Description:
         except Exception as exc:
             return [f"{self.name}: response {status}: {_explain(exc)}"]
         return []
+
+
+def _fix_ambiguous_errors(document: dict[str, Any]) -> None:
+    """DESCRIPTION_FIXES[0], in place: oneOf -> anyOf where the alternatives are the two error shapes."""
+    for item in document["paths"].values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for response in op.get("responses", {}).values():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                refs = {alt.get("$ref") for alt in schema.get("oneOf", [])}
+                if refs and refs == _AMBIGUOUS_ERRORS:
+                    schema["anyOf"] = schema.pop("oneOf")
 
 
 @dataclass
@@ -229,10 +252,30 @@ class Judge:
 
     def validate_response(
         self, op: Operation, call: Call, status: int, body: bytes, headers: Mapping[str, str]
-    ) -> list[str]:
-        problems = []
+    ) -> tuple[list[str], bool]:
+        """(problems, undescribed): an error status GitHub answers on any operation (``GENERAL_ERRORS``) but
+        a description does not list for this one is checked as GitHub's basic-error shape instead."""
+        problems, undescribed = [], False
         for description in self.descriptions.values():
-            if op.operation_id in description.operations:
-                own = description.operations[op.operation_id]
-                problems.extend(description.validate_response(own, call, status, body, headers))
-        return problems
+            own = description.operations.get(op.operation_id)
+            if own is None:
+                continue
+            if status not in own.statuses and status in GENERAL_ERRORS:
+                undescribed = True
+                if not _is_basic_error(body):
+                    problems.append(f"{description.name}: {status} answer is not a basic-error: {body[:200]!r}")
+                continue
+            problems.extend(description.validate_response(own, call, status, body, headers))
+        return problems, undescribed
+
+
+#: statuses GitHub answers on any operation (with a basic-error body) though many operations do not list them
+GENERAL_ERRORS = frozenset({401, 403, 404, 409, 422})
+
+
+def _is_basic_error(body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and isinstance(payload.get("message"), str)

@@ -21,12 +21,54 @@ from tests.fakes.github.model import (
 
 _EPOCH = "2024-01-01T00:00:00Z"
 _REPO_URLS = (
-    "archive assignees blobs branches collaborators comments commits compare contents contributors deployments "
-    "downloads events forks git_commits git_refs git_tags hooks issue_comment issue_events issues keys labels "
-    "languages merges milestones notifications pulls releases stargazers statuses subscribers subscription tags "
-    "teams trees"
-).split()
-_USER_URLS = "events followers following gists organizations received_events repos starred subscriptions".split()
+    "archive",
+    "assignees",
+    "blobs",
+    "branches",
+    "collaborators",
+    "comments",
+    "commits",
+    "compare",
+    "contents",
+    "contributors",
+    "deployments",
+    "downloads",
+    "events",
+    "forks",
+    "git_commits",
+    "git_refs",
+    "git_tags",
+    "hooks",
+    "issue_comment",
+    "issue_events",
+    "issues",
+    "keys",
+    "labels",
+    "languages",
+    "merges",
+    "milestones",
+    "notifications",
+    "pulls",
+    "releases",
+    "stargazers",
+    "statuses",
+    "subscribers",
+    "subscription",
+    "tags",
+    "teams",
+    "trees",
+)
+_USER_URLS = (
+    "events",
+    "followers",
+    "following",
+    "gists",
+    "organizations",
+    "received_events",
+    "repos",
+    "starred",
+    "subscriptions",
+)
 
 
 class Payloads:
@@ -180,7 +222,9 @@ class Payloads:
         rules: list[dict[str, Any]] = []
         if env.wait_timer:
             rid = env.rule_ids["wait_timer"]
-            rules.append({"id": rid, "node_id": node_id("GA_", rid), "type": "wait_timer", "wait_timer": env.wait_timer})
+            rules.append(
+                {"id": rid, "node_id": node_id("GA_", rid), "type": "wait_timer", "wait_timer": env.wait_timer}
+            )
         if env.reviewers:
             rid = env.rule_ids["required_reviewers"]
             rules.append(
@@ -303,6 +347,32 @@ class Payloads:
             ],
         }
 
+    def commit_with_files(
+        self, repo: Repository, c: Commit, parent: Commit | None, author: Account | None
+    ) -> dict[str, Any]:
+        """``GET /repos/{owner}/{repo}/commits/{ref}``: the commit plus the files it changed (diff-entry)."""
+        before = parent.tree if parent else {}
+        files = []
+        for path in sorted(set(before) | set(c.tree)):
+            old, new = before.get(path), c.tree.get(path)
+            if old == new:
+                continue
+            status = "added" if old is None else "removed" if new is None else "modified"
+            files.append(
+                {
+                    "sha": new or old,
+                    "filename": path,
+                    "status": status,
+                    "additions": 0,
+                    "deletions": 0,
+                    "changes": 0,
+                    "blob_url": f"{self.base}/{repo.full_name}/blob/{c.sha}/{path}",
+                    "raw_url": f"{self.base}/{repo.full_name}/raw/{c.sha}/{path}",
+                    "contents_url": f"{self.api}/repos/{repo.full_name}/contents/{path}?ref={c.sha}",
+                }
+            )
+        return {**self.commit(repo, c, author), "files": files, "stats": {"additions": 0, "deletions": 0, "total": 0}}
+
     def file_commit(self, repo: Repository, path: str | None, blob: str | None, size: int, c: Commit) -> dict[str, Any]:
         """file-commit (a contents write; ``content`` is null after a delete)."""
         content = None
@@ -341,7 +411,13 @@ class Payloads:
                     }
                     for p in c.parents
                 ],
-                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None, "verified_at": None},
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                    "verified_at": None,
+                },
             },
         }
 

@@ -20,6 +20,7 @@ lands, a 409 on a contents write, for the next N calls of an operation.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -47,15 +48,13 @@ from tests.fakes.github.model import (
 from tests.fakes.github.openapi import KNOWN_DEVIATIONS, REPOSITORY_ID_ALIAS, Call, Judge, Operation
 from tests.fakes.github.payloads import Payloads
 
-__all__ = ["Fault", "FakeGitHub", "HttpError", "RecordedRequest"]
+__all__ = ["FakeGitHub", "Fault", "HttpError", "RecordedRequest"]
 
 REST_PREFIX = "/api/v3"
 GRAPHQL_PATH = "/api/graphql"
 SECONDARY_RATE_LIMIT_DOCS = (
     "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 )
-#: statuses GitHub answers on any operation (with a basic-error body) though many operations do not list them
-GENERAL_ERRORS = {401, 403, 404, 409, 422}
 
 
 @dataclass
@@ -386,7 +385,9 @@ class FakeGitHub:
             rec.deviations.append(REPOSITORY_ID_ALIAS)
         routed = self.judge.route(method, described)
         if routed is None:
-            where = "described for another method" if self.judge.primary.path_is_described(described) else "not described"
+            where = (
+                "described for another method" if self.judge.primary.path_is_described(described) else "not described"
+            )
             rec.problems.append(f"{method} {described} is {where} in GitHub's OpenAPI description")
             return 501, p.error(f"fake GitHub: {method} {path} is {where} in GitHub's OpenAPI description"), {}
         op, params = routed
@@ -416,7 +417,13 @@ class FakeGitHub:
         problems = self.judge.validate_request(op, call)
         if problems:
             rec.problems.extend(problems)
-            return 422, p.error(f"fake GitHub: {op.operation_id}: the request does not match GitHub's description: {problems[0]}"), {}
+            return (
+                422,
+                p.error(
+                    f"fake GitHub: {op.operation_id}: the request does not match GitHub's description: {problems[0]}"
+                ),
+                {},
+            )
 
         fault = self._take_fault(op.operation_id, path)
         if fault is not None and not fault.after_write:
@@ -439,25 +446,24 @@ class FakeGitHub:
             rec.undescribed_status = True  # conditional requests: documented for the whole API, not per operation
             return 304, None, extra
         data = b"" if payload is None else json.dumps(payload).encode()
-        listed = status in op.statuses
-        if not listed and status in GENERAL_ERRORS:
-            rec.undescribed_status = True  # validated below as a basic-error (GitHub's error shape)
-            problems = [] if _is_basic_error(payload) else [f"{status} answer is not a basic-error: {payload!r}"]
-        else:
-            problems = self.judge.validate_response(op, call, status, data, {"Content-Type": "application/json"})
+        problems, rec.undescribed_status = self.judge.validate_response(
+            op, call, status, data, {"Content-Type": "application/json"}
+        )
         if problems:
             rec.problems.extend(problems)
-            return 501, p.error(f"fake GitHub bug: its {op.operation_id} answer does not match the description: {problems[0]}"), {}
+            return (
+                501,
+                p.error(f"fake GitHub bug: its {op.operation_id} answer does not match the description: {problems[0]}"),
+                {},
+            )
         return status, payload, extra
 
     def _leak(self, raw: bytes, body: Any, target: str) -> str:
         """The first watched plaintext found in the request (also inside base64 file contents), or ""."""
         texts = [raw.decode("utf-8", "replace"), unquote(target)]
         if isinstance(body, dict) and isinstance(body.get("content"), str):
-            try:
+            with contextlib.suppress(ValueError):
                 texts.append(base64.b64decode(body["content"]).decode("utf-8", "replace"))
-            except ValueError:
-                pass
         for value in self.watch:
             if any(value in t for t in texts):
                 return f"{value[:4]}…"
@@ -475,9 +481,11 @@ class FakeGitHub:
         rec.fault = f"{fault.status}{' after the write' if fault.after_write else ''}"
         if fault.status == 403 and fault.retry_after is not None:
             message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-            return 403, {"message": message, "documentation_url": SECONDARY_RATE_LIMIT_DOCS}, {
-                "Retry-After": str(fault.retry_after)
-            }
+            return (
+                403,
+                {"message": message, "documentation_url": SECONDARY_RATE_LIMIT_DOCS},
+                {"Retry-After": str(fault.retry_after)},
+            )
         return fault.status, p.error(fault.message or _REASONS.get(fault.status, "fault"), fault.status), {}
 
     # ------------------------------------------------------------------------------------------- routes
@@ -611,7 +619,11 @@ class FakeGitHub:
         body = c.body or {}
         reviewers = [(r["type"], int(r["id"])) for r in body.get("reviewers") or []]
         for kind, rid in reviewers:
-            known = rid in self.teams if kind == "Team" else any(a.id == rid and a.kind == "User" for a in self.accounts.values())
+            known = (
+                rid in self.teams
+                if kind == "Team"
+                else any(a.id == rid and a.kind == "User" for a in self.accounts.values())
+            )
             if not known:
                 raise HttpError(422, f"Reviewer {kind} {rid} does not exist or has no access to {repo.full_name}")
         if len(reviewers) > 6:
@@ -886,7 +898,9 @@ class FakeGitHub:
         sha = repo.git.branches.get(ref, ref)
         if sha not in repo.git.commits:
             raise HttpError(422, f"No commit found for SHA: {ref}")
-        return 200, self._commit_payload(repo, sha)
+        commit = repo.git.commits[sha]
+        parent = repo.git.commits[commit.parents[0]] if commit.parents else None
+        return 200, self._payloads.commit_with_files(repo, commit, parent, self._account(self.login))
 
     def _list_commits(self, c: Context) -> tuple[int, Any]:
         repo = self._repo(c.params["owner"], c.params["repo"])
@@ -920,10 +934,6 @@ def _repository_id_path(path: str) -> tuple[str, str] | None:
     if len(parts) == 4 and parts[1] == "repositories" and parts[2].isdigit():
         return parts[2], "/" + parts[3]
     return None
-
-
-def _is_basic_error(payload: Any) -> bool:
-    return isinstance(payload, dict) and isinstance(payload.get("message"), str)
 
 
 def _ruleset_covers(r: Ruleset, branch: str) -> bool:
