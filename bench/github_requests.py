@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -50,10 +51,15 @@ def measure_steps(stack_name: str) -> list[str]:
     ):
         stack = make_stack(Path(root), stack_name, github_overrides(railway.url, gh.url), bin_dir=engine_bin())
         use_plugin(stack, plugin)
-        steps = [
+
+        def one_secret_changed() -> object:
+            stack.set_secret("maya-infra:snykToken", "bench-rotated")
+            return stack.up()
+
+        steps: list[tuple[str, Callable[[], object]]] = [
             ("create from nothing", stack.up),
             ("no-op up", stack.up),
-            ("one secret changed", lambda: (stack.set_secret("maya-infra:snykToken", "bench-rotated"), stack.up())),
+            ("one secret changed", one_secret_changed),
             ("refresh", stack.refresh),
             ("destroy", stack.destroy),
         ]

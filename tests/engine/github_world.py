@@ -77,7 +77,9 @@ def github_overrides(railway_url: str, github_url: str) -> dict[str, Any]:
 
 def use_plugin(stack: EngineStack, plugin_dir: Path) -> None:
     stack.env["PATH"] = f"{plugin_dir}{os.pathsep}{stack.env['PATH']}"
-    stack.stack.workspace.env_vars["PATH"] = stack.env["PATH"]
+    env_vars = stack.stack.workspace.env_vars  # the engine's own environment (the harness passes a dict)
+    if isinstance(env_vars, dict):
+        env_vars["PATH"] = stack.env["PATH"]
 
 
 def set_github_setting(stack: EngineStack, key: str, value: Any) -> None:
