@@ -26,9 +26,11 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.railway.client import ClientSettings, RailwayClient
-from tests.engine.github_world import fake_github, github_overrides, use_plugin
+from tests.engine.github_world import fake_github, github_overrides, github_plugin_dir, use_plugin
 from tests.engine.harness import engine_bin, local_overrides, make_stack
 from tests.fakes.github import FakeGitHub
 from tests.fakes.railway_api import FakeRailway
@@ -54,22 +56,30 @@ def _plugin_available(bin_dir: Path, name: str) -> bool:
 
 
 def _github_plugin_dir(bin_dir: Path) -> Path | None:
-    """Where the GitHub plugin is: MAYA_GITHUB_PLUGIN (scripts/rehearse.sh sets it), the engine's folder, PATH."""
+    """Where the GitHub plugin is: MAYA_GITHUB_PLUGIN (scripts/rehearse.sh sets it), the engine's folder, PATH,
+    else scripts/provide-plugins.sh; None (GitHub left out, and the output says so) when it cannot be had."""
     given = os.environ.get("MAYA_GITHUB_PLUGIN")
     if given and Path(given).exists():
         return Path(given).parent
     if (bin_dir / "pulumi-resource-github").exists():
         return bin_dir
     found = shutil.which("pulumi-resource-github")
-    return Path(found).parent if found else None
+    if found:
+        return Path(found).parent
+    try:  # scripts/provide-plugins.sh github: cached after the first build
+        return github_plugin_dir()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        print(f"GitHub provider plugin: {exc}", file=sys.stderr)
+        return None
 
 
-def _print_github_requests(label: str, fake: FakeGitHub, mark: int) -> None:
-    requests = fake.since(mark)
+def _print_github_requests(label: str, fake: FakeGitHub, start: int, end: int | None = None) -> None:
+    """The fake GitHub's requests from mark ``start`` to mark ``end`` (or now), by operationId."""
+    requests = fake.since(start)[: None if end is None else end - start]
     writes = sum(1 for r in requests if r.is_write)
     failed = sum(1 for r in requests if r.problems)
     print(f"{label:<8} {len(requests)} requests ({writes} writes), failed validation: {failed}")
-    for operation, count in sorted(fake.counts(mark).items()):
+    for operation, count in sorted(Counter(r.operation_id or r.line for r in requests).items()):
         print(f"  {operation:<48} {count}")
 
 
@@ -216,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {operation:<32} {count}")
                 if github is not None:
                     _banner(f"{name}: GitHub API requests (fake's log, by operationId)")
-                    _print_github_requests("preview:", github, github_mark)
+                    _print_github_requests("preview:", github, github_mark, github_up_mark)
                     _print_github_requests("up:", github, github_up_mark)
             except Exception as exc:  # report and go on to clean up
                 failed = True
