@@ -3,10 +3,13 @@
 Everything runs on this machine with no account: the real Pulumi engine (built by
 scripts/provide-engine.sh), a local file:// state backend with a passphrase, test secrets, and a fake
 Railway API on 127.0.0.1 that behaves like Railway's public GraphQL API. The program, its config files
-and its Railway provider are the real ones. Platforms without a provider plugin on this machine (GitHub,
-Vercel) are left out with the documented `maya-infra:platforms` setting, and the output says so.
+and its Railway provider are the real ones. GitHub is included (the provider plugin scripts/provide-plugins.sh
+builds, against a fake GitHub checked by GitHub's OpenAPI description, tests/fakes/github/) and its requests
+are printed next to Railway's. Platforms without a provider plugin on this machine (Vercel; GitHub when its
+plugin cannot be built, or with --without-github) are left out with the documented `maya-infra:platforms`
+setting, and the output says so.
 
-Usage: scripts/rehearse.sh [--stack staging|production]... [--keep] [--serve [--serve-minutes N]]
+Usage: scripts/rehearse.sh [--stack staging|production]... [--keep] [--without-github] [--serve [--serve-minutes N]]
 
 --serve (docs/oncall.md): after `pulumi up`, keep the fake Railway API running, add a fake Vercel API and
 stand-ins for the stack's public endpoints, make production "unhealthy" (a bad backend deploy and a bad
@@ -20,11 +23,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -32,7 +38,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.railway.client import ClientSettings, RailwayClient
+from tests.engine.github_world import fake_github, github_overrides, github_plugin_dir, use_plugin
 from tests.engine.harness import engine_bin, local_overrides, make_stack
+from tests.fakes.github import FakeGitHub
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from tests.ops import world
@@ -45,6 +53,34 @@ RAILWAY_IDS = ("railway_project_id", "railway_environment_id", "railway_service_
 
 def _plugin_available(bin_dir: Path, name: str) -> bool:
     return (bin_dir / f"pulumi-resource-{name}").exists() or shutil.which(f"pulumi-resource-{name}") is not None
+
+
+def _github_plugin_dir(bin_dir: Path) -> Path | None:
+    """Where the GitHub plugin is: MAYA_GITHUB_PLUGIN (scripts/rehearse.sh sets it), the engine's folder, PATH,
+    else scripts/provide-plugins.sh; None (GitHub left out, and the output says so) when it cannot be had."""
+    given = os.environ.get("MAYA_GITHUB_PLUGIN")
+    if given and Path(given).exists():
+        return Path(given).parent
+    if (bin_dir / "pulumi-resource-github").exists():
+        return bin_dir
+    found = shutil.which("pulumi-resource-github")
+    if found:
+        return Path(found).parent
+    try:  # scripts/provide-plugins.sh github: cached after the first build
+        return github_plugin_dir()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        print(f"GitHub provider plugin: {exc}", file=sys.stderr)
+        return None
+
+
+def _print_github_requests(label: str, fake: FakeGitHub, start: int, end: int | None = None) -> None:
+    """The fake GitHub's requests from mark ``start`` to mark ``end`` (or now), by operationId."""
+    requests = fake.since(start)[: None if end is None else end - start]
+    writes = sum(1 for r in requests if r.is_write)
+    failed = sum(1 for r in requests if r.problems)
+    print(f"{label:<8} {len(requests)} requests ({writes} writes), failed validation: {failed}")
+    for operation, count in sorted(Counter(r.operation_id or r.line for r in requests).items()):
+        print(f"  {operation:<48} {count}")
 
 
 def _banner(text: str) -> None:
@@ -132,11 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--serve-minutes", type=float, default=60.0, help="with --serve: stop serving after this long (default 60)"
     )
+    parser.add_argument(
+        "--without-github", action="store_true", help="leave GitHub out (to compare; README, 'The fake GitHub')"
+    )
     args = parser.parse_args(argv)
     stacks = args.stack or ["staging", "production"]
 
     bin_dir = engine_bin()
-    platforms = ["railway"] + [p for p in ("vercel", "github") if _plugin_available(bin_dir, p)]
+    github_dir = None if args.without_github else _github_plugin_dir(bin_dir)
+    platforms = ["railway"] + [p for p in ("vercel",) if _plugin_available(bin_dir, p)]
+    platforms += ["github"] if github_dir is not None else []
     left_out = sorted({"vercel", "github"} - set(platforms))
     root = Path(tempfile.mkdtemp(prefix="maya-rehearsal-"))
     print(f"engine: {bin_dir}\nstate:  file://{root}/<stack>/state (passphrase-encrypted secrets)")
@@ -149,16 +190,29 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     outputs: dict[str, dict[str, Any]] = {}
     to_destroy = []
-    with FakeRailway(token=TEST_SECRETS["maya-infra:railwayToken"], deploy_polls_to_finish=2) as fake:
+    with ExitStack() as fakes:
+        fake = fakes.enter_context(FakeRailway(token=TEST_SECRETS["maya-infra:railwayToken"], deploy_polls_to_finish=2))
         print(f"fake Railway API: {fake.url}")
+        github = fakes.enter_context(fake_github(stacks)) if github_dir is not None else None
+        if github is not None:
+            print(
+                f"fake GitHub API:  {github.url} (checked against GitHub's OpenAPI description {github.judge.version})"
+            )
         for name in stacks:
-            stack = make_stack(root / name, name, local_overrides(fake.url, platforms), bin_dir=bin_dir)
+            overrides = local_overrides(fake.url, platforms)
+            if github is not None:
+                overrides = {**overrides, **github_overrides(fake.url, github.url), "maya-infra:platforms": platforms}
+            stack = make_stack(root / name, name, overrides, bin_dir=bin_dir)
+            if github is not None and github_dir is not None:
+                use_plugin(stack, github_dir)
+            github_mark = github.mark() if github is not None else 0
             fake.reset_counters()
             try:
                 _banner(f"{name}: pulumi preview")
                 stack.preview(on_output=print)
                 preview_requests = fake.counts()
                 fake.reset_counters()
+                github_up_mark = github.mark() if github is not None else 0
                 _banner(f"{name}: pulumi up")
                 stack.up(on_output=print)
                 _banner(f"{name}: stack outputs")
@@ -170,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"up:      {sum(up_requests.values())} requests")
                 for operation, count in sorted(up_requests.items()):
                     print(f"  {operation:<32} {count}")
+                if github is not None:
+                    _banner(f"{name}: GitHub API requests (fake's log, by operationId)")
+                    _print_github_requests("preview:", github, github_mark, github_up_mark)
+                    _print_github_requests("up:", github, github_up_mark)
             except Exception as exc:  # report and go on to clean up
                 failed = True
                 print(f"\nrehearsal of {name} failed: {exc}", file=sys.stderr)
@@ -186,6 +244,14 @@ def main(argv: list[str] | None = None) -> int:
             stack.destroy(on_output=print)
         if not args.keep:
             print(f"\nfake Railway API empty after clean-up: {fake.is_empty()}")
+            if github is not None:
+                print(f"fake GitHub API empty after clean-up: {github.is_empty()}")
+        if github is not None:
+            problems = github.problems
+            print(f"GitHub requests that failed validation against the description: {len(problems)}")
+            for line in problems:
+                print(f"  {line}")
+            failed = failed or bool(problems) or bool(github.leaks)
     if args.keep:
         print(f"\nkept: {root}")
     else:

@@ -1,0 +1,210 @@
+"""The fake GitHub's state: accounts, repositories with environments (reviewers, wait timer, branch
+policies, secrets, variables, a libsodium key pair each), rulesets, and a small git object store (blobs,
+trees, commits and branches, with real git SHA-1s) for the files the program commits.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nacl.public import PrivateKey, SealedBox
+
+_ids = itertools.count(9_000_001)
+
+
+def next_id() -> int:
+    """Ids as GitHub hands them out: unique integers, never reused (across every fake in the process)."""
+    return next(_ids)
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def node_id(kind: str, number: int) -> str:
+    return base64.b64encode(f"{kind}{number}".encode()).decode().rstrip("=")
+
+
+@dataclass
+class Account:
+    """A user or an organization (``kind``) or a team; teams belong to an organization (``org``)."""
+
+    login: str  # a team's slug
+    id: int
+    kind: str  # "User" | "Organization" | "Team"
+    org: str = ""
+    name: str = ""
+
+
+class KeyPair:
+    """The libsodium key pair GitHub keeps per repository / environment to receive sealed secrets."""
+
+    def __init__(self) -> None:
+        self._private = PrivateKey.generate()
+        public = bytes(self._private.public_key)
+        self.key = base64.b64encode(public).decode()
+        self.key_id = str(int.from_bytes(hashlib.sha256(public).digest()[:8], "big"))[:18]
+
+    def open(self, encrypted_value_b64: str) -> bytes:
+        """Decrypt a sealed box made with this public key; raises ``nacl.exceptions.CryptoError`` otherwise."""
+        return SealedBox(self._private).decrypt(base64.b64decode(encrypted_value_b64, validate=True))
+
+
+@dataclass
+class Secret:
+    name: str
+    key_id: str
+    encrypted_value: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class Variable:
+    name: str
+    value: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class BranchPolicy:
+    id: int
+    name: str
+    type: str  # "branch" | "tag"
+
+
+@dataclass
+class Environment:
+    id: int
+    name: str
+    created_at: str
+    updated_at: str
+    wait_timer: int = 0
+    prevent_self_review: bool = False
+    can_admins_bypass: bool = True
+    reviewers: list[tuple[str, int]] = field(default_factory=list)  # ("User" | "Team", id)
+    #: (protected_branches, custom_branch_policies), or None: any branch may deploy
+    branch_policy: tuple[bool, bool] | None = None
+    policies: dict[int, BranchPolicy] = field(default_factory=dict)
+    secrets: dict[str, Secret] = field(default_factory=dict)
+    variables: dict[str, Variable] = field(default_factory=dict)
+    keys: KeyPair = field(default_factory=KeyPair)
+    rule_ids: dict[str, int] = field(default_factory=dict)  # protection rule type -> its id
+
+
+@dataclass
+class Ruleset:
+    id: int
+    name: str
+    target: str
+    enforcement: str
+    conditions: dict[str, Any]
+    rules: list[dict[str, Any]]
+    bypass_actors: list[dict[str, Any]]
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{hashlib.sha1(f"{self.id}:{self.version}".encode()).hexdigest()}"'  # noqa: S324 (an etag)
+
+
+@dataclass
+class Commit:
+    sha: str
+    tree: dict[str, str]  # path -> blob sha
+    tree_sha: str
+    parents: list[str]
+    message: str
+    author: dict[str, str]
+    committer: dict[str, str]
+
+
+def git_sha(kind: str, payload: bytes) -> str:
+    """git's object id: SHA-1 over ``<kind> <size>\\0<payload>`` (what GitHub calls a blob's ``sha``)."""
+    return hashlib.sha1(f"{kind} {len(payload)}\0".encode() + payload).hexdigest()  # noqa: S324 (git's hash)
+
+
+class Git:
+    """Blobs, flat trees and commits of one repository, and its branches (name -> commit sha)."""
+
+    def __init__(self, branches: list[str]) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.commits: dict[str, Commit] = {}
+        self.branches: dict[str, str] = {}
+        person = {"name": "maya-dev", "email": "dev@mayassistant.com", "date": now()}
+        root = self.commit(None, {"README.md": b"# maya\n"}, "initial commit", person, person)
+        for branch in branches:
+            self.branches[branch] = root
+
+    def tree_at(self, branch: str) -> dict[str, str]:
+        return dict(self.commits[self.branches[branch]].tree)
+
+    def file(self, branch: str, path: str) -> tuple[str, bytes] | None:
+        sha = self.commits[self.branches[branch]].tree.get(path)
+        return None if sha is None else (sha, self.blobs[sha])
+
+    def commit(
+        self,
+        parent: str | None,
+        tree: dict[str, bytes | None],
+        message: str,
+        author: dict[str, str],
+        committer: dict[str, str],
+    ) -> str:
+        """A new commit on top of ``parent`` with ``tree``'s changes (None deletes a path); returns its sha."""
+        files = dict(self.commits[parent].tree) if parent else {}
+        for path, content in tree.items():
+            if content is None:
+                files.pop(path, None)
+            else:
+                sha = git_sha("blob", content)
+                self.blobs[sha] = content
+                files[path] = sha
+        tree_sha = git_sha("tree", "".join(f"{p}\0{s}\n" for p, s in sorted(files.items())).encode())
+        text = f"tree {tree_sha}\nparent {parent or ''}\n{author}\n{committer}\n\n{message}\n{time.time_ns()}"
+        sha = git_sha("commit", text.encode())
+        self.commits[sha] = Commit(sha, files, tree_sha, [parent] if parent else [], message, author, committer)
+        return sha
+
+    def commit_on(self, branch: str, changes: dict[str, bytes | None], message: str, who: dict[str, str]) -> str:
+        """Commit to ``branch`` and move it (what a contents write does); returns the new commit's sha."""
+        sha = self.commit(self.branches[branch], changes, message, who, who)
+        self.branches[branch] = sha
+        return sha
+
+    def history(self, branch: str, path: str | None = None) -> list[Commit]:
+        """Commits reachable from ``branch``, newest first; with ``path``, those that changed it."""
+        out, sha = [], self.branches.get(branch)
+        while sha:
+            commit = self.commits[sha]
+            parent = self.commits[commit.parents[0]] if commit.parents else None
+            if path is None or commit.tree.get(path) != (parent.tree.get(path) if parent else None):
+                out.append(commit)
+            sha = commit.parents[0] if commit.parents else None
+        return out
+
+
+@dataclass
+class Repository:
+    id: int
+    owner: str
+    name: str
+    default_branch: str
+    git: Git
+    created_at: str
+    environments: dict[str, Environment] = field(default_factory=dict)
+    rulesets: dict[int, Ruleset] = field(default_factory=dict)
+    keys: KeyPair = field(default_factory=KeyPair)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
