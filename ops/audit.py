@@ -21,14 +21,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from config import NAMESPACE, PROJECT_DIR, ConfigError, load_from_stack_file
+from ops.console import Streams
 from policy import rules
 from policy.credentials import plaintext_credentials
 
@@ -527,13 +527,13 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    out = stdout or sys.stdout
+def run(args: argparse.Namespace, io: Streams) -> int:
+    out = io.out
     try:
-        text = (stdin or sys.stdin).read() if args.state == "-" else Path(args.state).read_text(encoding="utf-8")
+        text = io.stdin.read() if args.state == "-" else Path(args.state).read_text(encoding="utf-8")
         state = load_state(text)
     except (OSError, AuditInputError) as exc:
-        print(f"audit: cannot read {args.state}: {exc}", file=sys.stderr)
+        print(f"audit: cannot read {args.state}: {exc}", file=io.err)
         return EXIT_USAGE
     report = audit(state, args.project_dir)
     if args.format == "json":

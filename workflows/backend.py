@@ -23,10 +23,7 @@ from workflows.pipeline import (
     ENVIRONMENT,
     RELEVANT,
     Route,
-    branches,
-    changes_job,
-    gate_job,
-    routes_source,
+    app_workflow,
 )
 from workflows.render import (
     Job,
@@ -34,9 +31,7 @@ from workflows.render import (
     checkout,
     ci_env,
     ci_names,
-    dump,
     expr,
-    header,
     install_npm_tool,
     job,
     run_script,
@@ -99,11 +94,9 @@ def _python_job(
     )
 
 
-def render(
-    cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
-) -> str:
-    """The backend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
-    lint = _python_job(
+def lint_job(directory: str) -> Job:
+    """Ruff (linter and formatter) and mypy."""
+    return _python_job(
         "Lint & type check",
         directory,
         [
@@ -115,7 +108,10 @@ def render(
         timeout=15,
     )
 
-    test = _python_job(
+
+def test_job(directory: str) -> Job:
+    """Unit, integration and database tests against a throwaway PostgreSQL, with coverage."""
+    return _python_job(
         "Tests",
         directory,
         [
@@ -149,9 +145,11 @@ def render(
         env={"DATABASE_URL": TEST_DATABASE_URL, "ENVIRONMENT": "test"},
     )
 
-    railway_variables = [var for var in ci_names(Target.CI_BACKEND) if var.startswith("RAILWAY_")]
+
+def build_job(directory: str) -> Job:
+    """The app imports, migrations are named, ordered and apply twice cleanly, .env.example is complete."""
     backend_variables = " ".join(shlex.quote(name) for name in ci_names(Target.BACKEND))
-    build = _python_job(
+    return _python_job(
         "Build checks",
         directory,
         [
@@ -191,7 +189,10 @@ def render(
         env={"DATABASE_URL": TEST_DATABASE_URL.replace("maya_test", "maya_migrations")},
     )
 
-    security = _python_job(
+
+def security_job(directory: str) -> Job:
+    """Bandit and pip-audit."""
+    return _python_job(
         "Security scan",
         directory,
         [
@@ -205,6 +206,10 @@ def render(
         timeout=15,
     )
 
+
+def deploy_job(cfg: StackConfig, directory: str) -> Job:
+    """Deploy inside the environment, verify, health-check, roll back on failure."""
+    railway_variables = [var for var in ci_names(Target.CI_BACKEND) if var.startswith("RAILWAY_")]
     railway = ci_env(Target.CI_BACKEND, *railway_variables)
     health_url = {**ci_env(Target.CI_BACKEND, "BACKEND_URL"), "HEALTH_PATH": cfg.backend.healthcheck_path}
     rollback_args = f"--timeout {DEPLOY_TIMEOUT_SECONDS}"
@@ -215,7 +220,7 @@ def render(
           "$BACKEND_URL$HEALTH_PATH"
         echo
         """)
-    deploy = job(
+    return job(
         "Deploy to Railway",
         [
             checkout(),
@@ -276,30 +281,25 @@ def render(
         concurrency={"group": f"railway-{ENVIRONMENT}", "cancel-in-progress": False},
     )
 
-    stages = {"lint": lint, "test": test, "build": build, "security": security, "deploy": deploy}
-    document = {
-        "name": "backend",
-        "on": {
-            "push": {"branches": branches(routes)},
-            "pull_request": {"branches": branches(routes)},
-        },
-        "permissions": {},
-        "concurrency": {
-            "group": f"{expr('github.workflow')}-{expr('github.ref')}",
-            "cancel-in-progress": expr("github.event_name == 'pull_request'"),
-        },
-        "jobs": {
-            CHANGES_JOB: changes_job(watch, routes),
-            **stages,
-            BACKEND_CHECK: gate_job(BACKEND_CHECK, [CHANGES_JOB, *stages]),
-        },
+
+def render(
+    cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
+) -> str:
+    """The backend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
+    stages = {
+        "lint": lint_job(directory),
+        "test": test_job(directory),
+        "build": build_job(directory),
+        "security": security_job(directory),
+        "deploy": deploy_job(cfg, directory),
     }
-    return dump(
-        document,
-        header(
-            "Backend pipeline: lint & type check, tests, build checks, security scan, deploy to Railway, "
-            "health checks, automatic rollback.",
-            routes_source(routes),
-            notes,
-        ),
+    return app_workflow(
+        "backend",
+        BACKEND_CHECK,
+        stages,
+        watch=watch,
+        routes=routes,
+        title="Backend pipeline: lint & type check, tests, build checks, security scan, deploy to Railway, "
+        "health checks, automatic rollback.",
+        notes=notes,
     )

@@ -10,11 +10,11 @@ check (``frontend-ci``, ``backend-ci``) always runs and passes when every stage 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from config import STACKS, StackConfig, load_from_stack_file
-from workflows.render import Job, checkout, expr, job, script
+from workflows.render import Job, checkout, dump, expr, header, job, script
 
 FRONTEND_CHECK = "frontend-ci"
 BACKEND_CHECK = "backend-ci"
@@ -164,3 +164,38 @@ def check_required(cfg: StackConfig, produced: set[str]) -> None:
             f"github.requiredChecks lists {missing}, which no generated workflow reports "
             f"(they report {sorted(produced)}); fix maya-infra:github.requiredChecks of stack {cfg.stack}"
         )
+
+
+def app_workflow(
+    name: str,
+    check: str,
+    stages: Mapping[str, Job],
+    *,
+    watch: Sequence[str],
+    routes: Sequence[Route],
+    title: str,
+    notes: Sequence[str] = (),
+) -> str:
+    """The common tail of the frontend and backend workflows: triggers, the changes job, the gate, the header.
+
+    ``stages`` are the stage jobs in pipeline order; the ``changes`` job runs first and the job named
+    ``check`` (branch protection's required check) last, needing every stage.
+    """
+    document = {
+        "name": name,
+        "on": {
+            "push": {"branches": branches(routes)},
+            "pull_request": {"branches": branches(routes)},
+        },
+        "permissions": {},
+        "concurrency": {
+            "group": f"{expr('github.workflow')}-{expr('github.ref')}",
+            "cancel-in-progress": expr("github.event_name == 'pull_request'"),
+        },
+        "jobs": {
+            CHANGES_JOB: changes_job(watch, routes),
+            **stages,
+            check: gate_job(check, [CHANGES_JOB, *stages]),
+        },
+    }
+    return dump(document, header(title, routes_source(routes), notes))
