@@ -71,6 +71,8 @@ class EnvVar:
     description: str = ""
     #: the platform the value belongs to; when a stack leaves that platform out, so is the variable
     platform: str | None = None
+    #: when set, an empty value is an error with this fix (a CI variable the tools cannot do without)
+    if_empty: str | None = None
 
     def applies_to(self, cfg: StackConfig) -> bool:
         """Declared in a stack if its platform is there and it is required, or its optional source is set."""
@@ -143,8 +145,9 @@ TABLE: tuple[EnvVar, ...] = (
         "VERCEL_TOKEN",
         frozenset({Target.CI_FRONTEND}),
         True,
-        ConfigSecret("vercelToken"),
+        ConfigSecret("vercelDeployToken"),
         _BOTH,
+        "the stack's own deploy token, scoped to its Vercel project only (never the team-wide vercelToken): "
         "lets the frontend deploy job run `vercel pull/build/deploy --prebuilt`",
         platform="vercel",
     ),
@@ -154,8 +157,9 @@ TABLE: tuple[EnvVar, ...] = (
         False,
         Output("vercel_team_id"),
         _BOTH,
-        "Vercel team that owns the project",
+        "Vercel team that owns the project (the Vercel CLI refuses an empty one)",
         platform="vercel",
+        if_empty="set maya-infra:frontend.teamId to the team's id (Vercel → Team Settings → General → Team ID)",
     ),
     EnvVar(
         "VERCEL_PROJECT_ID",
@@ -250,4 +254,12 @@ def resolve(var: EnvVar, cfg: StackConfig, outputs: Mapping[str, pulumi.Input[st
         if source.name not in outputs:
             raise KeyError(f"{var.name} comes from output {source.name!r}, which this stack does not provide")
         value = pulumi.Output.from_input(outputs[source.name])
+    if var.if_empty is not None:
+        value = value.apply(lambda v: _not_empty(var, v))
     return pulumi.Output.secret(value) if var.secret else value
+
+
+def _not_empty(var: EnvVar, value: str) -> str:
+    if not value:
+        raise ValueError(f"{var.name} would be empty ({var.description}); {var.if_empty}")
+    return value

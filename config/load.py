@@ -34,6 +34,7 @@ from config.model import (
     MonitoringSettings,
     RailwaySettings,
     StackConfig,
+    StateBackendSettings,
     _KeyedError,
 )
 from config.secrets import KNOWN_KEYS, SECRET_KEYS, SECRETS
@@ -161,6 +162,7 @@ def parse(
         "railway": RailwaySettings,
         "monitoring": MonitoringSettings,
         "backups": BackupSettings,
+        "stateBackend": StateBackendSettings,
     }
     platforms_value = _decode(ours.get("platforms", list(ALL_PLATFORMS)))
     if (
@@ -183,6 +185,8 @@ def parse(
                 continue
             if name == "backups":
                 continue  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
+            if name == "stateBackend":
+                continue  # needed to render the infra workflows, which say so (workflows/infra.py)
             if name == "monitoring" and stack != "production":
                 continue  # staging may go without; production must be monitored
             if name == "monitoring":
@@ -249,6 +253,16 @@ def parse(
                 )
             )
         problems += _monitoring_secret_problems(stack, sections.get("monitoring"), secrets, reported)
+        deploy_token, team_token = secrets.get("vercelDeployToken"), secrets.get("vercelToken")
+        if deploy_token is not None and team_token is not None and deploy_token == team_token:
+            problems.append(
+                Problem(
+                    "vercelDeployToken",
+                    "is the team-wide vercelToken: CI's deploy job must hold a token scoped to this stack's "
+                    "Vercel project only, so that this environment's pipeline cannot change the other stack",
+                    _fix_secret(stack, "vercelDeployToken") + "   # a token created for this project alone",
+                )
+            )
         db_url = secrets.get("databaseUrl")
         if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
             problems.append(
@@ -261,6 +275,7 @@ def parse(
         k.partition(":")[2] for k in secret_keys if k.startswith(f"{NAMESPACE}:") and k.partition(":")[2] in SECRET_KEYS
     )
     try:
+        sections["state_backend"] = sections.pop("stateBackend", None)
         fields = {"platforms": platforms, "secrets": secrets, "declared_secrets": declared | set(secrets), **sections}
         return StackConfig(stack=stack, **fields)  # type: ignore[arg-type]
     except ValidationError as exc:
