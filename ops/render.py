@@ -45,7 +45,12 @@ def write_files(out: Path, files: dict[str, str]) -> list[Path]:
 
 def run(args: argparse.Namespace, io: Streams) -> int:
     if args.infra:
-        written = write_files(args.out, render_infra_workflows())
+        try:
+            files = render_infra_workflows()
+        except (ConfigError, ValueError) as error:
+            print(f"render-workflows: {error}", file=io.err)
+            return 2
+        written = write_files(args.out, files)
     else:
         if args.stack not in STACKS:
             print(f"render-workflows: unknown stack {args.stack!r}; this project has {', '.join(STACKS)}", file=io.err)
