@@ -120,11 +120,14 @@ def rollback_backend(ctx: StackContext, args: argparse.Namespace, io: Streams) -
         if args.to:
             target = _backend_target(client, service, deployments, current, args.to)
         else:
-            found = railway.previous_successful_deployment(deployments, current["id"])
+            found, passed_over = railway.rollback_target(deployments, current["id"])
+            for reason in passed_over:  # a deployment we rolled back from is never a target: say so
+                print(f"  note: not {reason}", file=out)
             if found is None:
                 raise OpsError(
-                    f"nothing to roll back to: no deployment before {current['id']} went live and can be rolled "
-                    "back to (Railway keeps the recent ones). A git revert and a new deploy is the way forward."
+                    f"nothing to roll back to: no deployment before {current['id']} went live, was not rolled back "
+                    "from, and can be rolled back to (Railway keeps the recent ones). A git revert and a new "
+                    "deploy is the way forward."
                 )
             target = found
         print(f"backend of {ctx.stack} — {service.label}", file=out)

@@ -32,7 +32,6 @@ from workflows.render import (
     ci_env,
     ci_names,
     expr,
-    install_npm_tool,
     job,
     run_script,
     script,
@@ -44,6 +43,7 @@ from workflows.render import (
 PATH = ".github/workflows/backend.yml"
 TEST_DATABASE_URL = "postgresql://postgres@localhost:5432/maya_test"
 DEPLOY_TIMEOUT_SECONDS = 900  # how long the deploy job waits for Railway to build and start a deployment
+DEPLOY_POLL_SECONDS = 10
 HEALTH_RETRIES = 12
 HEALTH_DELAY_SECONDS = 10
 
@@ -208,11 +208,16 @@ def security_job(directory: str) -> Job:
 
 
 def deploy_job(cfg: StackConfig, directory: str) -> Job:
-    """Deploy inside the environment, verify, health-check, roll back on failure."""
+    """Deploy this commit to Railway inside the environment, verify it is the live one, health-check, roll back.
+
+    CI is the only deploy path (the Railway trigger's automatic deploys are off, see docs/workflows.md), so
+    the deployment this job creates is the one that goes live, and the one it checks and can roll back.
+    """
     railway_variables = [var for var in ci_names(Target.CI_BACKEND) if var.startswith("RAILWAY_")]
     railway = ci_env(Target.CI_BACKEND, *railway_variables)
+    deployed = expr("steps.deploy.outputs.deployment_id")
     health_url = {**ci_env(Target.CI_BACKEND, "BACKEND_URL"), "HEALTH_PATH": cfg.backend.healthcheck_path}
-    rollback_args = f"--timeout {DEPLOY_TIMEOUT_SECONDS}"
+    timing = f"--timeout {DEPLOY_TIMEOUT_SECONDS} --poll {DEPLOY_POLL_SECONDS}"
     health = script(f"""
         set -euo pipefail
         curl --fail --silent --show-error --location --max-time 10 \\
@@ -225,47 +230,30 @@ def deploy_job(cfg: StackConfig, directory: str) -> Job:
         [
             checkout(),
             setup_python(pins.PYTHON_BACKEND, None),
-            {
-                "name": "Safety check (when SAFETY_API_KEY is set)",
-                "working-directory": directory,
-                "env": ci_env(Target.CI_BACKEND, "SAFETY_API_KEY"),
-                "run": script(f"""
-            set -euo pipefail
-            if [ -z "${{SAFETY_API_KEY:-}}" ]; then
-              echo "::notice::SAFETY_API_KEY is not set in this environment: Safety check skipped"
-              exit 0
-            fi
-            python -m pip install {pins.pypi("safety")}
-            safety --key "$SAFETY_API_KEY" --stage cicd scan
-            """),
-            },
-            install_npm_tool("@railway/cli", "Railway CLI"),
+            _safety_check(directory),
             write_script("railway_rollback.py"),
             {
-                "name": "Record the newest deployment before deploying",
-                "id": "before",
-                "env": railway,
-                "run": run_script("railway_rollback.py", "latest"),
-            },
-            {
-                "name": "Deploy to Railway",
+                "name": "Deploy this commit to Railway (once; a re-run adopts its deployment)",
                 "id": "deploy",
-                "env": railway,
-                "run": 'railway up --service "$RAILWAY_SERVICE_ID" --environment "$RAILWAY_ENVIRONMENT_ID" --ci',
+                "env": {**railway, "COMMIT_SHA": expr("github.sha")},
+                "run": run_script("railway_rollback.py", f'deploy --commit "$COMMIT_SHA" {timing}'),
             },
             {
-                "name": "Verify deployment",
+                "name": "Verify it is the live deployment and went live through its migrations",
                 "id": "verify",
-                "env": {**railway, "BEFORE_ID": expr("steps.before.outputs.deployment_id")},
-                "run": run_script("railway_rollback.py", f'wait --after "$BEFORE_ID" {rollback_args}'),
+                "env": {**railway, "DEPLOYMENT_ID": deployed, "PRE_DEPLOY": cfg.backend.pre_deploy_command},
+                "run": run_script(
+                    "railway_rollback.py", 'verify --deployment "$DEPLOYMENT_ID" --pre-deploy "$PRE_DEPLOY"'
+                ),
             },
             {"name": "Health checks", "id": "health", "env": health_url, "run": health},
             {
-                "name": "Roll back to the previous successful deployment",
+                "name": "Roll back to the last deployment that was live and healthy",
                 "id": "rollback",
-                "if": "failure() && steps.deploy.outcome == 'success'",
-                "env": {**railway, "CURRENT_ID": expr("steps.verify.outputs.deployment_id")},
-                "run": run_script("railway_rollback.py", f'rollback --current "$CURRENT_ID" {rollback_args}'),
+                # only with the id the deploy step recorded: the rollback never guesses which deployment is bad
+                "if": "failure() && steps.deploy.outputs.deployment_id != ''",
+                "env": {**railway, "CURRENT_ID": deployed},
+                "run": run_script("railway_rollback.py", f'rollback --current "$CURRENT_ID" {timing}'),
             },
             {
                 "name": "Health checks after the rollback",
@@ -280,6 +268,23 @@ def deploy_job(cfg: StackConfig, directory: str) -> Job:
         environment={"name": ENVIRONMENT, "url": expr("vars.BACKEND_URL")},
         concurrency={"group": f"railway-{ENVIRONMENT}", "cancel-in-progress": False},
     )
+
+
+def _safety_check(directory: str) -> Step:
+    return {
+        "name": "Safety check (when SAFETY_API_KEY is set)",
+        "working-directory": directory,
+        "env": ci_env(Target.CI_BACKEND, "SAFETY_API_KEY"),
+        "run": script(f"""
+            set -euo pipefail
+            if [ -z "${{SAFETY_API_KEY:-}}" ]; then
+              echo "::notice::SAFETY_API_KEY is not set in this environment: Safety check skipped"
+              exit 0
+            fi
+            python -m pip install {pins.pypi("safety")}
+            safety --key "$SAFETY_API_KEY" --stage cicd scan
+            """),
+    }
 
 
 def render(
@@ -297,6 +302,7 @@ def render(
         "backend",
         BACKEND_CHECK,
         stages,
+        path=PATH,
         watch=watch,
         routes=routes,
         title="Backend pipeline: lint & type check, tests, build checks, security scan, deploy to Railway, "

@@ -281,6 +281,7 @@ def render(
         "frontend",
         FRONTEND_CHECK,
         stages,
+        path=PATH,
         watch=watch,
         routes=routes,
         title="Frontend pipeline: lint & type check, tests, build, security scan, deploy to Vercel, smoke tests.",
