@@ -72,7 +72,7 @@ def _fake_gh(folder: Path) -> Path:
         "#!/usr/bin/env bash\n"
         'echo "$*" >> "$GH_CALLS"\n'
         '[ "${GH_FAILS:-}" = 1 ] && { echo "HTTP 502" >&2; exit 1; }\n'
-        'case "$*" in *"run list --workflow frontend.yml --branch $REF_NAME --event push --status success"*) ;;\n'
+        'case "$*" in *"run list --workflow $WORKFLOW_FILE --branch $REF_NAME --event push --status success"*) ;;\n'
         '  *) echo "unexpected: $*" >&2; exit 2 ;; esac\n'
         'echo "${LAST_SUCCESS:-}"\n'
     )
