@@ -2,7 +2,8 @@
 # The test command (README, "Tests"): set-up included, so it works on a fresh machine.
 #   1. ./venv with every Python dependency        (scripts/bootstrap.sh)
 #   2. the Pulumi engine, built once and cached    (scripts/provide-engine.sh)
-#   3. actionlint and the GitHub provider plugin, built once and cached
+#   3. actionlint and the GitHub provider plugin, built once and cached; PostgreSQL (Debian's package,
+#      installed when missing) for the real tests of the PostgreSQL state backend
 #   4. lint, types, then every test layer          (pytest; "no tests ran" is a failure)
 # Extra arguments go to pytest, e.g. `scripts/test.sh tests/components -k railway`.
 set -euo pipefail
@@ -17,6 +18,9 @@ export MAYA_ACTIONLINT
 # the GitHub provider plugin for the real-engine preview of the program (Vercel's cannot be had here)
 MAYA_GITHUB_PLUGIN="$(bash scripts/provide-plugins.sh github | cut -f3)"
 export MAYA_GITHUB_PLUGIN
+# PostgreSQL's server binaries (tests/engine/test_state_backend.py starts its own throwaway server)
+MAYA_POSTGRES_BIN="$(bash scripts/provide-postgres.sh)"
+export MAYA_POSTGRES_BIN
 
 echo "== ruff" >&2
 venv/bin/ruff check .

@@ -31,6 +31,10 @@ START_TIMEOUT = 60
 
 
 def postgres_bin() -> Path:
+    """PostgreSQL's server binaries: MAYA_POSTGRES_BIN (scripts/test.sh sets it), else scripts/provide-postgres.sh."""
+    given = os.environ.get("MAYA_POSTGRES_BIN")
+    if given:
+        return Path(given)
     out = subprocess.run(
         ["bash", str(REPO / "scripts" / "provide-postgres.sh")], check=True, capture_output=True, text=True, timeout=900
     )
