@@ -213,3 +213,21 @@ def test_monitor_workflow_only_for_environments_checkly_does_not_watch(monkeypat
     everywhere = render_app_workflows(_with_checkly("production"))["maya"]
     assert ".github/workflows/monitor.yml" not in everywhere
     assert {".github/workflows/frontend.yml", ".github/workflows/backend.yml"} <= set(everywhere)
+
+
+def test_infra_workflows_refuse_a_stack_without_a_shared_state_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI on a runner's empty file:// state would build a second MAYA: rendering stops and says what to set."""
+    import io
+    from argparse import Namespace
+
+    from ops import render as render_command
+    from ops.console import Streams
+
+    def without_backend(stack: str) -> Any:
+        return load_from_stack_file(stack).model_copy(update={"state_backend": None})
+
+    monkeypatch.setattr("workflows.infra.load_from_stack_file", without_backend)
+    err = io.StringIO()
+    code = render_command.run(Namespace(infra=True, stack=None, out=Path("/nonexistent")), Streams(err=err))
+    assert code == 2
+    assert "has no maya-infra:stateBackend" in err.getvalue() and "stateBackend.kind" in err.getvalue()
