@@ -86,6 +86,8 @@ class EnvVar:
     description: str = ""
     #: the platform the value belongs to; when a stack leaves that platform out, so is the variable
     platform: str | None = None
+    #: when set, an empty value is an error with this fix (a CI variable the tools cannot do without)
+    if_empty: str | None = None
 
     def applies_to(self, cfg: StackConfig) -> bool:
         """Declared in a stack if its platform is there and it is required, or its optional source is set."""
@@ -158,8 +160,9 @@ TABLE: tuple[EnvVar, ...] = (
         "VERCEL_TOKEN",
         frozenset({Target.CI_FRONTEND}),
         True,
-        ConfigSecret("vercelToken"),
+        ConfigSecret("vercelDeployToken"),
         _BOTH,
+        "the stack's own deploy token, scoped to its Vercel project only (never the team-wide vercelToken): "
         "lets the frontend deploy job run `vercel pull/build/deploy --prebuilt`",
         platform="vercel",
     ),
@@ -169,8 +172,9 @@ TABLE: tuple[EnvVar, ...] = (
         False,
         Output("vercel_team_id"),
         _BOTH,
-        "Vercel team that owns the project",
+        "Vercel team that owns the project (the Vercel CLI refuses an empty one)",
         platform="vercel",
+        if_empty="set maya-infra:frontend.teamId to the team's id (Vercel → Team Settings → General → Team ID)",
     ),
     EnvVar(
         "VERCEL_PROJECT_ID",
@@ -266,4 +270,12 @@ def resolve(var: EnvVar, cfg: StackConfig, wiring: Wiring) -> pulumi.Output[str]
         if produced is None:
             raise KeyError(f"{var.name} comes from {source.name!r}, which no component of this stack produces")
         value = pulumi.Output.from_input(produced)
+    if var.if_empty is not None:
+        value = value.apply(lambda v: _not_empty(var, v))
     return pulumi.Output.secret(value) if var.secret else value
+
+
+def _not_empty(var: EnvVar, value: str) -> str:
+    if not value:
+        raise ValueError(f"{var.name} would be empty ({var.description}); {var.if_empty}")
+    return value

@@ -33,6 +33,7 @@ from config.model import (
     GitHubSettings,
     MonitoringSettings,
     RailwaySettings,
+    StateBackendSettings,
     StackConfig,
     _KeyedError,
 )
@@ -97,6 +98,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "railway": RailwaySettings,
     "monitoring": MonitoringSettings,
     "backups": BackupSettings,
+    "stateBackend": StateBackendSettings,
 }
 
 
@@ -223,6 +225,8 @@ def _missing_section(stack: str, name: str, problems: list[Problem]) -> BaseMode
         return RailwaySettings()
     if name == "backups":
         return None  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
+    if name == "stateBackend":
+        return None  # needed to render the infra workflows, which say so (workflows/infra.py)
     if name == "monitoring" and stack != "production":
         return None  # staging may go without; production must be monitored
     if name == "monitoring":
@@ -297,6 +301,16 @@ def _missing_secret_problems(
             )
         )
     problems += _monitoring_secret_problems(stack, sections.get("monitoring"), secrets, reported)
+    deploy_token, team_token = secrets.get("vercelDeployToken"), secrets.get("vercelToken")
+    if deploy_token is not None and team_token is not None and deploy_token == team_token:
+        problems.append(
+            Problem(
+                "vercelDeployToken",
+                "is the team-wide vercelToken: CI's deploy job must hold a token scoped to this stack's "
+                "Vercel project only, so that this environment's pipeline cannot change the other stack",
+                _fix_secret(stack, "vercelDeployToken") + "   # a token created for this project alone",
+            )
+        )
     db_url = secrets.get("databaseUrl")
     if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
         problems.append(
@@ -316,6 +330,8 @@ def _assemble(
     declared = frozenset(
         k.partition(":")[2] for k in secret_keys if k.startswith(f"{NAMESPACE}:") and k.partition(":")[2] in SECRET_KEYS
     )
+    sections = {**sections}
+    sections["state_backend"] = sections.pop("stateBackend", None)
     try:
         fields = {"platforms": platforms, "secrets": secrets, "declared_secrets": declared | set(secrets), **sections}
         return StackConfig(stack=stack, **fields)  # type: ignore[arg-type]

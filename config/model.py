@@ -288,6 +288,79 @@ class MonitoringSettings(_Section):
         return self
 
 
+StateBackendKind = Literal["pulumi-cloud", "s3", "postgres"]
+#: The GitHub environment secret that carries each backend's credential (never a repository secret).
+STATE_BACKEND_SECRETS: dict[str, tuple[str, ...]] = {
+    "pulumi-cloud": ("PULUMI_ACCESS_TOKEN",),
+    "s3": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+    "postgres": ("PULUMI_BACKEND_URL",),  # the whole URL: it holds the role's password
+}
+_S3_URL_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?(\?[A-Za-z0-9=&._:/-]*)?$")
+_PULUMI_ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+class StateBackendSettings(_Section):
+    """Where this stack's Pulumi state lives, as CI reaches it from the stack's GitHub environment.
+
+    ``pulumi-cloud``: Pulumi Cloud (``url`` defaults to https://api.pulumi.com, ``organization`` required);
+    credential: the environment secret PULUMI_ACCESS_TOKEN.
+    ``s3``: an S3-compatible bucket, ``url`` like ``s3://bucket/prefix?region=…&endpoint=…&s3ForcePathStyle=true``;
+    credentials: the environment secrets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    ``postgres``: Pulumi's PostgreSQL backend; the whole ``postgres://…`` URL (it carries the password) is
+    the environment secret PULUMI_BACKEND_URL, so ``url`` must not be set here.
+    Every kind: the stack's own passphrase is the environment secret PULUMI_CONFIG_PASSPHRASE.
+    A ``file://`` backend is not offered: each CI runner would start from an empty state and create a
+    second MAYA beside the running one.
+    """
+
+    kind: StateBackendKind
+    url: str | None = None
+    organization: str | None = None
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        """The GitHub environment secrets CI needs for this backend, passphrase included."""
+        return (*STATE_BACKEND_SECRETS[self.kind], "PULUMI_CONFIG_PASSPHRASE")
+
+    @property
+    def login_url(self) -> str | None:
+        """The backend URL CI logs in to when it is not secret; None when it comes from PULUMI_BACKEND_URL."""
+        if self.kind == "pulumi-cloud":
+            return self.url or "https://api.pulumi.com"
+        return self.url
+
+    def stack_name(self, stack: str) -> str:
+        """The stack as the backend names it: ``org/maya-infra/stack`` on Pulumi Cloud, ``stack`` on DIY backends."""
+        return f"{self.organization}/{NAMESPACE}/{stack}" if self.kind == "pulumi-cloud" else stack
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> StateBackendSettings:
+        url = self.url or ""
+        if self.kind == "postgres" and url:
+            raise ValueError(
+                "url must not be set for kind postgres: the postgres:// URL holds the role's password; store it "
+                "as the secret PULUMI_BACKEND_URL of the stack's GitHub environment instead"
+            )
+        if self.kind == "s3" and not _S3_URL_RE.match(url):
+            raise ValueError(
+                "url must be an s3:// bucket URL without credentials, e.g. "
+                "s3://maya-pulumi-state/production?region=eu-west-1 "
+                "(S3-compatible: add &endpoint=…&s3ForcePathStyle=true)"
+            )
+        if self.kind == "s3" and re.search(r"(?i)(secret|access_?key|token|password)=", url):
+            raise ValueError("url must not carry credentials: they are the environment secrets AWS_ACCESS_KEY_ID/…")
+        if self.kind == "pulumi-cloud":
+            if url and not url.startswith("https://"):
+                raise ValueError(
+                    f"url {url!r} must be an https:// Pulumi Cloud API URL (default https://api.pulumi.com)"
+                )
+            if not self.organization or not _PULUMI_ORG_RE.match(self.organization):
+                raise ValueError("organization (the Pulumi Cloud organization that owns the stacks) is required")
+        elif self.organization is not None:
+            raise ValueError(f"organization is only for kind pulumi-cloud (this is {self.kind})")
+        return self
+
+
 BackupKind = Literal["DAILY", "WEEKLY", "MONTHLY"]
 BACKUP_KINDS: tuple[BackupKind, ...] = ("DAILY", "WEEKLY", "MONTHLY")
 #: Backup schedule of the Railway PostgreSQL volume when ``maya-infra:backups`` is not set.
@@ -323,6 +396,8 @@ class StackConfig(BaseModel):
     railway: RailwaySettings = RailwaySettings()
     monitoring: MonitoringSettings | None = None
     backups: BackupSettings | None = None
+    #: Where the stack's state lives for CI (required to render the infra workflows; see README, "State backend").
+    state_backend: StateBackendSettings | None = None
     secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
     #: Names of the secrets the stack holds, values known or not (tools reading only the stack file see these).
     declared_secrets: frozenset[str] = frozenset()

@@ -30,6 +30,10 @@ def _with(platform: Platform) -> Callable[[frozenset[str], str | None], bool]:
     return lambda platforms, _database: platform in platforms
 
 
+def _with_all(*platforms: Platform) -> Callable[[frozenset[str], str | None], bool]:
+    return lambda present, _database: all(p in present for p in platforms)
+
+
 def _external_db(platforms: frozenset[str], database: str | None) -> bool:
     return "railway" in platforms and database == "external"
 
@@ -43,7 +47,13 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("twilioAuthToken", "TWILIO_AUTH_TOKEN", "Twilio auth token", _always),
     SecretSpec("databaseUrl", "DATABASE_URL", "PostgreSQL URL when backend.database is external", _external_db),
     SecretSpec("railwayToken", "RAILWAY_API_TOKEN", "Railway account or workspace token", _with("railway")),
-    SecretSpec("vercelToken", "VERCEL_TOKEN", "Vercel API token", _with("vercel")),
+    SecretSpec("vercelToken", "VERCEL_TOKEN", "Vercel API token of the team (runs `pulumi up`)", _with("vercel")),
+    SecretSpec(
+        "vercelDeployToken",
+        "VERCEL_TOKEN",
+        "Vercel token scoped to this stack's project only, for the CI deploy job (README, 'Secrets')",
+        _with_all("vercel", "github"),
+    ),
     SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
     SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
@@ -54,5 +64,5 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("pagerdutyServiceKey", "PAGERDUTY_SERVICE_KEY", "PagerDuty integration (service) key", _never),
 )
 SECRET_KEYS = {spec.key for spec in SECRETS}
-STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups")
+STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups", "stateBackend")
 KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)

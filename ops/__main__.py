@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ops import audit, backup, health, render, rollback, status
+from ops.console import Streams
 
 #: One module per subcommand group; each adds its subcommands with ``register(subparsers)``.
 GROUPS = (render, status, health, rollback, audit, backup)
@@ -24,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; its handler returns the exit code (2 for a usage or configuration error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.handler(args)
+    code: int = args.handler(args, Streams())
     return code
 
 

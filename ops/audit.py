@@ -3,6 +3,7 @@
     pulumi stack export --stack production --file state.json       # never --show-secrets
     python -m ops audit state.json                                  # Markdown on stdout
     pulumi stack export --stack production | python -m ops audit - --format json
+    PGPASSWORD=… python -m ops audit --postgres postgres://auditor@db/pulumi --stack production
 
 The report has: the stack's last update time; every finding; the result of each policy of the policy
 pack (policy/rules.py, the same functions ``pulumi preview --policy-pack policy`` runs); the secrets by
@@ -21,14 +22,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from config import NAMESPACE, PROJECT_DIR, ConfigError, load_from_stack_file
+from ops import state_table
+from ops.console import Streams
 from policy import rules
 from policy.credentials import plaintext_credentials
 
@@ -516,7 +518,14 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("state", help="the JSON of `pulumi stack export` (a file, or - for stdin)")
+    parser.add_argument("state", nargs="?", help="the JSON of `pulumi stack export` (a file, or - for stdin)")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="read the latest checkpoint straight from the PostgreSQL state table instead (postgres://user@host/db"
+        "[?table=…]; a role with SELECT on the table is enough; give the password in PGPASSWORD, not the URL)",
+    )
+    parser.add_argument("--stack", help="the stack to read with --postgres (staging or production)")
     parser.add_argument("--format", choices=("markdown", "json"), default="markdown", help="default: markdown")
     parser.add_argument(
         "--project-dir",
@@ -527,13 +536,20 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    out = stdout or sys.stdout
+def run(args: argparse.Namespace, io: Streams) -> int:
+    out = io.out
+    if (args.state is None) == (args.postgres is None) or (args.postgres is not None) != (args.stack is not None):
+        print("audit: give either a state file (or -) or --postgres URL --stack NAME", file=io.err)
+        return EXIT_USAGE
+    source = args.state or f"stack {args.stack} in the PostgreSQL state table"
     try:
-        text = (stdin or sys.stdin).read() if args.state == "-" else Path(args.state).read_text(encoding="utf-8")
-        state = load_state(text)
-    except (OSError, AuditInputError) as exc:
-        print(f"audit: cannot read {args.state}: {exc}", file=sys.stderr)
+        if args.postgres is not None:
+            state = load_state(json.dumps(state_table.read_stack(args.postgres, args.stack)))
+        else:
+            text = io.stdin.read() if args.state == "-" else Path(args.state).read_text(encoding="utf-8")
+            state = load_state(text)
+    except (OSError, AuditInputError, state_table.StateTableError) as exc:
+        print(f"audit: cannot read {source}: {exc}", file=io.err)
         return EXIT_USAGE
     report = audit(state, args.project_dir)
     if args.format == "json":

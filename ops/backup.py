@@ -25,14 +25,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from components.railway import errors
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from ops import health
 from ops.clock import age, clock, parse_time, utc_now
-from ops.console import FAILED, OK, Waiter, confirm, run_with_stack
+from ops.console import FAILED, OK, StackCommand, Streams, Waiter, confirm
 from ops.context import OpsError, StackContext
 
 POSTGRES_MOUNT_PATH = "/var/lib/postgresql/data"  # where Railway's PostgreSQL template mounts its volume
@@ -134,7 +134,8 @@ def wait_workflow(client: RailwayClient, workflow_id: str, what: str, waiter: Wa
 
 
 # ---- backup ----------------------------------------------------------------------------------------------------
-def take_backup(ctx: StackContext, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def take_backup(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
+    out, err = io.out, io.err
     waiter = Waiter(args.timeout or BACKUP_TIMEOUT_SECONDS, POLL_SECONDS if args.poll is None else args.poll, err)
     require_database(ctx)
     client = ctx.railway()
@@ -185,7 +186,8 @@ def _days(seconds: Any) -> str:
     return f"{int(seconds) // 86400}d" if isinstance(seconds, int | float) else "?"
 
 
-def show_backups(ctx: StackContext, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def show_backups(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
+    out = io.out
     require_database(ctx)
     client = ctx.railway()
     volume = database_volume(ctx, client)
@@ -220,7 +222,8 @@ def show_backups(ctx: StackContext, args: argparse.Namespace, out: TextIO, err: 
 
 
 # ---- restore ---------------------------------------------------------------------------------------------------
-def restore(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
+    stdin, out, err = io.stdin, io.out, io.err
     waiter = Waiter(args.timeout or RESTORE_TIMEOUT_SECONDS, POLL_SECONDS if args.poll is None else args.poll, err)
     if args.health_wait < 0:
         raise OpsError("--health-wait must be >= 0")
@@ -299,11 +302,11 @@ def register(subparsers: Any) -> None:
     health.add_common(backup)
     backup.add_argument("--name", help="a label, e.g. before-migration-042 (default: manual <stack> <time>)")
     _timing(backup, BACKUP_TIMEOUT_SECONDS)
-    backup.set_defaults(handler=run_backup)
+    backup.set_defaults(handler=StackCommand("backup", take_backup))
 
     backups = subparsers.add_parser("backups", help="list the stack's database backups with their ages", **common)
     health.add_common(backups)
-    backups.set_defaults(handler=run_backups)
+    backups.set_defaults(handler=StackCommand("backups", show_backups))
 
     restore_ = subparsers.add_parser(
         "restore", help="restore the stack's database from a backup, then check the backend's health", **common
@@ -319,7 +322,7 @@ def register(subparsers: Any) -> None:
         help=f"how long the backend may take to be healthy again (default {HEALTH_WAIT_SECONDS:.0f})",
     )
     _timing(restore_, RESTORE_TIMEOUT_SECONDS)
-    restore_.set_defaults(handler=run_restore)
+    restore_.set_defaults(handler=StackCommand("restore", restore))
 
 
 def _timing(parser: argparse.ArgumentParser, timeout: float) -> None:
@@ -329,36 +332,3 @@ def _timing(parser: argparse.ArgumentParser, timeout: float) -> None:
     parser.add_argument(
         "--poll", type=float, metavar="SECONDS", help=f"seconds between two looks (default {POLL_SECONDS:.0f})"
     )
-
-
-def run_backup(
-    args: argparse.Namespace,
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin: TextIO | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    return run_with_stack("backup", lambda ctx, a, _i, o, e: take_backup(ctx, a, o, e), args, env, stdin, out, err)
-
-
-def run_backups(
-    args: argparse.Namespace,
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin: TextIO | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    return run_with_stack("backups", lambda ctx, a, _i, o, e: show_backups(ctx, a, o, e), args, env, stdin, out, err)
-
-
-def run_restore(
-    args: argparse.Namespace,
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin: TextIO | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    return run_with_stack("restore", restore, args, env, stdin, out, err)

@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from components.railway import errors as railway_errors
@@ -92,24 +93,40 @@ def run_guarded(command: str, err: TextIO, body: Callable[[], int]) -> int:
         return USAGE if exc.is_config_problem else FAILED
 
 
-#: What a stack command does once its stack is loaded: (context, arguments, stdin, stdout, stderr) -> exit status.
-StackAction = Callable[[StackContext, argparse.Namespace, TextIO, TextIO, TextIO], int]
+@dataclass(frozen=True)
+class Streams:
+    """Where a command reads and writes, and the environment it sees: one value handed to every handler.
+
+    Tests pass their own; ``python -m ops`` uses the process's (read when the value is made, so pytest's
+    capture and redirections apply).
+    """
+
+    env: Mapping[str, str] | None = None
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
 
 
-def run_with_stack(
-    command: str,
-    action: StackAction,
-    args: argparse.Namespace,
-    env: Mapping[str, str] | None,
-    stdin: TextIO | None,
-    out: TextIO | None,
-    err: TextIO | None,
-) -> int:
-    """Load ``--stack``/``--outputs`` into a :class:`StackContext` and run ``action`` under :func:`run_guarded`."""
-    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
+#: A subcommand's entry point, set as the parser's ``handler`` default: (arguments, streams) -> exit status.
+Handler = Callable[[argparse.Namespace, Streams], int]
 
-    def body() -> int:
-        ctx = StackContext.load(args.stack, args.outputs, env)
-        return action(ctx, args, stdin, out, err)
+#: What a stack command does once its stack is loaded: (context, arguments, streams) -> exit status.
+StackAction = Callable[[StackContext, argparse.Namespace, Streams], int]
 
-    return run_guarded(command, err, body)
+
+@dataclass(frozen=True)
+class StackCommand:
+    """The handler of a command that works on one stack: load ``--stack``/``--outputs``, run ``action``.
+
+    One class instead of one forwarding function per command; ``action`` stays visible to tests.
+    """
+
+    command: str
+    action: StackAction
+
+    def __call__(self, args: argparse.Namespace, io: Streams) -> int:
+        def body() -> int:
+            ctx = StackContext.load(args.stack, args.outputs, io.env)
+            return self.action(ctx, args, io)
+
+        return run_guarded(self.command, io.err, body)

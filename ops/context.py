@@ -36,7 +36,21 @@ class OpsError(Exception):
         self.code = code
 
 
+class PulumiCommandError(OpsError):
+    """``pulumi …`` ran and failed; ``stderr`` holds its own words (the true cause, e.g. the backend's)."""
+
+    def __init__(self, command: str, stderr: str) -> None:
+        super().__init__(f"`{command}` failed: {stderr.strip()[:300] or '(no message)'}")
+        self.stderr = stderr
+
+
+#: What ``pulumi config get`` says when the key is not set, and when the passphrase is missing or wrong.
+_KEY_MISSING = ("configuration key", "not found")
+_PASSPHRASE_PROBLEMS = ("passphrase", "incorrect passphrase", "decrypt")
+
+
 def _pulumi(*args: str, stack: str, timeout: float = 120) -> str:
+    command = f"pulumi {' '.join(args)} --stack {stack}"
     try:
         result = subprocess.run(
             ["pulumi", *args, "--stack", stack],
@@ -47,10 +61,32 @@ def _pulumi(*args: str, stack: str, timeout: float = 120) -> str:
             check=False,
         )
     except FileNotFoundError:
-        raise OpsError("the pulumi CLI is not on PATH (scripts/provide-engine.sh prints where it is)") from None
+        raise OpsError(
+            "the pulumi CLI is not on PATH (scripts/provide-engine.sh prints where it is), so the stack "
+            f"cannot be read; run `{command}` once it is"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise OpsError(f"`{command}` did not answer within {timeout:.0f}s: is the state backend reachable?") from None
     if result.returncode != 0:
-        raise OpsError(f"`pulumi {' '.join(args)} --stack {stack}` failed: {result.stderr.strip()[:300]}")
+        raise PulumiCommandError(command, result.stderr)
     return result.stdout
+
+
+def _secret_cause(exc: PulumiCommandError, key: str, stack: str) -> str:
+    """Why ``pulumi config get`` could not give the secret, in the operator's terms."""
+    text = exc.stderr.lower()
+    said = f"Pulumi said: {exc.stderr.strip()[:200]}"
+    if all(part in text for part in _KEY_MISSING):
+        return f"or `pulumi config set --secret {NAMESPACE}:{key} --stack {stack}` (the stack does not hold it)"
+    if any(word in text for word in _PASSPHRASE_PROBLEMS):
+        return (
+            f"or make stack {stack}'s passphrase available (PULUMI_CONFIG_PASSPHRASE): {NAMESPACE}:{key} "
+            f"cannot be decrypted without it. {said}"
+        )
+    return (
+        f"or fix access to the state backend (`pulumi login`, PULUMI_BACKEND_URL): stack {stack} cannot be "
+        f"read, so neither can {NAMESPACE}:{key}. {said}"
+    )
 
 
 @dataclass
@@ -76,8 +112,18 @@ class StackContext:
                 outputs = json.loads(source.read_text())
             except (OSError, ValueError) as exc:
                 raise OpsError(f"cannot read stack outputs from {source}: {exc}") from None
+            where = str(source)
         else:
-            outputs = json.loads(_pulumi("stack", "output", "--json", stack=stack) or "{}")
+            try:
+                outputs = json.loads(_pulumi("stack", "output", "--json", stack=stack) or "{}")
+            except ValueError as exc:
+                raise OpsError(f"`pulumi stack output --json --stack {stack}` printed no JSON: {exc}") from None
+            where = f"`pulumi stack output --json --stack {stack}`"
+        if not isinstance(outputs, dict):
+            raise OpsError(
+                f"stack outputs from {where} must be a JSON object of output name -> value, got a JSON "
+                f"{type(outputs).__name__}: write it with `pulumi stack output --json --stack {stack} > FILE`"
+            )
         return cls(stack, config, outputs, env)
 
     # ---- outputs ----------------------------------------------------------------------------------------
@@ -97,12 +143,14 @@ class StackContext:
             return value
         try:
             value = _pulumi("config", "get", f"{NAMESPACE}:{key}", stack=self.stack).strip()
-        except OpsError:
-            value = ""
+        except PulumiCommandError as exc:
+            raise OpsError(f"no credentials: set {env_name}, {_secret_cause(exc, key, self.stack)}") from None
+        except OpsError as exc:  # no engine, or no answer: that is the cause, not the passphrase
+            raise OpsError(f"no credentials: set {env_name}; {NAMESPACE}:{key} cannot be read instead: {exc}") from None
         if not value:
             raise OpsError(
                 f"no credentials: set {env_name}, or `pulumi config set --secret {NAMESPACE}:{key} "
-                f"--stack {self.stack}` and make the stack's passphrase available"
+                f"--stack {self.stack}` (the stack holds an empty value)"
             )
         return value
 

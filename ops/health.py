@@ -13,7 +13,6 @@ For a failing endpoint the report says what failed and since when (the first fai
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any, TextIO
 import httpx
 
 from ops.clock import age, clock, utc_now
-from ops.console import FAILED, OK, Progress, run_guarded
+from ops.console import FAILED, OK, Progress, Streams, run_guarded
 from ops.context import OpsError, StackContext
 
 USER_AGENT = "maya-infra-ops-health/1"
@@ -258,15 +257,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(
-    args: argparse.Namespace,
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin: TextIO | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    out, err = out or sys.stdout, err or sys.stderr
+def run(args: argparse.Namespace, io: Streams) -> int:
+    out, err, env = io.out, io.err, io.env
 
     def body() -> int:
         if args.wait < 0 or args.attempts < 1 or args.retry_delay < 0:

@@ -25,6 +25,7 @@ from workflows.scripts.railway_rollback import (
     deployment_after,
     newest_first,
     previous_successful_deployment,
+    rollback_target,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "live",
     "newest_first",
     "previous_successful_deployment",
+    "rollback_target",
 ]
 
 Deployment = Mapping[str, Any]

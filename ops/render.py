@@ -10,11 +10,11 @@ regenerate the golden files from scratch use scripts/regenerate-workflows.sh.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from config import STACKS, ConfigError, load_from_stack_file
+from ops.console import Streams
 from workflows import render_app_workflows, render_infra_workflows
 
 
@@ -43,19 +43,22 @@ def write_files(out: Path, files: dict[str, str]) -> list[Path]:
     return written
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, io: Streams) -> int:
     if args.infra:
-        written = write_files(args.out, render_infra_workflows())
+        try:
+            files = render_infra_workflows()
+        except (ConfigError, ValueError) as error:
+            print(f"render-workflows: {error}", file=io.err)
+            return 2
+        written = write_files(args.out, files)
     else:
         if args.stack not in STACKS:
-            print(
-                f"render-workflows: unknown stack {args.stack!r}; this project has {', '.join(STACKS)}", file=sys.stderr
-            )
+            print(f"render-workflows: unknown stack {args.stack!r}; this project has {', '.join(STACKS)}", file=io.err)
             return 2
         try:
             cfg = load_from_stack_file(args.stack)
         except ConfigError as error:
-            print(f"render-workflows: {error}", file=sys.stderr)
+            print(f"render-workflows: {error}", file=io.err)
             return 2
         written = []
         for repository, files in render_app_workflows(cfg).items():

@@ -22,7 +22,6 @@ no ``--yes``: refused). Exit 0 when the rollback is live and healthy, 1 when it 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import Any, TextIO
 
 from components.railway import operations as ops
@@ -30,7 +29,7 @@ from components.railway.client import RailwayClient
 from ops import health, vercel
 from ops import railway_deploys as railway
 from ops.clock import short
-from ops.console import FAILED, OK, Waiter, confirm, run_with_stack
+from ops.console import FAILED, OK, StackCommand, Streams, Waiter, confirm
 from ops.context import OpsError, StackContext
 
 MAX_LOOKS = 10_000  # a hard bound on every polling loop, on top of its deadline
@@ -46,9 +45,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     which = parser.add_subparsers(dest="target", required=True, metavar="{backend,frontend}")
-    for name, handler, what in (
-        ("backend", run_backend, "Railway: roll back to the previous successful deployment"),
-        ("frontend", run_frontend, "Vercel: promote the previous production deployment"),
+    for name, action, what in (
+        ("backend", rollback_backend, "Railway: roll back to the previous successful deployment"),
+        ("frontend", rollback_frontend, "Vercel: promote the previous production deployment"),
     ):
         sub = which.add_parser(
             name, help=what, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -70,7 +69,7 @@ def register(subparsers: Any) -> None:
             help="seconds between two looks (backend: backend.deployPollSeconds; "
             f"frontend: {FRONTEND_POLL_SECONDS:.0f})",
         )
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=StackCommand(f"rollback {name}", action))
 
 
 def _health_after(endpoint: health.Endpoint, waiter: Waiter, out: TextIO) -> bool:
@@ -105,7 +104,8 @@ def _backend_target(
     return found
 
 
-def rollback_backend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+def rollback_backend(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
+    stdin, out, err = io.stdin, io.out, io.err
     service = railway.Service.of(ctx)
     endpoint = health.endpoints_of(ctx)[0]
     timeout = args.timeout if args.timeout is not None else float(ctx.config.backend.deploy_timeout_seconds)
@@ -120,11 +120,14 @@ def rollback_backend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO,
         if args.to:
             target = _backend_target(client, service, deployments, current, args.to)
         else:
-            found = railway.previous_successful_deployment(deployments, current["id"])
+            found, passed_over = railway.rollback_target(deployments, current["id"])
+            for reason in passed_over:  # a deployment we rolled back from is never a target: say so
+                print(f"  note: not {reason}", file=out)
             if found is None:
                 raise OpsError(
-                    f"nothing to roll back to: no deployment before {current['id']} went live and can be rolled "
-                    "back to (Railway keeps the recent ones). A git revert and a new deploy is the way forward."
+                    f"nothing to roll back to: no deployment before {current['id']} went live, was not rolled back "
+                    "from, and can be rolled back to (Railway keeps the recent ones). A git revert and a new "
+                    "deploy is the way forward."
                 )
             target = found
         print(f"backend of {ctx.stack} — {service.label}", file=out)
@@ -225,7 +228,8 @@ def _frontend_target(
     return found
 
 
-def rollback_frontend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+def rollback_frontend(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
+    stdin, out, err = io.stdin, io.out, io.err
     project_id = vercel.project_of(ctx)
     endpoint = health.endpoints_of(ctx)[1]
     waiter = Waiter(
@@ -287,28 +291,3 @@ def rollback_frontend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO
         f"changed: frontend of {ctx.stack} now serves commit {short(vercel.commit_of(target))} (deployment "
         f"{target_id}) instead of commit {before} (deployment {current_id or '(none)'})",
     )
-
-
-# ---- handlers --------------------------------------------------------------------------------------------------
-
-
-def run_backend(
-    args: argparse.Namespace,
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin: TextIO | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    return run_with_stack("rollback backend", rollback_backend, args, env, stdin, out, err)
-
-
-def run_frontend(
-    args: argparse.Namespace,
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin: TextIO | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    return run_with_stack("rollback frontend", rollback_frontend, args, env, stdin, out, err)

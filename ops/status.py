@@ -12,14 +12,13 @@ Exit status: 0 all read and healthy; 1 an endpoint is unhealthy or a platform co
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from ops import health, vercel
 from ops import railway_deploys as railway
 from ops.clock import clock, utc_now
-from ops.console import FAILED, OK, run_guarded
+from ops.console import FAILED, OK, Streams, run_guarded
 from ops.context import StackContext
 
 
@@ -78,15 +77,8 @@ def _frontend(ctx: StackContext, history: int, out: TextIO) -> int:
     return OK if current_id is not None else FAILED
 
 
-def run(
-    args: argparse.Namespace,
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin: TextIO | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    out, err = out or sys.stdout, err or sys.stderr
+def run(args: argparse.Namespace, io: Streams) -> int:
+    out, err, env = io.out, io.err, io.env
 
     def body() -> int:
         ctx = StackContext.load(args.stack, args.outputs, env)

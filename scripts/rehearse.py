@@ -9,7 +9,14 @@ are printed next to Railway's. Platforms without a provider plugin on this machi
 plugin cannot be built, or with --without-github) are left out with the documented `maya-infra:platforms`
 setting, and the output says so.
 
-Usage: scripts/rehearse.sh [--stack staging|production]... [--keep] [--without-github] [--serve [--serve-minutes N]]
+Usage: scripts/rehearse.sh [--stack staging|production]... [--backend file|postgres] [--keep] [--without-github]
+                           [--serve [--serve-minutes N]]
+
+--backend postgres rehearses the team setup (README, "State backend"): a real PostgreSQL server on
+127.0.0.1 (Debian's package, installed by scripts/provide-postgres.sh when missing) holds both stacks'
+state through `pulumi login postgres://…`, each stack with its own passphrase as each GitHub environment
+holds its own; afterwards a read-only auditor role audits the stacks straight from the state table
+(`python -m ops audit --postgres`). The server is stopped and removed at the end.
 
 --serve (docs/oncall.md): after `pulumi up`, keep the fake Railway API running, add a fake Vercel API and
 stand-ins for the stack's public endpoints, make production "unhealthy" (a bad backend deploy and a bad
@@ -39,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.railway.client import ClientSettings, RailwayClient
 from tests.engine.github_world import fake_github, github_overrides, github_plugin_dir, use_plugin
-from tests.engine.harness import engine_bin, local_overrides, make_stack
+from tests.engine.harness import PASSPHRASE, engine_bin, local_overrides, make_stack
+from tests.engine.postgres import PostgresServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
@@ -159,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["staging", "production"],
         help="stack to rehearse (repeatable; default: both)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("file", "postgres"),
+        default="file",
+        help="state backend: a local folder, or a throwaway PostgreSQL server as a team would share (default file)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the stacks and the temp folder (no destroy)")
     parser.add_argument(
         "--serve",
@@ -175,12 +189,67 @@ def main(argv: list[str] | None = None) -> int:
     stacks = args.stack or ["staging", "production"]
 
     bin_dir = engine_bin()
+    root = Path(tempfile.mkdtemp(prefix="maya-rehearsal-"))
+    if args.backend == "postgres" and (args.keep or args.serve):
+        parser.error("--backend postgres stops its server at the end: it cannot be combined with --keep or --serve")
+    with ExitStack() as resources:
+        postgres = resources.enter_context(PostgresServer()) if args.backend == "postgres" else None
+        return _rehearse(args, stacks, bin_dir, root, postgres)
+
+
+def _passphrase(name: str, postgres: PostgresServer | None) -> str:
+    """One passphrase per stack in the team setup (each GitHub environment holds only its own)."""
+    return f"{PASSPHRASE}-{name}" if postgres is not None else PASSPHRASE
+
+
+def _audit_from_the_table(postgres: PostgresServer, stacks: list[str]) -> bool:
+    """What an auditor with SELECT only on the state table sees, and that it cannot write."""
+    import psycopg
+
+    password = postgres.add_reader("maya_auditor")
+    reader = postgres.url("maya_auditor", "").replace("maya_auditor:@", "maya_auditor@")
+    ok = True
+    for name in stacks:
+        _banner(f"{name}: python -m ops audit --postgres (role maya_auditor: SELECT on pulumi_state only)")
+        audit = subprocess.run(
+            [sys.executable, "-m", "ops", "audit", "--postgres", reader, "--stack", name, "--format", "json"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PGPASSWORD": password},
+            check=False,
+        )
+        if audit.returncode not in (0, 1):
+            print(audit.stderr, file=sys.stderr)
+            ok = False
+            continue
+        report = json.loads(audit.stdout)
+        print(json.dumps({k: report[k] for k in ("stack", "last_update", "result", "summary")}, indent=2))
+    with psycopg.connect(reader, password=password, autocommit=True) as conn:
+        try:
+            conn.execute("UPDATE pulumi_state SET data = data")
+            print("the auditor could write: the role is wrong", file=sys.stderr)
+            ok = False
+        except psycopg.errors.InsufficientPrivilege as exc:
+            print(f"auditor's write attempt refused by the database: {str(exc).splitlines()[0]}")
+    return ok
+
+
+def _rehearse(
+    args: argparse.Namespace, stacks: list[str], bin_dir: Path, root: Path, postgres: PostgresServer | None
+) -> int:
     github_dir = None if args.without_github else _github_plugin_dir(bin_dir)
     platforms = ["railway"] + [p for p in ("vercel",) if _plugin_available(bin_dir, p)]
     platforms += ["github"] if github_dir is not None else []
     left_out = sorted({"vercel", "github"} - set(platforms))
-    root = Path(tempfile.mkdtemp(prefix="maya-rehearsal-"))
-    print(f"engine: {bin_dir}\nstate:  file://{root}/<stack>/state (passphrase-encrypted secrets)")
+    if postgres is None:
+        print(f"engine: {bin_dir}\nstate:  file://{root}/<stack>/state (passphrase-encrypted secrets)")
+    else:
+        print(
+            f"engine: {bin_dir}\nstate:  postgres://pulumi_state:…@127.0.0.1:{postgres.port}/pulumi "
+            "(a real PostgreSQL server; one passphrase per stack)"
+        )
     if left_out:
         print(
             f"left out (no provider plugin on this machine): {', '.join(left_out)} — "
@@ -202,7 +271,14 @@ def main(argv: list[str] | None = None) -> int:
             overrides = local_overrides(fake.url, platforms)
             if github is not None:
                 overrides = {**overrides, **github_overrides(fake.url, github.url), "maya-infra:platforms": platforms}
-            stack = make_stack(root / name, name, overrides, bin_dir=bin_dir)
+            stack = make_stack(
+                root / name,
+                name,
+                overrides,
+                bin_dir=bin_dir,
+                backend_url=postgres.url() if postgres is not None else None,
+                passphrase=_passphrase(name, postgres),
+            )
             if github is not None and github_dir is not None:
                 use_plugin(stack, github_dir)
             github_mark = github.mark() if github is not None else 0
@@ -232,11 +308,16 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
                 print(f"\nrehearsal of {name} failed: {exc}", file=sys.stderr)
             finally:
-                if not args.keep and not args.serve:
+                if not args.keep and not args.serve and postgres is None:
                     _banner(f"{name}: clean-up (pulumi destroy)")
                     stack.destroy(on_output=print)
-                elif not args.keep:
+                elif not args.keep:  # destroyed at the end: after the on-call stand-ins or the audit
                     to_destroy.append((name, stack))
+        if postgres is not None and not failed:
+            _banner("the state table (pulumi_state): one row per state file")
+            for key in postgres.state_keys():
+                print(f"  {key}")
+            failed = not _audit_from_the_table(postgres, stacks)
         if args.serve and not failed:
             _serve_oncall(fake, outputs, root, args.serve_minutes)
         for name, stack in to_destroy:

@@ -2,7 +2,8 @@
 # The test command (README, "Tests"): set-up included, so it works on a fresh machine.
 #   1. ./venv with every Python dependency        (scripts/bootstrap.sh)
 #   2. the Pulumi engine, built once and cached    (scripts/provide-engine.sh)
-#   3. actionlint and the GitHub provider plugin, built once and cached; GitHub's OpenAPI description
+#   3. actionlint and the GitHub provider plugin, built once and cached; GitHub's OpenAPI description;
+#      PostgreSQL (Debian's package, installed when missing) for the real tests of the PostgreSQL state backend
 #   4. lint, types, then every test layer          (pytest; "no tests ran" is a failure)
 # Extra arguments go to pytest, e.g. `scripts/test.sh tests/components -k railway`.
 set -euo pipefail
@@ -20,6 +21,9 @@ export MAYA_GITHUB_PLUGIN
 # GitHub's OpenAPI description (npm @octokit/openapi), the judge of the fake GitHub API (tests/fakes/github/)
 MAYA_GITHUB_OPENAPI_DIR="$(bash scripts/provide-github-openapi.sh)"
 export MAYA_GITHUB_OPENAPI_DIR
+# PostgreSQL's server binaries (tests/engine/test_state_backend.py starts its own throwaway server)
+MAYA_POSTGRES_BIN="$(bash scripts/provide-postgres.sh)"
+export MAYA_POSTGRES_BIN
 
 echo "== ruff" >&2
 venv/bin/ruff check .

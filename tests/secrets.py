@@ -9,6 +9,7 @@ TEST_SECRETS = {
     "maya-infra:twilioAuthToken": "test-twilio-token-1e4a8f6c",
     "maya-infra:railwayToken": "test-railway-token-8c2b7d05",
     "maya-infra:vercelToken": "test-vercel-token-3f9a1e7b24c6d8e0a2b4c6d8",
+    "maya-infra:vercelDeployToken": "test-vercel-deploy-token-project-only-5e1b",
     "maya-infra:githubToken": "test-github-token-6a2d9c4e",
     "maya-infra:snykToken": "test-snyk-token-0b5e3a7d",
     "maya-infra:safetyApiKey": "test-safety-key-4d8b2f90",

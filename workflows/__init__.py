@@ -47,7 +47,9 @@ def render_app_workflows(cfg: StackConfig) -> dict[str, dict[str, str]]:
     """Repository name -> {repo-relative path -> YAML} of the app workflows that stack ``cfg`` commits.
 
     A monorepo gets all files, each pipeline watching its own folder; split repositories get the frontend
-    workflow (at the repository root) and the backend workflow plus the monitor, respectively.
+    workflow (at the repository root) and the backend workflow plus the monitor, respectively. The monitor
+    workflow checks only the environments Checkly does not monitor, and is left out when Checkly monitors
+    them all (two monitors would alert twice for one outage).
     """
     configs = all_configs(cfg)
     routes = all_routes(configs)
@@ -64,7 +66,9 @@ def render_app_workflows(cfg: StackConfig) -> dict[str, dict[str, str]]:
     files: dict[str, dict[str, str]] = {repo: {} for repo in gh.repositories}
     files[gh.frontend_repository][frontend.PATH] = frontend.render(cfg, routes, front_dir, front_watch, notes)
     files[gh.backend_repository][backend.PATH] = backend.render(cfg, routes, back_dir, back_watch, notes)
-    files[gh.backend_repository][monitor.PATH] = monitor.render(configs, routes)
+    scheduled = [c for c in configs if not c.uses_checkly]  # Checkly watches the others: no double alerts
+    if scheduled:
+        files[gh.backend_repository][monitor.PATH] = monitor.render(scheduled, routes)
     return {repo: dict(sorted(paths.items())) for repo, paths in sorted(files.items())}
 
 

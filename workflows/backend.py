@@ -23,10 +23,7 @@ from workflows.pipeline import (
     ENVIRONMENT,
     RELEVANT,
     Route,
-    branches,
-    changes_job,
-    gate_job,
-    routes_source,
+    app_workflow,
 )
 from workflows.render import (
     Job,
@@ -34,10 +31,7 @@ from workflows.render import (
     checkout,
     ci_env,
     ci_names,
-    dump,
     expr,
-    header,
-    install_npm_tool,
     job,
     run_script,
     script,
@@ -49,6 +43,7 @@ from workflows.render import (
 PATH = ".github/workflows/backend.yml"
 TEST_DATABASE_URL = "postgresql://postgres@localhost:5432/maya_test"
 DEPLOY_TIMEOUT_SECONDS = 900  # how long the deploy job waits for Railway to build and start a deployment
+DEPLOY_POLL_SECONDS = 10
 HEALTH_RETRIES = 12
 HEALTH_DELAY_SECONDS = 10
 
@@ -99,11 +94,9 @@ def _python_job(
     )
 
 
-def render(
-    cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
-) -> str:
-    """The backend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
-    lint = _python_job(
+def lint_job(directory: str) -> Job:
+    """Ruff (linter and formatter) and mypy."""
+    return _python_job(
         "Lint & type check",
         directory,
         [
@@ -115,7 +108,10 @@ def render(
         timeout=15,
     )
 
-    test = _python_job(
+
+def test_job(directory: str) -> Job:
+    """Unit, integration and database tests against a throwaway PostgreSQL, with coverage."""
+    return _python_job(
         "Tests",
         directory,
         [
@@ -149,9 +145,11 @@ def render(
         env={"DATABASE_URL": TEST_DATABASE_URL, "ENVIRONMENT": "test"},
     )
 
-    railway_variables = [var for var in ci_names(Target.CI_BACKEND) if var.startswith("RAILWAY_")]
+
+def build_job(directory: str) -> Job:
+    """The app imports, migrations are named, ordered and apply twice cleanly, .env.example is complete."""
     backend_variables = " ".join(shlex.quote(name) for name in ci_names(Target.BACKEND))
-    build = _python_job(
+    return _python_job(
         "Build checks",
         directory,
         [
@@ -191,7 +189,10 @@ def render(
         env={"DATABASE_URL": TEST_DATABASE_URL.replace("maya_test", "maya_migrations")},
     )
 
-    security = _python_job(
+
+def security_job(directory: str) -> Job:
+    """Bandit and pip-audit."""
+    return _python_job(
         "Security scan",
         directory,
         [
@@ -205,9 +206,18 @@ def render(
         timeout=15,
     )
 
+
+def deploy_job(cfg: StackConfig, directory: str) -> Job:
+    """Deploy this commit to Railway inside the environment, verify it is the live one, health-check, roll back.
+
+    CI is the only deploy path (the Railway trigger's automatic deploys are off, see docs/workflows.md), so
+    the deployment this job creates is the one that goes live, and the one it checks and can roll back.
+    """
+    railway_variables = [var for var in ci_names(Target.CI_BACKEND) if var.startswith("RAILWAY_")]
     railway = ci_env(Target.CI_BACKEND, *railway_variables)
+    deployed = expr("steps.deploy.outputs.deployment_id")
     health_url = {**ci_env(Target.CI_BACKEND, "BACKEND_URL"), "HEALTH_PATH": cfg.backend.healthcheck_path}
-    rollback_args = f"--timeout {DEPLOY_TIMEOUT_SECONDS}"
+    timing = f"--timeout {DEPLOY_TIMEOUT_SECONDS} --poll {DEPLOY_POLL_SECONDS}"
     health = script(f"""
         set -euo pipefail
         curl --fail --silent --show-error --location --max-time 10 \\
@@ -215,52 +225,35 @@ def render(
           "$BACKEND_URL$HEALTH_PATH"
         echo
         """)
-    deploy = job(
+    return job(
         "Deploy to Railway",
         [
             checkout(),
             setup_python(pins.PYTHON_BACKEND, None),
-            {
-                "name": "Safety check (when SAFETY_API_KEY is set)",
-                "working-directory": directory,
-                "env": ci_env(Target.CI_BACKEND, "SAFETY_API_KEY"),
-                "run": script(f"""
-            set -euo pipefail
-            if [ -z "${{SAFETY_API_KEY:-}}" ]; then
-              echo "::notice::SAFETY_API_KEY is not set in this environment: Safety check skipped"
-              exit 0
-            fi
-            python -m pip install {pins.pypi("safety")}
-            safety --key "$SAFETY_API_KEY" --stage cicd scan
-            """),
-            },
-            install_npm_tool("@railway/cli", "Railway CLI"),
+            _safety_check(directory),
             write_script("railway_rollback.py"),
             {
-                "name": "Record the newest deployment before deploying",
-                "id": "before",
-                "env": railway,
-                "run": run_script("railway_rollback.py", "latest"),
-            },
-            {
-                "name": "Deploy to Railway",
+                "name": "Deploy this commit to Railway (once; a re-run adopts its deployment)",
                 "id": "deploy",
-                "env": railway,
-                "run": 'railway up --service "$RAILWAY_SERVICE_ID" --environment "$RAILWAY_ENVIRONMENT_ID" --ci',
+                "env": {**railway, "COMMIT_SHA": expr("github.sha")},
+                "run": run_script("railway_rollback.py", f'deploy --commit "$COMMIT_SHA" {timing}'),
             },
             {
-                "name": "Verify deployment",
+                "name": "Verify it is the live deployment and went live through its migrations",
                 "id": "verify",
-                "env": {**railway, "BEFORE_ID": expr("steps.before.outputs.deployment_id")},
-                "run": run_script("railway_rollback.py", f'wait --after "$BEFORE_ID" {rollback_args}'),
+                "env": {**railway, "DEPLOYMENT_ID": deployed, "PRE_DEPLOY": cfg.backend.pre_deploy_command},
+                "run": run_script(
+                    "railway_rollback.py", 'verify --deployment "$DEPLOYMENT_ID" --pre-deploy "$PRE_DEPLOY"'
+                ),
             },
             {"name": "Health checks", "id": "health", "env": health_url, "run": health},
             {
-                "name": "Roll back to the previous successful deployment",
+                "name": "Roll back to the last deployment that was live and healthy",
                 "id": "rollback",
-                "if": "failure() && steps.deploy.outcome == 'success'",
-                "env": {**railway, "CURRENT_ID": expr("steps.verify.outputs.deployment_id")},
-                "run": run_script("railway_rollback.py", f'rollback --current "$CURRENT_ID" {rollback_args}'),
+                # only with the id the deploy step recorded: the rollback never guesses which deployment is bad
+                "if": "failure() && steps.deploy.outputs.deployment_id != ''",
+                "env": {**railway, "CURRENT_ID": deployed},
+                "run": run_script("railway_rollback.py", f'rollback --current "$CURRENT_ID" {timing}'),
             },
             {
                 "name": "Health checks after the rollback",
@@ -276,30 +269,43 @@ def render(
         concurrency={"group": f"railway-{ENVIRONMENT}", "cancel-in-progress": False},
     )
 
-    stages = {"lint": lint, "test": test, "build": build, "security": security, "deploy": deploy}
-    document = {
-        "name": "backend",
-        "on": {
-            "push": {"branches": branches(routes)},
-            "pull_request": {"branches": branches(routes)},
-        },
-        "permissions": {},
-        "concurrency": {
-            "group": f"{expr('github.workflow')}-{expr('github.ref')}",
-            "cancel-in-progress": expr("github.event_name == 'pull_request'"),
-        },
-        "jobs": {
-            CHANGES_JOB: changes_job(watch, routes),
-            **stages,
-            BACKEND_CHECK: gate_job(BACKEND_CHECK, [CHANGES_JOB, *stages]),
-        },
+
+def _safety_check(directory: str) -> Step:
+    return {
+        "name": "Safety check (when SAFETY_API_KEY is set)",
+        "working-directory": directory,
+        "env": ci_env(Target.CI_BACKEND, "SAFETY_API_KEY"),
+        "run": script(f"""
+            set -euo pipefail
+            if [ -z "${{SAFETY_API_KEY:-}}" ]; then
+              echo "::notice::SAFETY_API_KEY is not set in this environment: Safety check skipped"
+              exit 0
+            fi
+            python -m pip install {pins.pypi("safety")}
+            safety --key "$SAFETY_API_KEY" --stage cicd scan
+            """),
     }
-    return dump(
-        document,
-        header(
-            "Backend pipeline: lint & type check, tests, build checks, security scan, deploy to Railway, "
-            "health checks, automatic rollback.",
-            routes_source(routes),
-            notes,
-        ),
+
+
+def render(
+    cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
+) -> str:
+    """The backend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
+    stages = {
+        "lint": lint_job(directory),
+        "test": test_job(directory),
+        "build": build_job(directory),
+        "security": security_job(directory),
+        "deploy": deploy_job(cfg, directory),
+    }
+    return app_workflow(
+        "backend",
+        BACKEND_CHECK,
+        stages,
+        path=PATH,
+        watch=watch,
+        routes=routes,
+        title="Backend pipeline: lint & type check, tests, build checks, security scan, deploy to Railway, "
+        "health checks, automatic rollback.",
+        notes=notes,
     )

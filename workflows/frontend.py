@@ -20,18 +20,13 @@ from workflows.pipeline import (
     FRONTEND_CHECK,
     RELEVANT,
     Route,
-    branches,
-    changes_job,
-    gate_job,
-    routes_source,
+    app_workflow,
 )
 from workflows.render import (
     Job,
     checkout,
     ci_env,
-    dump,
     expr,
-    header,
     install_npm_tool,
     job,
     script,
@@ -72,12 +67,9 @@ def _node_job(
     )
 
 
-def render(
-    cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
-) -> str:
-    """The frontend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
-    node = cfg.frontend.node_version or pins.NODE_VERSION_FALLBACK
-    lint = _node_job(
+def lint_job(directory: str, node: str) -> Job:
+    """ESLint, the TypeScript compiler and Prettier, each failing on any finding."""
+    return _node_job(
         "Lint & type check",
         directory,
         node,
@@ -89,7 +81,10 @@ def render(
         timeout=15,
     )
 
-    test = _node_job(
+
+def test_job(directory: str, node: str) -> Job:
+    """Unit and integration tests (Jest), with the coverage summary on the run page."""
+    return _node_job(
         "Tests",
         directory,
         node,
@@ -124,7 +119,10 @@ def render(
         timeout=20,
     )
 
-    build = _node_job(
+
+def build_job(directory: str, node: str) -> Job:
+    """The production build, its bundle analysis and the asset budget."""
+    return _node_job(
         "Build",
         directory,
         node,
@@ -175,7 +173,10 @@ def render(
         timeout=20,
     )
 
-    security = job(
+
+def security_job(directory: str, node: str) -> Job:
+    """npm audit, and GitHub's dependency review on pull requests."""
+    return job(
         "Security scan",
         [
             checkout(),
@@ -194,8 +195,11 @@ def render(
         defaults={"run": {"working-directory": directory}},
     )
 
+
+def deploy_job(cfg: StackConfig, directory: str, node: str) -> Job:
+    """Snyk, then build and deploy with the Vercel CLI inside the environment, verify, smoke-test."""
     vercel = ci_env(Target.CI_FRONTEND, "VERCEL_TOKEN", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID")
-    deploy = job(
+    return job(
         "Deploy to Vercel",
         [
             checkout(),
@@ -260,29 +264,26 @@ def render(
         concurrency={"group": f"vercel-{ENVIRONMENT}", "cancel-in-progress": False},
     )
 
-    stages = {"lint": lint, "test": test, "build": build, "security": security, "deploy": deploy}
-    document = {
-        "name": "frontend",
-        "on": {
-            "push": {"branches": branches(routes)},
-            "pull_request": {"branches": branches(routes)},
-        },
-        "permissions": {},
-        "concurrency": {
-            "group": f"{expr('github.workflow')}-{expr('github.ref')}",
-            "cancel-in-progress": expr("github.event_name == 'pull_request'"),
-        },
-        "jobs": {
-            CHANGES_JOB: changes_job(watch, routes),
-            **stages,
-            FRONTEND_CHECK: gate_job(FRONTEND_CHECK, [CHANGES_JOB, *stages]),
-        },
+
+def render(
+    cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
+) -> str:
+    """The frontend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
+    node = cfg.frontend.node_version or pins.NODE_VERSION_FALLBACK
+    stages = {
+        "lint": lint_job(directory, node),
+        "test": test_job(directory, node),
+        "build": build_job(directory, node),
+        "security": security_job(directory, node),
+        "deploy": deploy_job(cfg, directory, node),
     }
-    return dump(
-        document,
-        header(
-            "Frontend pipeline: lint & type check, tests, build, security scan, deploy to Vercel, smoke tests.",
-            routes_source(routes),
-            notes,
-        ),
+    return app_workflow(
+        "frontend",
+        FRONTEND_CHECK,
+        stages,
+        path=PATH,
+        watch=watch,
+        routes=routes,
+        title="Frontend pipeline: lint & type check, tests, build, security scan, deploy to Vercel, smoke tests.",
+        notes=notes,
     )

@@ -73,7 +73,6 @@ PYTHON_INFRA = "3.11"  # this repository's interpreter (venv, requirements.txt)
 POSTGRES_IMAGE = "postgres:16.10@sha256:21f6013073bc6b92830a2129570e2f5ec42a6c734b5a985a41e83aa58f54c3c1"
 
 NPM_TOOLS: dict[str, str] = {
-    "@railway/cli": "5.63.1",
     "vercel": "64.0.2",
     "snyk": "1.1307.4",
 }

@@ -10,11 +10,11 @@ check (``frontend-ci``, ``backend-ci``) always runs and passes when every stage 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from config import STACKS, StackConfig, load_from_stack_file
-from workflows.render import Job, checkout, expr, job, script
+from workflows.render import Job, because, checkout, dump, expr, header, job, script
 
 FRONTEND_CHECK = "frontend-ci"
 BACKEND_CHECK = "backend-ci"
@@ -61,12 +61,17 @@ def branches(routes: Sequence[Route]) -> list[str]:
     return [r.branch for r in routes]
 
 
-def changes_job(paths: Sequence[str], routes: Sequence[Route], timeout: int = 5) -> Job:
+def changes_job(paths: Sequence[str], routes: Sequence[Route], workflow_file: str, timeout: int = 5) -> Job:
     """Outputs ``relevant`` (did ``paths`` change? always true without paths) and ``environment``.
 
     ``environment`` is the GitHub environment a push deploys to, empty for pull requests and for other
-    branches. The base of the comparison is the pull request's base or the push's ``before`` commit;
-    when it is unknown (a new branch, a force push) every stage runs.
+    branches. A pull request compares with its base. A push compares with the commit of the last
+    **successful** run of this workflow for a push to the same branch — the last successful deploy of that
+    environment, not the previous push: a push whose checks or deploy failed leaves its change to the next
+    push, which then checks and deploys it. (A run succeeds only when every stage succeeded or was skipped,
+    and is skipped only when nothing changed since the last success, so by induction the app folder at that
+    commit is what is deployed.) When that commit is unknown (first run, API unreachable, history
+    rewritten) every stage runs.
     """
     q = shlex.quote
     body = (
@@ -84,7 +89,11 @@ def changes_job(paths: Sequence[str], routes: Sequence[Route], timeout: int = 5)
                 'if [ "${#paths[@]}" -gt 0 ]; then',
                 '  case "$EVENT_NAME" in',
                 '    pull_request) base="$PR_BASE_SHA" ;;',
-                '    push) base="$PUSH_BEFORE" ;;',
+                "    push)",
+                '      base="$(gh run list --workflow "$WORKFLOW_FILE" --branch "$REF_NAME" --event push \\',
+                '        --status success --limit 1 --json headSha --jq \'.[0].headSha // ""\' 2>/dev/null || true)"',
+                '      echo "last successful deploy of $REF_NAME: ${base:-none found}"',
+                "      ;;",
                 '    *) base="" ;;',
                 "  esac",
                 '  if [ -n "$base" ] && git cat-file -e "$base^{commit}" 2>/dev/null; then',
@@ -107,18 +116,24 @@ def changes_job(paths: Sequence[str], routes: Sequence[Route], timeout: int = 5)
         [
             checkout(fetch_depth=0),
             {
-                "name": "Compare with the base commit and pick the environment",
+                "name": "Compare with the last successful deploy (or the PR's base) and pick the environment",
                 "id": "detect",
                 "env": {
                     "EVENT_NAME": expr("github.event_name"),
                     "REF_NAME": expr("github.ref_name"),
                     "PR_BASE_SHA": expr("github.event.pull_request.base.sha"),
-                    "PUSH_BEFORE": expr("github.event.before"),
+                    "WORKFLOW_FILE": workflow_file,
+                    "GH_TOKEN": expr("github.token"),
+                    "GH_REPO": expr("github.repository"),
                 },
                 "run": body,
             },
         ],
         timeout=timeout,
+        permissions={
+            "contents": "read",
+            "actions": because("read", "finds the commit of the last successful run (the last deploy)"),
+        },
         outputs={
             "relevant": expr("steps.detect.outputs.relevant"),
             "environment": expr("steps.detect.outputs.environment"),
@@ -164,3 +179,40 @@ def check_required(cfg: StackConfig, produced: set[str]) -> None:
             f"github.requiredChecks lists {missing}, which no generated workflow reports "
             f"(they report {sorted(produced)}); fix maya-infra:github.requiredChecks of stack {cfg.stack}"
         )
+
+
+def app_workflow(
+    name: str,
+    check: str,
+    stages: Mapping[str, Job],
+    *,
+    path: str,
+    watch: Sequence[str],
+    routes: Sequence[Route],
+    title: str,
+    notes: Sequence[str] = (),
+) -> str:
+    """The common tail of the frontend and backend workflows: triggers, the changes job, the gate, the header.
+
+    ``path`` is the workflow's file (``.github/workflows/<name>.yml``), which the changes job looks up in
+    GitHub's run history. ``stages`` are the stage jobs in pipeline order; the ``changes`` job runs first
+    and the job named ``check`` (branch protection's required check) last, needing every stage.
+    """
+    document = {
+        "name": name,
+        "on": {
+            "push": {"branches": branches(routes)},
+            "pull_request": {"branches": branches(routes)},
+        },
+        "permissions": {},
+        "concurrency": {
+            "group": f"{expr('github.workflow')}-{expr('github.ref')}",
+            "cancel-in-progress": expr("github.event_name == 'pull_request'"),
+        },
+        "jobs": {
+            CHANGES_JOB: changes_job(watch, routes, path.rsplit("/", 1)[-1]),
+            **stages,
+            check: gate_job(check, [CHANGES_JOB, *stages]),
+        },
+    }
+    return dump(document, header(title, routes_source(routes), notes))

@@ -130,6 +130,7 @@ class RailwayBackend(pulumi.ComponentResource):
             branch=github.branch,
             check_suites=backend.wait_for_ci,
             root_directory=root,
+            auto_deploy=False,  # CI's deploy job is the one deploy path: one deploy per push (docs/workflows.md)
             opts=child,
         )
         token = rw.ProjectToken(

@@ -161,6 +161,16 @@ DEPLOYMENT_TRIGGER_UPDATE = _op(
       deploymentTriggerUpdate(id: $id, input: $input) { id branch } }"""
 )
 DEPLOYMENT_TRIGGER_DELETE = _op("mutation DeploymentTriggerDelete($id: String!) { deploymentTriggerDelete(id: $id) }")
+# Whether the trigger deploys on its own ("Automatic deploys"): off when CI is the one deploy path.
+AUTO_DEPLOY_STATUS = _op(
+    """query ServiceInstanceAutoDeployStatus($projectId: String!, $environmentId: String!, $serviceId: String!) {
+      serviceInstanceAutoDeployStatus(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId) {
+        enabled } }"""
+)
+AUTO_DEPLOY_UPDATE = _op(
+    """mutation ServiceInstanceAutoDeployUpdate($input: ServiceInstanceAutoDeployUpdateInput!) {
+      serviceInstanceAutoDeployUpdate(input: $input) { enabled } }"""
+)
 
 # ---- project tokens ---------------------------------------------------------------------------------------
 PROJECT_TOKEN_CREATE = _op(

@@ -233,6 +233,7 @@ class DeploymentTrigger(Resource, module="railway", name="DeploymentTrigger"):
         branch: pulumi.Input[str],
         check_suites: pulumi.Input[bool] = True,
         root_directory: pulumi.Input[str] | None = None,
+        auto_deploy: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -247,6 +248,7 @@ class DeploymentTrigger(Resource, module="railway", name="DeploymentTrigger"):
                 "branch": branch,
                 "check_suites": check_suites,
                 "root_directory": root_directory,
+                "auto_deploy": auto_deploy,
             },
             opts,
         )

@@ -162,7 +162,8 @@ def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
     variables = {r.inputs["variableName"]: r.inputs["value"] for r in run.mocks.of_type(GH_VARIABLE)}
     assert {"VERCEL_TOKEN", "RAILWAY_TOKEN", "SNYK_TOKEN"} <= set(secrets)
     assert _plain(secrets["RAILWAY_TOKEN"]["value"]) == "mock-project-token-value"
-    assert _plain(secrets["VERCEL_TOKEN"]["value"]) == TEST_SECRETS["maya-infra:vercelToken"]
+    # CI holds the stack's project-scoped deploy token, never the team-wide infrastructure token
+    assert _plain(secrets["VERCEL_TOKEN"]["value"]) == TEST_SECRETS["maya-infra:vercelDeployToken"]
     assert variables["VERCEL_PROJECT_ID"] == "frontend-project-id"
     assert variables["VERCEL_ORG_ID"] == "team_mock"
     assert variables["RAILWAY_SERVICE_ID"] == "backend-service-id"

@@ -151,3 +151,71 @@ def test_stack_file_loader_needs_no_secret() -> None:
     cfg = config.load_from_stack_file("production")
     assert cfg.secrets == {}
     assert cfg.github.required_checks == ("frontend-ci", "backend-ci")
+
+
+# ---- the shared state backend and CI's credentials (issue 17) -------------------------------------------------
+@pytest.mark.parametrize(
+    ("backend", "words"),
+    [
+        ({"kind": "postgres", "url": "postgres://u:secret-pw@db/pulumi"}, "PULUMI_BACKEND_URL"),
+        ({"kind": "s3", "url": "https://bucket"}, "s3:// bucket URL"),
+        ({"kind": "s3", "url": "s3://maya-state/p?region=eu-west-1&secret_access_key=x"}, "must not carry"),
+        ({"kind": "pulumi-cloud"}, "organization"),
+        ({"kind": "pulumi-cloud", "organization": "maya", "url": "http://api"}, "https://"),
+        ({"kind": "postgres", "organization": "maya"}, "only for kind pulumi-cloud"),
+        ({"kind": "file"}, "postgres"),
+    ],
+)
+def test_state_backend_is_validated_with_a_clear_message(backend: dict[str, Any], words: str) -> None:
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", {"maya-infra:stateBackend": backend})
+    problems = _problems(exc)
+    key = next(k for k in problems if k.startswith("stateBackend"))
+    assert words in problems[key].message
+    assert "secret-pw" not in str(exc.value)  # a password pasted into the URL is never echoed
+
+
+@pytest.mark.parametrize(
+    ("backend", "secrets", "name"),
+    [
+        ({"kind": "postgres"}, ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"), "production"),
+        (
+            {"kind": "s3", "url": "s3://maya-state/production?region=eu-west-1"},
+            ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_CONFIG_PASSPHRASE"),
+            "production",
+        ),
+        (
+            {"kind": "pulumi-cloud", "organization": "mayassistant"},
+            ("PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"),
+            "mayassistant/maya-infra/production",
+        ),
+    ],
+)
+def test_each_backend_names_its_environment_secrets(
+    backend: dict[str, Any], secrets: tuple[str, ...], name: str
+) -> None:
+    cfg = _parse("production", {"maya-infra:stateBackend": backend})
+    assert cfg.state_backend is not None
+    assert cfg.state_backend.secret_names == secrets
+    assert cfg.state_backend.stack_name("production") == name
+
+
+def test_ci_deploy_token_must_not_be_the_team_wide_token() -> None:
+    same = {**TEST_SECRETS, "maya-infra:vercelDeployToken": TEST_SECRETS["maya-infra:vercelToken"]}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", secrets=same)
+    assert "scoped to this stack's Vercel project" in _problems(exc)["vercelDeployToken"].message
+    assert TEST_SECRETS["maya-infra:vercelToken"] not in str(exc.value)
+    missing = {k: v for k, v in TEST_SECRETS.items() if k != "maya-infra:vercelDeployToken"}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", secrets=missing)
+    assert "vercelDeployToken" in _problems(exc)
+
+
+def test_an_empty_vercel_org_id_is_refused_not_written() -> None:
+    from config import envvars
+
+    org = next(v for v in envvars.TABLE if v.name == "VERCEL_ORG_ID")
+    with pytest.raises(ValueError, match=r"VERCEL_ORG_ID would be empty.*frontend\.teamId"):
+        envvars._not_empty(org, "")
+    assert envvars._not_empty(org, "team_abc") == "team_abc"

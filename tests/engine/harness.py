@@ -36,12 +36,13 @@ def engine_bin() -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
-def engine_env(bin_dir: Path, home: Path, backend: Path) -> dict[str, str]:
+def engine_env(bin_dir: Path, home: Path, backend: Path | str, passphrase: str = PASSPHRASE) -> dict[str, str]:
+    """The engine's environment; ``backend`` is a folder (``file://``) or any backend URL (``postgres://…``)."""
     return {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "PULUMI_HOME": str(home),
-        "PULUMI_BACKEND_URL": f"file://{backend}",
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_BACKEND_URL": backend if isinstance(backend, str) else f"file://{backend}",
+        "PULUMI_CONFIG_PASSPHRASE": passphrase,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_DISABLE_REGISTRY_RESOLVE": "true",
@@ -121,8 +122,14 @@ def make_stack(
     *,
     bin_dir: Path | None = None,
     secrets: Mapping[str, str] | None = None,
+    backend_url: str | None = None,
+    passphrase: str = PASSPHRASE,
 ) -> EngineStack:
-    """Copy the project into ``root/project``, write the stack file with ``overrides``, init the stack."""
+    """Copy the project into ``root/project``, write the stack file with ``overrides``, init the stack.
+
+    State goes to ``root/state`` (``file://``) unless ``backend_url`` names another backend; each stack
+    may have its own ``passphrase`` (as each GitHub environment holds its own).
+    """
     bin_dir = bin_dir or engine_bin()
     project = root / "project"
     if not project.exists():
@@ -143,7 +150,7 @@ def make_stack(
     home, backend = root / "home", root / "state"
     home.mkdir(exist_ok=True)
     backend.mkdir(exist_ok=True)
-    env = engine_env(bin_dir, home, backend)
+    env = engine_env(bin_dir, home, backend_url or backend, passphrase)
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(project),
         pulumi_home=str(home),
@@ -156,6 +163,7 @@ def make_stack(
     wanted = {
         "railwayToken": "railway" in platforms,
         "vercelToken": "vercel" in platforms,
+        "vercelDeployToken": "vercel" in platforms and "github" in platforms,
         "githubToken": "github" in platforms,
         "snykToken": "github" in platforms,
         "safetyApiKey": "github" in platforms,

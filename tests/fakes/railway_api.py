@@ -36,6 +36,7 @@ import argparse
 import base64
 import contextlib
 import copy
+import fnmatch
 import hashlib
 import json
 import os
@@ -349,6 +350,13 @@ class Fault:
     delay: float | None = None
     message: str | None = None
     extensions: dict[str, Any] | None = None
+
+
+def _watched(path: str, pattern: str) -> bool:
+    """A gitignore-style watch pattern of Railway: ``backend/**`` matches everything under backend/."""
+    if pattern.endswith("/**"):
+        return path.startswith(pattern[:-2])
+    return fnmatch.fnmatchcase(path, pattern)
 
 
 @dataclass(repr=False)
@@ -745,6 +753,34 @@ class FakeRailway:
             raise ValueError("status must be FAILED or CRASHED")
         with self._lock:
             self._fail_next.append((status, service_id))
+
+    def simulate_push(
+        self, repository: str, branch: str, sha: str, changed: Iterable[str], *, checks_passed: bool = True
+    ) -> list[str]:
+        """A push to GitHub as Railway's deployment triggers see it; returns the deployments they created.
+
+        Modelled: a trigger of ``repository``/``branch`` deploys the pushed commit unless its service
+        instance's automatic deploys are off, or the instance has watch patterns and no changed path
+        matches one (gitignore-style, from the repository root); with ``checkSuites`` ("wait for CI") a
+        push whose checks failed gets a SKIPPED deployment.
+        """
+        paths = [p.lstrip("/") for p in changed]
+        made: list[str] = []
+        with self._lock:
+            for trigger in sorted(self.state.triggers.values(), key=lambda t: t["_seq"]):
+                if (trigger["repository"], trigger["branch"]) != (repository, branch):
+                    continue
+                inst = self.state.instances.get((trigger["serviceId"], trigger["environmentId"]))
+                if inst is None or not inst.get("_autoDeploy", True):
+                    continue
+                patterns = [str(p).lstrip("/") for p in inst.get("watchPatterns") or []]
+                if patterns and not any(_watched(path, pattern) for path in paths for pattern in patterns):
+                    continue
+                d = self._new_deployment(trigger["serviceId"], trigger["environmentId"], "trigger", commit_sha=sha)
+                if trigger["checkSuites"] and not checks_passed:
+                    self._set_status(d, "SKIPPED")
+                made.append(str(d["id"]))
+        return made
 
     def advance_deployments(self) -> None:
         """Finish every in-flight deployment (as if enough time passed)."""
@@ -2267,6 +2303,12 @@ class FakeRailway:
         return _connection(
             [self._v_deployment(d) for d in items], a.get("first"), a.get("after"), a.get("last"), a.get("before")
         )
+
+    @_query("serviceInstanceAutoDeployStatus")
+    def _q_autodeploy_status(self, info: Any, projectId: str, environmentId: str, serviceId: str) -> dict[str, Any]:
+        self._get_project(projectId)
+        inst = self._get_instance(serviceId, environmentId)
+        return {"enabled": inst.get("_autoDeploy", True), "canEnable": True, "reason": None}
 
     @_query("deploymentTriggers")
     def _q_deployment_triggers(

@@ -13,6 +13,7 @@ from typing import Any
 
 from components.railway.client import ClientSettings, RailwayClient
 from ops import health, rollback, status
+from ops.console import Streams
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from tests.ops import world as w
@@ -69,7 +70,7 @@ class World:
     def run(self, *argv: str, stdin: io.StringIO | None = None, env: dict[str, str] | None = None) -> Result:
         args = parser().parse_args(list(argv))
         out, err = io.StringIO(), io.StringIO()
-        code = args.handler(args, env=self.env if env is None else env, stdin=stdin or io.StringIO(), out=out, err=err)
+        code = args.handler(args, Streams(self.env if env is None else env, stdin or io.StringIO(), out, err))
         result = Result(code, out.getvalue(), err.getvalue())
         assert RAILWAY_TOKEN not in result.text and VERCEL_TOKEN not in result.text  # nothing secret, ever
         return result

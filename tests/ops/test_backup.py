@@ -22,7 +22,7 @@ from components.railway import provider as p
 from components.railway.client import ClientSettings, RailwayClient
 from config import PROJECT_DIR
 from ops import backup
-from ops.console import run_guarded
+from ops.console import Streams, run_guarded
 from ops.context import StackContext
 from tests.fakes.railway_api import FakeRailway
 from tests.ops.apps import FakeApp, fixed, sequence
@@ -65,7 +65,7 @@ class Stack:
         backup.register(root.add_subparsers(dest="command", required=True))
         args = root.parse_args(list(argv))
         out, err = io.StringIO(), io.StringIO()
-        code = args.handler(args, env=self.env if env is None else env, stdin=stdin or io.StringIO(), out=out, err=err)
+        code = args.handler(args, Streams(self.env if env is None else env, stdin or io.StringIO(), out, err))
         result = Result(code, out.getvalue(), err.getvalue())
         assert TOKEN not in result.text  # nothing secret, ever
         return result
@@ -336,13 +336,13 @@ def test_a_stack_without_a_database_volume_is_refused(staging: Stack) -> None:
     args = argparse.Namespace(name=None, timeout=None, poll=0.01)
     external = _ctx(staging, database="external")
     err = io.StringIO()
-    code = run_guarded("backup", err, lambda: backup.take_backup(external, args, io.StringIO(), err))
+    code = run_guarded("backup", err, lambda: backup.take_backup(external, args, Streams(err=err)))
     assert code == 2 and "backend.database is 'external'" in err.getvalue()
     assert staging.fake.count() == 0  # refused before any request (no credential needed either)
 
     left_out = StackContext("staging", external.config.model_copy(update={"platforms": frozenset({"vercel"})}), {}, {})
     err = io.StringIO()
-    assert run_guarded("backups", err, lambda: backup.show_backups(left_out, args, io.StringIO(), err)) == 2
+    assert run_guarded("backups", err, lambda: backup.show_backups(left_out, args, Streams(err=err))) == 2
     assert "Railway is left out of it" in err.getvalue()
 
     staging.fake.delete_behind("volume_instance", staging.volume)
@@ -371,8 +371,8 @@ def test_backup_commands_are_registered_in_ops_main() -> None:
 
     assert backup in GROUPS
     args = build_parser().parse_args(["restore", "--stack", "production", "--backup", "b1", "--yes"])
-    assert args.handler is backup.run_restore and args.backup == "b1" and args.yes
-    assert build_parser().parse_args(["backups", "--stack", "staging"]).handler is backup.run_backups
+    assert args.handler.action is backup.restore and args.backup == "b1" and args.yes
+    assert build_parser().parse_args(["backups", "--stack", "staging"]).handler.action is backup.show_backups
 
 
 def test_end_to_end_as_an_operator_runs_it(staging: Stack) -> None:

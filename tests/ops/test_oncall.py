@@ -201,6 +201,17 @@ def test_rollback_backend_goes_back_to_the_previous_successful_deployment(world:
     assert "… rollback deployment" in result.err  # progress while waiting
 
 
+def test_a_second_rollback_never_returns_to_the_deployment_the_first_rolled_back_from(world: World) -> None:
+    assert world.run("rollback", "backend", "--stack", "staging", *FAST).code == 0  # c3 (bad) -> copy of c1
+    world.railway.requests.clear()
+    second = world.run("rollback", "backend", "--stack", "staging", *FAST)
+    sent = [r.variables["id"] for r in world.railway.requests if "deploymentRollback" in r.root_fields]
+    assert world.deployments["c3"] not in sent, "went back to the deployment the first rollback left"
+    assert world.deployments["c1"] not in sent, "a rollback to what is already live changes nothing"
+    assert f"note: not {world.deployments['c3']}: rolled back from" in second.out
+    assert f"note: not {world.deployments['c1']}: runs the same as the current deployment" in second.out
+
+
 def test_rollback_backend_to_a_given_deployment(world: World) -> None:
     older = next(
         d["id"]

@@ -63,7 +63,28 @@ def test_only_the_alerting_and_commenting_jobs_may_write(workflows: dict[str, di
         for key, job_id, job in _jobs(workflows)
         if "write" in job["permissions"].values()
     }
-    assert writers == {("monitor.yml", "health"), ("infra-preview.yml", "preview"), ("infra-drift.yml", "drift")}
+    assert writers == {
+        ("monitor.yml", "health"),
+        ("infra-preview.yml", "preview-staging"),
+        ("infra-drift.yml", "drift-staging"),
+        ("infra-drift.yml", "drift-production"),
+    }
+
+
+def test_infra_secrets_are_read_only_inside_their_stacks_environment(workflows: dict[str, dict[str, Any]]) -> None:
+    """No repository-wide secret: each job reads the secrets of the one environment it declares."""
+    infra = {k: w for k, w in workflows.items() if k.startswith("infra/")}
+    for key, job_id, job in _jobs(infra):
+        if "secrets." in repr(job):
+            assert job.get("environment") in ("staging", "production"), f"{key}:{job_id}"
+            assert job_id.endswith(job["environment"]), f"{key}:{job_id} reads {job['environment']}'s secrets"
+
+
+def test_pull_requests_never_run_production(workflows: dict[str, dict[str, Any]]) -> None:
+    preview = workflows["infra/.github/workflows/infra-preview.yml"]
+    assert set(preview["on"]) == {"pull_request"}
+    assert [job.get("environment") for job in preview["jobs"].values()] == ["staging"]
+    assert "production" not in repr(preview["jobs"])
 
 
 def test_every_checkout_leaves_no_credentials(workflows: dict[str, dict[str, Any]]) -> None:

@@ -64,10 +64,36 @@ def frontend() -> dict[str, Any]:
     return load_workflow(files["maya"][".github/workflows/frontend.yml"])
 
 
+def _fake_gh(folder: Path) -> Path:
+    """`gh run list …` answering like GitHub: the head commit of the last successful push run (LAST_SUCCESS)."""
+    folder.mkdir(exist_ok=True)
+    gh = folder / "gh"
+    gh.write_text(
+        "#!/usr/bin/env bash\n"
+        'echo "$*" >> "$GH_CALLS"\n'
+        '[ "${GH_FAILS:-}" = 1 ] && { echo "HTTP 502" >&2; exit 1; }\n'
+        'case "$*" in *"run list --workflow $WORKFLOW_FILE --branch $REF_NAME --event push --status success"*) ;;\n'
+        '  *) echo "unexpected: $*" >&2; exit 2 ;; esac\n'
+        'echo "${LAST_SUCCESS:-}"\n'
+    )
+    gh.chmod(0o755)
+    return folder
+
+
 def _detect(frontend: dict[str, Any], repo: Path, tmp_path: Path, **env: str) -> tuple[str, str]:
     step = _step(frontend, "changes", "detect")
-    assert set(step["env"]) == {"EVENT_NAME", "REF_NAME", "PR_BASE_SHA", "PUSH_BEFORE"}
-    defaults = {"EVENT_NAME": "push", "REF_NAME": "develop", "PR_BASE_SHA": "", "PUSH_BEFORE": ""}
+    assert set(step["env"]) == {"EVENT_NAME", "REF_NAME", "PR_BASE_SHA", "WORKFLOW_FILE", "GH_TOKEN", "GH_REPO"}
+    assert step["env"]["WORKFLOW_FILE"] == "frontend.yml"
+    path = f"{_fake_gh(tmp_path / 'bin')}{os.pathsep}{os.environ['PATH']}"
+    defaults = {
+        "EVENT_NAME": "push",
+        "REF_NAME": "develop",
+        "PR_BASE_SHA": "",
+        "WORKFLOW_FILE": step["env"]["WORKFLOW_FILE"],  # a literal in the workflow
+        "LAST_SUCCESS": "",
+        "GH_CALLS": str(tmp_path / "gh-calls"),
+        "PATH": path,
+    }
     code, values, log = _run_step(step, repo, {**defaults, **env}, tmp_path)
     assert code == 0, log
     return values["relevant"], values["environment"]
@@ -76,19 +102,19 @@ def _detect(frontend: dict[str, Any], repo: Path, tmp_path: Path, **env: str) ->
 def test_push_to_develop_that_changes_the_frontend_deploys_staging(frontend: dict, repo: Path, tmp_path: Path) -> None:
     before = _git(repo, "rev-parse", "HEAD")
     _commit(repo, "omega-frontend/app/page.tsx", "export default 1\n")
-    assert _detect(frontend, repo, tmp_path, PUSH_BEFORE=before) == ("true", "staging")
+    assert _detect(frontend, repo, tmp_path, LAST_SUCCESS=before) == ("true", "staging")
 
 
 def test_push_to_main_without_frontend_changes_skips_the_stages(frontend: dict, repo: Path, tmp_path: Path) -> None:
     before = _git(repo, "rev-parse", "HEAD")
     _commit(repo, "backend/app/main.py", "app = 1\n")
-    assert _detect(frontend, repo, tmp_path, REF_NAME="main", PUSH_BEFORE=before) == ("false", "production")
+    assert _detect(frontend, repo, tmp_path, REF_NAME="main", LAST_SUCCESS=before) == ("false", "production")
 
 
 def test_a_change_to_the_workflow_itself_runs_the_stages(frontend: dict, repo: Path, tmp_path: Path) -> None:
     before = _git(repo, "rev-parse", "HEAD")
     _commit(repo, ".github/workflows/frontend.yml", "name: frontend\n")
-    assert _detect(frontend, repo, tmp_path, PUSH_BEFORE=before)[0] == "true"
+    assert _detect(frontend, repo, tmp_path, LAST_SUCCESS=before)[0] == "true"
 
 
 def test_pull_requests_compare_with_their_base_and_never_deploy(frontend: dict, repo: Path, tmp_path: Path) -> None:
@@ -105,13 +131,13 @@ def test_pull_requests_compare_with_their_base_and_never_deploy(frontend: dict, 
 @pytest.mark.parametrize("before", [ZERO, "1234567890abcdef1234567890abcdef12345678", ""])
 def test_an_unknown_base_runs_every_stage(frontend: dict, repo: Path, tmp_path: Path, before: str) -> None:
     _commit(repo, "docs/other.md", "x\n")
-    assert _detect(frontend, repo, tmp_path, PUSH_BEFORE=before) == ("true", "staging")
+    assert _detect(frontend, repo, tmp_path, LAST_SUCCESS=before) == ("true", "staging")
 
 
 def test_other_branches_deploy_nowhere(frontend: dict, repo: Path, tmp_path: Path) -> None:
     before = _git(repo, "rev-parse", "HEAD")
     _commit(repo, "omega-frontend/x.ts", "1\n")
-    assert _detect(frontend, repo, tmp_path, REF_NAME="feature/x", PUSH_BEFORE=before) == ("true", "")
+    assert _detect(frontend, repo, tmp_path, REF_NAME="feature/x", LAST_SUCCESS=before) == ("true", "")
 
 
 @pytest.mark.parametrize(
@@ -170,3 +196,38 @@ def test_two_stacks_on_one_branch_are_refused() -> None:
     )
     with pytest.raises(ValueError, match="same branch"):
         all_routes([staging, same])
+
+
+def _with_checkly(stack: str) -> Any:
+    cfg = load_from_stack_file(stack)
+    assert cfg.monitoring is not None
+    return cfg.model_copy(update={"monitoring": cfg.monitoring.model_copy(update={"provider": "checkly"})})
+
+
+def test_monitor_workflow_only_for_environments_checkly_does_not_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = render_app_workflows(_with_checkly("production"))["maya"]
+    matrix = load_workflow(files[".github/workflows/monitor.yml"])["jobs"]["health"]["strategy"]["matrix"]["include"]
+    assert [row["environment"] for row in matrix] == ["staging"]  # production: Checkly alone, no double alerts
+
+    monkeypatch.setattr("workflows.pipeline.load_from_stack_file", _with_checkly)
+    everywhere = render_app_workflows(_with_checkly("production"))["maya"]
+    assert ".github/workflows/monitor.yml" not in everywhere
+    assert {".github/workflows/frontend.yml", ".github/workflows/backend.yml"} <= set(everywhere)
+
+
+def test_infra_workflows_refuse_a_stack_without_a_shared_state_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI on a runner's empty file:// state would build a second MAYA: rendering stops and says what to set."""
+    import io
+    from argparse import Namespace
+
+    from ops import render as render_command
+    from ops.console import Streams
+
+    def without_backend(stack: str) -> Any:
+        return load_from_stack_file(stack).model_copy(update={"state_backend": None})
+
+    monkeypatch.setattr("workflows.infra.load_from_stack_file", without_backend)
+    err = io.StringIO()
+    code = render_command.run(Namespace(infra=True, stack=None, out=Path("/nonexistent")), Streams(err=err))
+    assert code == 2
+    assert "has no maya-infra:stateBackend" in err.getvalue() and "stateBackend.kind" in err.getvalue()

@@ -27,12 +27,13 @@ def schema() -> graphql.GraphQLSchema:
     return graphql.build_schema(SCHEMA.read_text(), assume_valid=True)
 
 
-def d(id_: str, status: str, minute: int, can_rollback: bool = True) -> dict[str, Any]:
+def d(id_: str, status: str, minute: int, can_rollback: bool = True, **meta: Any) -> dict[str, Any]:
     return {
         "id": id_,
         "status": status,
         "createdAt": f"2026-11-27T10:{minute:02d}:00.000Z",
         "canRollback": can_rollback,
+        "meta": meta or None,
     }
 
 
@@ -67,6 +68,23 @@ def test_previous_successful_deployment_skips_the_current_and_those_that_never_s
 def test_previous_successful_deployment_without_the_current_in_the_list() -> None:
     assert rr.previous_successful_deployment(HISTORY, "unknown")["id"] == "d5"
     assert rr.previous_successful_deployment([], "d1") is None
+
+
+def test_a_deployment_rolled_back_from_is_never_a_target_again() -> None:
+    # d4 good, d5 bad and live; the first rollback made r1 (a copy of d4): d5 was rolled back from.
+    after_first = [
+        d("r1", "SUCCESS", 55, reason="rollback", sourceDeploymentId="d4"),
+        d("d5", "REMOVED", 50),
+        d("d4", "REMOVED", 40),
+        d("d3", "FAILED", 30),
+        d("d2", "REMOVED", 20),
+    ]
+    assert rr.rolled_back_from(after_first) == {"d5": "r1"}
+    target, skipped = rr.rollback_target(after_first, "r1")
+    assert target is not None and target["id"] == "d2"  # not d5 (bad), not d4 (what r1 runs already)
+    assert skipped == ["d5: rolled back from (by r1)", "d4: runs the same as the current deployment"]
+    plan = rr.plan_rollback(after_first, "r1")
+    assert plan.target is not None and plan.target["id"] == "d2" and "passed over: d5" in plan.reason
 
 
 def test_deployment_after_finds_the_one_a_deploy_created() -> None:
@@ -132,7 +150,7 @@ def test_client_sends_the_project_token_and_retries_throttling() -> None:
 
 def test_client_gives_up_after_bounded_retries_and_reports_graphql_errors() -> None:
     client = rr.Railway("tok", attempts=2, transport=Transport(502, 502), sleep=lambda _: None)
-    with pytest.raises(rr.RailwayError, match="after 2 attempts"):
+    with pytest.raises(rr.RailwayError, match=r"after 2 attempt\(s\)"):
         client.deployment("x")
     failing = rr.Railway("tok", transport=Transport({"errors": [{"message": "Not Authorized"}]}))
     with pytest.raises(rr.RailwayError, match="Not Authorized"):
@@ -152,17 +170,31 @@ def test_client_refuses_an_empty_token_and_plain_http() -> None:
 
 
 class FakeRailway(rr.Railway):
-    """Deployments that change between looks; records rollbacks and cancellations."""
+    """Deployments that change between looks; records deploys, rollbacks and cancellations."""
 
-    def __init__(self, *looks: list[dict[str, Any]], rollback_ok: bool = True) -> None:
+    def __init__(self, *looks: list[dict[str, Any]], rollback_ok: bool = True, lose_answers: int = 0) -> None:
         self.looks = list(looks)
         self.rolled_back: list[str] = []
         self.cancelled: list[str] = []
+        self.deployed: list[str] = []
         self.rollback_ok = rollback_ok
+        self.lose_answers = lose_answers  # deploy requests that land but whose answer is lost
 
     def deployments(self, project_id: str, environment_id: str, service_id: str, first: int = 20) -> list[Any]:
         assert (project_id, environment_id, service_id) == ("p", "e", "s")
         return self.looks.pop(0) if len(self.looks) > 1 else self.looks[0]
+
+    def deployment(self, deployment_id: str) -> dict[str, Any]:
+        return next(x for x in self.looks[0] if x["id"] == deployment_id)
+
+    def deploy(self, project_id: str, environment_id: str, service_id: str, commit: str) -> str:
+        self.deployed.append(commit)
+        made = d(f"dep{len(self.deployed)}", "SUCCESS", 58, commitHash=commit)
+        self.looks = [[made, *self.looks[0]]]
+        if self.lose_answers:
+            self.lose_answers -= 1
+            raise rr.RailwayError("Railway API unreachable after 1 attempt(s) (TimeoutError)")
+        return str(made["id"])
 
     def rollback(self, deployment_id: str) -> bool:
         self.rolled_back.append(deployment_id)
@@ -184,21 +216,58 @@ def _outputs(env: dict[str, str]) -> dict[str, str]:
     return dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
 
 
-def test_latest_records_the_live_deployment(env: dict[str, str]) -> None:
-    assert rr.main(["latest"], env, FakeRailway(HISTORY)) == 0
-    assert _outputs(env)["deployment_id"] == "d5"
+SHA = "c0ffee" * 6 + "abcd"
 
 
-def test_wait_follows_the_new_deployment_until_it_is_live(env: dict[str, str]) -> None:
-    looks = [HISTORY, [d("d6", "BUILDING", 55), *HISTORY], [d("d6", "SUCCESS", 55), *HISTORY]]
-    assert rr.main(["wait", "--after", "d5", "--poll", "0"], env, FakeRailway(*looks)) == 0
-    assert _outputs(env) == {"deployment_id": "d6", "status": "SUCCESS"}
+def test_deploy_deploys_the_commit_once_and_records_its_id(env: dict[str, str]) -> None:
+    fake = FakeRailway(HISTORY)
+    assert rr.main(["deploy", "--commit", SHA, "--poll", "0"], env, fake) == 0
+    assert fake.deployed == [SHA]
+    assert _outputs(env) == {"deployment_id": "dep1", "status": "SUCCESS"}
 
 
-def test_wait_fails_when_the_deployment_crashes_or_never_appears(env: dict[str, str]) -> None:
-    assert rr.main(["wait", "--after", "d5", "--poll", "0"], env, FakeRailway([d("d6", "CRASHED", 55), *HISTORY])) == 1
-    assert rr.main(["wait", "--after", "d5", "--poll", "0", "--timeout", "0"], env, FakeRailway(HISTORY)) == 1
-    assert "created no deployment" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+def test_a_rerun_adopts_the_commits_deployment_instead_of_deploying_again(env: dict[str, str]) -> None:
+    fake = FakeRailway([d("mine", "BUILDING", 55, commitHash=SHA), *HISTORY])
+    fake.looks = [[d("mine", "SUCCESS", 55, commitHash=SHA), *HISTORY]]
+    assert rr.main(["deploy", "--commit", SHA, "--poll", "0"], env, fake) == 0
+    assert fake.deployed == [] and _outputs(env)["deployment_id"] == "mine"
+
+
+def test_a_lost_answer_is_read_back_not_sent_again(env: dict[str, str]) -> None:
+    fake = FakeRailway(HISTORY, lose_answers=1)
+    assert rr.main(["deploy", "--commit", SHA, "--poll", "0"], env, fake) == 0
+    assert fake.deployed == [SHA], "the request landed; sending it again would deploy twice"
+    assert _outputs(env)["deployment_id"] == "dep1"
+
+
+def test_deploy_fails_when_the_deployment_does_not_go_live(env: dict[str, str]) -> None:
+    class Crashing(FakeRailway):
+        def deploy(self, project_id: str, environment_id: str, service_id: str, commit: str) -> str:
+            self.looks = [[d("bad", "CRASHED", 58, commitHash=commit), *self.looks[0]]]
+            return "bad"
+
+    assert rr.main(["deploy", "--commit", SHA, "--poll", "0"], env, Crashing(HISTORY)) == 1
+    assert _outputs(env) == {"deployment_id": "bad", "status": "CRASHED"}  # recorded: the rollback needs it
+
+
+def test_verify_checks_the_live_deployment_and_its_migration_gate(env: dict[str, str]) -> None:
+    manifest = {"deploy": {"preDeployCommand": ["python apply_migration.py"]}}
+    live = [d("mine", "SUCCESS", 58, commitHash=SHA, serviceManifest=manifest), *HISTORY[1:]]
+    ok = ["verify", "--deployment", "mine", "--pre-deploy", "python apply_migration.py"]
+    assert rr.main(ok, env, FakeRailway(live)) == 0
+    assert (
+        rr.main(["verify", "--deployment", "d4", "--pre-deploy", "python apply_migration.py"], env, FakeRailway(live))
+        == 1
+    )
+    no_gate = [d("mine", "SUCCESS", 58, commitHash=SHA, serviceManifest={"deploy": {}}), *HISTORY[1:]]
+    assert rr.main(ok, env, FakeRailway(no_gate)) == 1
+
+
+def test_rollback_without_a_recorded_id_refuses_to_guess(env: dict[str, str]) -> None:
+    fake = FakeRailway(HISTORY)
+    assert rr.main(["rollback", "--current", ""], env, fake) == 1
+    assert fake.rolled_back == [] and fake.cancelled == []
+    assert "no deployment id recorded" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
 
 
 def test_rollback_restores_the_previous_deployment_and_reports_it(env: dict[str, str]) -> None:
@@ -225,7 +294,7 @@ def test_rollback_cancels_a_deployment_that_has_not_gone_live(env: dict[str, str
 
 def test_missing_ids_fail_with_a_clear_message(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     partial = {k: v for k, v in env.items() if k != "RAILWAY_SERVICE_ID"}
-    assert rr.main(["latest"], partial, FakeRailway(HISTORY)) == 1
+    assert rr.main(["deploy", "--commit", SHA], partial, FakeRailway(HISTORY)) == 1
     assert "RAILWAY_SERVICE_ID not set" in capsys.readouterr().out
 
 

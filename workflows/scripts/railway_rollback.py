@@ -1,4 +1,4 @@
-"""Follow, verify and roll back deployments of one Railway service. Standard library only.
+"""Deploy, verify and roll back one Railway service. Standard library only.
 
 maya-infra inlines this file into the backend workflow's deploy job (workflows/backend.py), so it must
 run on a bare runner's ``python3`` with no installed package; ``python -m ops`` can import it too. It
@@ -7,9 +7,14 @@ talks to Railway's public GraphQL API with the environment's project token (head
 RAILWAY_ENVIRONMENT_ID, RAILWAY_SERVICE_ID (RAILWAY_API_URL overrides the endpoint).
 
 Commands:
-  latest                    print the newest deployment id (``deployment_id`` in $GITHUB_OUTPUT)
-  wait --after ID           wait for the first deployment newer than ID to finish; exit 1 unless SUCCESS
-  rollback --current ID     roll back from deployment ID to the previous successful one, and wait for it
+  deploy --commit SHA       deploy exactly this commit once (a re-run adopts the deployment it made) and wait
+                            for it; ``deployment_id`` goes to $GITHUB_OUTPUT as soon as it is known
+  verify --deployment ID    the live deployment is ID, and it went live through its pre-deploy (migration) gate
+  rollback --current ID     roll back from deployment ID to the last deployment that was live and healthy
+                            before it, and wait for it; without an ID it refuses rather than guess
+
+The trigger's automatic deploys are off (maya-infra turns them off): this script is the only deploy path,
+so the deployment it verifies, health-checks and rolls back is the one that is live.
 
 Every command writes what it did to $GITHUB_STEP_SUMMARY when that variable is set.
 """
@@ -34,13 +39,13 @@ USER_AGENT = "maya-infra-railway-rollback/1"
 DEPLOYMENTS_QUERY = """
 query Deployments($input: DeploymentListInput!, $first: Int) {
   deployments(input: $input, first: $first) {
-    edges { node { id status createdAt canRollback } }
+    edges { node { id status createdAt canRollback meta } }
   }
 }
 """
 DEPLOYMENT_QUERY = """
 query Deployment($id: String!) {
-  deployment(id: $id) { id status createdAt canRollback }
+  deployment(id: $id) { id status createdAt canRollback meta }
 }
 """
 ROLLBACK_MUTATION = """
@@ -53,7 +58,12 @@ mutation DeploymentCancel($id: String!) {
   deploymentCancel(id: $id)
 }
 """
-DOCUMENTS = (DEPLOYMENTS_QUERY, DEPLOYMENT_QUERY, ROLLBACK_MUTATION, CANCEL_MUTATION)
+DEPLOY_MUTATION = """
+mutation ServiceInstanceDeployV2($serviceId: String!, $environmentId: String!, $commitSha: String) {
+  serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId, commitSha: $commitSha)
+}
+"""
+DOCUMENTS = (DEPLOYMENTS_QUERY, DEPLOYMENT_QUERY, ROLLBACK_MUTATION, CANCEL_MUTATION, DEPLOY_MUTATION)
 
 # Statuses of Railway's DeploymentStatus enum, grouped by what they mean for a rollback.
 LIVE = frozenset({"SUCCESS", "SLEEPING"})  # serving (or ready to serve) traffic now
@@ -92,20 +102,68 @@ def deployment_after(deployments: Sequence[Deployment], after_id: str | None) ->
     return newer[-1] if newer else None
 
 
-def previous_successful_deployment(deployments: Sequence[Deployment], current_id: str) -> Deployment | None:
-    """The newest deployment older than ``current_id`` that served traffic and Railway can roll back to.
+def _meta(deployment: Deployment) -> Mapping[str, Any]:
+    meta = deployment.get("meta")
+    return meta if isinstance(meta, Mapping) else {}
 
-    A deployment that went live and was replaced is REMOVED, so both SUCCESS and REMOVED count; FAILED
-    and CRASHED ones never served. When ``current_id`` is not in the list, every listed deployment is
-    considered.
+
+def commit_of(deployment: Deployment) -> str:
+    return str(_meta(deployment).get("commitHash") or "")
+
+
+def source_of(deployment: Deployment) -> str:
+    """What a deployment runs: a rollback is a copy of its source deployment, and runs the same."""
+    meta = _meta(deployment)
+    return (
+        str(meta.get("sourceDeploymentId") or deployment["id"])
+        if meta.get("reason") == "rollback"
+        else str(deployment["id"])
+    )
+
+
+def rolled_back_from(deployments: Sequence[Deployment]) -> dict[str, str]:
+    """Deployment id -> the rollback that replaced it: each was live when a rollback was made, so it was bad."""
+    ordered = list(reversed(newest_first(deployments)))  # oldest first
+    found: dict[str, str] = {}
+    for index, deployment in enumerate(ordered):
+        if _meta(deployment).get("reason") != "rollback":
+            continue
+        before = [d for d in ordered[:index] if d["status"] in SERVED_BEFORE and d["id"] != source_of(deployment)]
+        if before:
+            found[str(before[-1]["id"])] = str(deployment["id"])
+    return found
+
+
+def rollback_target(deployments: Sequence[Deployment], current_id: str) -> tuple[Deployment | None, list[str]]:
+    """The last deployment that was live and healthy before ``current_id``, and why newer ones were passed over.
+
+    Candidates are older than ``current_id``, went live (SUCCESS, SLEEPING, or REMOVED once replaced) and can
+    be rolled back to. Passed over, with the reason in the second value: a deployment that was itself rolled
+    back from (it was live when someone rolled back: it was bad), and one that runs what is live now (a
+    rollback's source). So a second rollback never returns to the bad deployment of the first.
     """
     ordered = newest_first(deployments)
     ids = [d["id"] for d in ordered]
     older = ordered[ids.index(current_id) + 1 :] if current_id in ids else ordered
+    current = next((d for d in ordered if d["id"] == current_id), None)
+    running = source_of(current) if current is not None else current_id
+    bad = rolled_back_from(deployments)
+    skipped: list[str] = []
     for deployment in older:
-        if deployment["id"] != current_id and deployment["status"] in SERVED_BEFORE and deployment.get("canRollback"):
-            return deployment
-    return None
+        if deployment["id"] == current_id or deployment["status"] not in SERVED_BEFORE:
+            continue
+        if deployment["id"] in bad:
+            skipped.append(f"{deployment['id']}: rolled back from (by {bad[deployment['id']]})")
+        elif source_of(deployment) == running:
+            skipped.append(f"{deployment['id']}: runs the same as the current deployment")
+        elif deployment.get("canRollback"):
+            return deployment, skipped
+    return None, skipped
+
+
+def previous_successful_deployment(deployments: Sequence[Deployment], current_id: str) -> Deployment | None:
+    """The rollback target of :func:`rollback_target`, without the reasons (``python -m ops`` imports it)."""
+    return rollback_target(deployments, current_id)[0]
 
 
 @dataclass(frozen=True)
@@ -129,10 +187,15 @@ def plan_rollback(deployments: Sequence[Deployment], current_id: str) -> Plan:
         if current["status"] in FINISHED:
             return Plan("nothing", still_live, f"deployment {current_id} ended {current['status']}; {where}")
         return Plan("cancel", still_live, f"deployment {current_id} is still {current['status']}; {where}")
-    target = previous_successful_deployment(deployments, current_id)
+    target, skipped = rollback_target(deployments, current_id)
+    passed_over = f" (passed over: {'; '.join(skipped)})" if skipped else ""
     if target is None:
-        return Plan("nothing", None, f"no deployment before {current_id} can be rolled back to")
-    return Plan("rollback", target, f"deployment {current_id} is live but unhealthy; rolling back to {target['id']}")
+        return Plan("nothing", None, f"no deployment before {current_id} can be rolled back to{passed_over}")
+    return Plan(
+        "rollback",
+        target,
+        f"deployment {current_id} is live but unhealthy; rolling back to {target['id']}{passed_over}",
+    )
 
 
 # --- the API -------------------------------------------------------------------------------------------
@@ -170,11 +233,13 @@ class Railway:
         self._transport = transport
         self._sleep = sleep
 
-    def execute(self, document: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    def execute(self, document: str, variables: Mapping[str, Any], *, once: bool = False) -> dict[str, Any]:
+        """Run one document; ``once``: a single attempt, for a write whose repeat could act twice."""
         payload = json.dumps({"query": document, "variables": dict(variables)}).encode()
         headers = {"Content-Type": "application/json", "Project-Access-Token": self._token, "User-Agent": USER_AGENT}
         last_error = ""
-        for attempt in range(1, self._attempts + 1):
+        attempts = 1 if once else self._attempts
+        for attempt in range(1, attempts + 1):
             request = urllib.request.Request(self._url, data=payload, headers=headers, method="POST")  # noqa: S310
             try:
                 answer = json.loads(self._transport(request, self._timeout))
@@ -192,9 +257,9 @@ class Railway:
                     raise RailwayError(f"Railway API error: {messages}")
                 data: dict[str, Any] = answer.get("data") or {}
                 return data
-            if attempt < self._attempts:
+            if attempt < attempts:
                 self._sleep(delay)
-        raise RailwayError(f"Railway API unreachable after {self._attempts} attempts ({last_error})")
+        raise RailwayError(f"Railway API unreachable after {attempts} attempt(s) ({last_error})")
 
     def deployments(self, project_id: str, environment_id: str, service_id: str, first: int = 20) -> list[Deployment]:
         data = self.execute(
@@ -215,6 +280,11 @@ class Railway:
 
     def cancel(self, deployment_id: str) -> bool:
         return bool(self.execute(CANCEL_MUTATION, {"id": deployment_id})["deploymentCancel"])
+
+    def deploy(self, project_id: str, environment_id: str, service_id: str, commit: str) -> str:
+        """Ask Railway to deploy ``commit``, once: an unanswered request is never simply sent again."""
+        variables = {"serviceId": service_id, "environmentId": environment_id, "commitSha": commit}
+        return str(self.execute(DEPLOY_MUTATION, variables, once=True)["serviceInstanceDeployV2"])
 
 
 def _retry_after(header: str | None, attempt: int) -> float:
@@ -274,39 +344,95 @@ def wait_for(
         sleep(poll)
 
 
-def cmd_latest(client: Railway, target: Target, env: Mapping[str, str]) -> int:
-    newest = deployment_after(_list(client, target), None)
-    deployment_id = newest["id"] if newest else ""
-    print(f"newest deployment: {deployment_id or '(none)'}")
-    _append(env, "GITHUB_OUTPUT", f"deployment_id={deployment_id}\n")
-    return 0
+def of_commit(deployments: Sequence[Deployment], commit: str) -> Deployment | None:
+    """The newest deployment of ``commit`` that CI made (not a rollback's copy) and that may still go live."""
+    for deployment in newest_first(deployments):
+        made = _meta(deployment).get("reason") != "rollback" and commit_of(deployment) == commit
+        if made and deployment["status"] not in FAILED | frozenset({"REMOVED", "REMOVING", "SKIPPED"}):
+            return deployment
+    return None
 
 
-def cmd_wait(
-    client: Railway, target: Target, env: Mapping[str, str], after_id: str | None, timeout: float, poll: float
+def _start_deploy(client: Railway, target: Target, commit: str) -> tuple[str, str]:
+    """(deployment id, how it was had): adopt this commit's deployment if a first run made one, else deploy once.
+
+    A request whose answer was lost may have landed: the list is read again, and only when it shows no
+    deployment of the commit is the request sent a second (and last) time.
+    """
+    existing = of_commit(_list(client, target), commit)
+    if existing is not None:
+        return str(existing["id"]), f"adopted {existing['id']} ({existing['status']}): this commit's earlier deploy"
+    last_error: RailwayError | None = None
+    for _ in range(2):
+        try:
+            return client.deploy(target.project_id, target.environment_id, target.service_id, commit), "deployed"
+        except RailwayError as error:
+            last_error = error
+        landed = of_commit(_list(client, target), commit)
+        if landed is not None:
+            return str(landed["id"]), f"the request's answer was lost but {landed['id']} shows it landed"
+    raise RailwayError(f"Railway did not deploy commit {commit}: {last_error}")
+
+
+def cmd_deploy(
+    client: Railway,
+    target: Target,
+    env: Mapping[str, str],
+    commit: str,
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    found = wait_for(client, target, after_id, timeout=timeout, poll=poll)
-    if found is None:
-        print(f"::error::no deployment newer than {after_id or '(none)'} appeared within {timeout:.0f}s")
-        _append(env, "GITHUB_STEP_SUMMARY", "Railway: the deploy created no deployment.\n")
-        return 1
-    status = str(found["status"])
-    print(f"deployment {found['id']}: {status}")
-    _append(env, "GITHUB_OUTPUT", f"deployment_id={found['id']}\nstatus={status}\n")
-    _append(env, "GITHUB_STEP_SUMMARY", f"Railway deployment `{found['id']}`: **{status}**\n")
+    if not commit:
+        raise RailwayError("--commit is empty: the workflow passes github.sha")
+    deployment_id, how = _start_deploy(client, target, commit)
+    print(f"deployment {deployment_id} of commit {commit}: {how}")
+    _append(env, "GITHUB_OUTPUT", f"deployment_id={deployment_id}\n")
+    deadline = time.monotonic() + timeout
+    status = str(client.deployment(deployment_id)["status"])
+    while status not in FINISHED and time.monotonic() < deadline:
+        sleep(poll)
+        status = str(client.deployment(deployment_id)["status"])
+    _append(env, "GITHUB_OUTPUT", f"status={status}\n")
+    _append(env, "GITHUB_STEP_SUMMARY", f"Railway deployment `{deployment_id}` of `{commit[:12]}`: **{status}**\n")
     if status not in LIVE:
-        print(f"::error::deployment {found['id']} did not go live (status {status})")
+        print(f"::error::deployment {deployment_id} did not go live (status {status} after up to {timeout:.0f}s)")
         return 1
     return 0
+
+
+def cmd_verify(client: Railway, target: Target, env: Mapping[str, str], deployment_id: str, pre_deploy: str) -> int:
+    """The deployment CI made is the one serving, and it passed the migration gate (Railway's pre-deploy)."""
+    deployments = _list(client, target)
+    live = next((d for d in newest_first(deployments) if d["status"] in LIVE), None)
+    problems = []
+    if live is None or live["id"] != deployment_id:
+        problems.append(f"the live deployment is {live['id'] if live else 'none'}, not {deployment_id}")
+    mine = next((d for d in deployments if d["id"] == deployment_id), None)
+    manifest = _meta(mine or {}).get("serviceManifest") or {}
+    ran = (manifest.get("deploy") or {}).get("preDeployCommand") if isinstance(manifest, Mapping) else None
+    commands = ran if isinstance(ran, list) else [ran] if ran else []
+    if pre_deploy and pre_deploy not in commands:
+        problems.append(f"deployment {deployment_id} did not run the migration gate {pre_deploy!r} (ran {commands})")
+    lines = [f"- live deployment: `{live['id'] if live else '(none)'}`", f"- pre-deploy (migrations): {commands}"]
+    _append(env, "GITHUB_STEP_SUMMARY", "### Verified on Railway\n\n" + "\n".join(lines) + "\n")
+    for problem in problems:
+        print(f"::error::{problem}")
+    if not problems:
+        print(f"deployment {deployment_id} is live and went live through its migrations ({pre_deploy})")
+    return 1 if problems else 0
 
 
 def cmd_rollback(
     client: Railway, target: Target, env: Mapping[str, str], current_id: str | None, timeout: float, poll: float
 ) -> int:
-    deployments = _list(client, target)
     if not current_id:
-        newest = deployment_after(deployments, None)
-        current_id = newest["id"] if newest else ""
+        # Never guess (the newest deployment may be a healthy one): without the id the deploy recorded,
+        # nothing is rolled back and a person decides.
+        print("::error::no deployment id was recorded by the deploy step: nothing rolled back; see docs/oncall.md")
+        _append(env, "GITHUB_STEP_SUMMARY", "### Automatic rollback\n\n- **skipped**: no deployment id recorded\n")
+        return 1
+    deployments = _list(client, target)
     plan = plan_rollback(deployments, current_id)
     print(plan.reason)
     lines = [
@@ -342,22 +468,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     env = dict(os.environ) if env is None else env
     parser = argparse.ArgumentParser(prog="railway_rollback", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("latest", help="print the newest deployment id")
-    wait = commands.add_parser("wait", help="wait for the deployment newer than --after to finish")
-    wait.add_argument("--after", default="", help="the newest deployment id before the deploy")
-    rollback = commands.add_parser("rollback", help="roll back from --current to the previous successful one")
+    deploy = commands.add_parser("deploy", help="deploy exactly this commit, once, and wait for it")
+    deploy.add_argument("--commit", required=True, help="the commit to deploy (github.sha)")
+    verify = commands.add_parser("verify", help="the live deployment is this one and ran its migrations")
+    verify.add_argument("--deployment", required=True, help="the deployment the deploy step made")
+    verify.add_argument("--pre-deploy", default="", help="the migration command (backend.preDeployCommand)")
+    rollback = commands.add_parser("rollback", help="roll back from --current to the last good one before it")
     rollback.add_argument("--current", default="", help="the deployment that failed its checks")
-    for sub in (wait, rollback):
+    for sub in (deploy, rollback):
         sub.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for a deployment")
         sub.add_argument("--poll", type=float, default=10.0, help="seconds between two looks")
     args = parser.parse_args(argv)
     try:
         target = Target.from_env(env)
         client = client or Railway(env.get("RAILWAY_TOKEN", ""), env.get("RAILWAY_API_URL") or API_URL)
-        if args.command == "latest":
-            return cmd_latest(client, target, env)
-        if args.command == "wait":
-            return cmd_wait(client, target, env, args.after or None, args.timeout, args.poll)
+        if args.command == "deploy":
+            return cmd_deploy(client, target, env, args.commit, args.timeout, args.poll)
+        if args.command == "verify":
+            return cmd_verify(client, target, env, args.deployment, args.pre_deploy)
         return cmd_rollback(client, target, env, args.current or None, args.timeout, args.poll)
     except RailwayError as error:
         print(f"::error::{error}")

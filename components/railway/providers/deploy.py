@@ -21,7 +21,12 @@ from components.railway.providers.base import (
 
 
 class DeploymentTriggerProvider(RailwayProvider):
-    """Branch auto-deploy from GitHub that waits for CI (``checkSuites``) before deploying."""
+    """The service's GitHub source branch, and whether Railway deploys its pushes by itself.
+
+    ``auto_deploy`` False (what maya-infra sets): pushes deploy nothing by themselves; the backend pipeline's
+    deploy job is the one deploy path (docs/workflows.md). None leaves Railway's setting alone.
+    ``check_suites`` ("wait for CI") applies to automatic deploys only.
+    """
 
     kind = "DeploymentTrigger"
     input_keys = (
@@ -33,8 +38,10 @@ class DeploymentTriggerProvider(RailwayProvider):
         "branch",
         "check_suites",
         "root_directory",
+        "auto_deploy",
     )
     replace_keys = frozenset({"project_id", "environment_id", "service_id", "provider"})
+    _TRIGGER_KEYS = ("repository", "branch", "check_suites", "root_directory")
     required_keys = ("project_id", "environment_id", "service_id", "repository", "branch")
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
@@ -74,9 +81,27 @@ class DeploymentTriggerProvider(RailwayProvider):
             )["deploymentTriggerCreate"],
             lambda: next((t for t in self._list(inputs) if t["repository"] == inputs["repository"]), None),
         )
+        self._set_auto_deploy(inputs)
         return trigger["id"], {}
 
+    def _scope(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "projectId": props["project_id"],
+            "environmentId": props["environment_id"],
+            "serviceId": props["service_id"],
+        }
+
+    def _set_auto_deploy(self, inputs: Mapping[str, Any]) -> None:
+        """Idempotent (sets a flag), so a retried request cannot do anything twice."""
+        wanted = inputs.get("auto_deploy")
+        if wanted is not None:
+            self.client.execute(ops.AUTO_DEPLOY_UPDATE, {"input": {**self._scope(inputs), "enabled": bool(wanted)}})
+
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        if olds.get("auto_deploy") != news.get("auto_deploy"):
+            self._set_auto_deploy(news)
+        if all(olds.get(k) == news.get(k) for k in self._TRIGGER_KEYS):
+            return {}
         self.client.execute(
             ops.DEPLOYMENT_TRIGGER_UPDATE,
             {
@@ -98,12 +123,16 @@ class DeploymentTriggerProvider(RailwayProvider):
         found = next((t for t in self._list(state) if t["id"] == id_), None)
         if found is None:
             return None
-        return {
+        outs = {
             "repository": found["repository"],
             "branch": found["branch"],
             "check_suites": found["checkSuites"],
             "provider": found["provider"],
         }
+        if state.get("auto_deploy") is not None:
+            status = self.client.execute(ops.AUTO_DEPLOY_STATUS, self._scope(state))["serviceInstanceAutoDeployStatus"]
+            outs["auto_deploy"] = bool(status["enabled"])
+        return outs
 
 
 class ProjectTokenProvider(RailwayProvider):

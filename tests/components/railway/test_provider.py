@@ -220,6 +220,37 @@ def test_deployment_trigger_lifecycle(make: Make, stack: dict[str, Any], fake: F
     assert created[0].variables["input"]["checkSuites"] is True
 
 
+def test_deployment_trigger_turns_automatic_deploys_off_and_finds_them_turned_on(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    """CI is the one deploy path: pushes must not deploy by themselves (docs/workflows.md)."""
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    inputs = {
+        **scope,
+        "provider": "github",
+        "repository": "mayassistant/maya",
+        "branch": "main",
+        "check_suites": True,
+        "root_directory": None,
+        "auto_deploy": False,
+    }
+    provider = make(p.DeploymentTriggerProvider)
+    created = provider.create(inputs)
+    instance = fake.state.instances[(stack["service_id"], stack["environment_id"])]
+    assert instance["_autoDeploy"] is False
+    assert fake.simulate_push("mayassistant/maya", "main", "a" * 40, ["backend/app.py"]) == []
+    state = {**inputs, **created.outs}
+    assert provider.read(created.id, state).outs["auto_deploy"] is False
+
+    instance["_autoDeploy"] = True  # someone turned them on in the dashboard: refresh sees it, up reverts it
+    drifted = provider.read(created.id, state).outs
+    assert drifted["auto_deploy"] is True and provider.diff(created.id, drifted, inputs).changes
+    fake.reset_counters()
+    provider.update(created.id, drifted, inputs)
+    assert instance["_autoDeploy"] is False
+    assert [r.operation_name for r in fake.requests] == ["ServiceInstanceAutoDeployUpdate"]  # the trigger untouched
+
+
 def test_project_token_is_created_once_and_listed(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
     scope = {"project_id": stack["project_id"], "environment_id": stack["environment_id"]}
     provider = make(p.ProjectTokenProvider)
