@@ -33,8 +33,8 @@ from config.model import (
     GitHubSettings,
     MonitoringSettings,
     RailwaySettings,
-    StateBackendSettings,
     StackConfig,
+    StateBackendSettings,
     _KeyedError,
 )
 from config.secrets import KNOWN_KEYS, SECRET_KEYS, SECRETS

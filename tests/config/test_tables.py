@@ -30,5 +30,5 @@ def test_every_secret_that_becomes_a_variable_is_in_the_table() -> None:
 def test_outputs_name_wiring_fields_and_the_wiring_has_no_unused_field() -> None:
     used = {var.source.name for var in TABLE if isinstance(var.source, Output)}
     assert used <= WIRING_FIELDS
-    assert WIRING_FIELDS == set(Wiring.__dataclass_fields__)
+    assert set(Wiring.__dataclass_fields__) == WIRING_FIELDS
     assert used == WIRING_FIELDS, f"wiring fields no variable reads: {sorted(WIRING_FIELDS - used)}"
