@@ -248,7 +248,10 @@ def parse(
                     f"pulumi config rm {NAMESPACE}:databaseUrl --stack {stack}",
                 )
             )
-        problems += _monitoring_secret_problems(stack, sections.get("monitoring"), secrets, reported)
+        problems += _monitoring_secret_problems(
+            stack, sections.get("monitoring"), secrets, reported, checkly_platform="checkly" in platforms_value
+        )
+        problems += _production_checkly_problems(stack, sections.get("monitoring"), platforms_value, secrets, reported)
         db_url = secrets.get("databaseUrl")
         if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
             problems.append(
@@ -274,7 +277,12 @@ def parse(
 
 
 def _monitoring_secret_problems(
-    stack: str, monitoring: Any, secrets: Mapping[str, SecretStr], reported: Collection[str]
+    stack: str,
+    monitoring: Any,
+    secrets: Mapping[str, SecretStr],
+    reported: Collection[str],
+    *,
+    checkly_platform: bool = True,
 ) -> list[Problem]:
     """The monitoring secrets: each required only when its feature is on, and refused when set for nothing."""
     problems: list[Problem] = []
@@ -295,6 +303,10 @@ def _monitoring_secret_problems(
     if monitoring.provider == "github-actions":
         for key in account:
             unused(key, "monitoring.provider is github-actions (set it to checkly or auto to use Checkly)")
+        checkly_on = False
+    elif not checkly_platform:
+        for key in account:
+            unused(key, f"checkly is left out of {NAMESPACE}:platforms")
         checkly_on = False
     elif monitoring.provider == "checkly" or account:
         for key in CHECKLY_ACCOUNT_KEYS:
@@ -319,6 +331,30 @@ def _monitoring_secret_problems(
             )
         )
     return problems
+
+
+def _production_checkly_problems(
+    stack: str, monitoring: Any, platforms: Collection[str], secrets: Mapping[str, SecretStr], reported: Collection[str]
+) -> list[Problem]:
+    """Production needs the Checkly account: its 30-second health check is what mails on an outage.
+
+    Only when checkly is one of the stack's platforms (a rehearsal may leave it out on purpose; the program
+    and the policy pack then report the gap) and the monitoring section is valid.
+    """
+    if stack != "production" or "checkly" not in platforms or not isinstance(monitoring, MonitoringSettings):
+        return []
+    if monitoring.provider != "auto" or any(k in secrets or k in reported for k in CHECKLY_ACCOUNT_KEYS):
+        return []  # github-actions: refused by the model; checkly or half an account: reported as missing above
+    return [
+        Problem(
+            key,
+            "is missing: production's 30-second health check with e-mail alerts runs on Checkly",
+            f"{_fix_secret(stack, key)}; then pulumi config set --path '{NAMESPACE}:monitoring.provider' checkly "
+            f"--stack {stack}   (or leave checkly out of {NAMESPACE}:platforms for a rehearsal; see docs/monitoring.md)",
+        )
+        for key in CHECKLY_ACCOUNT_KEYS
+        if key not in secrets and key not in reported
+    ]
 
 
 def load_from_pulumi() -> StackConfig:

@@ -596,6 +596,50 @@ def production_monitored(resources: Sequence[Resource], facts: StackFacts) -> It
         )
 
 
+CHECKLY_CHANNEL = "checkly:index/alertChannel:AlertChannel"
+RAILWAY_NOTIFICATION_RULE = RAILWAY + "NotificationRule"
+PRODUCTION_BACKEND_INTERVAL_SECONDS = 30
+
+
+def _check_interval_seconds(check: Resource) -> int | None:
+    """Seconds between runs of a Checkly check (``frequency`` minutes, or 0 with ``frequencyOffset`` seconds)."""
+    frequency = check.get("frequency")
+    if not isinstance(frequency, int | float):
+        return None
+    if frequency == 0:
+        offset = check.get("frequencyOffset", "frequency_offset")
+        return int(offset) if isinstance(offset, int | float) else None
+    return int(frequency) * 60
+
+
+def production_alerting(resources: Sequence[Resource], facts: StackFacts) -> Iterator[tuple[str, str | None]]:
+    """Production mails on an outage within a minute, and on a failed or crashed deployment.
+
+    A Checkly backend check every 30 s or faster subscribed to an e-mail channel, and a Railway notification
+    rule with an e-mail channel (issue 13: the scheduled workflow alone is not a monitor for production).
+    """
+    if facts.stack != "production" or not resources:
+        return
+    emails = any(r.type == CHECKLY_CHANNEL and r.get("email") for r in resources)
+    fast = [
+        r
+        for r in resources
+        if r.type == CHECKLY_CHECK
+        and (_check_interval_seconds(r) or 10**6) <= PRODUCTION_BACKEND_INTERVAL_SECONDS
+        and r.get("alertChannelSubscriptions", "alert_channel_subscriptions")
+    ]
+    if not (emails and fast):
+        yield (
+            f"production has no Checkly health check every {PRODUCTION_BACKEND_INTERVAL_SECONDS} s that mails "
+            "monitoring.alertEmails (set the Checkly account; docs/monitoring.md)",
+            None,
+        )
+    if any(r.type == RAILWAY_POSTGRES or r.type == RAILWAY_INSTANCE for r in resources):
+        rules = [r for r in resources if r.type == RAILWAY_NOTIFICATION_RULE and r.get("channel_configs")]
+        if not rules:
+            yield "production's Railway project mails no one when a deployment fails or crashes", None
+
+
 # ---- the pack ---------------------------------------------------------------------------------------------------
 _MANDATORY_WHY = (
     "a control the pipeline's safety depends on, which the program already guarantees from validated config: "
@@ -664,6 +708,15 @@ POLICIES: tuple[Policy, ...] = (
         "the monitor workflow comes with the GitHub platform, which a partial stack may leave out on purpose "
         "(maya-infra:platforms); the config model already refuses a production stack without monitoring settings",
         stack_check=production_monitored,
+    ),
+    Policy(
+        "production-alerting",
+        "Production has a 30-second Checkly health check mailing monitoring.alertEmails, and Railway mails a failed "
+        "or crashed deployment.",
+        ADVISORY,
+        "the config refuses a production stack file without them; what remains is checkly or railway left out of "
+        "maya-infra:platforms on purpose (a rehearsal), which is worth a report, not a refusal",
+        stack_check=production_alerting,
     ),
     Policy(
         "workflow-pins-from-table",

@@ -9,7 +9,7 @@ import pytest
 
 import config
 from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
-from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
 
 VERCEL_PROJECT = "vercel:index/project:Project"
 VERCEL_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
@@ -243,7 +243,7 @@ def test_external_database() -> None:
     run = run_program(
         "production",
         {"maya-infra:backend": backend},
-        secrets={**TEST_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
+        secrets={**TEST_SECRETS, **TEST_CHECKLY_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
     )
     assert not run.mocks.of_type(RAILWAY + "Postgres")
     variables = run.mocks.one(RAILWAY + "Variables").inputs["variables"]
