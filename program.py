@@ -104,10 +104,19 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
             for v in envvars.for_target(cfg, target):  # variables of platforms left out are not listed
                 ci_values[repo][v.name] = CiValue(envvars.resolve(v, cfg, outputs), v.secret)
+        alert_values = {  # the alert mail of the pipelines and the monitor (<environment>-alerts)
+            v.name: CiValue(envvars.resolve(v, cfg, outputs), v.secret)
+            for v in envvars.for_target(cfg, Target.CI_ALERTS)
+            if cfg.monitoring is not None
+        }
         pipeline = GitHubPipeline(
             "pipeline",
             GitHubPipelineArgs(
-                config=cfg, ci_values=ci_values, workflow_files=render_app_workflows(cfg), provider=github_provider
+                config=cfg,
+                ci_values=ci_values,
+                workflow_files=render_app_workflows(cfg),
+                provider=github_provider,
+                alert_values=alert_values,
             ),
         )
         exported.update(

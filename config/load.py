@@ -252,6 +252,13 @@ def parse(
             stack, sections.get("monitoring"), secrets, reported, checkly_platform="checkly" in platforms_value
         )
         problems += _production_checkly_problems(stack, sections.get("monitoring"), platforms_value, secrets, reported)
+        smtp = secrets.get("smtpUrl")
+        if smtp is not None and not smtp.get_secret_value().startswith(("smtp://", "smtps://")):
+            problems.append(
+                Problem(
+                    "smtpUrl", "must be an smtp:// or smtps:// URL (credentials inside)", _fix_secret(stack, "smtpUrl")
+                )
+            )
         db_url = secrets.get("databaseUrl")
         if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
             problems.append(
@@ -349,8 +356,9 @@ def _production_checkly_problems(
         Problem(
             key,
             "is missing: production's 30-second health check with e-mail alerts runs on Checkly",
-            f"{_fix_secret(stack, key)}; then pulumi config set --path '{NAMESPACE}:monitoring.provider' checkly "
-            f"--stack {stack}   (or leave checkly out of {NAMESPACE}:platforms for a rehearsal; see docs/monitoring.md)",
+            f"{_fix_secret(stack, key)}; then pulumi config set --path '{NAMESPACE}:monitoring.provider' "
+            f"checkly --stack {stack}   (a rehearsal may leave checkly out of {NAMESPACE}:platforms; "
+            "see docs/monitoring.md)",
         )
         for key in CHECKLY_ACCOUNT_KEYS
         if key not in secrets and key not in reported

@@ -251,6 +251,8 @@ class MonitoringSettings(_Section):
 
     provider: MonitoringProvider = "auto"
     alert_emails: tuple[Email, ...] = Field(min_length=1)
+    #: Sender of the pipelines' alert mail (SMTP servers often accept only a verified sender).
+    alert_from: Email | None = None
     locations: tuple[CheckLocation, ...] = ("us-east-1", "eu-west-1")
     backend_frequency_seconds: Literal[10, 20, 30, 60, 120, 300] = 30
     frontend_frequency_minutes: Literal[1, 2, 5, 10, 15, 30, 60] = 5
@@ -424,7 +426,6 @@ class StackConfig(BaseModel):
         if overlap:
             raise _KeyedError("frontend.redirectDomains", f"{sorted(overlap)} are also primary domains")
         return self
-
 
     def _production_monitor_check(self) -> None:
         """Production's monitor must be a real 30-second check that mails (Checkly), not the 5-minute schedule.

@@ -36,10 +36,11 @@ MANDATORY: Level = "mandatory"
 ADVISORY: Level = "advisory"
 
 #: The migration step every backend deploy runs first (README, "Database migrations").
-MIGRATION_COMMAND = "python apply_migration.py"
+MIGRATION_COMMAND = "python apply_migrations.py"  # the runner: each pending file through apply_migration.py
 
 # ---- type tokens ------------------------------------------------------------------------------------------
 RAILWAY = "pulumi-python:dynamic/railway:"
+ALERTS_SUFFIX = "-alerts"  # config.envvars.ALERTS_SUFFIX: the environment of the alert mail
 RAILWAY_PROJECT = RAILWAY + "Project"
 RAILWAY_ENVIRONMENT = RAILWAY + "Environment"
 RAILWAY_INSTANCE = RAILWAY + "ServiceInstance"
@@ -252,6 +253,8 @@ def production_environment_protected(r: Resource) -> Iterator[str]:
         return
     if environment != "production" and r.stack != "production":
         return
+    if isinstance(environment, str) and environment.endswith(ALERTS_SUFFIX):
+        return  # <environment>-alerts holds only the alert mail settings and must never wait for a reviewer
     reviewers = r.get("reviewers")
     if reviewers is not UNKNOWN:
         ids = [

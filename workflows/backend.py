@@ -3,8 +3,9 @@
 Stages follow DEPLOYMENT_PIPELINE.md "Backend Pipeline" and "Database Migrations"; docs/workflows.md maps
 each seed stage to the job and step below. The backend folder is expected to hold ``requirements.txt``
 (optionally ``requirements-dev.txt``), the package ``app`` with ``app.main:app``, tests under
-``tests/unit``, ``tests/integration`` and ``tests/database``, ``migrations/NNN_name.sql`` applied by
-``python apply_migration.py``, and ``.env.example``.
+``tests/unit``, ``tests/integration`` and ``tests/database``, ``migrations/NNN_name.sql`` applied one
+by one by ``python apply_migration.py <file>`` (maya-infra commits the runner ``apply_migrations.py``, Railway's
+pre-deploy command, that does it for each pending file), and ``.env.example``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from config import StackConfig
 from config.envvars import Target
 from workflows import pins
+from workflows.mail import ALERT_JOB, pipeline_alert_job
 from workflows.pipeline import (
     BACKEND_CHECK,
     CHANGES_JOB,
@@ -23,11 +25,13 @@ from workflows.pipeline import (
     ENVIRONMENT,
     RELEVANT,
     Route,
+    all_configs,
     branches,
     changes_job,
     gate_job,
     routes_source,
 )
+from workflows.promotion import GATE_JOB, staging_gate_job
 from workflows.render import (
     Job,
     Step,
@@ -45,12 +49,11 @@ from workflows.render import (
     upload_artifact,
     write_script,
 )
+from workflows.smoke import health_arguments
 
 PATH = ".github/workflows/backend.yml"
 TEST_DATABASE_URL = "postgresql://postgres@localhost:5432/maya_test"
 DEPLOY_TIMEOUT_SECONDS = 900  # how long the deploy job waits for Railway to build and start a deployment
-HEALTH_RETRIES = 12
-HEALTH_DELAY_SECONDS = 10
 
 
 def _at(directory: str, path: str) -> str:
@@ -78,6 +81,18 @@ def _install(*tools: str, dev: bool = True) -> Step:
     if tools:
         lines.append(f"python -m pip install {pins.pypi(*tools)}")
     return {"name": "Install dependencies", "run": "\n".join(lines) + "\n"}
+
+
+def _migrations_check_script() -> str:
+    """Apply every migration through the runner, require nothing pending, list what schema_migrations holds."""
+    read_versions = 'psql "$DATABASE_URL" --no-align --tuples-only --command "SELECT version FROM schema_migrations"'
+    lines = [
+        "set -euo pipefail",
+        run_script("apply_migrations.py", "--dir migrations --script apply_migration.py"),
+        run_script("apply_migrations.py", "--dir migrations --check") + "  # nothing may be pending",
+        read_versions + ' > "$RUNNER_TEMP/applied-migrations.txt"',
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _python_job(
@@ -119,7 +134,11 @@ def render(
         "Tests",
         directory,
         [
-            {"name": "Apply migrations to the test database", "run": "python apply_migration.py"},
+            write_script("apply_migrations.py"),
+            {
+                "name": "Apply migrations to the test database",
+                "run": run_script("apply_migrations.py", "--dir migrations --script apply_migration.py"),
+            },
             {"name": "Unit tests", "run": "pytest tests/unit --cov=app --cov-report="},
             {"name": "Integration tests", "run": "pytest tests/integration --cov=app --cov-append --cov-report="},
             {"name": "Database tests", "run": "pytest tests/database --cov=app --cov-append --cov-report="},
@@ -164,15 +183,10 @@ def render(
                 "name": "Check migration names and order",
                 "run": run_script("backend_checks.py", "migrations migrations"),
             },
+            write_script("apply_migrations.py"),
             {
                 "name": "Check migrations apply in order to an empty database",
-                "run": script("""
-            set -euo pipefail
-            python apply_migration.py
-            python apply_migration.py  # a second run must find nothing left to apply
-            psql "$DATABASE_URL" --no-align --tuples-only --command 'SELECT version FROM schema_migrations' \\
-              > "$RUNNER_TEMP/applied-migrations.txt"
-            """),
+                "run": _migrations_check_script(),
             },
             {
                 "name": "Check every migration is recorded as applied",
@@ -208,13 +222,7 @@ def render(
     railway = ci_env(Target.CI_BACKEND, *railway_variables)
     health_url = {**ci_env(Target.CI_BACKEND, "BACKEND_URL"), "HEALTH_PATH": cfg.backend.healthcheck_path}
     rollback_args = f"--timeout {DEPLOY_TIMEOUT_SECONDS}"
-    health = script(f"""
-        set -euo pipefail
-        curl --fail --silent --show-error --location --max-time 10 \\
-          --retry {HEALTH_RETRIES} --retry-delay {HEALTH_DELAY_SECONDS} --retry-all-errors \\
-          "$BACKEND_URL$HEALTH_PATH"
-        echo
-        """)
+    health = run_script("health_check.py", '"$BACKEND_URL$HEALTH_PATH" ' + health_arguments(cfg))
     deploy = job(
         "Deploy to Railway",
         [
@@ -236,6 +244,7 @@ def render(
             },
             install_npm_tool("@railway/cli", "Railway CLI"),
             write_script("railway_rollback.py"),
+            write_script("health_check.py"),
             {
                 "name": "Record the newest deployment before deploying",
                 "id": "before",
@@ -254,7 +263,12 @@ def render(
                 "env": {**railway, "BEFORE_ID": expr("steps.before.outputs.deployment_id")},
                 "run": run_script("railway_rollback.py", f'wait --after "$BEFORE_ID" {rollback_args}'),
             },
-            {"name": "Health checks", "id": "health", "env": health_url, "run": health},
+            {
+                "name": "Health checks (status and body: database, external APIs)",
+                "id": "health",
+                "env": health_url,
+                "run": health,
+            },
             {
                 "name": "Roll back to the previous successful deployment",
                 "id": "rollback",
@@ -270,13 +284,14 @@ def render(
             },
         ],
         timeout=45,
-        needs=[CHANGES_JOB, "lint", "test", "build", "security"],
+        needs=[CHANGES_JOB, "lint", "test", "build", "security", GATE_JOB],
         condition=DEPLOY,
         environment={"name": ENVIRONMENT, "url": expr("vars.BACKEND_URL")},
         concurrency={"group": f"railway-{ENVIRONMENT}", "cancel-in-progress": False},
     )
 
-    stages = {"lint": lint, "test": test, "build": build, "security": security, "deploy": deploy}
+    gate = staging_gate_job(all_configs(cfg), BACKEND_CHECK, ["lint", "test", "build", "security"])
+    stages = {"lint": lint, "test": test, "build": build, "security": security, GATE_JOB: gate, "deploy": deploy}
     document = {
         "name": "backend",
         "on": {
@@ -292,6 +307,7 @@ def render(
             CHANGES_JOB: changes_job(watch, routes),
             **stages,
             BACKEND_CHECK: gate_job(BACKEND_CHECK, [CHANGES_JOB, *stages]),
+            ALERT_JOB: pipeline_alert_job("backend", [*stages, BACKEND_CHECK]),
         },
     }
     return dump(

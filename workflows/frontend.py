@@ -13,6 +13,8 @@ from typing import Any
 from config import StackConfig
 from config.envvars import Target
 from workflows import pins
+from workflows.e2e import E2E_JOB, playwright_job, staging_only
+from workflows.mail import ALERT_JOB, pipeline_alert_job
 from workflows.pipeline import (
     CHANGES_JOB,
     DEPLOY,
@@ -20,11 +22,13 @@ from workflows.pipeline import (
     FRONTEND_CHECK,
     RELEVANT,
     Route,
+    all_configs,
     branches,
     changes_job,
     gate_job,
     routes_source,
 )
+from workflows.promotion import GATE_JOB, staging_gate_job
 from workflows.render import (
     Job,
     checkout,
@@ -34,10 +38,13 @@ from workflows.render import (
     header,
     install_npm_tool,
     job,
+    run_script,
     script,
     setup_node,
     upload_artifact,
+    write_script,
 )
+from workflows.smoke import health_arguments
 
 PATH = ".github/workflows/frontend.yml"
 ASSET_BUDGET_KB = 250  # gzip size above which a JavaScript chunk is reported as a warning
@@ -237,30 +244,42 @@ def render(
                 "env": {**vercel, "DEPLOYMENT_URL": expr("steps.deploy.outputs.url")},
                 "run": 'vercel inspect "$DEPLOYMENT_URL" --wait --timeout 5m --token="$VERCEL_TOKEN"',
             },
+            write_script("health_check.py"),
             {
-                "name": "Smoke tests",
+                "name": "Smoke tests (the site, and the backend's health body)",
                 "env": ci_env(Target.CI_FRONTEND, "FRONTEND_URL", "BACKEND_URL")
                 | {"HEALTH_PATH": cfg.backend.healthcheck_path},
-                "run": script("""
+                "run": script(f"""
             set -euo pipefail
-            check() {
-              curl --fail --silent --show-error --location --output /dev/null --write-out "%{http_code} $1\\n" \\
-                --retry 10 --retry-delay 6 --retry-all-errors --max-time 15 "$1"
-            }
-            check "$FRONTEND_URL/"
-            check "$BACKEND_URL$HEALTH_PATH"
+            {run_script("health_check.py", '"$FRONTEND_URL/"')}
+            {run_script("health_check.py", '"$BACKEND_URL$HEALTH_PATH" ' + health_arguments(cfg))}
             echo "Smoke tests passed against $FRONTEND_URL" >> "$GITHUB_STEP_SUMMARY"
             """),
             },
         ],
         timeout=30,
-        needs=[CHANGES_JOB, "lint", "test", "build", "security"],
+        needs=[CHANGES_JOB, "lint", "test", "build", "security", GATE_JOB],
         condition=DEPLOY,
         environment={"name": ENVIRONMENT, "url": expr("vars.FRONTEND_URL")},
         concurrency={"group": f"vercel-{ENVIRONMENT}", "cancel-in-progress": False},
+        outputs={"url": expr("steps.deploy.outputs.url")},
     )
 
-    stages = {"lint": lint, "test": test, "build": build, "security": security, "deploy": deploy}
+    configs = all_configs(cfg)
+    gate = staging_gate_job(configs, FRONTEND_CHECK, ["lint", "test", "build", "security"])
+    staging = [c.environment for c in configs if not c.is_production]
+    e2e = playwright_job(
+        directory, node, _at(directory, "package-lock.json"), staging_only(staging), expr("needs.deploy.outputs.url")
+    )
+    stages = {
+        "lint": lint,
+        "test": test,
+        "build": build,
+        "security": security,
+        GATE_JOB: gate,
+        "deploy": deploy,
+        E2E_JOB: e2e,
+    }
     document = {
         "name": "frontend",
         "on": {
@@ -276,6 +295,7 @@ def render(
             CHANGES_JOB: changes_job(watch, routes),
             **stages,
             FRONTEND_CHECK: gate_job(FRONTEND_CHECK, [CHANGES_JOB, *stages]),
+            ALERT_JOB: pipeline_alert_job("frontend", [*stages, FRONTEND_CHECK]),
         },
     }
     return dump(

@@ -169,7 +169,10 @@ def test_production_without_the_checkly_account_is_refused_with_the_commands_tha
 
 @pytest.mark.parametrize(
     ("monitoring", "key"),
-    [({"provider": "github-actions"}, "monitoring.provider"), ({"backendFrequencySeconds": 60}, "monitoring.backendFrequencySeconds")],
+    [
+        ({"provider": "github-actions"}, "monitoring.provider"),
+        ({"backendFrequencySeconds": 60}, "monitoring.backendFrequencySeconds"),
+    ],
 )
 def test_production_without_a_30_second_monitor_is_refused(monitoring: dict[str, Any], key: str) -> None:
     raw, _ = config.read_stack_file("production")

@@ -3140,7 +3140,8 @@ class FakeRailway:
             now = _now()
             ws = current.get("workspaceId", self.workspace_id)
             channels = [
-                {"id": _uid(), "config": dict(c), "createdAt": now, "updatedAt": now, "workspaceId": ws} for c in configs
+                {"id": _uid(), "config": dict(c), "createdAt": now, "updatedAt": now, "workspaceId": ws}
+                for c in configs
             ]
         return {
             "eventTypes": list(events),

@@ -20,15 +20,15 @@ from tests.workflows.postgres import postgres_server
 pytestmark = pytest.mark.timeout(180)
 RUNNER = Path(__file__).resolve().parents[2] / "workflows" / "scripts" / "apply_migrations.py"
 
-APPLY_ONE = '''
+APPLY_ONE = """
 import pathlib, sys, psycopg
 name = sys.argv[1]
 version = name.split("_", 1)[0]
 with psycopg.connect(__import__("os").environ["DATABASE_URL"]) as db:
-    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz DEFAULT now())")
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz)")
     db.execute(pathlib.Path("migrations", name).read_text())
     db.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
-'''
+"""
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
-"""Apply each pending migration in order, the way DEPLOYMENT_PIPELINE.md runs one: ``python apply_migration.py <file>``.
+"""Apply each pending migration in order, the way DEPLOYMENT_PIPELINE.md runs one (``apply_migration.py <file>``).
 
 maya-infra commits this file next to the backend's ``apply_migration.py`` and makes it Railway's
 pre-deploy command, so every deployment applies what is pending before it starts (a failure stops the
 deploy: Railway does not start a deployment whose pre-deploy command fails). The build job of the
-backend pipeline runs it against an empty database, and the deploy job runs ``--check`` afterwards.
+backend pipeline runs it against an empty database and then ``--check`` (nothing may be left pending).
 
 The contract it relies on (the spec's "Database Migrations"):
 
@@ -18,7 +18,8 @@ script that exits 0 without recording would apply the file again on the next dep
 
 Usage: ``python apply_migrations.py [--dir migrations] [--script apply_migration.py] [--check]``
 Exit status: 0 nothing left pending; 1 a migration failed, was not recorded, or (``--check``) is pending;
-2 DATABASE_URL unset (a database that cannot be read is 1). Standard library, plus psycopg (3) or psycopg2 when installed, else psql.
+2 DATABASE_URL unset (a database that cannot be read is 1).
+Standard library, plus psycopg (3) or psycopg2 when installed, else psql.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _query_with_driver(url: str, sql: str) -> list[str] | None:
 def _query_with_psql(url: str, sql: str) -> list[str]:
     if shutil.which("psql") is None:
         raise RunnerError("neither psycopg, psycopg2 nor psql is available to read schema_migrations")
-    done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+    done = subprocess.run(
         ["psql", url, "--no-psqlrc", "--no-align", "--tuples-only", "--set=ON_ERROR_STOP=1", "--command", sql],
         capture_output=True,
         text=True,
@@ -103,14 +104,15 @@ def applied_versions(url: str) -> list[str]:
         text = str(exc)
         if all(part in text for part in _NO_TABLE):
             return []
-        raise RunnerError(f"cannot read schema_migrations: {text.splitlines()[0] if text else type(exc).__name__}")
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise RunnerError(f"cannot read schema_migrations: {first}") from None
 
 
 Runner = Callable[[Sequence[str]], int]
 
 
 def _run(argv: Sequence[str]) -> int:
-    return subprocess.run(argv, check=False).returncode  # noqa: S603 - our own argv
+    return subprocess.run(argv, check=False).returncode
 
 
 def apply_pending(

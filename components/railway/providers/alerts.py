@@ -51,13 +51,24 @@ class NotificationRuleProvider(RailwayProvider):
     """One Railway notification rule of a project: event types → channels (e-mail addresses)."""
 
     kind = "NotificationRule"
-    input_keys = ("workspace_id", "project_id", "event_types", "severities", "channel_configs", "ephemeral_environments")
+    input_keys = (
+        "workspace_id",
+        "project_id",
+        "event_types",
+        "severities",
+        "channel_configs",
+        "ephemeral_environments",
+    )
     replace_keys = frozenset({"workspace_id", "project_id"})
     required_keys = ("project_id",)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Any:
         configs = news.get("channel_configs")
-        if isinstance(configs, list | tuple) and not is_unknown(configs) and all(isinstance(c, Mapping) for c in configs):
+        if (
+            isinstance(configs, list | tuple)
+            and not is_unknown(configs)
+            and all(isinstance(c, Mapping) for c in configs)
+        ):
             news = {**news, "channel_configs": _canonical(configs)}
         events = news.get("event_types")
         if isinstance(events, list | tuple) and not is_unknown(events):
@@ -79,7 +90,9 @@ class NotificationRuleProvider(RailwayProvider):
         if isinstance(severities, list | tuple) and not is_unknown(severities):
             bad = [s for s in severities if s not in SEVERITIES]
             if bad:
-                failures.append(CheckFailure("severities", f"{self.kind}: {bad} are not Railway severities {SEVERITIES}"))
+                failures.append(
+                    CheckFailure("severities", f"{self.kind}: {bad} are not Railway severities {SEVERITIES}")
+                )
         return failures
 
     # ---- Railway calls ---------------------------------------------------------------------------------

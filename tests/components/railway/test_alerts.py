@@ -105,9 +105,7 @@ def test_drift_and_a_rule_deleted_behind_our_back(make: Make, fake: FakeRailway,
         ({"project_id": ""}, "project_id"),
     ],
 )
-def test_check_refuses_what_railway_would(
-    make: Make, stack: dict[str, Any], change: dict[str, Any], key: str
-) -> None:
+def test_check_refuses_what_railway_would(make: Make, stack: dict[str, Any], change: dict[str, Any], key: str) -> None:
     failures = make(p.NotificationRuleProvider).check({}, {**_inputs(stack), **change}).failures
     assert [f.property for f in failures] == [key]
 
