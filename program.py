@@ -22,6 +22,7 @@ from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendAr
 from config import StackConfig, envvars
 from config.envvars import Target
 from workflows import render_app_workflows
+from workflows.pipeline import all_configs, all_routes
 
 
 def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
@@ -117,6 +118,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
                 workflow_files=render_app_workflows(cfg),
                 provider=github_provider,
                 alert_values=alert_values,
+                alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg))),
             ),
         )
         exported.update(

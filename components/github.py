@@ -36,6 +36,9 @@ class GitHubPipelineArgs:
     provider: github.Provider
     #: NAME -> value of the alert mail (SMTP_URL, ALERT_EMAILS, ALERT_FROM), for ``<environment>-alerts``
     alert_values: Mapping[str, CiValue] | None = None
+    #: Branches whose runs may mail through ``<environment>-alerts``: the stack's own, plus every stack's
+    #: (the scheduled monitor runs on the default branch and checks every environment)
+    alert_branches: tuple[str, ...] = ()
 
 
 class GitHubPipeline(pulumi.ComponentResource):
@@ -132,7 +135,8 @@ class GitHubPipeline(pulumi.ComponentResource):
                 name, repo, cfg, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=files))
             )
             if args.alert_values:
-                self._alerts_environment(name, repo, cfg, args.alert_values, child)
+                branches = tuple(sorted({cfg.github.branch, *args.alert_branches}))
+                self._alerts_environment(name, repo, cfg, args.alert_values, branches, child)
 
         self.environment_names = [cfg.environment]
         if args.alert_values:
@@ -153,7 +157,12 @@ class GitHubPipeline(pulumi.ComponentResource):
 
     @staticmethod
     def _alerts_environment(
-        name: str, repo: str, cfg: StackConfig, values: Mapping[str, CiValue], child: pulumi.ResourceOptions
+        name: str,
+        repo: str,
+        cfg: StackConfig,
+        values: Mapping[str, CiValue],
+        branches: tuple[str, ...],
+        child: pulumi.ResourceOptions,
     ) -> None:
         """``<environment>-alerts``: only the alert mail settings, usable from the stack's branch, no reviewers.
 
@@ -173,13 +182,15 @@ class GitHubPipeline(pulumi.ComponentResource):
             opts=child,
         )
         env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
-        github.RepositoryEnvironmentDeploymentPolicy(
-            f"{name}-{repo}-alerts-branch-policy",
-            repository=repo,
-            environment=environment_name,
-            branch_pattern=cfg.github.branch,
-            opts=env_child,
-        )
+        for branch in branches:  # the stack's branch keeps its historical resource name
+            suffix = "" if branch == cfg.github.branch else f"-{branch}"
+            github.RepositoryEnvironmentDeploymentPolicy(
+                f"{name}-{repo}-alerts-branch-policy{suffix}",
+                repository=repo,
+                environment=environment_name,
+                branch_pattern=branch,
+                opts=env_child,
+            )
         for key, item in sorted(values.items()):
             if item.secret:
                 github.ActionsEnvironmentSecret(

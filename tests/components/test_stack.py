@@ -62,7 +62,8 @@ def test_resource_set(run: ProgramRun) -> None:
         assert types.count(RAILWAY + kind) == 1, kind
     assert types.count(VERCEL_PROJECT) == 1
     # the deploy environment and <environment>-alerts (alert mail only), each with its branch policy
-    assert types.count(GH_ENV) == 2 and types.count(GH_POLICY) == 2 and types.count(GH_RULESET) == 1
+    # (the alerts environment also lets the other stack's branch mail: the scheduled monitor runs on the default one)
+    assert types.count(GH_ENV) == 2 and types.count(GH_POLICY) == 3 and types.count(GH_RULESET) == 1
     assert types.count(GH_FILE) >= 2
     components = {r.typ for r in run.mocks.resources if not r.custom}
     assert {"maya:railway:Backend", "maya:vercel:Frontend", "maya:github:Pipeline"} <= components
@@ -145,7 +146,8 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
     environment = environments[cfg.stack]
     for each in environments.values():
         assert each["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
-    assert {r.inputs["branchPattern"] for r in run.mocks.of_type(GH_POLICY)} == {cfg.github.branch}
+    policies = {(r.inputs["environment"], r.inputs["branchPattern"]) for r in run.mocks.of_type(GH_POLICY)}
+    assert policies == {(cfg.stack, cfg.github.branch), *((f"{cfg.stack}-alerts", b) for b in ("develop", "main"))}
     alerts = environments[f"{cfg.stack}-alerts"]
     assert not alerts.get("reviewers") and alerts["canAdminsBypass"] is False  # an alert never waits
     if cfg.is_production:

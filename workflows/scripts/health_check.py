@@ -3,7 +3,8 @@
 maya-infra inlines this file into the deploy jobs (smoke tests, the backend's health gate). Standard
 library only. ``$.database=ok`` reads the JSON body's ``database`` field; nested fields are ``$.a.b``.
 
-Usage: python3 health_check.py URL [--expect '$.path=value']... [--attempts N] [--delay S] [--timeout S]
+Usage: python3 health_check.py URL [--expect '$.path=value']... [--expect-env NAME] [--attempts N] [--delay S]
+       [--timeout S]       (--expect-env: a variable holding expectations, one per line)
 Exit status: 0 healthy; 1 still unhealthy after every attempt (each failed expectation is printed).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -89,11 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="health_check", description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
     parser.add_argument("--expect", action="append", default=[])
+    parser.add_argument("--expect-env", help="an environment variable holding more expectations, one per line")
     parser.add_argument("--attempts", type=int, default=10)
     parser.add_argument("--delay", type=float, default=6.0)
     parser.add_argument("--timeout", type=float, default=15.0)
     args = parser.parse_args(argv)
-    expectations = [parse_expectation(e) for e in args.expect]
+    texts = list(args.expect)
+    if args.expect_env:
+        texts += [line.strip() for line in os.environ.get(args.expect_env, "").splitlines() if line.strip()]
+    expectations = [parse_expectation(e) for e in texts]
     left = check(args.url, expectations, args.attempts, args.delay, args.timeout)
     for problem in left:
         print(f"::error::{args.url}: {problem}")
