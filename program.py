@@ -15,11 +15,13 @@ import pulumi
 import pulumi_github as github
 import pulumiverse_vercel as vercel
 
+from components.frontend_alerts import frontend_error_alert
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
 from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
+from config.alerts import alert_rules
 from config.envvars import Target
 from workflows import render_app_workflows
 from workflows.pipeline import all_configs, all_routes
@@ -93,6 +95,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         }
         frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, frontend_vars, vercel_provider))
         outputs.update(vercel_project_id=frontend.project_id, vercel_team_id=frontend.team_id)
+        frontend_error_alert(cfg, frontend.project_id, vercel_provider)
         exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
         secret_names["vercel"] = sorted(k for k, v in frontend_vars.items() if v.sensitive)
 
@@ -118,7 +121,8 @@ def build(cfg: StackConfig) -> dict[str, Any]:
                 workflow_files=render_app_workflows(cfg),
                 provider=github_provider,
                 alert_values=alert_values,
-                alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg))),
+                # the scheduled monitor runs on the default branch, production's: it may mail for every stack
+                alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production"),
             ),
         )
         exported.update(
@@ -132,6 +136,8 @@ def build(cfg: StackConfig) -> dict[str, Any]:
 
     # ---- monitoring and backups (docs/monitoring.md) -------------------------------------------------
     exported["monitoring"] = cfg.monitoring_mode
+    # every active alert rule: trigger, channel, who is mailed, configured latency (config/alerts.py)
+    exported["alert_rules"] = [rule.as_output() for rule in alert_rules(cfg)]
     if cfg.uses_checkly:
         monitoring = CheckMonitoring(
             "monitoring", CheckMonitoringArgs(cfg, outputs["backend_url"], checkly_provider(cfg))

@@ -36,8 +36,8 @@ class GitHubPipelineArgs:
     provider: github.Provider
     #: NAME -> value of the alert mail (SMTP_URL, ALERT_EMAILS, ALERT_FROM), for ``<environment>-alerts``
     alert_values: Mapping[str, CiValue] | None = None
-    #: Branches whose runs may mail through ``<environment>-alerts``: the stack's own, plus every stack's
-    #: (the scheduled monitor runs on the default branch and checks every environment)
+    #: Branches whose runs may mail through ``<environment>-alerts`` besides the stack's own: production's
+    #: (the default branch, where the scheduled monitor runs and checks every environment)
     alert_branches: tuple[str, ...] = ()
 
 

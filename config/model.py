@@ -267,6 +267,8 @@ class MonitoringSettings(_Section):
     )
     slack: SlackSettings = SlackSettings()
     pagerduty: PagerDutySettings = PagerDutySettings()
+    #: Vercel's built-in alert rule on an anomalous 5xx rate of the frontend's functions (mails team owners).
+    vercel_error_alerts: bool = True
 
     @field_validator("locations")
     @classmethod

@@ -532,8 +532,9 @@ def _identifiers(resources: Sequence[Resource]) -> Iterator[tuple[str, str, str]
             pick = [("domain", r.get("domain"))]
         elif r.type in (GH_ENVIRONMENT, GH_BRANCH_POLICY, GH_ENV_SECRET, GH_ENV_VARIABLE):
             pick = [("environment", r.get("environment"))]
-            if r.type == GH_BRANCH_POLICY:
-                pick.append(("branch", r.get("branchPattern")))
+            alerts_only = str(r.get("environment") or "").endswith(ALERTS_SUFFIX)
+            if r.type == GH_BRANCH_POLICY and not alerts_only:  # <env>-alerts also admits the default branch,
+                pick.append(("branch", r.get("branchPattern")))  # where the scheduled monitor runs: mail only
         elif r.type == RAILWAY_ENVIRONMENT:
             pick = [("environment", r.get("name"))]
         elif r.type in (RAILWAY_TRIGGER, GH_FILE):

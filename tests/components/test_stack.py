@@ -62,8 +62,9 @@ def test_resource_set(run: ProgramRun) -> None:
         assert types.count(RAILWAY + kind) == 1, kind
     assert types.count(VERCEL_PROJECT) == 1
     # the deploy environment and <environment>-alerts (alert mail only), each with its branch policy
-    # (the alerts environment also lets the other stack's branch mail: the scheduled monitor runs on the default one)
-    assert types.count(GH_ENV) == 2 and types.count(GH_POLICY) == 3 and types.count(GH_RULESET) == 1
+    # (staging's alerts environment also admits main, the default branch, where the scheduled monitor runs)
+    policies = 3 if run.outputs["stack"] == "staging" else 2
+    assert types.count(GH_ENV) == 2 and types.count(GH_POLICY) == policies and types.count(GH_RULESET) == 1
     assert types.count(GH_FILE) >= 2
     components = {r.typ for r in run.mocks.resources if not r.custom}
     assert {"maya:railway:Backend", "maya:vercel:Frontend", "maya:github:Pipeline"} <= components
@@ -147,7 +148,8 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
     for each in environments.values():
         assert each["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
     policies = {(r.inputs["environment"], r.inputs["branchPattern"]) for r in run.mocks.of_type(GH_POLICY)}
-    assert policies == {(cfg.stack, cfg.github.branch), *((f"{cfg.stack}-alerts", b) for b in ("develop", "main"))}
+    alert_branches = {cfg.github.branch, "main"}  # main: the default branch, where the monitor's schedule runs
+    assert policies == {(cfg.stack, cfg.github.branch), *((f"{cfg.stack}-alerts", b) for b in alert_branches)}
     alerts = environments[f"{cfg.stack}-alerts"]
     assert not alerts.get("reviewers") and alerts["canAdminsBypass"] is False  # an alert never waits
     if cfg.is_production:

@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -102,9 +102,9 @@ def test_a_staging_deploy_is_not_gated() -> None:
 
 # ---- health_check.py: the body, not only the status ------------------------------------------------------------
 class _Health(BaseHTTPRequestHandler):
-    answers: list[tuple[int, dict[str, Any] | str]] = []
+    answers: ClassVar[list[tuple[int, dict[str, Any] | str]]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         payload = body if isinstance(body, str) else json.dumps(body)
         data = payload.encode()
