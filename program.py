@@ -17,13 +17,16 @@ import pulumi
 import pulumi_github as github
 import pulumiverse_vercel as vercel
 
+from components.frontend_alerts import frontend_error_alert
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
 from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
+from config.alerts import alert_rules
 from config.envvars import Target, Wiring
 from workflows import render_app_workflows
+from workflows.pipeline import all_configs, all_routes
 
 
 @dataclass
@@ -117,6 +120,7 @@ def _vercel(stack: _Stack) -> None:
     frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, variables, provider))
     stack.wiring.vercel_project_id = frontend.project_id
     stack.wiring.vercel_team_id = frontend.team_id
+    frontend_error_alert(cfg, frontend.project_id, provider)
     stack.exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
     stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.sensitive)
 
@@ -129,10 +133,21 @@ def _github(stack: _Stack) -> None:
     for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
         for v in envvars.for_target(cfg, target):  # variables of platforms left out are not listed
             ci_values[repo][v.name] = CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
+    alert_values = {  # the alert mail of the pipelines and the monitor (<environment>-alerts)
+        v.name: CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
+        for v in envvars.for_target(cfg, Target.CI_ALERTS)
+        if cfg.monitoring is not None
+    }
     pipeline = GitHubPipeline(
         "pipeline",
         GitHubPipelineArgs(
-            config=cfg, ci_values=ci_values, workflow_files=render_app_workflows(cfg), provider=provider
+            config=cfg,
+            ci_values=ci_values,
+            workflow_files=render_app_workflows(cfg),
+            provider=provider,
+            alert_values=alert_values,
+            # the scheduled monitor runs on the default branch, production's: it may mail for every stack
+            alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production"),
         ),
     )
     stack.exported.update(
@@ -149,6 +164,8 @@ def _monitoring(stack: _Stack) -> None:
     """Checkly checks and alert channels when the stack holds the account; what production lacks, warned."""
     cfg = stack.cfg
     stack.exported["monitoring"] = cfg.monitoring_mode
+    # every active alert rule: trigger, channel, who is mailed, configured latency (config/alerts.py)
+    stack.exported["alert_rules"] = [rule.as_output() for rule in alert_rules(cfg)]
     if cfg.uses_checkly:
         backend_url = stack.wiring.backend_url or f"https://{cfg.backend.custom_domain}"
         monitoring = CheckMonitoring("monitoring", CheckMonitoringArgs(cfg, backend_url, checkly_provider(cfg)))

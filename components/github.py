@@ -15,6 +15,7 @@ import pulumi
 import pulumi_github as github
 
 from config import StackConfig
+from config.envvars import ALERTS_SUFFIX  # the environment of the alert mail (workflows/mail.py says why)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class GitHubPipelineArgs:
     #: repository -> path -> file content, committed to the stack's branch
     workflow_files: Mapping[str, Mapping[str, str]]
     provider: github.Provider
+    #: NAME -> value of the alert mail (SMTP_URL, ALERT_EMAILS, ALERT_FROM), for ``<environment>-alerts``
+    alert_values: Mapping[str, CiValue] | None = None
+    #: Branches whose runs may mail through ``<environment>-alerts`` besides the stack's own: production's
+    #: (the default branch, where the scheduled monitor runs and checks every environment)
+    alert_branches: tuple[str, ...] = ()
 
 
 class GitHubPipeline(pulumi.ComponentResource):
@@ -128,8 +134,13 @@ class GitHubPipeline(pulumi.ComponentResource):
             self._protect_branch(
                 name, repo, cfg, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=files))
             )
+            if args.alert_values:
+                branches = tuple(sorted({cfg.github.branch, *args.alert_branches}))
+                self._alerts_environment(name, repo, cfg, args.alert_values, branches, child)
 
         self.environment_names = [cfg.environment]
+        if args.alert_values:
+            self.environment_names.append(cfg.environment + ALERTS_SUFFIX)
         self.protected_branch = gh.branch
         self.required_checks = list(gh.required_checks)
         self.required_reviewers = [f"{r.kind}:{r.name}" for r in gh.reviewers]
@@ -143,6 +154,65 @@ class GitHubPipeline(pulumi.ComponentResource):
                 "variable_names": self.variable_names,
             }
         )
+
+    @staticmethod
+    def _alerts_environment(
+        name: str,
+        repo: str,
+        cfg: StackConfig,
+        values: Mapping[str, CiValue],
+        branches: tuple[str, ...],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """``<environment>-alerts``: only the alert mail settings, usable from the stack's branch, no reviewers.
+
+        The jobs that mail (a failed pipeline run, the scheduled monitor) must never wait for an approval,
+        so they cannot use production's environment; this one holds nothing that deploys anything.
+        """
+        environment_name = cfg.environment + ALERTS_SUFFIX
+        environment = github.RepositoryEnvironment(
+            f"{name}-{repo}-alerts-environment",
+            repository=repo,
+            environment=environment_name,
+            prevent_self_review=False,
+            can_admins_bypass=False,
+            deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
+                protected_branches=False, custom_branch_policies=True
+            ),
+            opts=child,
+        )
+        env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
+        for branch in branches:  # the stack's branch keeps its historical resource name
+            suffix = "" if branch == cfg.github.branch else f"-{branch}"
+            github.RepositoryEnvironmentDeploymentPolicy(
+                f"{name}-{repo}-alerts-branch-policy{suffix}",
+                repository=repo,
+                environment=environment_name,
+                branch_pattern=branch,
+                opts=env_child,
+            )
+        for key, item in sorted(values.items()):
+            if item.secret:
+                github.ActionsEnvironmentSecret(
+                    f"{name}-{repo}-alerts-secret-{key}",
+                    repository=repo,
+                    environment=environment_name,
+                    secret_name=key,
+                    value=pulumi.Output.secret(item.value),
+                    opts=pulumi.ResourceOptions.merge(
+                        env_child,
+                        pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
+                    ),
+                )
+            else:
+                github.ActionsEnvironmentVariable(
+                    f"{name}-{repo}-alerts-variable-{key}",
+                    repository=repo,
+                    environment=environment_name,
+                    variable_name=key,
+                    value=item.value,
+                    opts=pulumi.ResourceOptions.merge(env_child, pulumi.ResourceOptions(delete_before_replace=True)),
+                )
 
     @staticmethod
     def _protect_branch(name: str, repo: str, cfg: StackConfig, opts: pulumi.ResourceOptions) -> None:

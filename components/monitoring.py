@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_checkly as checkly
 
-from config import StackConfig
+from config import MonitoringSettings, StackConfig
 
 #: Reminders while a check stays down: how many, and minutes between them (Checkly allows 5/10/15/30).
 REMINDERS = {"amount": 3, "interval": 15}
@@ -70,7 +70,11 @@ def _channel_id(channel: checkly.AlertChannel) -> pulumi.Output[int]:
 
 
 class CheckMonitoring(pulumi.ComponentResource):
-    """Checkly check group ``maya-<stack>``, its two checks and the stack's alert channels."""
+    """Checkly check group ``maya-<stack>``, its two checks and the stack's alert channels.
+
+    Built in named steps — channels, group, backend check, frontend check, summary — each declaring what
+    its name says; resource names are unchanged from the single-constructor version (no replacement).
+    """
 
     group_id: pulumi.Output[str]
     backend_check_id: pulumi.Output[str]
@@ -87,21 +91,30 @@ class CheckMonitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         tags = ["maya", cfg.stack]
 
-        # ---- alert channels: e-mail always; Slack and PagerDuty behind their settings -----------------
-        channels: list[checkly.AlertChannel] = []
-        for address in mon.alert_emails:
-            channels.append(
-                checkly.AlertChannel(
-                    f"{name}-email-{_slug(address)}",
-                    email={"address": address},
-                    send_failure=True,
-                    send_recovery=True,
-                    send_degraded=True,
-                    ssl_expiry=True,
-                    ssl_expiry_threshold=14,
-                    opts=child,
-                )
-            )
+        channels = self._alert_channels(name, cfg, mon, child)
+        subscriptions = [{"channel_id": _channel_id(c), "activated": True} for c in channels]
+        group = self._group(name, cfg, tags, child)
+        health_url = pulumi.Output.concat(args.backend_url, cfg.backend.healthcheck_path)
+        backend = self._backend_check(name, cfg, mon, health_url, group.id.apply(int), subscriptions, tags, child)
+        frontend = self._frontend_check(name, cfg, mon, group.id.apply(int), subscriptions, tags, child)
+
+        self.group_id = group.id
+        self.backend_check_id = backend.id
+        self.frontend_check_id = frontend.id
+        self.summary = self._summary(cfg, mon, health_url)
+        self.register_outputs(
+            {
+                "group_id": self.group_id,
+                "backend_check_id": self.backend_check_id,
+                "frontend_check_id": self.frontend_check_id,
+            }
+        )
+
+    # ---- step 1: alert channels: e-mail always; Slack and PagerDuty behind their settings ------------------
+    def _alert_channels(
+        self, name: str, cfg: StackConfig, mon: MonitoringSettings, child: pulumi.ResourceOptions
+    ) -> list[checkly.AlertChannel]:
+        channels = [self._email_channel(name, address, child) for address in mon.alert_emails]
         if mon.slack.enabled:
             channels.append(
                 checkly.AlertChannel(
@@ -132,10 +145,26 @@ class CheckMonitoring(pulumi.ComponentResource):
                     ),
                 )
             )
-        subscriptions = [{"channel_id": _channel_id(c), "activated": True} for c in channels]
+        return channels
 
-        # ---- one group per stack -------------------------------------------------------------------------
-        group = checkly.CheckGroupV2(
+    @staticmethod
+    def _email_channel(name: str, address: str, child: pulumi.ResourceOptions) -> checkly.AlertChannel:
+        """One address: failures, recoveries, degraded (slow) results as their own mails, and expiring TLS."""
+        return checkly.AlertChannel(
+            f"{name}-email-{_slug(address)}",
+            email={"address": address},
+            send_failure=True,
+            send_recovery=True,
+            send_degraded=True,
+            ssl_expiry=True,
+            ssl_expiry_threshold=14,
+            opts=child,
+        )
+
+    # ---- step 2: one group per stack ---------------------------------------------------------------------
+    @staticmethod
+    def _group(name: str, cfg: StackConfig, tags: list[str], child: pulumi.ResourceOptions) -> checkly.CheckGroupV2:
+        return checkly.CheckGroupV2(
             f"{name}-group",
             name=f"maya-{cfg.stack}",
             activated=True,
@@ -144,17 +173,26 @@ class CheckMonitoring(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        group_id = group.id.apply(int)
 
-        # ---- backend: /api/health every 30 s from every location, status and body asserted -----------
+    # ---- step 3: backend: /api/health every 30 s from every location, status and body asserted -----------
+    @staticmethod
+    def _backend_check(
+        name: str,
+        cfg: StackConfig,
+        mon: MonitoringSettings,
+        health_url: pulumi.Output[str],
+        group_id: pulumi.Output[int],
+        subscriptions: list[dict[str, Any]],
+        tags: list[str],
+        child: pulumi.ResourceOptions,
+    ) -> checkly.Check:
         frequency, frequency_offset = _schedule(mon.backend_frequency_seconds)
-        health_url = pulumi.Output.concat(args.backend_url, cfg.backend.healthcheck_path)
-        backend_assertions: list[dict[str, str]] = [{"source": "STATUS_CODE", "comparison": "EQUALS", "target": "200"}]
-        backend_assertions += [
+        assertions: list[dict[str, str]] = [{"source": "STATUS_CODE", "comparison": "EQUALS", "target": "200"}]
+        assertions += [
             {"source": "JSON_BODY", "property": a.path, "comparison": "EQUALS", "target": a.equals}
             for a in mon.health_body
         ]
-        backend = checkly.Check(
+        return checkly.Check(
             f"{name}-backend-health",
             name=f"maya {cfg.stack}: backend {cfg.backend.healthcheck_path}",
             type="API",
@@ -173,7 +211,7 @@ class CheckMonitoring(pulumi.ComponentResource):
                 "url": health_url,
                 "follow_redirects": False,
                 "skip_ssl": False,
-                "assertions": backend_assertions,
+                "assertions": assertions,
             },
             retry_strategy=_retries(mon.retries, backoff_seconds=5, max_duration_seconds=60),
             use_global_alert_settings=False,
@@ -187,8 +225,18 @@ class CheckMonitoring(pulumi.ComponentResource):
             opts=child,
         )
 
-        # ---- frontend: the site every 5 minutes ----------------------------------------------------------
-        frontend = checkly.Check(
+    # ---- step 4: frontend: the site every 5 minutes --------------------------------------------------------
+    @staticmethod
+    def _frontend_check(
+        name: str,
+        cfg: StackConfig,
+        mon: MonitoringSettings,
+        group_id: pulumi.Output[int],
+        subscriptions: list[dict[str, Any]],
+        tags: list[str],
+        child: pulumi.ResourceOptions,
+    ) -> checkly.Check:
+        return checkly.Check(
             f"{name}-frontend",
             name=f"maya {cfg.stack}: frontend {cfg.frontend.primary_domain}",
             type="API",
@@ -219,10 +267,10 @@ class CheckMonitoring(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.group_id = group.id
-        self.backend_check_id = backend.id
-        self.frontend_check_id = frontend.id
-        self.summary = {
+    # ---- step 5: what the stack output says ------------------------------------------------------------------
+    @staticmethod
+    def _summary(cfg: StackConfig, mon: MonitoringSettings, health_url: pulumi.Output[str]) -> dict[str, Any]:
+        return {
             "group": f"maya-{cfg.stack}",
             "backend": {
                 "url": health_url,
@@ -230,6 +278,8 @@ class CheckMonitoring(pulumi.ComponentResource):
                 "locations": list(mon.locations),
                 "asserts": ["status 200", *(f"{a.path} == {a.equals}" for a in mon.health_body)],
                 "alert_after_failed_runs": mon.alert_after_failed_runs,
+                "degraded_after_ms": mon.degraded_response_time_ms,
+                "failed_after_ms": mon.max_response_time_ms,
             },
             "frontend": {
                 "url": f"{cfg.frontend.url}/",
@@ -242,13 +292,6 @@ class CheckMonitoring(pulumi.ComponentResource):
                 "pagerduty": mon.pagerduty.enabled,
             },
         }
-        self.register_outputs(
-            {
-                "group_id": self.group_id,
-                "backend_check_id": self.backend_check_id,
-                "frontend_check_id": self.frontend_check_id,
-            }
-        )
 
     @staticmethod
     def _secret(cfg: StackConfig, key: str) -> pulumi.Output[str]:

@@ -23,6 +23,11 @@ class Target(enum.Enum):
     FRONTEND_BUILD = "frontend"  # Vercel project environment variables
     CI_FRONTEND = "ci-frontend"  # GitHub environment secret/variable of the frontend repository
     CI_BACKEND = "ci-backend"  # GitHub environment secret/variable of the backend repository
+    CI_ALERTS = "ci-alerts"  # GitHub environment "<environment>-alerts" of each repository: alert mail only
+
+
+#: The GitHub environment of a stack's alert mail is ``<environment>`` plus this (no reviewers, mail only).
+ALERTS_SUFFIX = "-alerts"
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,34 @@ TABLE: tuple[EnvVar, ...] = (
         _BOTH,
         "the port uvicorn listens on; the Railway domain targets the same port",
     ),
+    # --- alert mail of the pipelines and the scheduled monitor (workflows/mail.py) -------------------------
+    EnvVar(
+        "SMTP_URL",
+        frozenset({Target.CI_ALERTS}),
+        True,
+        ConfigSecret("smtpUrl"),
+        _BOTH,
+        "SMTP server with credentials (smtps://user:password@host:465) the pipelines mail alerts through",
+        platform="github",
+    ),
+    EnvVar(
+        "ALERT_EMAILS",
+        frozenset({Target.CI_ALERTS}),
+        False,
+        Setting(lambda c: ",".join(c.monitoring.alert_emails) if c.monitoring else ""),
+        _BOTH,
+        "monitoring.alertEmails: who a failed pipeline run or an unhealthy environment mails",
+        platform="github",
+    ),
+    EnvVar(
+        "ALERT_FROM",
+        frozenset({Target.CI_ALERTS}),
+        False,
+        Setting(lambda c: (c.monitoring.alert_from or c.monitoring.alert_emails[0]) if c.monitoring else ""),
+        _BOTH,
+        "the sender of alert mail (monitoring.alertFrom, else the first alertEmails address)",
+        platform="github",
+    ),
     EnvVar(
         "FRONTEND_URL",
         frozenset({Target.BACKEND}),
@@ -238,6 +271,34 @@ TABLE: tuple[EnvVar, ...] = (
         platform="railway",
     ),
     EnvVar("BACKEND_URL", _CI, False, Output("backend_url"), _BOTH, "health checks and smoke tests after a deploy"),
+    # --- alert mail of the pipelines and the scheduled monitor (workflows/mail.py) -------------------------
+    EnvVar(
+        "SMTP_URL",
+        frozenset({Target.CI_ALERTS}),
+        True,
+        ConfigSecret("smtpUrl"),
+        _BOTH,
+        "SMTP server with credentials (smtps://user:password@host:465) the pipelines mail alerts through",
+        platform="github",
+    ),
+    EnvVar(
+        "ALERT_EMAILS",
+        frozenset({Target.CI_ALERTS}),
+        False,
+        Setting(lambda c: ",".join(c.monitoring.alert_emails) if c.monitoring else ""),
+        _BOTH,
+        "monitoring.alertEmails: who a failed pipeline run or an unhealthy environment mails",
+        platform="github",
+    ),
+    EnvVar(
+        "ALERT_FROM",
+        frozenset({Target.CI_ALERTS}),
+        False,
+        Setting(lambda c: (c.monitoring.alert_from or c.monitoring.alert_emails[0]) if c.monitoring else ""),
+        _BOTH,
+        "the sender of alert mail (monitoring.alertFrom, else the first alertEmails address)",
+        platform="github",
+    ),
     EnvVar(
         "FRONTEND_URL",
         frozenset({Target.CI_FRONTEND}),

@@ -300,7 +300,15 @@ def _missing_secret_problems(
                 f"pulumi config rm {NAMESPACE}:databaseUrl --stack {stack}",
             )
         )
-    problems += _monitoring_secret_problems(stack, sections.get("monitoring"), secrets, reported)
+    problems += _monitoring_secret_problems(
+        stack, sections.get("monitoring"), secrets, reported, checkly_platform="checkly" in platforms
+    )
+    problems += _production_checkly_problems(stack, sections.get("monitoring"), platforms, secrets, reported)
+    smtp = secrets.get("smtpUrl")
+    if smtp is not None and not smtp.get_secret_value().startswith(("smtp://", "smtps://")):
+        problems.append(
+            Problem("smtpUrl", "must be an smtp:// or smtps:// URL (credentials inside)", _fix_secret(stack, "smtpUrl"))
+        )
     deploy_token, team_token = secrets.get("vercelDeployToken"), secrets.get("vercelToken")
     if deploy_token is not None and team_token is not None and deploy_token == team_token:
         problems.append(
@@ -347,7 +355,12 @@ def _assemble(
 
 
 def _monitoring_secret_problems(
-    stack: str, monitoring: Any, secrets: Mapping[str, SecretStr], reported: Collection[str]
+    stack: str,
+    monitoring: Any,
+    secrets: Mapping[str, SecretStr],
+    reported: Collection[str],
+    *,
+    checkly_platform: bool = True,
 ) -> list[Problem]:
     """The monitoring secrets: each required only when its feature is on, and refused when set for nothing."""
     problems: list[Problem] = []
@@ -368,6 +381,10 @@ def _monitoring_secret_problems(
     if monitoring.provider == "github-actions":
         for key in account:
             unused(key, "monitoring.provider is github-actions (set it to checkly or auto to use Checkly)")
+        checkly_on = False
+    elif not checkly_platform:
+        for key in account:
+            unused(key, f"checkly is left out of {NAMESPACE}:platforms")
         checkly_on = False
     elif monitoring.provider == "checkly" or account:
         for key in CHECKLY_ACCOUNT_KEYS:
@@ -392,6 +409,31 @@ def _monitoring_secret_problems(
             )
         )
     return problems
+
+
+def _production_checkly_problems(
+    stack: str, monitoring: Any, platforms: Collection[str], secrets: Mapping[str, SecretStr], reported: Collection[str]
+) -> list[Problem]:
+    """Production needs the Checkly account: its 30-second health check is what mails on an outage.
+
+    Only when checkly is one of the stack's platforms (a rehearsal may leave it out on purpose; the program
+    and the policy pack then report the gap) and the monitoring section is valid.
+    """
+    if stack != "production" or "checkly" not in platforms or not isinstance(monitoring, MonitoringSettings):
+        return []
+    if monitoring.provider != "auto" or any(k in secrets or k in reported for k in CHECKLY_ACCOUNT_KEYS):
+        return []  # github-actions: refused by the model; checkly or half an account: reported as missing above
+    return [
+        Problem(
+            key,
+            "is missing: production's 30-second health check with e-mail alerts runs on Checkly",
+            f"{_fix_secret(stack, key)}; then pulumi config set --path '{NAMESPACE}:monitoring.provider' "
+            f"checkly --stack {stack}   (a rehearsal may leave checkly out of {NAMESPACE}:platforms; "
+            "see docs/monitoring.md)",
+        )
+        for key in CHECKLY_ACCOUNT_KEYS
+        if key not in secrets and key not in reported
+    ]
 
 
 def load_from_pulumi() -> StackConfig:

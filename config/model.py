@@ -28,8 +28,12 @@ NAMESPACE = "maya-infra"
 STACKS = ("staging", "production")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-Platform = Literal["railway", "vercel", "github"]
-ALL_PLATFORMS: tuple[Platform, ...] = ("railway", "vercel", "github")
+Platform = Literal["railway", "vercel", "github", "checkly"]
+#: ``checkly`` is the uptime-monitoring platform (components/monitoring.py); like the others it can be left out
+#: of a stack on purpose (a local rehearsal without its plugin), which production then reports as a gap.
+ALL_PLATFORMS: tuple[Platform, ...] = ("railway", "vercel", "github", "checkly")
+#: The longest interval between two backend health checks production accepts (the spec: every 30 seconds).
+PRODUCTION_BACKEND_INTERVAL_SECONDS = 30
 
 _DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _GITHUB_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_])?$")
@@ -247,6 +251,8 @@ class MonitoringSettings(_Section):
 
     provider: MonitoringProvider = "auto"
     alert_emails: tuple[Email, ...] = Field(min_length=1)
+    #: Sender of the pipelines' alert mail (SMTP servers often accept only a verified sender).
+    alert_from: Email | None = None
     locations: tuple[CheckLocation, ...] = ("us-east-1", "eu-west-1")
     backend_frequency_seconds: Literal[10, 20, 30, 60, 120, 300] = 30
     frontend_frequency_minutes: Literal[1, 2, 5, 10, 15, 30, 60] = 5
@@ -261,6 +267,8 @@ class MonitoringSettings(_Section):
     )
     slack: SlackSettings = SlackSettings()
     pagerduty: PagerDutySettings = PagerDutySettings()
+    #: Vercel's built-in alert rule on an anomalous 5xx rate of the frontend's functions (mails team owners).
+    vercel_error_alerts: bool = True
 
     @field_validator("locations")
     @classmethod
@@ -422,7 +430,7 @@ class StackConfig(BaseModel):
     @property
     def uses_checkly(self) -> bool:
         """Checkly checks are declared: chosen, or ``auto`` with the Checkly account configured."""
-        if self.monitoring is None or self.monitoring.provider == "github-actions":
+        if self.monitoring is None or self.monitoring.provider == "github-actions" or "checkly" not in self.platforms:
             return False
         return self.monitoring.provider == "checkly" or self.checkly_account_configured
 
@@ -460,6 +468,11 @@ class StackConfig(BaseModel):
                 "production is not monitored: no Checkly account and no scheduled monitor workflow "
                 "(github is left out of maya-infra:platforms)"
             )
+        elif self.monitoring_mode != MONITORING_CHECKLY:
+            gaps.append(
+                "production has no 30-second health check with e-mail alerts: checkly is left out of "
+                "maya-infra:platforms, so only the 5-minute scheduled workflow watches it"
+            )
         if self.backend.database == "railway" and "railway" in self.platforms and not self.backup_kinds:
             gaps.append("production's database has no backup schedule")
         return gaps
@@ -481,6 +494,7 @@ class StackConfig(BaseModel):
                 "monitoring",
                 "production must be monitored: add the maya-infra:monitoring section (alertEmails at least)",
             )
+        self._production_monitor_check()
         if self.is_production and self.has_railway_database and not self.backup_kinds:
             raise _KeyedError(
                 "backups.kinds", "production's database must keep backups: list at least one of DAILY, WEEKLY, MONTHLY"
@@ -489,6 +503,28 @@ class StackConfig(BaseModel):
         if overlap:
             raise _KeyedError("frontend.redirectDomains", f"{sorted(overlap)} are also primary domains")
         return self
+
+    def _production_monitor_check(self) -> None:
+        """Production's monitor must be a real 30-second check that mails (Checkly), not the 5-minute schedule.
+
+        What the stack file can get wrong is refused here; a missing Checkly account is refused with the
+        secrets (config/load.py), and checkly left out of ``platforms`` on purpose is a reported gap.
+        """
+        mon = self.monitoring
+        if not self.is_production or mon is None or "checkly" not in self.platforms:
+            return
+        if mon.provider == "github-actions":
+            raise _KeyedError(
+                "monitoring.provider",
+                "production needs a real 30-second health check with e-mail alerts; the scheduled workflow runs "
+                "at most every 5 minutes: set it to checkly (and set the Checkly account secrets)",
+            )
+        if mon.backend_frequency_seconds > PRODUCTION_BACKEND_INTERVAL_SECONDS:
+            raise _KeyedError(
+                "monitoring.backendFrequencySeconds",
+                f"production checks the backend at least every {PRODUCTION_BACKEND_INTERVAL_SECONDS} s "
+                f"(DEPLOYMENT_PIPELINE.md); {mon.backend_frequency_seconds} s is too slow",
+            )
 
 
 class _KeyedError(ValueError):

@@ -58,6 +58,12 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
     SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
     # Monitoring: optional here; required by the checks at the end of `parse` when their feature is on.
+    SecretSpec(
+        "smtpUrl",
+        "SMTP_URL",
+        "SMTP URL with credentials for alert mail (smtps://user:password@host:465)",
+        _with("github"),
+    ),
     SecretSpec("checklyApiKey", "CHECKLY_API_KEY", "Checkly API key (uptime monitoring)", _never),
     SecretSpec("checklyAccountId", "CHECKLY_ACCOUNT_ID", "Checkly account id (uptime monitoring)", _never),
     SecretSpec("slackWebhookUrl", "SLACK_WEBHOOK_URL", "Slack incoming-webhook URL for alerts", _never),

@@ -4,7 +4,8 @@
 
 Shows the backend's live Railway deployment and the latest ones before it, the frontend's production
 Vercel deployment and the previous ones (ids, commits, ages, states), the last Vercel promotion if one
-is under way or failed, then one health probe of each public endpoint (see ``ops health``).
+is under way or failed, every active alert rule (trigger, channel, who is mailed, how fast; the stack
+output ``alert_rules``), then one health probe of each public endpoint (see ``ops health``).
 Exit status: 0 all read and healthy; 1 an endpoint is unhealthy or a platform could not be read;
 2 a configuration or credentials problem (the message says what to set).
 """
@@ -77,6 +78,25 @@ def _frontend(ctx: StackContext, history: int, out: TextIO) -> int:
     return OK if current_id is not None else FAILED
 
 
+def _alerts(ctx: StackContext, out: TextIO) -> int:
+    """The stack's active alert rules, from its ``alert_rules`` output (what ``pulumi up`` declared)."""
+    rules = ctx.outputs.get("alert_rules")
+    if not isinstance(rules, list):
+        print("alerts — the stack has no alert_rules output yet: run `pulumi up` (docs/monitoring.md)", file=out)
+        return OK  # informational: the exit status stays about what is served and its health
+    print(f"alerts — {len(rules)} active rule(s)", file=out)
+    for rule in rules:
+        if not isinstance(rule, dict):
+            continue
+        latency = rule.get("latency_seconds")
+        fast = f"≤ {latency} s" if isinstance(latency, int) else "event-driven"
+        print(f"  {rule.get('trigger')}", file=out)
+        print(f"      detected by {rule.get('detected_by')}; mails {rule.get('mails')}; {fast}", file=out)
+    if not rules:
+        print("  (none: maya-infra:monitoring is not set, so nobody is alerted)", file=out)
+    return OK
+
+
 def run(args: argparse.Namespace, io: Streams) -> int:
     out, err, env = io.out, io.err, io.env
 
@@ -96,6 +116,7 @@ def run(args: argparse.Namespace, io: Streams) -> int:
                 continue
             # a section that cannot be read says why in place, and the others still run
             codes.append(run_guarded(f"status ({name})", out, section))
+        codes.append(run_guarded("status (alerts)", out, lambda: _alerts(ctx, out)))
         print("endpoints", file=out, flush=True)
         watches = health.check(health.endpoints_of(ctx), attempts=1)
         codes.append(health.report(watches, out))

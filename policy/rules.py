@@ -36,10 +36,11 @@ MANDATORY: Level = "mandatory"
 ADVISORY: Level = "advisory"
 
 #: The migration step every backend deploy runs first (README, "Database migrations").
-MIGRATION_COMMAND = "python apply_migration.py"
+MIGRATION_COMMAND = "python apply_migrations.py"  # the runner: each pending file through apply_migration.py
 
 # ---- type tokens ------------------------------------------------------------------------------------------
 RAILWAY = "pulumi-python:dynamic/railway:"
+ALERTS_SUFFIX = "-alerts"  # config.envvars.ALERTS_SUFFIX: the environment of the alert mail
 RAILWAY_PROJECT = RAILWAY + "Project"
 RAILWAY_ENVIRONMENT = RAILWAY + "Environment"
 RAILWAY_INSTANCE = RAILWAY + "ServiceInstance"
@@ -252,6 +253,8 @@ def production_environment_protected(r: Resource) -> Iterator[str]:
         return
     if environment != "production" and r.stack != "production":
         return
+    if isinstance(environment, str) and environment.endswith(ALERTS_SUFFIX):
+        return  # <environment>-alerts holds only the alert mail settings and must never wait for a reviewer
     reviewers = r.get("reviewers")
     if reviewers is not UNKNOWN:
         ids = [
@@ -529,8 +532,9 @@ def _identifiers(resources: Sequence[Resource]) -> Iterator[tuple[str, str, str]
             pick = [("domain", r.get("domain"))]
         elif r.type in (GH_ENVIRONMENT, GH_BRANCH_POLICY, GH_ENV_SECRET, GH_ENV_VARIABLE):
             pick = [("environment", r.get("environment"))]
-            if r.type == GH_BRANCH_POLICY:
-                pick.append(("branch", r.get("branchPattern")))
+            alerts_only = str(r.get("environment") or "").endswith(ALERTS_SUFFIX)
+            if r.type == GH_BRANCH_POLICY and not alerts_only:  # <env>-alerts also admits the default branch,
+                pick.append(("branch", r.get("branchPattern")))  # where the scheduled monitor runs: mail only
         elif r.type == RAILWAY_ENVIRONMENT:
             pick = [("environment", r.get("name"))]
         elif r.type in (RAILWAY_TRIGGER, GH_FILE):
@@ -594,6 +598,50 @@ def production_monitored(resources: Sequence[Resource], facts: StackFacts) -> It
             ),
             None,
         )
+
+
+CHECKLY_CHANNEL = "checkly:index/alertChannel:AlertChannel"
+RAILWAY_NOTIFICATION_RULE = RAILWAY + "NotificationRule"
+PRODUCTION_BACKEND_INTERVAL_SECONDS = 30
+
+
+def _check_interval_seconds(check: Resource) -> int | None:
+    """Seconds between runs of a Checkly check (``frequency`` minutes, or 0 with ``frequencyOffset`` seconds)."""
+    frequency = check.get("frequency")
+    if not isinstance(frequency, int | float):
+        return None
+    if frequency == 0:
+        offset = check.get("frequencyOffset", "frequency_offset")
+        return int(offset) if isinstance(offset, int | float) else None
+    return int(frequency) * 60
+
+
+def production_alerting(resources: Sequence[Resource], facts: StackFacts) -> Iterator[tuple[str, str | None]]:
+    """Production mails on an outage within a minute, and on a failed or crashed deployment.
+
+    A Checkly backend check every 30 s or faster subscribed to an e-mail channel, and a Railway notification
+    rule with an e-mail channel (issue 13: the scheduled workflow alone is not a monitor for production).
+    """
+    if facts.stack != "production" or not resources:
+        return
+    emails = any(r.type == CHECKLY_CHANNEL and r.get("email") for r in resources)
+    fast = [
+        r
+        for r in resources
+        if r.type == CHECKLY_CHECK
+        and (_check_interval_seconds(r) or 10**6) <= PRODUCTION_BACKEND_INTERVAL_SECONDS
+        and r.get("alertChannelSubscriptions", "alert_channel_subscriptions")
+    ]
+    if not (emails and fast):
+        yield (
+            f"production has no Checkly health check every {PRODUCTION_BACKEND_INTERVAL_SECONDS} s that mails "
+            "monitoring.alertEmails (set the Checkly account; docs/monitoring.md)",
+            None,
+        )
+    if any(r.type == RAILWAY_POSTGRES or r.type == RAILWAY_INSTANCE for r in resources):
+        rules = [r for r in resources if r.type == RAILWAY_NOTIFICATION_RULE and r.get("channel_configs")]
+        if not rules:
+            yield "production's Railway project mails no one when a deployment fails or crashes", None
 
 
 # ---- the pack ---------------------------------------------------------------------------------------------------
@@ -664,6 +712,15 @@ POLICIES: tuple[Policy, ...] = (
         "the monitor workflow comes with the GitHub platform, which a partial stack may leave out on purpose "
         "(maya-infra:platforms); the config model already refuses a production stack without monitoring settings",
         stack_check=production_monitored,
+    ),
+    Policy(
+        "production-alerting",
+        "Production has a 30-second Checkly health check mailing monitoring.alertEmails, and Railway mails a failed "
+        "or crashed deployment.",
+        ADVISORY,
+        "the config refuses a production stack file without them; what remains is checkly or railway left out of "
+        "maya-infra:platforms on purpose (a rehearsal), which is worth a report, not a refusal",
+        stack_check=production_alerting,
     ),
     Policy(
         "workflow-pins-from-table",

@@ -13,5 +13,11 @@ TEST_SECRETS = {
     "maya-infra:githubToken": "test-github-token-6a2d9c4e",
     "maya-infra:snykToken": "test-snyk-token-0b5e3a7d",
     "maya-infra:safetyApiKey": "test-safety-key-4d8b2f90",
+    "maya-infra:smtpUrl": "smtps://alerts:test-smtp-password-6e1d9b3a@smtp.example.com:465",
+}
+#: The Checkly account: production's config requires it (its 30-second health check mails the on-call).
+TEST_CHECKLY_SECRETS = {
+    "maya-infra:checklyApiKey": "test-checkly-api-key-5e8c1a3f",
+    "maya-infra:checklyAccountId": "test-checkly-account-9d2b7e41",
 }
 EXTERNAL_DATABASE_URL = "postgresql://maya:test-db-password-2c7f@db.example.com:5432/maya"

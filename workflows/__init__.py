@@ -16,6 +16,11 @@ from collections.abc import Callable, Sequence
 from config import StackConfig
 from workflows import backend, frontend, infra, monitor
 from workflows.pipeline import BACKEND_CHECK, FRONTEND_CHECK, all_configs, all_routes, check_required
+from workflows.render import bundled_script
+from workflows.render import header as generated_header
+
+#: The migration runner committed next to the backend's apply_migration.py (Railway's pre-deploy command).
+MIGRATION_RUNNER = "apply_migrations.py"
 
 __all__ = ["render_app_workflows", "render_infra_workflows"]
 
@@ -69,7 +74,20 @@ def render_app_workflows(cfg: StackConfig) -> dict[str, dict[str, str]]:
     scheduled = [c for c in configs if not c.uses_checkly]  # Checkly watches the others: no double alerts
     if scheduled:
         files[gh.backend_repository][monitor.PATH] = monitor.render(scheduled, routes)
+    runner_path = MIGRATION_RUNNER if back_dir == "." else f"{back_dir}/{MIGRATION_RUNNER}"
+    files[gh.backend_repository][runner_path] = _migration_runner(routes)
     return {repo: dict(sorted(paths.items())) for repo, paths in sorted(files.items())}
+
+
+def _migration_runner(routes: Sequence[object]) -> str:
+    """The runner's source with the header every generated file carries (comment lines before the docstring)."""
+    from workflows.pipeline import routes_source
+
+    lines = generated_header(
+        "Migration runner: Railway's pre-deploy command (`python apply_migrations.py`).",
+        routes_source(routes),  # type: ignore[arg-type]
+    )
+    return "".join(f"# {line}".rstrip() + "\n" for line in lines) + bundled_script(MIGRATION_RUNNER)
 
 
 def render_infra_workflows() -> dict[str, str]:

@@ -57,6 +57,7 @@ def raise_alert(title: str, label: str, condition: str, details: dict[str, str])
         'number="$(find_issue)"',
         'if [ -z "$number" ]; then',
         '  gh issue create --title "$TITLE" --label "$LABEL" --body "$body"',
+        '  echo "opened=true" >> "$GITHUB_OUTPUT"  # a new incident (steps.alert.outputs.opened)',
         "else",
         '  gh issue edit "$number" --body "$body"',
         "fi",
@@ -65,6 +66,7 @@ def raise_alert(title: str, label: str, condition: str, details: dict[str, str])
     body = _FIND + "\n".join(lines) + "\n"
     return {
         "name": "Open or update the alert issue",
+        "id": "alert",
         "if": condition,
         "env": _env(title, label, detail_env),
         "run": body,
@@ -75,6 +77,7 @@ def clear_alert(title: str, label: str, condition: str) -> Step:
     """Close the open issue ``title``, if any, with a comment saying when the check passed again."""
     return {
         "name": "Close the alert issue on recovery",
+        "id": "recovery",
         "if": condition,
         "env": _env(title, label, {}),
         "run": _FIND
@@ -84,6 +87,7 @@ def clear_alert(title: str, label: str, condition: str) -> Step:
                 if [ -n "$number" ]; then
                   when="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
                   gh issue close "$number" --comment "Recovered: the check passed at $when ($RUN_URL)."
+                  echo "closed=true" >> "$GITHUB_OUTPUT"  # recovered (steps.recovery.outputs.closed)
                 fi
                 """),
     }

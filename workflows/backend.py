@@ -3,8 +3,9 @@
 Stages follow DEPLOYMENT_PIPELINE.md "Backend Pipeline" and "Database Migrations"; docs/workflows.md maps
 each seed stage to the job and step below. The backend folder is expected to hold ``requirements.txt``
 (optionally ``requirements-dev.txt``), the package ``app`` with ``app.main:app``, tests under
-``tests/unit``, ``tests/integration`` and ``tests/database``, ``migrations/NNN_name.sql`` applied by
-``python apply_migration.py``, and ``.env.example``.
+``tests/unit``, ``tests/integration`` and ``tests/database``, ``migrations/NNN_name.sql`` applied one
+by one by ``python apply_migration.py <file>`` (maya-infra commits the runner ``apply_migrations.py``, Railway's
+pre-deploy command, that does it for each pending file), and ``.env.example``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from config import StackConfig
 from config.envvars import Target
 from workflows import pins
+from workflows.mail import ALERT_JOB, pipeline_alert_job
 from workflows.pipeline import (
     BACKEND_CHECK,
     CHANGES_JOB,
@@ -23,8 +25,10 @@ from workflows.pipeline import (
     ENVIRONMENT,
     RELEVANT,
     Route,
+    all_configs,
     app_workflow,
 )
+from workflows.promotion import GATE_JOB, staging_gate_job
 from workflows.render import (
     Job,
     Step,
@@ -39,13 +43,12 @@ from workflows.render import (
     upload_artifact,
     write_script,
 )
+from workflows.smoke import health_arguments
 
 PATH = ".github/workflows/backend.yml"
 TEST_DATABASE_URL = "postgresql://postgres@localhost:5432/maya_test"
 DEPLOY_TIMEOUT_SECONDS = 900  # how long the deploy job waits for Railway to build and start a deployment
 DEPLOY_POLL_SECONDS = 10
-HEALTH_RETRIES = 12
-HEALTH_DELAY_SECONDS = 10
 
 
 def _at(directory: str, path: str) -> str:
@@ -73,6 +76,18 @@ def _install(*tools: str, dev: bool = True) -> Step:
     if tools:
         lines.append(f"python -m pip install {pins.pypi(*tools)}")
     return {"name": "Install dependencies", "run": "\n".join(lines) + "\n"}
+
+
+def _migrations_check_script() -> str:
+    """Apply every migration through the runner, require nothing pending, list what schema_migrations holds."""
+    read_versions = 'psql "$DATABASE_URL" --no-align --tuples-only --command "SELECT version FROM schema_migrations"'
+    lines = [
+        "set -euo pipefail",
+        run_script("apply_migrations.py", "--dir migrations --script apply_migration.py"),
+        run_script("apply_migrations.py", "--dir migrations --check") + "  # nothing may be pending",
+        read_versions + ' > "$RUNNER_TEMP/applied-migrations.txt"',
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _python_job(
@@ -115,7 +130,11 @@ def test_job(directory: str) -> Job:
         "Tests",
         directory,
         [
-            {"name": "Apply migrations to the test database", "run": "python apply_migration.py"},
+            write_script("apply_migrations.py"),
+            {
+                "name": "Apply migrations to the test database",
+                "run": run_script("apply_migrations.py", "--dir migrations --script apply_migration.py"),
+            },
             {"name": "Unit tests", "run": "pytest tests/unit --cov=app --cov-report="},
             {"name": "Integration tests", "run": "pytest tests/integration --cov=app --cov-append --cov-report="},
             {"name": "Database tests", "run": "pytest tests/database --cov=app --cov-append --cov-report="},
@@ -162,15 +181,10 @@ def build_job(directory: str) -> Job:
                 "name": "Check migration names and order",
                 "run": run_script("backend_checks.py", "migrations migrations"),
             },
+            write_script("apply_migrations.py"),
             {
                 "name": "Check migrations apply in order to an empty database",
-                "run": script("""
-            set -euo pipefail
-            python apply_migration.py
-            python apply_migration.py  # a second run must find nothing left to apply
-            psql "$DATABASE_URL" --no-align --tuples-only --command 'SELECT version FROM schema_migrations' \\
-              > "$RUNNER_TEMP/applied-migrations.txt"
-            """),
+                "run": _migrations_check_script(),
             },
             {
                 "name": "Check every migration is recorded as applied",
@@ -218,13 +232,7 @@ def deploy_job(cfg: StackConfig, directory: str) -> Job:
     deployed = expr("steps.deploy.outputs.deployment_id")
     health_url = {**ci_env(Target.CI_BACKEND, "BACKEND_URL"), "HEALTH_PATH": cfg.backend.healthcheck_path}
     timing = f"--timeout {DEPLOY_TIMEOUT_SECONDS} --poll {DEPLOY_POLL_SECONDS}"
-    health = script(f"""
-        set -euo pipefail
-        curl --fail --silent --show-error --location --max-time 10 \\
-          --retry {HEALTH_RETRIES} --retry-delay {HEALTH_DELAY_SECONDS} --retry-all-errors \\
-          "$BACKEND_URL$HEALTH_PATH"
-        echo
-        """)
+    health = run_script("health_check.py", '"$BACKEND_URL$HEALTH_PATH" ' + health_arguments(cfg))
     return job(
         "Deploy to Railway",
         [
@@ -232,6 +240,7 @@ def deploy_job(cfg: StackConfig, directory: str) -> Job:
             setup_python(pins.PYTHON_BACKEND, None),
             _safety_check(directory),
             write_script("railway_rollback.py"),
+            write_script("health_check.py"),
             {
                 "name": "Deploy this commit to Railway (once; a re-run adopts its deployment)",
                 "id": "deploy",
@@ -246,7 +255,12 @@ def deploy_job(cfg: StackConfig, directory: str) -> Job:
                     "railway_rollback.py", 'verify --deployment "$DEPLOYMENT_ID" --pre-deploy "$PRE_DEPLOY"'
                 ),
             },
-            {"name": "Health checks", "id": "health", "env": health_url, "run": health},
+            {
+                "name": "Health checks (status and body: database, external APIs)",
+                "id": "health",
+                "env": health_url,
+                "run": health,
+            },
             {
                 "name": "Roll back to the last deployment that was live and healthy",
                 "id": "rollback",
@@ -263,7 +277,7 @@ def deploy_job(cfg: StackConfig, directory: str) -> Job:
             },
         ],
         timeout=45,
-        needs=[CHANGES_JOB, "lint", "test", "build", "security"],
+        needs=[CHANGES_JOB, "lint", "test", "build", "security", GATE_JOB],
         condition=DEPLOY,
         environment={"name": ENVIRONMENT, "url": expr("vars.BACKEND_URL")},
         concurrency={"group": f"railway-{ENVIRONMENT}", "cancel-in-progress": False},
@@ -296,6 +310,7 @@ def render(
         "test": test_job(directory),
         "build": build_job(directory),
         "security": security_job(directory),
+        GATE_JOB: staging_gate_job(all_configs(cfg), BACKEND_CHECK, ["lint", "test", "build", "security"]),
         "deploy": deploy_job(cfg, directory),
     }
     return app_workflow(
@@ -308,4 +323,5 @@ def render(
         title="Backend pipeline: lint & type check, tests, build checks, security scan, deploy to Railway, "
         "health checks, automatic rollback.",
         notes=notes,
+        after={ALERT_JOB: pipeline_alert_job("backend", [*stages, BACKEND_CHECK])},
     )

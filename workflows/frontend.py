@@ -13,6 +13,8 @@ from typing import Any
 from config import StackConfig
 from config.envvars import Target
 from workflows import pins
+from workflows.e2e import E2E_JOB, playwright_job, staging_only
+from workflows.mail import ALERT_JOB, pipeline_alert_job
 from workflows.pipeline import (
     CHANGES_JOB,
     DEPLOY,
@@ -20,8 +22,10 @@ from workflows.pipeline import (
     FRONTEND_CHECK,
     RELEVANT,
     Route,
+    all_configs,
     app_workflow,
 )
+from workflows.promotion import GATE_JOB, staging_gate_job
 from workflows.render import (
     Job,
     checkout,
@@ -29,10 +33,13 @@ from workflows.render import (
     expr,
     install_npm_tool,
     job,
+    run_script,
     script,
     setup_node,
     upload_artifact,
+    write_script,
 )
+from workflows.smoke import health_arguments
 
 PATH = ".github/workflows/frontend.yml"
 ASSET_BUDGET_KB = 250  # gzip size above which a JavaScript chunk is reported as a warning
@@ -241,27 +248,25 @@ def deploy_job(cfg: StackConfig, directory: str, node: str) -> Job:
                 "env": {**vercel, "DEPLOYMENT_URL": expr("steps.deploy.outputs.url")},
                 "run": 'vercel inspect "$DEPLOYMENT_URL" --wait --timeout 5m --token="$VERCEL_TOKEN"',
             },
+            write_script("health_check.py"),
             {
-                "name": "Smoke tests",
+                "name": "Smoke tests (the site, and the backend's health body)",
                 "env": ci_env(Target.CI_FRONTEND, "FRONTEND_URL", "BACKEND_URL")
                 | {"HEALTH_PATH": cfg.backend.healthcheck_path},
-                "run": script("""
+                "run": script(f"""
             set -euo pipefail
-            check() {
-              curl --fail --silent --show-error --location --output /dev/null --write-out "%{http_code} $1\\n" \\
-                --retry 10 --retry-delay 6 --retry-all-errors --max-time 15 "$1"
-            }
-            check "$FRONTEND_URL/"
-            check "$BACKEND_URL$HEALTH_PATH"
+            {run_script("health_check.py", '"$FRONTEND_URL/"')}
+            {run_script("health_check.py", '"$BACKEND_URL$HEALTH_PATH" ' + health_arguments(cfg))}
             echo "Smoke tests passed against $FRONTEND_URL" >> "$GITHUB_STEP_SUMMARY"
             """),
             },
         ],
         timeout=30,
-        needs=[CHANGES_JOB, "lint", "test", "build", "security"],
+        needs=[CHANGES_JOB, "lint", "test", "build", "security", GATE_JOB],
         condition=DEPLOY,
         environment={"name": ENVIRONMENT, "url": expr("vars.FRONTEND_URL")},
         concurrency={"group": f"vercel-{ENVIRONMENT}", "cancel-in-progress": False},
+        outputs={"url": expr("steps.deploy.outputs.url")},
     )
 
 
@@ -270,12 +275,22 @@ def render(
 ) -> str:
     """The frontend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
     node = cfg.frontend.node_version or pins.NODE_VERSION_FALLBACK
+    configs = all_configs(cfg)
+    staging = [c.environment for c in configs if not c.is_production]
     stages = {
         "lint": lint_job(directory, node),
         "test": test_job(directory, node),
         "build": build_job(directory, node),
         "security": security_job(directory, node),
+        GATE_JOB: staging_gate_job(configs, FRONTEND_CHECK, ["lint", "test", "build", "security"]),
         "deploy": deploy_job(cfg, directory, node),
+        E2E_JOB: playwright_job(
+            directory,
+            node,
+            _at(directory, "package-lock.json"),
+            staging_only(staging),
+            expr("needs.deploy.outputs.url"),
+        ),
     }
     return app_workflow(
         "frontend",
@@ -286,4 +301,5 @@ def render(
         routes=routes,
         title="Frontend pipeline: lint & type check, tests, build, security scan, deploy to Vercel, smoke tests.",
         notes=notes,
+        after={ALERT_JOB: pipeline_alert_job("frontend", [*stages, FRONTEND_CHECK])},
     )

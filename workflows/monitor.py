@@ -5,8 +5,11 @@ backend.healthcheckPath) rather than read from the environments' BACKEND_URL/FRO
 can only read an environment's variables by declaring the environment, and production's required
 reviewers would then hold every run, every five minutes, for approval.
 
-The run itself stays green while an environment is down: the issue is the alert. A failing scheduled run
-would also mail whoever last edited the schedule, every five minutes.
+The backend's health body is asserted like the deploy jobs do (``monitoring.healthBody``: database,
+external APIs), not only its status. The run itself stays green while an environment is down: the issue
+and the mail are the alert (a failing scheduled run would mail whoever last edited the schedule, every
+five minutes). A new incident and its recovery are mailed to the stack's ``monitoring.alertEmails``
+through the environment ``<environment>-alerts`` (workflows/mail.py), once each, not every run.
 """
 
 from __future__ import annotations
@@ -16,27 +19,33 @@ from typing import Any
 
 from config import StackConfig
 from workflows.alerts import clear_alert, raise_alert
+from workflows.mail import RUN_URL, alerts_environment, send_mail_step
 from workflows.pipeline import Route, routes_source
-from workflows.render import because, dump, expr, header, job, script
+from workflows.render import because, dump, expr, header, job, run_script, script, write_script
+from workflows.smoke import health_expectations
 
 PATH = ".github/workflows/monitor.yml"
 SCHEDULE = "*/5 * * * *"  # GitHub's shortest interval; runs can start late when GitHub is busy
 LABEL = "monitoring"
 
-_CHECK = script("""
+_CHECK = script(f"""
     set -euo pipefail
     if [ -z "$URL" ]; then
       echo "::notice::not monitored: set backend.customDomain in this stack's config"
       exit 0
     fi
-    curl --fail --silent --show-error --location --output /dev/null --write-out "%{http_code} in %{time_total}s\\n" \\
-      --max-time 15 --retry 2 --retry-delay 10 --retry-all-errors "$URL"
+    {run_script("health_check.py", '"$URL" --expect-env EXPECT --attempts 3 --delay 10')}
     """)
 
 
 def _target(cfg: StackConfig) -> dict[str, str]:
     backend = f"https://{cfg.backend.custom_domain}{cfg.backend.healthcheck_path}" if cfg.backend.custom_domain else ""
-    return {"environment": cfg.environment, "backend_health_url": backend, "frontend_url": f"{cfg.frontend.url}/"}
+    return {
+        "environment": cfg.environment,
+        "backend_health_url": backend,
+        "backend_expect": "\n".join(health_expectations(cfg)),
+        "frontend_url": f"{cfg.frontend.url}/",
+    }
 
 
 def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
@@ -45,18 +54,19 @@ def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
     healthy = "steps.backend.outcome == 'success' && steps.frontend.outcome == 'success'"
     title = "Monitoring: " + expr("matrix.environment") + " is unhealthy"
     steps: list[dict[str, Any]] = [
+        write_script("health_check.py"),
         {
-            "name": "Check the backend health endpoint",
+            "name": "Check the backend health endpoint (status and body)",
             "id": "backend",
             "continue-on-error": True,
-            "env": {"URL": expr("matrix.backend_health_url")},
+            "env": {"URL": expr("matrix.backend_health_url"), "EXPECT": expr("matrix.backend_expect")},
             "run": _CHECK,
         },
         {
             "name": "Check the frontend",
             "id": "frontend",
             "continue-on-error": True,
-            "env": {"URL": expr("matrix.frontend_url")},
+            "env": {"URL": expr("matrix.frontend_url"), "EXPECT": ""},
             "run": _CHECK,
         },
         raise_alert(
@@ -68,7 +78,27 @@ def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
                 "frontend": expr("steps.frontend.outcome") + " (" + expr("matrix.frontend_url") + ")",
             },
         ),
+        send_mail_step(
+            "Mail the alert recipients: a new incident",
+            "[maya " + expr("matrix.environment") + "] unhealthy: " + title,
+            "\n".join(
+                [
+                    title,
+                    "backend health: " + expr("steps.backend.outcome") + " (" + expr("matrix.backend_health_url") + ")",
+                    "frontend: " + expr("steps.frontend.outcome") + " (" + expr("matrix.frontend_url") + ")",
+                    "Run: " + RUN_URL,
+                    "The issue labelled monitoring stays open until a check passes; recovery is mailed too.",
+                ]
+            ),
+            "steps.alert.outputs.opened == 'true'",
+        ),
         clear_alert(title, LABEL, healthy),
+        send_mail_step(
+            "Mail the alert recipients: recovered",
+            "[maya " + expr("matrix.environment") + "] recovered",
+            expr("matrix.environment") + " is healthy again (" + RUN_URL + ").",
+            "steps.recovery.outputs.closed == 'true'",
+        ),
     ]
     unmonitored = [c.environment for c in configs if not c.backend.custom_domain]
     notes = (
@@ -88,14 +118,16 @@ def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
                 timeout=10,
                 permissions={"issues": because("write", "opens, updates and closes the alert issue")},
                 strategy={"fail-fast": False, "matrix": {"include": [_target(c) for c in configs]}},
+                environment={"name": alerts_environment("matrix.environment")},
             ),
         },
     }
     return dump(
         document,
         header(
-            f"Monitoring: every environment's backend health endpoint and frontend, on the schedule '{SCHEDULE}'; "
-            f"an unhealthy environment opens (or updates) one issue labelled '{LABEL}', closed on recovery.",
+            f"Monitoring: every environment's backend health endpoint (status and body) and frontend, on the schedule "
+            f"'{SCHEDULE}'; an unhealthy environment opens (or updates) one issue labelled '{LABEL}', closed on "
+            "recovery; the new incident and the recovery are mailed to the stack's monitoring.alertEmails.",
             routes_source(routes),
             notes,
         ),

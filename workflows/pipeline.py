@@ -191,12 +191,14 @@ def app_workflow(
     routes: Sequence[Route],
     title: str,
     notes: Sequence[str] = (),
+    after: Mapping[str, Job] | None = None,
 ) -> str:
     """The common tail of the frontend and backend workflows: triggers, the changes job, the gate, the header.
 
     ``path`` is the workflow's file (``.github/workflows/<name>.yml``), which the changes job looks up in
     GitHub's run history. ``stages`` are the stage jobs in pipeline order; the ``changes`` job runs first
-    and the job named ``check`` (branch protection's required check) last, needing every stage.
+    and the job named ``check`` (branch protection's required check) after every stage; ``after`` are jobs
+    that watch the whole run (the failure mail), placed last.
     """
     document = {
         "name": name,
@@ -213,6 +215,7 @@ def app_workflow(
             CHANGES_JOB: changes_job(watch, routes, path.rsplit("/", 1)[-1]),
             **stages,
             check: gate_job(check, [CHANGES_JOB, *stages]),
+            **(after or {}),
         },
     }
     return dump(document, header(title, routes_source(routes), notes))

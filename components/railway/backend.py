@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.railway import resources as rw
+from components.railway.providers.alerts import DEPLOYMENT_FAILURE_EVENTS, email_channel
 from config import StackConfig
 
 
@@ -43,6 +44,8 @@ class RailwayBackend(pulumi.ComponentResource):
     #: The PostgreSQL volume instance (None with an external database) and its backup schedule's kinds.
     volume_instance_id: pulumi.Output[str] | None
     backup_kinds: pulumi.Output[list[str]]
+    #: Railway's rule mailing a failed or crashed deployment, or None without maya-infra:monitoring.
+    deployment_alert: rw.NotificationRule | None
 
     def __init__(self, name: str, args: RailwayBackendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maya:railway:Backend", name, None, opts)
@@ -165,6 +168,8 @@ class RailwayBackend(pulumi.ComponentResource):
                 )
                 self.backup_kinds = schedule.kinds
 
+        self.deployment_alert = self._deployment_alert(name, cfg, project, child)
+
         self.project_id = project.id
         self.environment_id = environment.id
         self.service_id = service.id
@@ -187,4 +192,24 @@ class RailwayBackend(pulumi.ComponentResource):
                 "service_domain": self.service_domain,
                 "deployment_status": self.deployment_status,
             }
+        )
+
+    @staticmethod
+    def _deployment_alert(
+        name: str, cfg: StackConfig, project: rw.Project, child: pulumi.ResourceOptions
+    ) -> rw.NotificationRule | None:
+        """Railway mails ``monitoring.alertEmails`` when a deployment of the project fails or crashes.
+
+        Railway sees every deployment (CI, auto-deploy, dashboard redeploy) and a crash at any time later,
+        which no CI job can; the project is the stack's own, so the rule covers this stack only.
+        """
+        if cfg.monitoring is None:
+            return None
+        return rw.NotificationRule(
+            f"{name}-deploy-alert",
+            project_id=project.id,
+            workspace_id=cfg.railway.workspace_id,
+            event_types=sorted(DEPLOYMENT_FAILURE_EVENTS),
+            channel_configs=[email_channel(a) for a in sorted(cfg.monitoring.alert_emails)],
+            opts=child,
         )

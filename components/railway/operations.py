@@ -249,4 +249,23 @@ VOLUME_INSTANCE_BACKUP_RESTORE = _op(
     creates=True,
 )
 
+# ---- notification rules: deployment failures mailed by Railway (NotificationRule resource) ----------------
+NOTIFICATION_RULES = _op(
+    """query NotificationRules($workspaceId: String!, $projectId: String) {
+      notificationRules(workspaceId: $workspaceId, projectId: $projectId) {
+        id workspaceId projectId eventTypes severities ephemeralEnvironments channels { id config } } }"""
+)
+NOTIFICATION_RULE_CREATE = _op(
+    """mutation NotificationRuleCreate($input: CreateNotificationRuleInput!) {
+      notificationRuleCreate(input: $input) { id workspaceId projectId eventTypes severities
+        ephemeralEnvironments channels { id config } } }""",
+    creates=True,
+)
+NOTIFICATION_RULE_UPDATE = _op(
+    """mutation NotificationRuleUpdate($id: String!, $input: UpdateNotificationRuleInput!) {
+      notificationRuleUpdate(id: $id, input: $input) { id eventTypes severities ephemeralEnvironments
+        channels { id config } } }"""
+)
+NOTIFICATION_RULE_DELETE = _op("mutation NotificationRuleDelete($id: String!) { notificationRuleDelete(id: $id) }")
+
 ALL: tuple[Operation, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Operation))

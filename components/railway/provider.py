@@ -7,6 +7,7 @@ that path so that every state ever written keeps loading. Never remove a name fr
 references it would stop loading (``tests/components/railway/test_state_contract.py`` holds this).
 """
 
+from components.railway.providers.alerts import NotificationRuleProvider
 from components.railway.providers.base import (
     IN_FLIGHT,
     STATE_MODULE,
@@ -36,6 +37,7 @@ __all__ = [
     "DeploymentProvider",
     "DeploymentTriggerProvider",
     "EnvironmentProvider",
+    "NotificationRuleProvider",
     "PostgresProvider",
     "ProjectProvider",
     "ProjectTokenProvider",

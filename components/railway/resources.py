@@ -373,3 +373,40 @@ class BackupSchedule(Resource, module="railway", name="BackupSchedule"):
             {"volume_instance_id": volume_instance_id, "kinds": kinds, "schedules": None},
             opts,
         )
+
+
+class NotificationRule(Resource, module="railway", name="NotificationRule"):
+    """A Railway notification rule of a project: which events mail which addresses (see providers/alerts.py)."""
+
+    rule_workspace_id: pulumi.Output[str]
+    event_types: pulumi.Output[list[str]]
+    channel_configs: pulumi.Output[list[dict[str, Any]]]
+    channel_count: pulumi.Output[int]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        project_id: pulumi.Input[str],
+        event_types: pulumi.Input[list[str]],
+        channel_configs: pulumi.Input[list[dict[str, Any]]],
+        workspace_id: pulumi.Input[str] | None = None,
+        severities: pulumi.Input[list[str]] | None = None,
+        ephemeral_environments: pulumi.Input[bool] = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            p.NotificationRuleProvider(),
+            resource_name,
+            {
+                "workspace_id": workspace_id,
+                "project_id": project_id,
+                "event_types": event_types,
+                "severities": severities,
+                "channel_configs": channel_configs,
+                "ephemeral_environments": ephemeral_environments,
+                "rule_workspace_id": None,
+                "channel_count": None,
+            },
+            opts,
+        )

@@ -12,7 +12,7 @@ from pulumi.runtime import rpc
 
 import config
 from program import build as build_stack
-from tests.secrets import TEST_SECRETS
+from tests.secrets import TEST_CHECKLY_SECRETS, TEST_SECRETS
 
 RAILWAY = "pulumi-python:dynamic/railway:"
 
@@ -48,6 +48,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "vercel:index/project:Project": {"team_id": "team_mock"},
         }.get(kind, {})
         state.update(computed)
+        if args.typ.startswith("checkly:"):  # Checkly ids are numbers (checks reference channels by number)
+            return str(7000 + len(self.resources)), state
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -76,6 +78,9 @@ def stack_config(
     merged: dict[str, Any] = {**raw, **(overrides or {})}
     values = {k: v if isinstance(v, str) else json.dumps(v) for k, v in merged.items() if v is not None}
     secret_values = dict(TEST_SECRETS if secrets is None else secrets)
+    platforms = merged.get("maya-infra:platforms") or []
+    if secrets is None and stack_name == "production" and "checkly" in platforms:
+        secret_values.update(TEST_CHECKLY_SECRETS)  # production's config requires the Checkly account
     values.update(secret_values)
     return values, sorted(secret_values)
 

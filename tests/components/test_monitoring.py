@@ -12,7 +12,7 @@ import pytest
 import config
 from program import build as build_stack
 from tests.components.program import RAILWAY, ProgramRun, RecordingMocks, is_secret, run_program, stack_config
-from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
 
 CHECK = "checkly:index/check:Check"
 GROUP = "checkly:index/checkGroupV2:CheckGroupV2"
@@ -216,14 +216,16 @@ def test_sub_minute_and_minute_schedules_map_to_checkly_frequencies() -> None:
 
 
 def test_railway_left_out_the_backend_check_uses_the_custom_domain() -> None:
-    run = run_checkly("staging", {"maya-infra:platforms": ["vercel", "github"]})
+    run = run_checkly("staging", {"maya-infra:platforms": ["vercel", "github", "checkly"]})
     assert _check(run, "backend")["request"]["url"] == "https://api.staging.mayassistant.com/api/health"
 
 
 # ---- without a Checkly account: the scheduled workflow ---------------------------------------------------
 @pytest.mark.parametrize("stack_name", config.STACKS)
 def test_without_a_checkly_account_the_scheduled_workflow_monitors(stack_name: str) -> None:
-    run = run_program(stack_name)
+    # production only where checkly is left out on purpose (a rehearsal): its config requires the account
+    overrides = {"maya-infra:platforms": ["railway", "vercel", "github"]} if stack_name == "production" else {}
+    run = run_program(stack_name, overrides)
     assert not [r for r in run.mocks.resources if r.typ.startswith("checkly:") or r.typ == PROVIDER]
     assert run.outputs["monitoring"] == "github-actions schedule (every 5 min)"
     assert ".github/workflows/monitor.yml" in str(run.outputs["workflow_files"])
@@ -290,7 +292,7 @@ def test_staging_may_switch_backups_off_and_an_external_database_has_none() -> N
     external = run_program(
         "production",
         {"maya-infra:backend": {**raw["maya-infra:backend"], "database": "external"}},
-        secrets={**TEST_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
+        secrets={**TEST_SECRETS, **TEST_CHECKLY_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
     )
     assert not external.mocks.of_type(RAILWAY + "BackupSchedule")
     assert external.outputs["backup_schedule"] == [] and "railway_volume_instance_id" not in external.outputs
@@ -300,7 +302,9 @@ def test_staging_may_switch_backups_off_and_an_external_database_has_none() -> N
 def _parse(stack_name: str, overrides: dict[str, Any] | None = None, secrets: dict[str, str] | None = None) -> Any:
     raw, _ = config.read_stack_file(stack_name)
     raw = {k: v for k, v in {**raw, **(overrides or {})}.items() if v is not None}
-    secret_values = {**TEST_SECRETS, **(secrets or {})}
+    # production requires the Checkly account: given unless the test passes its own secrets
+    checkly = TEST_CHECKLY_SECRETS if stack_name == "production" and secrets is None else {}
+    secret_values = {**TEST_SECRETS, **checkly, **(secrets or {})}
     return config.parse(stack_name, {**raw, **secret_values}, set(secret_values))
 
 
@@ -362,7 +366,7 @@ def test_bad_backup_kinds_are_reported(kinds: list[str], message: str) -> None:
 
 def test_checkly_secrets_are_required_only_when_used() -> None:
     # provider checkly: the whole account is required
-    problems = _problems({"maya-infra:monitoring": _monitoring("production", provider="checkly")})
+    problems = _problems({"maya-infra:monitoring": _monitoring("production", provider="checkly")}, {})
     assert {"checklyApiKey", "checklyAccountId"} <= set(problems)
     assert problems["checklyApiKey"].fix.startswith("pulumi config set --secret maya-infra:checklyApiKey")
     # auto with half an account: the other half is missing

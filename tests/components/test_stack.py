@@ -9,7 +9,7 @@ import pytest
 
 import config
 from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
-from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
 
 VERCEL_PROJECT = "vercel:index/project:Project"
 VERCEL_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
@@ -61,7 +61,10 @@ def test_resource_set(run: ProgramRun) -> None:
     ):
         assert types.count(RAILWAY + kind) == 1, kind
     assert types.count(VERCEL_PROJECT) == 1
-    assert types.count(GH_ENV) == 1 and types.count(GH_POLICY) == 1 and types.count(GH_RULESET) == 1
+    # the deploy environment and <environment>-alerts (alert mail only), each with its branch policy
+    # (staging's alerts environment also admits main, the default branch, where the scheduled monitor runs)
+    policies = 3 if run.outputs["stack"] == "staging" else 2
+    assert types.count(GH_ENV) == 2 and types.count(GH_POLICY) == policies and types.count(GH_RULESET) == 1
     assert types.count(GH_FILE) >= 2
     components = {r.typ for r in run.mocks.resources if not r.custom}
     assert {"maya:railway:Backend", "maya:vercel:Frontend", "maya:github:Pipeline"} <= components
@@ -77,7 +80,7 @@ def test_railway_backend_settings(run: ProgramRun) -> None:
     assert settings["root_directory"] == "backend"
     assert settings["source_repo"] == "mayassistant/maya"
     assert settings["healthcheck_path"] == "/api/health"
-    assert settings["pre_deploy_command"] == "python apply_migration.py"
+    assert settings["pre_deploy_command"] == "python apply_migrations.py"
     assert settings["num_replicas"] == cfg.backend.replicas
     assert settings["region"] == cfg.backend.region
     assert settings["restart_policy_type"] == "ON_FAILURE"
@@ -139,10 +142,16 @@ def test_frontend_gets_the_backend_url_and_production_values_never_reach_preview
 
 def test_github_environment_and_protection(run: ProgramRun) -> None:
     cfg = config.load_from_stack_file(run.outputs["stack"])
-    environment = run.mocks.one(GH_ENV).inputs
-    assert environment["environment"] == cfg.stack
-    assert environment["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
-    assert run.mocks.one(GH_POLICY).inputs["branchPattern"] == cfg.github.branch
+    environments = {r.inputs["environment"]: r.inputs for r in run.mocks.of_type(GH_ENV)}
+    assert set(environments) == {cfg.stack, f"{cfg.stack}-alerts"}
+    environment = environments[cfg.stack]
+    for each in environments.values():
+        assert each["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
+    policies = {(r.inputs["environment"], r.inputs["branchPattern"]) for r in run.mocks.of_type(GH_POLICY)}
+    alert_branches = {cfg.github.branch, "main"}  # main: the default branch, where the monitor's schedule runs
+    assert policies == {(cfg.stack, cfg.github.branch), *((f"{cfg.stack}-alerts", b) for b in alert_branches)}
+    alerts = environments[f"{cfg.stack}-alerts"]
+    assert not alerts.get("reviewers") and alerts["canAdminsBypass"] is False  # an alert never waits
     if cfg.is_production:
         assert environment["preventSelfReview"] is True
         assert environment["canAdminsBypass"] is False
@@ -154,7 +163,9 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
     assert checks == ["frontend-ci", "backend-ci"]
     files = run.mocks.of_type(GH_FILE)
     assert {f.inputs["branch"] for f in files} == {cfg.github.branch}
-    assert all(f.inputs["file"].startswith(".github/workflows/") for f in files)
+    assert {f.inputs["file"] for f in files if not f.inputs["file"].startswith(".github/workflows/")} == {
+        "backend/apply_migrations.py"  # the migration runner, Railway's pre-deploy command
+    }
 
 
 def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
@@ -168,7 +179,25 @@ def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
     assert variables["VERCEL_ORG_ID"] == "team_mock"
     assert variables["RAILWAY_SERVICE_ID"] == "backend-service-id"
     assert variables["BACKEND_URL"] == run.outputs["backend_url"]
-    assert {s["environment"] for s in secrets.values()} == {run.outputs["stack"]}
+    stack = run.outputs["stack"]
+    deploy = {n: s for n, s in secrets.items() if s["environment"] == stack}
+    assert {s["environment"] for s in secrets.values()} == {stack, f"{stack}-alerts"}
+    assert "SMTP_URL" not in deploy  # the alert mail lives in <environment>-alerts only, and nothing else does
+    alert_secrets = {
+        r.inputs["secretName"] for r in run.mocks.of_type(GH_SECRET) if r.inputs["environment"].endswith("-alerts")
+    }
+    assert alert_secrets == {"SMTP_URL"}
+    alert_vars = {
+        r.inputs["variableName"]: r.inputs["value"]
+        for r in run.mocks.of_type(GH_VARIABLE)
+        if r.inputs["environment"].endswith("-alerts")
+    }
+    cfg = config.load_from_stack_file(stack)
+    assert cfg.monitoring is not None
+    assert alert_vars == {
+        "ALERT_EMAILS": ",".join(cfg.monitoring.alert_emails),
+        "ALERT_FROM": cfg.monitoring.alert_emails[0],
+    }
 
 
 def test_every_secret_value_is_a_secret_output(run: ProgramRun) -> None:
@@ -244,7 +273,7 @@ def test_external_database() -> None:
     run = run_program(
         "production",
         {"maya-infra:backend": backend},
-        secrets={**TEST_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
+        secrets={**TEST_SECRETS, **TEST_CHECKLY_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
     )
     assert not run.mocks.of_type(RAILWAY + "Postgres")
     variables = run.mocks.one(RAILWAY + "Variables").inputs["variables"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import config
-from tests.secrets import EXTERNAL_DATABASE_URL, TEST_SECRETS
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
 
 
 def _parse(
@@ -20,6 +20,8 @@ def _parse(
     raw = {**raw, **(overrides or {})}
     raw = {k: v for k, v in raw.items() if v is not None}
     secret_values = dict(TEST_SECRETS if secrets is None else secrets)
+    if secrets is None and stack == "production":
+        secret_values.update(TEST_CHECKLY_SECRETS)  # production's config requires the Checkly account
     return config.parse(stack, {**raw, **secret_values, **(plaintext or {})}, set(secret_values))
 
 
@@ -32,7 +34,7 @@ def test_real_stack_files_validate_with_all_secrets(stack: str) -> None:
     cfg = _parse(stack)
     assert cfg.stack == stack
     assert cfg.environment == stack
-    assert cfg.platforms == frozenset({"railway", "vercel", "github"})
+    assert cfg.platforms == frozenset({"railway", "vercel", "github", "checkly"})
     assert cfg.backend.healthcheck_path == "/api/health"
     assert cfg.backend.root_directory == "backend"
     assert cfg.frontend.root_directory == "omega-frontend"
@@ -219,3 +221,38 @@ def test_an_empty_vercel_org_id_is_refused_not_written() -> None:
     with pytest.raises(ValueError, match=r"VERCEL_ORG_ID would be empty.*frontend\.teamId"):
         envvars._not_empty(org, "")
     assert envvars._not_empty(org, "team_abc") == "team_abc"
+
+
+# ---- production's monitor (issue 13): a real 30-second check that mails, refused otherwise ------------------
+
+
+def test_production_without_the_checkly_account_is_refused_with_the_commands_that_fix_it() -> None:
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("production", secrets=TEST_SECRETS)
+    problems = _problems(exc)
+    assert set(problems) == {"checklyApiKey", "checklyAccountId"}
+    fix = problems["checklyApiKey"].fix
+    assert "pulumi config set --secret maya-infra:checklyApiKey --stack production" in fix
+
+
+@pytest.mark.parametrize(
+    ("monitoring", "key"),
+    [
+        ({"provider": "github-actions"}, "monitoring.provider"),
+        ({"backendFrequencySeconds": 60}, "monitoring.backendFrequencySeconds"),
+    ],
+)
+def test_production_without_a_30_second_monitor_is_refused(monitoring: dict[str, Any], key: str) -> None:
+    raw, _ = config.read_stack_file("production")
+    section = {**raw["maya-infra:monitoring"], **monitoring}
+    secrets = {**TEST_SECRETS, **TEST_CHECKLY_SECRETS} if "provider" not in monitoring else TEST_SECRETS
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("production", {"maya-infra:monitoring": section}, secrets=secrets)
+    assert key in _problems(exc)
+
+
+def test_staging_may_use_the_scheduled_fallback_and_a_rehearsal_may_leave_checkly_out() -> None:
+    assert _parse("staging").monitoring_mode == config.MONITORING_SCHEDULE
+    cfg = _parse("production", {"maya-infra:platforms": ["railway", "vercel", "github"]}, secrets=TEST_SECRETS)
+    assert cfg.monitoring_mode == config.MONITORING_SCHEDULE
+    assert any("checkly is left out" in gap for gap in cfg.safety_gaps())

@@ -81,8 +81,8 @@ def test_clean_export_reports_no_finding(stack: str, tmp_path: Path, capsys: pyt
     assert code == 0 and document["result"] == "clean" and document["findings"] == []
     assert document["stack"] == stack and document["last_update"] == state["deployment"]["manifest"]["time"]
     # the fixtures are Railway-only exports (the real engine here has no GitHub/Checkly resources to create),
-    # so production's monitoring shows as an advisory, which is not a finding
-    expected = {"production-monitored"} if stack == "production" else set()
+    # so production's monitoring and alerting show as advisories, which are not findings
+    expected = {"production-monitored", "production-alerting"} if stack == "production" else set()
     assert {p["name"] for p in document["policies"] if p["violations"]} == expected
     railway = document["inventory"]["railway"]
     for kind in ("Project", "Environment", "ServiceInstance", "Variables", "ProjectToken", "CustomDomain"):

@@ -522,3 +522,19 @@ def test_rehearsal_serve_writes_what_the_oncall_doc_sources(world: World, tmp_pa
     assert "vercel" in served["platforms"] and served["railway_service_id"] == world.ids["railway_service_id"]
     assert f"source {tmp_path / 'oncall-staging.env'}" in printed.getvalue()
     assert "python -m ops rollback backend --stack staging" in printed.getvalue()
+
+
+def test_status_lists_every_active_alert_rule_and_where_it_sends(world: World) -> None:
+    from config import load_from_stack_file
+    from config.alerts import alert_rules
+
+    healthy(world)
+    rules = [r.as_output() for r in alert_rules(load_from_stack_file("staging"))]
+    world.write_outputs(alert_rules=rules)
+    result = world.run("status", "--stack", "staging")
+    assert result.code == 0, result.text
+    assert f"alerts — {len(rules)} active rule(s)" in result.out
+    assert "Railway notification rule (Deployment.failed, Deployment.crashed)" in result.out
+    assert "mails maya-dev-alerts@mayassistant.com" in result.out and "≤ " in result.out
+    world.write_outputs(alert_rules=None)
+    assert "no alert_rules output yet" in world.run("status", "--stack", "staging").out

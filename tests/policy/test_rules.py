@@ -230,7 +230,8 @@ def test_every_generated_workflow_passes() -> None:
         text
         for stack in STACKS
         for repo in render_app_workflows(load_from_stack_file(stack)).values()
-        for text in repo.values()
+        for path, text in repo.items()
+        if path.endswith(".yml")  # the backend also gets the migration runner, a Python file
     ]
     files += list(render_infra_workflows().values())
     assert files

@@ -24,8 +24,11 @@ def _ops(*args: str) -> subprocess.CompletedProcess[str]:
 def test_render_workflows_writes_what_the_stack_commits(tmp_path: Path, stack: str) -> None:
     result = _ops("render-workflows", "--stack", stack, "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.yml"))
-    assert written == sorted(p.relative_to(GOLDEN / stack).as_posix() for p in (GOLDEN / stack).rglob("*.yml"))
+    out = tmp_path / "out"
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == sorted(
+        p.relative_to(GOLDEN / stack).as_posix() for p in (GOLDEN / stack).rglob("*") if p.is_file()
+    )
     assert set(result.stdout.split()) == {str(tmp_path / "out" / w) for w in written}
     for path in written:
         assert (tmp_path / "out" / path).read_text() == (GOLDEN / stack / path).read_text()

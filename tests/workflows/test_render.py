@@ -51,7 +51,7 @@ def test_dump_refuses_what_it_cannot_write_faithfully() -> None:
     with pytest.raises(ValueError, match="one-line"):
         Commented("a\nb", "c")
     with pytest.raises(KeyError, match="not pinned"):
-        pins.uses("actions/cache")
+        pins.uses("actions/not-pinned")
 
 
 def test_pins_are_full_shas_and_tools_have_exact_versions() -> None:

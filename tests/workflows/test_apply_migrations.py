@@ -1,0 +1,125 @@
+"""The pre-deploy migration runner (workflows/scripts/apply_migrations.py) against a real PostgreSQL.
+
+The backend's ``apply_migration.py`` here is a stand-in that keeps the spec's contract: apply one file and
+record its version in ``schema_migrations`` in the same transaction, exit non-zero on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.workflows.postgres import postgres_server
+
+pytestmark = pytest.mark.timeout(180)
+RUNNER = Path(__file__).resolve().parents[2] / "workflows" / "scripts" / "apply_migrations.py"
+
+APPLY_ONE = """
+import pathlib, sys, psycopg
+name = sys.argv[1]
+version = name.split("_", 1)[0]
+with psycopg.connect(__import__("os").environ["DATABASE_URL"]) as db:
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz)")
+    db.execute(pathlib.Path("migrations", name).read_text())
+    db.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def database(server: str) -> Iterator[str]:
+    """A fresh database per test on the shared server."""
+    name = f"maya_{os.urandom(4).hex()}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def _backend(tmp_path: Path, files: dict[str, str], script: str = APPLY_ONE) -> Path:
+    (tmp_path / "migrations").mkdir()
+    for name, sql in files.items():
+        (tmp_path / "migrations" / name).write_text(sql)
+    (tmp_path / "apply_migration.py").write_text(script)
+    return tmp_path
+
+
+def _runner(backend: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(RUNNER), *args],
+        cwd=backend,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _versions(url: str) -> list[str]:
+    with psycopg.connect(url) as db:
+        return [row[0] for row in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def test_applies_each_pending_file_in_order_then_finds_nothing(tmp_path: Path, database: str) -> None:
+    backend = _backend(
+        tmp_path,
+        {
+            "002_add_column.sql": "ALTER TABLE tenants ADD COLUMN plan text NOT NULL DEFAULT 'free';",
+            "001_tenants.sql": "CREATE TABLE tenants (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text);",
+        },
+    )
+    first = _runner(backend, database)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.index("applying 001_tenants.sql") < first.stdout.index("applying 002_add_column.sql")
+    assert _versions(database) == ["001", "002"]
+    again = _runner(backend, database)
+    assert again.returncode == 0 and "applying" not in again.stdout and "0 migration(s) applied" in again.stdout
+    assert _runner(backend, database, "--check").returncode == 0
+
+    (backend / "migrations" / "003_plans.sql").write_text("CREATE TABLE plans (name text PRIMARY KEY);")
+    check = _runner(backend, database, "--check")
+    assert check.returncode == 1 and "003_plans.sql is not recorded" in check.stdout
+    assert _runner(backend, database).returncode == 0 and _versions(database) == ["001", "002", "003"]
+
+
+def test_a_failing_migration_stops_the_deploy_and_nothing_after_it_runs(tmp_path: Path, database: str) -> None:
+    backend = _backend(
+        tmp_path,
+        {
+            "001_tenants.sql": "CREATE TABLE tenants (id int PRIMARY KEY);",
+            "002_broken.sql": "ALTER TABLE no_such_table ADD COLUMN x int;",
+            "003_later.sql": "CREATE TABLE later (id int);",
+        },
+    )
+    done = _runner(backend, database)
+    assert done.returncode == 1
+    assert "002_broken.sql failed" in done.stderr and "applying 003_later.sql" not in done.stdout
+    assert _versions(database) == ["001"]  # the failed file's transaction left nothing behind
+
+
+def test_a_script_that_does_not_record_the_version_is_caught(tmp_path: Path, database: str) -> None:
+    silent = APPLY_ONE.replace('db.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))', "")
+    backend = _backend(tmp_path, {"001_tenants.sql": "CREATE TABLE tenants (id int);"}, silent)
+    done = _runner(backend, database)
+    assert done.returncode == 1 and "is not in schema_migrations" in done.stderr
+
+
+def test_bad_names_and_a_version_used_twice_are_refused_before_anything_runs(tmp_path: Path, database: str) -> None:
+    backend = _backend(tmp_path, {"001_a.sql": "SELECT 1;", "01_b.sql": "SELECT 1;"})
+    done = _runner(backend, database)
+    assert done.returncode == 1 and "already used" in done.stderr
+    with psycopg.connect(database) as db:
+        assert db.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
