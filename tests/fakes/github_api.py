@@ -86,6 +86,8 @@ class FakeGitHub:
         self.token = token
         self.requests: list[RecordedRequest] = []
         self.unhandled: list[RecordedRequest] = []
+        #: pull-request comments (the preview comment, docs/previews.md): id -> {id, issue, body, user}
+        self.comments: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._host, self._port = host, port
         self._server: ThreadingHTTPServer | None = None
@@ -171,7 +173,10 @@ class FakeGitHub:
         if kind not in ("token", "bearer", "basic", "none"):
             kind = "other"
 
-        status, payload, unhandled = self._route(method, path, auth)
+        authorized = self.token is None or auth.split(" ", 1)[-1] == self.token
+        with self._lock:
+            answer = self._comments_route(method, path, parse_qs(parts.query), body) if authorized else None
+        status, payload, unhandled = answer if answer is not None else self._route(method, path, auth)
         rec = RecordedRequest(
             method=method,
             path=path,
@@ -197,6 +202,32 @@ class FakeGitHub:
         h.end_headers()
         if method != "HEAD":
             h.wfile.write(data)
+
+    def _comments_route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, bool] | None:
+        """Issue comments: list (paged), create, edit. None when ``path`` is not a comments endpoint."""
+        rest = path[len(REST_PREFIX) :].rstrip("/") if path.startswith(REST_PREFIX + "/") else ""
+        m = re.fullmatch(r"/repos/([^/]+)/([^/]+)/issues/([0-9]+)/comments", rest)
+        if m and method == "GET":
+            per_page = int(query.get("per_page", ["30"])[0])
+            page = int(query.get("page", ["1"])[0])
+            issue = f"{m.group(1)}/{m.group(2)}#{m.group(3)}".lower()
+            items = [c for c in sorted(self.comments.values(), key=lambda c: c["id"]) if c["issue"] == issue]
+            return 200, items[(page - 1) * per_page : page * per_page], False
+        if m and method == "POST" and isinstance(body, dict) and isinstance(body.get("body"), str):
+            comment_id = 1000 + len(self.comments) + 1
+            issue = f"{m.group(1)}/{m.group(2)}#{m.group(3)}".lower()
+            self.comments[comment_id] = {"id": comment_id, "issue": issue, "body": body["body"], "user": self.login}
+            return 201, self.comments[comment_id], False
+        m = re.fullmatch(r"/repos/([^/]+)/([^/]+)/issues/comments/([0-9]+)", rest)
+        if m and method == "PATCH" and isinstance(body, dict) and isinstance(body.get("body"), str):
+            comment = self.comments.get(int(m.group(3)))
+            if comment is None:
+                return _not_found()
+            comment["body"] = body["body"]
+            return 200, comment, False
+        return None
 
     def _route(self, method: str, path: str, auth: str) -> tuple[int, Any, bool]:
         """(status, JSON payload, unhandled?) for one request."""
