@@ -13,9 +13,9 @@ from tests.fakes.railway_api import POSTGRES_TEMPLATE_ID, FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from workflows.scripts import pr_preview as pp
 
-RAILWAY_TOKEN = "preview-railway-token-5e1c"  # noqa: S105 - a fake credential
-VERCEL_TOKEN = "preview-vercel-token-2a9d"  # noqa: S105 - a fake credential
-GITHUB_TOKEN = "preview-github-token-7f3b"  # noqa: S105 - a fake credential
+RAILWAY_TOKEN = "preview-railway-token-5e1c"
+VERCEL_TOKEN = "preview-vercel-token-2a9d"
+GITHUB_TOKEN = "preview-github-token-7f3b"
 REPOSITORY = "mayassistant/maya"
 STRIPE_STAGING = "sk_test_staging_4f8e2d1c9b7a"  # withheld from previews in these tests
 JWT_STAGING = "staging-jwt-secret-3c1a"
@@ -90,7 +90,12 @@ def _staging(railway: FakeRailway) -> tuple[str, str, str, str]:
         template = railway._postgres_template()["serializedConfig"]
         railway._m_template_deploy_v2(
             None,
-            {"templateId": POSTGRES_TEMPLATE_ID, "serializedConfig": template, "projectId": pid, "environmentId": staging},
+            {
+                "templateId": POSTGRES_TEMPLATE_ID,
+                "serializedConfig": template,
+                "projectId": pid,
+                "environmentId": staging,
+            },
         )
         postgres = next(s["id"] for s in railway._services_of(pid) if s["name"] == "Postgres")
         backend = railway._create_service(
