@@ -24,6 +24,7 @@ from pydantic import (
 from config.model import (
     ALL_PLATFORMS,
     CHECKLY_ACCOUNT_KEYS,
+    DEFAULT_PREVIEWS,
     NAMESPACE,
     PROJECT_DIR,
     STACKS,
@@ -32,6 +33,7 @@ from config.model import (
     FrontendSettings,
     GitHubSettings,
     MonitoringSettings,
+    PreviewSettings,
     RailwaySettings,
     StackConfig,
     _KeyedError,
@@ -161,6 +163,7 @@ def parse(
         "railway": RailwaySettings,
         "monitoring": MonitoringSettings,
         "backups": BackupSettings,
+        "previews": PreviewSettings,
     }
     platforms_value = _decode(ours.get("platforms", list(ALL_PLATFORMS)))
     if (
@@ -183,6 +186,11 @@ def parse(
                 continue
             if name == "backups":
                 continue  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
+            if name == "previews":  # on by default where a preview can have its own database (docs/previews.md)
+                backend_raw = _decode(ours.get("backend"))
+                external = isinstance(backend_raw, dict) and backend_raw.get("database") == "external"
+                sections[name] = PreviewSettings(enabled=DEFAULT_PREVIEWS[stack] and not external)
+                continue
             if name == "monitoring" and stack != "production":
                 continue  # staging may go without; production must be monitored
             if name == "monitoring":
@@ -249,6 +257,19 @@ def parse(
                 )
             )
         problems += _monitoring_secret_problems(stack, sections.get("monitoring"), secrets, reported)
+        previews = sections.get("previews")
+        wants_previews = isinstance(previews, PreviewSettings) and previews.enabled
+        token_missing = "previewsRailwayToken" not in secrets and "previewsRailwayToken" not in reported
+        if wants_previews and {"railway", "github"} <= platforms and token_missing:
+            problems.append(
+                Problem(
+                    "previewsRailwayToken",
+                    "is missing (previews.enabled is true: the preview workflow creates and removes Railway "
+                    "environments with it; use the account token of a bot that is a member of this stack's "
+                    "Railway project only — never production's; see docs/previews.md)",
+                    _fix_secret(stack, "previewsRailwayToken"),
+                )
+            )
         db_url = secrets.get("databaseUrl")
         if db_url is not None and not db_url.get_secret_value().startswith(("postgres://", "postgresql://")):
             problems.append(

@@ -45,6 +45,12 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("railwayToken", "RAILWAY_API_TOKEN", "Railway account or workspace token", _with("railway")),
     SecretSpec("vercelToken", "VERCEL_TOKEN", "Vercel API token", _with("vercel")),
     SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
+    SecretSpec(
+        "previewsRailwayToken",
+        "RAILWAY_PREVIEW_TOKEN",
+        "Railway token of the pull-request previews (required when previews are enabled; docs/previews.md)",
+        _never,
+    ),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
     SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
     # Monitoring: optional here; required by the checks at the end of `parse` when their feature is on.
@@ -54,5 +60,5 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("pagerdutyServiceKey", "PAGERDUTY_SERVICE_KEY", "PagerDuty integration (service) key", _never),
 )
 SECRET_KEYS = {spec.key for spec in SECRETS}
-STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups")
+STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups", "previews")
 KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)

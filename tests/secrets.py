@@ -12,5 +12,6 @@ TEST_SECRETS = {
     "maya-infra:githubToken": "test-github-token-6a2d9c4e",
     "maya-infra:snykToken": "test-snyk-token-0b5e3a7d",
     "maya-infra:safetyApiKey": "test-safety-key-4d8b2f90",
+    "maya-infra:previewsRailwayToken": "test-previews-railway-token-3b7e",
 }
 EXTERNAL_DATABASE_URL = "postgresql://maya:test-db-password-2c7f@db.example.com:5432/maya"
