@@ -16,7 +16,7 @@ from workflows.scripts import pr_preview as pp
 
 SCHEMA = PROJECT_DIR / "tests" / "railway" / "schema.graphql"
 SHA1, SHA2 = "a" * 40, "b" * 40
-SHAPE = ["--withhold", "STRIPE_API_KEY", "--max-environments", "2"]
+SHAPE = ["--withhold", "STRIPE_API_KEY", "--fresh", "JWT_SECRET_KEY", "--max-environments", "2"]
 
 
 @cache
@@ -63,7 +63,8 @@ def test_open_creates_an_ephemeral_fork_with_its_own_database_and_wires_the_fron
             assert instance["sleepApplication"] is True
             assert not api._triggers_of(w.backend_id, eid)  # the script deploys the PR's commit, not a branch
         backend_vars = w.variables(eid, w.backend_id)
-        assert "STRIPE_API_KEY" not in backend_vars and backend_vars["JWT_SECRET_KEY"] == JWT_STAGING
+        assert "STRIPE_API_KEY" not in backend_vars and backend_vars["ENVIRONMENT"] == "staging"
+        assert backend_vars["JWT_SECRET_KEY"] not in ("", JWT_STAGING)  # its own signing key
         assert backend_vars["DATABASE_URL"] == "${{Postgres.DATABASE_URL}}"  # resolves inside the preview
         assert w.variables(w.staging_id, w.backend_id)["STRIPE_API_KEY"] == STRIPE_STAGING  # staging untouched
         pg, pg_staging = w.variables(eid, w.postgres_id), w.variables(w.staging_id, w.postgres_id)

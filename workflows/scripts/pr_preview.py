@@ -54,6 +54,7 @@ GITHUB_API = "https://api.github.com"
 USER_AGENT = "maya-infra-pr-preview/1"
 MARKER = "<!-- maya-infra:pr-preview -->"
 API_URL_VARIABLE = "NEXT_PUBLIC_API_URL"
+PREVIEW_MARKER = "MAYA_PREVIEW"  # set on each service once its variables are the preview's own
 RETRY_HTTP = frozenset({429, 500, 502, 503, 504})
 LIVE = frozenset({"SUCCESS", "SLEEPING"})
 FAILED = frozenset({"FAILED", "CRASHED", "REMOVED", "SKIPPED"})
@@ -297,6 +298,7 @@ class Target:
     max_environments: int = 5
     sleep: bool = True
     withhold: tuple[str, ...] = ()
+    fresh: tuple[str, ...] = ()
     health_path: str = "/api/health"
     port: int = 8000
 
@@ -434,15 +436,16 @@ def prepare(railway: Railway, target: Target, preview: Preview) -> dict[str, Any
     # 2. Variables: the backend keeps only what is safe for previews; the database gets its own password.
     scope = {"projectId": target.project_id, "environmentId": preview.environment_id}
     backend = railway(VARIABLES_QUERY, {**scope, "serviceId": target.service_id})["variables"] or {}
-    withheld = sorted(set(backend) & set(target.withhold))
-    if withheld:
+    if set(backend) & set(target.withhold) or backend.get(PREVIEW_MARKER) != preview.name:
         kept = {k: v for k, v in backend.items() if k not in target.withhold and not k.startswith("RAILWAY_")}
+        kept.update({name: secrets.token_urlsafe(32) for name in target.fresh})
+        kept[PREVIEW_MARKER] = preview.name  # written last, with the rest: this preview's values are in place
         write = {**scope, "serviceId": target.service_id, "variables": kept, "replace": True, "skipDeploys": True}
         railway(VARIABLES_WRITE, {"input": write})
     volumes = {node["serviceId"] for node in _edges(env.get("volumeInstances"))}
     for service_id in sorted(set(instances) - {target.service_id}):
         values = railway(VARIABLES_QUERY, {**scope, "serviceId": service_id})["variables"] or {}
-        if values.get("MAYA_PREVIEW") == preview.name:
+        if values.get(PREVIEW_MARKER) == preview.name:
             continue  # already rotated for this preview
         fresh = {
             name: secrets.token_urlsafe(24)
@@ -452,7 +455,7 @@ def prepare(railway: Railway, target: Target, preview: Preview) -> dict[str, Any
         write = {
             **scope,
             "serviceId": service_id,
-            "variables": {**fresh, "MAYA_PREVIEW": preview.name},
+            "variables": {**fresh, PREVIEW_MARKER: preview.name},
             "skipDeploys": True,
         }
         railway(VARIABLES_WRITE, {"input": write})
@@ -710,6 +713,7 @@ class Report:
     frontend_url: str | None = None
     frontend_status: str = ""
     withheld: tuple[str, ...] = ()
+    fresh: tuple[str, ...] = ()
     note: str = ""
 
     def markdown(self) -> str:
@@ -729,6 +733,8 @@ class Report:
             ]
             if self.withheld:
                 lines.append(f"Not copied from staging: {', '.join(f'`{n}`' for n in self.withheld)}.")
+            if self.fresh:
+                lines.append(f"Own values (not staging's): {', '.join(f'`{n}`' for n in self.fresh)}.")
         if self.sha:
             lines.append(f"Commit `{self.sha[:12]}`. Removed when the pull request is closed or merged.")
         return "\n".join(lines) + "\n"
@@ -767,7 +773,9 @@ def up(
 ) -> Report:
     """Create or refresh the PR's preview and deploy ``sha`` to it."""
     railway = clients.railway
-    report = Report(pr, sha, target.name(pr), withheld=tuple(sorted(target.withhold)))
+    report = Report(
+        pr, sha, target.name(pr), withheld=tuple(sorted(target.withhold)), fresh=tuple(sorted(target.fresh))
+    )
     admission = admit(railway, target, pr)
     if admission.preview is None:
         report.note = f"No preview environment: {admission.reason}."
@@ -842,6 +850,7 @@ def parser() -> argparse.ArgumentParser:
     main_parser.add_argument("--max-environments", type=_positive_int, default=5)
     main_parser.add_argument("--sleep", action=argparse.BooleanOptionalAction, default=True)
     main_parser.add_argument("--withhold", nargs="*", default=[], help="variables never copied to a preview")
+    main_parser.add_argument("--fresh", nargs="*", default=[], help="variables given a new random value per preview")
     main_parser.add_argument("--health-path", default="/api/health")
     main_parser.add_argument("--port", type=_positive_int, default=8000)
     commands = main_parser.add_subparsers(dest="command", required=True)
@@ -884,6 +893,7 @@ def main(
             max_environments=args.max_environments,
             sleep=args.sleep,
             withhold=tuple(args.withhold),
+            fresh=tuple(args.fresh),
             health_path=args.health_path,
             port=args.port,
         )
