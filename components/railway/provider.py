@@ -7,6 +7,7 @@ that path so that every state ever written keeps loading. Never remove a name fr
 references it would stop loading (``tests/components/railway/test_state_contract.py`` holds this).
 """
 
+from components.railway.previews import PrEnvironmentSettingsProvider
 from components.railway.providers.base import (
     IN_FLIGHT,
     STATE_MODULE,
@@ -37,6 +38,7 @@ __all__ = [
     "DeploymentTriggerProvider",
     "EnvironmentProvider",
     "PostgresProvider",
+    "PrEnvironmentSettingsProvider",
     "ProjectProvider",
     "ProjectTokenProvider",
     "RailwayProvider",
