@@ -12,8 +12,8 @@ import graphql
 import pytest
 
 from components.railway import provider as p
-from components.railway.previews import OPERATIONS
 from components.railway.operations import Operation
+from components.railway.previews import OPERATIONS
 from tests.fakes.railway_api import FakeRailway
 
 SCHEMA = Path(__file__).resolve().parents[2] / "railway" / "schema.graphql"
