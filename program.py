@@ -17,7 +17,9 @@ import pulumiverse_vercel as vercel
 
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
 from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
+from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
+from components.railway.previews import PrEnvironmentSettings
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
 from config.envvars import Target
@@ -74,6 +76,8 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         if backend.custom_domain_dns_records is not None:
             exported["backend_custom_domain_dns_records"] = backend.custom_domain_dns_records
         secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
+        # Railway's own PR environments stay off in every stack: previews come from the workflow (docs/previews.md)
+        PrEnvironmentSettings("backend-pr-environments", project_id=backend.project_id)
         exported["backup_schedule"] = backend.backup_kinds  # Railway's schedule of the PostgreSQL volume
         if backend.volume_instance_id is not None:
             exported["railway_volume_instance_id"] = backend.volume_instance_id  # what `ops backup` backs up
@@ -118,6 +122,18 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             workflow_files=pipeline.workflow_paths,
         )
         secret_names["github"] = pipeline.secret_names
+        if cfg.previews_active:  # the `preview` environment of the previews workflow (docs/previews.md)
+            preview_values = {
+                v.name: CiValue(envvars.resolve(v, cfg, outputs), v.secret)
+                for v in envvars.for_target(cfg, Target.CI_PREVIEW)
+            }
+            preview = PreviewEnvironment("previews", PreviewEnvironmentArgs(cfg, preview_values, github_provider))
+            secret_names["github_preview"] = preview.secret_names
+        exported["previews"] = (
+            {"max_environments": cfg.previews.max_environments, "sleep_when_idle": cfg.previews.sleep_when_idle}
+            if cfg.previews_active
+            else "off"
+        )
 
     # ---- monitoring and backups (docs/monitoring.md) -------------------------------------------------
     exported["monitoring"] = cfg.monitoring_mode

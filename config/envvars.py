@@ -152,7 +152,7 @@ TABLE: tuple[EnvVar, ...] = (
     # --- CI deploy jobs (GitHub environment secrets and variables) ------------------------------------
     EnvVar(
         "VERCEL_TOKEN",
-        frozenset({Target.CI_FRONTEND, Target.CI_PREVIEW}),
+        frozenset({Target.CI_FRONTEND}),
         True,
         ConfigSecret("vercelToken"),
         _BOTH,
@@ -237,6 +237,16 @@ TABLE: tuple[EnvVar, ...] = (
         frozenset({"staging"}),
         "creates and removes the pull requests' Railway environments (never production's token)",
         platform="railway",
+    ),
+    EnvVar(
+        "VERCEL_TOKEN",
+        frozenset({Target.CI_PREVIEW}),
+        True,
+        ConfigSecret("previewsVercelToken"),
+        frozenset(),
+        "optional: wires each preview's Vercel build to its backend (a token of a team that holds no production "
+        "project; without it previews have no frontend wiring)",
+        platform="vercel",
     ),
     EnvVar("BACKEND_URL", _CI, False, Output("backend_url"), _BOTH, "health checks and smoke tests after a deploy"),
     EnvVar(

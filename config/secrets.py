@@ -51,6 +51,12 @@ SECRETS: tuple[SecretSpec, ...] = (
         "Railway token of the pull-request previews (required when previews are enabled; docs/previews.md)",
         _never,
     ),
+    SecretSpec(
+        "previewsVercelToken",
+        "VERCEL_TOKEN",
+        "Vercel token of the pull-request previews (optional; a team without production; docs/previews.md)",
+        _never,
+    ),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
     SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
     # Monitoring: optional here; required by the checks at the end of `parse` when their feature is on.

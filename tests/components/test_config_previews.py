@@ -74,6 +74,9 @@ def test_the_preview_environment_gets_ids_and_tokens_only_when_previews_are_on()
     names = {v.name for v in envvars.for_target(staging, Target.CI_PREVIEW)}
     assert names == {
         "RAILWAY_PREVIEW_TOKEN", "RAILWAY_PROJECT_ID", "RAILWAY_ENVIRONMENT_ID", "RAILWAY_SERVICE_ID",
-        "VERCEL_TOKEN", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID",
+        "VERCEL_ORG_ID", "VERCEL_PROJECT_ID",
     }  # fmt: skip
+    with_vercel = _parse("staging", secrets={**TEST_SECRETS, "maya-infra:previewsVercelToken": "vercel-previews-x1"})
+    [token] = [v for v in envvars.for_target(with_vercel, Target.CI_PREVIEW) if v.name == "VERCEL_TOKEN"]
+    assert token.source == envvars.ConfigSecret("previewsVercelToken")  # never the stack's own vercelToken
     assert envvars.for_target(production, Target.CI_PREVIEW) == ()

@@ -61,7 +61,8 @@ def test_resource_set(run: ProgramRun) -> None:
     ):
         assert types.count(RAILWAY + kind) == 1, kind
     assert types.count(VERCEL_PROJECT) == 1
-    assert types.count(GH_ENV) == 1 and types.count(GH_POLICY) == 1 and types.count(GH_RULESET) == 1
+    stack_envs = [r for r in run.mocks.of_type(GH_ENV) if r.inputs.get("environment") != "preview"]  # docs/previews.md
+    assert len(stack_envs) == 1 and types.count(GH_POLICY) == 1 and types.count(GH_RULESET) == 1
     assert types.count(GH_FILE) >= 2
     components = {r.typ for r in run.mocks.resources if not r.custom}
     assert {"maya:railway:Backend", "maya:vercel:Frontend", "maya:github:Pipeline"} <= components
@@ -139,7 +140,7 @@ def test_frontend_gets_the_backend_url_and_production_values_never_reach_preview
 
 def test_github_environment_and_protection(run: ProgramRun) -> None:
     cfg = config.load_from_stack_file(run.outputs["stack"])
-    environment = run.mocks.one(GH_ENV).inputs
+    [environment] = [r.inputs for r in run.mocks.of_type(GH_ENV) if r.inputs["environment"] != "preview"]
     assert environment["environment"] == cfg.stack
     assert environment["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
     assert run.mocks.one(GH_POLICY).inputs["branchPattern"] == cfg.github.branch
@@ -158,8 +159,13 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
 
 
 def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
-    secrets = {r.inputs["secretName"]: r.inputs for r in run.mocks.of_type(GH_SECRET)}
-    variables = {r.inputs["variableName"]: r.inputs["value"] for r in run.mocks.of_type(GH_VARIABLE)}
+    stack_only = [r for r in run.mocks.of_type(GH_SECRET) if r.inputs["environment"] != "preview"]  # docs/previews.md
+    secrets = {r.inputs["secretName"]: r.inputs for r in stack_only}
+    variables = {
+        r.inputs["variableName"]: r.inputs["value"]
+        for r in run.mocks.of_type(GH_VARIABLE)
+        if r.inputs["environment"] != "preview"
+    }
     assert {"VERCEL_TOKEN", "RAILWAY_TOKEN", "SNYK_TOKEN"} <= set(secrets)
     assert _plain(secrets["RAILWAY_TOKEN"]["value"]) == "mock-project-token-value"
     assert _plain(secrets["VERCEL_TOKEN"]["value"]) == TEST_SECRETS["maya-infra:vercelToken"]
