@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from config import StackConfig
-from workflows import backend, frontend, infra, monitor
+from workflows import backend, frontend, infra, monitor, previews
 from workflows.pipeline import BACKEND_CHECK, FRONTEND_CHECK, all_configs, all_routes, check_required
 
 __all__ = ["render_app_workflows", "render_infra_workflows"]
@@ -65,6 +65,9 @@ def render_app_workflows(cfg: StackConfig) -> dict[str, dict[str, str]]:
     files[gh.frontend_repository][frontend.PATH] = frontend.render(cfg, routes, front_dir, front_watch, notes)
     files[gh.backend_repository][backend.PATH] = backend.render(cfg, routes, back_dir, back_watch, notes)
     files[gh.backend_repository][monitor.PATH] = monitor.render(configs, routes)
+    source = previews.source_config(configs)  # docs/previews.md: only when a stack (staging) has previews on
+    if source is not None:
+        files[source.github.backend_repository][previews.PATH] = previews.render(source, routes)
     return {repo: dict(sorted(paths.items())) for repo, paths in sorted(files.items())}
 
 

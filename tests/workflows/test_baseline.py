@@ -63,7 +63,12 @@ def test_only_the_alerting_and_commenting_jobs_may_write(workflows: dict[str, di
         for key, job_id, job in _jobs(workflows)
         if "write" in job["permissions"].values()
     }
-    assert writers == {("monitor.yml", "health"), ("infra-preview.yml", "preview"), ("infra-drift.yml", "drift")}
+    assert writers == {
+        ("monitor.yml", "health"),
+        ("infra-preview.yml", "preview"),
+        ("infra-drift.yml", "drift"),
+        ("previews.yml", "preview"),  # the pull request's preview comment (docs/previews.md)
+    }
 
 
 def test_every_checkout_leaves_no_credentials(workflows: dict[str, dict[str, Any]]) -> None:

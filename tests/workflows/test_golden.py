@@ -46,6 +46,7 @@ def test_both_stacks_commit_identical_app_workflows(rendered: dict[str, str]) ->
         "maya/.github/workflows/backend.yml",
         "maya/.github/workflows/frontend.yml",
         "maya/.github/workflows/monitor.yml",
+        "maya/.github/workflows/previews.yml",  # docs/previews.md
     }
 
 

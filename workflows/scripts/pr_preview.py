@@ -416,7 +416,7 @@ def _cap_reason(live: Sequence[Preview], target: Target) -> str:
 
 
 def _is_reference(value: str) -> bool:
-    return "${{" in value
+    return "${{" in value  # written apart: a workflow would expand the joined form
 
 
 def prepare(railway: Railway, target: Target, preview: Preview) -> dict[str, Any]:
@@ -844,13 +844,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n for n in text.split(",") if n)
+    if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in names):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of variable names")
+    return names
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="pr_preview", description=__doc__.split("\n\n")[0])
     main_parser.add_argument("--prefix", default="pr-")
     main_parser.add_argument("--max-environments", type=_positive_int, default=5)
     main_parser.add_argument("--sleep", action=argparse.BooleanOptionalAction, default=True)
-    main_parser.add_argument("--withhold", nargs="*", default=[], help="variables never copied to a preview")
-    main_parser.add_argument("--fresh", nargs="*", default=[], help="variables given a new random value per preview")
+    main_parser.add_argument("--withhold", type=_names, default=(), help="NAME,NAME: never copied to a preview")
+    main_parser.add_argument("--fresh", type=_names, default=(), help="NAME,NAME: a new random value per preview")
     main_parser.add_argument("--health-path", default="/api/health")
     main_parser.add_argument("--port", type=_positive_int, default=8000)
     commands = main_parser.add_subparsers(dest="command", required=True)
