@@ -54,6 +54,8 @@ GITHUB_API = "https://api.github.com"
 USER_AGENT = "maya-infra-pr-preview/1"
 MARKER = "<!-- maya-infra:pr-preview -->"
 API_URL_VARIABLE = "NEXT_PUBLIC_API_URL"
+#: how Railway references another variable; built apart, as the joined text in a workflow would be expanded
+_REFERENCE = "$" + "{" + "{"
 PREVIEW_MARKER = "MAYA_PREVIEW"  # set on each service once its variables are the preview's own
 RETRY_HTTP = frozenset({429, 500, 502, 503, 504})
 LIVE = frozenset({"SUCCESS", "SLEEPING"})
@@ -416,7 +418,7 @@ def _cap_reason(live: Sequence[Preview], target: Target) -> str:
 
 
 def _is_reference(value: str) -> bool:
-    return "${{" in value  # written apart: a workflow would expand the joined form
+    return _REFERENCE in value
 
 
 def prepare(railway: Railway, target: Target, preview: Preview) -> dict[str, Any]:
