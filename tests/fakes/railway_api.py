@@ -865,7 +865,7 @@ class FakeRailway:
         self._budget_times = [t for t in self._budget_times if t > horizon]
         if len(self._budget_times) >= self.request_budget:
             self.refused_over_budget += 1
-            wait = max(1.0, self._budget_times[0] - horizon)
+            wait = max(1.0, self._budget_times[0] - horizon) if self._budget_times else self.budget_window_seconds
             hdrs = {"Retry-After": _format_retry_after(wait), "X-RateLimit-Limit": str(self.request_budget)}
             body = {"errors": [{"message": "Rate limit exceeded", "extensions": {"code": "RATE_LIMITED"}}]}
             return _json_response(429, body, {**hdrs, "X-RateLimit-Remaining": "0"})

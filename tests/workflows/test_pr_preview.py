@@ -230,3 +230,15 @@ def test_list_reports_age_and_urls() -> None:
 def test_missing_ids_are_one_clear_message(capsys: pytest.CaptureFixture[str]) -> None:
     assert pp.main(["up", "--pr", "1", "--sha", SHA1], {"RAILWAY_PREVIEW_TOKEN": "x"}) == 1
     assert "RAILWAY_PROJECT_ID" in capsys.readouterr().out
+
+
+def test_over_railways_hourly_budget_the_script_waits_as_told_and_gives_up_bounded() -> None:
+    with world(request_budget=2) as w:
+        waits: list[float] = []
+        clients = w.clients(pp.Http(sleep=waits.append, attempts=3))
+        target = pp.Target(w.project_id, w.staging_id, w.backend_id)
+        assert pp.previews(clients.railway, target) == [] and pp.previews(clients.railway, target) == []
+        with pytest.raises(pp.PreviewError, match="HTTP 429"):
+            pp.previews(clients.railway, target)
+        assert w.railway.refused_over_budget == 3 and len(waits) == 2
+        assert all(55 <= wait <= 60 for wait in waits), waits  # Retry-After (~1 h) honoured, capped at a minute per wait

@@ -196,8 +196,12 @@ def _check_url(url: str) -> str:
 
 def _delay(headers: Mapping[str, str], attempt: int) -> float:
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value and value.strip().isdigit():
-        return min(float(value), 60.0)
+    try:
+        seconds = float(value or "")  # Railway sets it on every 429
+    except ValueError:
+        seconds = -1.0
+    if 0.0 <= seconds < float("inf"):
+        return min(seconds, 60.0)
     return min(2.0**attempt, 30.0)
 
 
