@@ -241,4 +241,4 @@ def test_over_railways_hourly_budget_the_script_waits_as_told_and_gives_up_bound
         with pytest.raises(pp.PreviewError, match="HTTP 429"):
             pp.previews(clients.railway, target)
         assert w.railway.refused_over_budget == 3 and len(waits) == 2
-        assert all(55 <= wait <= 60 for wait in waits), waits  # Retry-After (~1 h) honoured, capped at a minute per wait
+        assert all(55 <= wait <= 60 for wait in waits), waits  # Retry-After (~1 h) honoured, at most 1 min each
