@@ -612,7 +612,7 @@ def _preview_shape(r: Resource) -> dict[str, set[str]] | None:
     for job in (document.get("jobs") or {}).values():
         for step in (job or {}).get("steps") or []:
             run = str((step or {}).get("run") or "")
-            if "pr_preview.py\" " not in run or " up " not in f" {run} ":
+            if 'pr_preview.py" ' not in run or " up " not in f" {run} ":
                 continue
             for option, names in _SHAPE_OPTION.findall(run):
                 shape[option] |= set(names.split(","))
@@ -649,7 +649,8 @@ def previews_get_no_production_secret(
                 yield f"production declares {reachable}: a pull request's preview could read it", r.urn
         shape = _preview_shape(r)
         if shape is not None:
-            for use, option in ((False, "withhold"), ("fresh", "fresh")):
+            uses: tuple[tuple[envvars.PreviewUse, str], ...] = ((False, "withhold"), ("fresh", "fresh"))
+            for use, option in uses:
                 missing = sorted(set(envvars.preview_names(use)) - shape[option])
                 if missing:
                     yield (
