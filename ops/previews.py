@@ -4,10 +4,12 @@
     python -m ops previews --stack staging --prune-older-than 3d [--yes]
 
 Lists every preview environment (``<prefix><number>``, ephemeral) of the stack's Railway project, oldest
-first, with its pull request, age and backend URL. ``--prune-older-than AGE`` (``36h``, ``3d``) removes the
-previews older than AGE — each environment with its database — after the operator types ``prune`` (or with
-``--yes``; without a terminal and without ``--yes`` nothing is removed). A pruned preview's pull request keeps
-its comment and its Vercel branch variable until it is closed, and a new push recreates the preview.
+first, with its pull request, age, branch, backend URL and — with a Vercel token (VERCEL_TOKEN, else the
+stack's ``previewsVercelToken``) — the branch's latest Vercel preview. ``--prune-older-than AGE`` (``36h``,
+``3d``) removes the previews older than AGE — each environment with its database, and the branch's Vercel
+variable when there is a Vercel token — after the operator types ``prune`` (or with ``--yes``; without a
+terminal and without ``--yes`` nothing is removed). The pull request keeps its comment; its next push
+recreates the preview.
 Credentials: RAILWAY_PREVIEW_TOKEN, else the stack's secret ``previewsRailwayToken``.
 Exit status: 0 listed (and pruned); 1 a removal failed; 2 configuration, credentials, or not confirmed.
 """
@@ -71,6 +73,18 @@ def railway_of(ctx: StackContext) -> pp.Railway:
     return pp.Railway(ctx.secret("RAILWAY_PREVIEW_TOKEN", "previewsRailwayToken"), url)
 
 
+def vercel_of(ctx: StackContext) -> pp.Vercel | None:
+    """The previews' Vercel access (frontend URLs, removing a branch's variable), or None without a token."""
+    project_id = ctx.outputs.get("vercel_project_id")
+    if not project_id:
+        return None
+    try:
+        token = ctx.secret("VERCEL_TOKEN", "previewsVercelToken")
+    except OpsError:
+        return None
+    return pp.Vercel(token, str(project_id), ctx.config.frontend.team_id, ctx.vercel_api())
+
+
 def _confirmed(count: int, yes: bool, stdin: TextIO, err: TextIO) -> bool:
     if yes:
         return True
@@ -83,9 +97,10 @@ def _confirmed(count: int, yes: bool, stdin: TextIO, err: TextIO) -> bool:
 def _action(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     target = target_of(ctx)
     railway = railway_of(ctx)
+    vercel = vercel_of(ctx)
     now = utc_now()
     try:
-        rows = pp.listing(railway, target, now)
+        rows = pp.listing(railway, target, now, vercel)
     except pp.PreviewError as exc:
         raise OpsError(str(exc), FAILED) from None
     cap = f"{len(rows)} of at most {target.max_environments}"
@@ -96,7 +111,10 @@ def _action(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: Tex
         print(f"stack {ctx.stack} — live previews: {cap}", file=out)
         for row in rows:
             when = age(parse_time(row["created_at"]), now)
-            print(f"  #{row['pr']:<6} {row['environment']:<12} {when:>8}  {row['backend_url'] or '-'}", file=out)
+            print(f"  #{row['pr']:<6} {row['environment']:<12} {when:>8}  {row['branch'] or '-'}", file=out)
+            print(f"          backend  {row['backend_url'] or '-'}", file=out)
+            if vercel is not None:
+                print(f"          frontend {row['frontend_url'] or '- (no preview build yet)'}", file=out)
     if args.prune_older_than is None:
         return OK
     stale = [r for r in rows if (created := parse_time(r["created_at"])) and now - created > args.prune_older_than]
@@ -107,11 +125,11 @@ def _action(ctx: StackContext, args: argparse.Namespace, stdin: TextIO, out: Tex
         print(f"  stale: #{row['pr']} {row['environment']} ({age(parse_time(row['created_at']), now)})", file=out)
     if not _confirmed(len(stale), args.yes, stdin, err):
         raise OpsError("not confirmed; nothing was removed")
-    clients = pp.Clients(railway, None, None)
+    clients = pp.Clients(railway, vercel, None)
     code = OK
     for row in stale:
         try:
-            report = pp.down(clients, target, int(row["pr"]), "")
+            report = pp.down(clients, target, int(row["pr"]), str(row["branch"]))
             print(f"  removed #{row['pr']}: {report.note}", file=out)
         except pp.PreviewError as exc:
             print(f"  #{row['pr']}: {exc}", file=err)

@@ -11,7 +11,7 @@ import pytest
 
 from ops.__main__ import build_parser
 from ops.previews import duration
-from tests.workflows.preview_world import RAILWAY_TOKEN, World, world
+from tests.workflows.preview_world import RAILWAY_TOKEN, VERCEL_TOKEN, World, world
 from workflows.scripts import pr_preview as pp
 
 
@@ -28,10 +28,16 @@ def _run(w: World, tmp: Path, *argv: str, stdin: io.StringIO | None = None) -> t
                 "railway_project_id": w.project_id,
                 "railway_environment_id": w.staging_id,
                 "railway_service_id": w.backend_id,
+                "vercel_project_id": w.vercel_project,
             }
         )
     )
-    env = {"RAILWAY_PREVIEW_TOKEN": RAILWAY_TOKEN, "MAYA_RAILWAY_API_URL": w.railway.url}
+    env = {
+        "RAILWAY_PREVIEW_TOKEN": RAILWAY_TOKEN,
+        "MAYA_RAILWAY_API_URL": w.railway.url,
+        "VERCEL_TOKEN": VERCEL_TOKEN,
+        "MAYA_VERCEL_API_URL": w.vercel.url,
+    }
     args = build_parser().parse_args(["previews", "--stack", "staging", "--outputs", str(outputs), *argv])
     out, err = io.StringIO(), io.StringIO()
     code = args.handler(args, env=env, stdin=stdin or io.StringIO(), out=out, err=err)
@@ -53,8 +59,12 @@ def test_lists_previews_with_age_and_url(tmp_path: Path) -> None:
         assert code == 0
         assert "live previews: 2 of at most 5" in out
         lines = [line for line in out.splitlines() if line.startswith("  #")]
-        assert lines[0].split()[:3] == ["#3", "pr-3", "4d"] and "https://" in lines[0]
+        assert lines[0].split()[:3] == ["#3", "pr-3", "4d"] and lines[0].split()[-1] == "b3"
         assert lines[1].split()[:2] == ["#4", "pr-4"]
+        backend = [line.split()[1] for line in out.splitlines() if line.strip().startswith("backend ")]
+        frontend = [line.split()[1] for line in out.splitlines() if line.strip().startswith("frontend ")]
+        assert len(backend) == 2 and all(u.startswith("https://") and "railway" in u for u in backend)
+        assert len(frontend) == 2 and all(u.startswith("https://") and "vercel.app" in u for u in frontend)
         code, out, _ = _run(w, tmp_path, "--json")
         assert [json.loads(line)["environment"] for line in out.splitlines()] == ["pr-3", "pr-4"]
 
@@ -68,6 +78,7 @@ def test_prune_removes_only_stale_previews_after_confirmation(tmp_path: Path) ->
         assert code == 2 and "not confirmed" in err and sorted(w.environments()) == ["pr-3", "pr-4"]
         code, out, _ = _run(w, tmp_path, "--prune-older-than", "3d", stdin=_Tty("prune\n"))
         assert code == 0 and "removed #3" in out and list(w.environments()) == ["pr-4"]
+        assert {e["gitBranch"] for e in w.vercel.envs.values()} == {"b4"}  # b3's variable went with it
         code, out, _ = _run(w, tmp_path, "--prune-older-than", "3d", "--yes")
         assert code == 0 and "nothing to prune" in out and list(w.environments()) == ["pr-4"]
 

@@ -57,6 +57,7 @@ API_URL_VARIABLE = "NEXT_PUBLIC_API_URL"
 #: how Railway references another variable; built apart, as the joined text in a workflow would be expanded
 _REFERENCE = "$" + "{" + "{"
 PREVIEW_MARKER = "MAYA_PREVIEW"  # set on each service once its variables are the preview's own
+BRANCH_VARIABLE = "MAYA_PREVIEW_BRANCH"  # shared variable of a preview: the pull request's branch
 RETRY_HTTP = frozenset({429, 500, 502, 503, 504})
 LIVE = frozenset({"SUCCESS", "SLEEPING"})
 FAILED = frozenset({"FAILED", "CRASHED", "REMOVED", "SKIPPED"})
@@ -425,7 +426,7 @@ def _is_reference(value: str) -> bool:
     return _REFERENCE in value
 
 
-def prepare(railway: Railway, target: Target, preview: Preview) -> dict[str, Any]:
+def prepare(railway: Railway, target: Target, preview: Preview, branch: str = "") -> dict[str, Any]:
     """Make the forked environment preview-safe and cheap; each step looks first, so a rerun writes nothing.
 
     Returns the environment's shape: its service instances by id and which have a volume.
@@ -479,7 +480,18 @@ def prepare(railway: Railway, target: Target, preview: Preview) -> dict[str, Any
             )
     # 4. A public Railway domain for the backend.
     preview.backend_url = backend_url(railway, target, preview, create=True)
+    # 5. Which branch it previews (a shared variable: `ops previews` shows it, a prune removes its Vercel variable).
+    if branch and branch_of(railway, target, preview) != branch:
+        write = {**scope, "variables": {BRANCH_VARIABLE: branch}, "skipDeploys": True}
+        railway(VARIABLES_WRITE, {"input": write})
     return {"instances": instances, "volumes": volumes}
+
+
+def branch_of(railway: Railway, target: Target, preview: Preview) -> str:
+    """The branch a preview was made for (its shared variable), or "" when it was not recorded."""
+    scope = {"projectId": target.project_id, "environmentId": preview.environment_id, "serviceId": None}
+    shared = railway(VARIABLES_QUERY, scope)["variables"] or {}
+    return str(shared.get(BRANCH_VARIABLE) or "")
 
 
 def backend_url(railway: Railway, target: Target, preview: Preview, *, create: bool = False) -> str | None:
@@ -787,7 +799,7 @@ def up(
         report.note = f"No preview environment: {admission.reason}."
         return report
     preview = admission.preview
-    shape = prepare(railway, target, preview)
+    shape = prepare(railway, target, preview, branch)
     report.backend_url = preview.backend_url
     # The database (and any other image service) deploys once, before the backend's first deploy.
     for service_id in sorted(set(shape["instances"]) - {target.service_id}):
@@ -824,12 +836,16 @@ def down(clients: Clients, target: Target, pr: int, branch: str) -> Report:
     return report
 
 
-def listing(railway: Railway, target: Target, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Live previews with their age (hours) and backend URL, oldest first."""
+def listing(
+    railway: Railway, target: Target, now: datetime | None = None, vercel: Vercel | None = None
+) -> list[dict[str, Any]]:
+    """Live previews with their age (hours), branch, backend URL and (with Vercel) frontend URL, oldest first."""
     now = now or datetime.now(UTC)
     rows = []
     for preview in previews(railway, target):
         created = datetime.fromisoformat(preview.created_at.replace("Z", "+00:00"))
+        branch = branch_of(railway, target, preview)
+        latest = vercel.latest(branch) if vercel is not None and branch else None
         rows.append(
             {
                 "pr": preview.pr,
@@ -837,7 +853,9 @@ def listing(railway: Railway, target: Target, now: datetime | None = None) -> li
                 "environment_id": preview.environment_id,
                 "created_at": preview.created_at,
                 "age_hours": round((now - created).total_seconds() / 3600, 1),
+                "branch": branch,
                 "backend_url": backend_url(railway, target, preview),
+                "frontend_url": f"https://{latest['url']}" if latest else None,
             }
         )
     return rows
@@ -912,7 +930,7 @@ def main(
         )
         clients = clients or clients_from_env(env)
         if args.command == "list":
-            for row in listing(clients.railway, target):
+            for row in listing(clients.railway, target, vercel=clients.vercel):
                 print(json.dumps(row, sort_keys=True))
             return 0
         if args.command == "up":
