@@ -242,3 +242,17 @@ def test_over_railways_hourly_budget_the_script_waits_as_told_and_gives_up_bound
             pp.previews(clients.railway, target)
         assert w.railway.refused_over_budget == 3 and len(waits) == 2
         assert all(55 <= wait <= 60 for wait in waits), waits  # Retry-After (~1 h) honoured, at most 1 min each
+
+
+def test_a_fork_whose_instances_are_not_there_yet_is_awaited_bounded() -> None:
+    with world() as w:
+        clients = w.clients()
+        target = pp.Target(w.project_id, w.staging_id, w.backend_id)
+        with w.railway._lock:
+            env = w.railway._create_environment(w.project_id, "pr-6", ephemeral=True)
+            w.railway.state.instances.pop((w.backend_id, env["id"]))  # the fork is not applied yet
+        preview = pp.Preview(6, "pr-6", env["id"], env["createdAt"])
+        waits: list[float] = []
+        with pytest.raises(pp.PreviewError, match="after 3 looks"):
+            pp.prepare(clients.railway, target, preview, sleep=waits.append, attempts=3)
+        assert waits == [5.0, 5.0] and w.railway.count(mutations_only=True) == 0

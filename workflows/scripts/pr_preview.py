@@ -426,17 +426,36 @@ def _is_reference(value: str) -> bool:
     return _REFERENCE in value
 
 
-def prepare(railway: Railway, target: Target, preview: Preview, branch: str = "") -> dict[str, Any]:
+def _forked(
+    railway: Railway, target: Target, preview: Preview, sleep: Callable[[float], None], attempts: int
+) -> dict[str, Any]:
+    """The fork, once its service instances exist (they can appear only after Railway applied the fork)."""
+    for attempt in range(attempts):
+        env: dict[str, Any] = railway(ENVIRONMENT_QUERY, {"id": preview.environment_id})["environment"]
+        if not env.get("isEphemeral"):
+            raise PreviewError(f"environment {preview.name} is not ephemeral: refusing to treat it as a preview")
+        if any(node["serviceId"] == target.service_id for node in _edges(env.get("serviceInstances"))):
+            return env
+        if attempt + 1 < attempts:
+            sleep(5.0)
+    raise PreviewError(f"environment {preview.name} has no instance of the backend service after {attempts} looks")
+
+
+def prepare(
+    railway: Railway,
+    target: Target,
+    preview: Preview,
+    branch: str = "",
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    attempts: int = 12,
+) -> dict[str, Any]:
     """Make the forked environment preview-safe and cheap; each step looks first, so a rerun writes nothing.
 
     Returns the environment's shape: its service instances by id and which have a volume.
     """
-    env = railway(ENVIRONMENT_QUERY, {"id": preview.environment_id})["environment"]
-    if not env.get("isEphemeral"):
-        raise PreviewError(f"environment {preview.name} is not ephemeral: refusing to treat it as a preview")
+    env = _forked(railway, target, preview, sleep, attempts)
     instances = {node["serviceId"]: node for node in _edges(env.get("serviceInstances"))}
-    if target.service_id not in instances:
-        raise PreviewError(f"environment {preview.name} has no instance of the backend service")
     # 1. No branch trigger: this script deploys the PR's commit, so one push is one deploy.
     for trigger in _edges(env.get("deploymentTriggers")):
         railway(TRIGGER_DELETE, {"id": trigger["id"]})
@@ -799,7 +818,7 @@ def up(
         report.note = f"No preview environment: {admission.reason}."
         return report
     preview = admission.preview
-    shape = prepare(railway, target, preview, branch)
+    shape = prepare(railway, target, preview, branch, sleep=clients.sleep)
     report.backend_url = preview.backend_url
     # The database (and any other image service) deploys once, before the backend's first deploy.
     for service_id in sorted(set(shape["instances"]) - {target.service_id}):
@@ -828,7 +847,11 @@ def down(clients: Clients, target: Target, pr: int, branch: str) -> Report:
     preview = find(clients.railway, target, pr)
     removed = []
     if preview is not None:
-        clients.railway(ENVIRONMENT_DELETE, {"id": preview.environment_id})
+        try:
+            clients.railway(ENVIRONMENT_DELETE, {"id": preview.environment_id})
+        except PreviewError as error:
+            if "not found" not in str(error).lower():  # removed meanwhile (a concurrent run, a prune): done
+                raise
         removed.append(f"Railway environment `{preview.name}` (with its database)")
     if clients.vercel is not None and branch and clients.vercel.remove_branch(branch):
         removed.append(f"Vercel `{API_URL_VARIABLE}` of branch `{branch}`")
