@@ -20,7 +20,9 @@ import pulumiverse_vercel as vercel
 from components.frontend_alerts import frontend_error_alert
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
 from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
+from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
+from components.railway.previews import PrEnvironmentSettings
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
 from config.alerts import alert_rules
@@ -101,6 +103,8 @@ def _railway(stack: _Stack) -> None:
     if backend.volume_instance_id is not None:
         stack.exported["railway_volume_instance_id"] = backend.volume_instance_id  # what `ops backup` backs up
     stack.secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
+    # Railway's own PR environments stay off in every stack: previews come from the workflow (docs/previews.md)
+    PrEnvironmentSettings("backend-pr-environments", project_id=backend.project_id)
 
 
 def _external_backend(stack: _Stack) -> None:
@@ -158,6 +162,18 @@ def _github(stack: _Stack) -> None:
         workflow_files=pipeline.workflow_paths,
     )
     stack.secret_names["github"] = pipeline.secret_names
+    if cfg.previews_active:  # the `preview` environment of the previews workflow (docs/previews.md)
+        preview_values = {
+            v.name: CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
+            for v in envvars.for_target(cfg, Target.CI_PREVIEW)
+        }
+        preview = PreviewEnvironment("previews", PreviewEnvironmentArgs(cfg, preview_values, provider))
+        stack.secret_names["github_preview"] = preview.secret_names
+    stack.exported["previews"] = (
+        {"max_environments": cfg.previews.max_environments, "sleep_when_idle": cfg.previews.sleep_when_idle}
+        if cfg.previews_active
+        else "off"
+    )
 
 
 def _monitoring(stack: _Stack) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Literal
 
 import pulumi
 
@@ -23,6 +24,7 @@ class Target(enum.Enum):
     FRONTEND_BUILD = "frontend"  # Vercel project environment variables
     CI_FRONTEND = "ci-frontend"  # GitHub environment secret/variable of the frontend repository
     CI_BACKEND = "ci-backend"  # GitHub environment secret/variable of the backend repository
+    CI_PREVIEW = "ci-preview"  # GitHub `preview` environment of the backend repository (docs/previews.md)
     CI_ALERTS = "ci-alerts"  # GitHub environment "<environment>-alerts" of each repository: alert mail only
 
 
@@ -80,6 +82,11 @@ class Output:
 
 Source = ConfigSecret | Setting | Output
 
+#: What a pull-request preview gets of a backend/frontend variable (docs/previews.md): ``True`` the stack's
+#: value is copied, ``False`` it is not copied at all, ``"fresh"`` a new random value per preview (keys
+#: that sign or encrypt: a token minted by a preview's unreviewed code must not be valid on staging).
+PreviewUse = bool | Literal["fresh"]
+
 
 @dataclass(frozen=True)
 class EnvVar:
@@ -93,6 +100,8 @@ class EnvVar:
     platform: str | None = None
     #: when set, an empty value is an error with this fix (a CI variable the tools cannot do without)
     if_empty: str | None = None
+    #: what a pull-request preview gets of it (see PreviewUse); the policy pack holds the workflow to it
+    previews: PreviewUse = True
 
     def applies_to(self, cfg: StackConfig) -> bool:
         """Declared in a stack if its platform is there and it is required, or its optional source is set."""
@@ -107,8 +116,8 @@ _BOTH = frozenset({"staging", "production"})
 _CI = frozenset({Target.CI_FRONTEND, Target.CI_BACKEND})
 
 
-def _backend_secret(name: str, key: str, description: str) -> EnvVar:
-    return EnvVar(name, frozenset({Target.BACKEND}), True, ConfigSecret(key), _BOTH, description)
+def _backend_secret(name: str, key: str, description: str, previews: PreviewUse = True) -> EnvVar:
+    return EnvVar(name, frozenset({Target.BACKEND}), True, ConfigSecret(key), _BOTH, description, previews=previews)
 
 
 TABLE: tuple[EnvVar, ...] = (
@@ -121,12 +130,14 @@ TABLE: tuple[EnvVar, ...] = (
         _BOTH,
         "PostgreSQL connection: ${{Postgres.DATABASE_URL}} on Railway, or the external URL secret",
     ),
-    _backend_secret("JWT_SECRET_KEY", "jwtSecretKey", "JWT signing key"),
-    _backend_secret("ENCRYPTION_KEY", "encryptionKey", "AES-256 encryption key"),
+    # previews: a fresh signing/encryption key each (a preview's tokens are not staging's); staging's Claude key
+    # and test-mode Stripe key (the policy pack refuses a live-mode one); no Twilio (real SMS to real people).
+    _backend_secret("JWT_SECRET_KEY", "jwtSecretKey", "JWT signing key", previews="fresh"),
+    _backend_secret("ENCRYPTION_KEY", "encryptionKey", "AES-256 encryption key", previews="fresh"),
     _backend_secret("ANTHROPIC_API_KEY", "anthropicApiKey", "Claude API key"),
-    _backend_secret("STRIPE_API_KEY", "stripeApiKey", "Stripe secret key"),
-    _backend_secret("TWILIO_ACCOUNT_SID", "twilioAccountSid", "Twilio account SID"),
-    _backend_secret("TWILIO_AUTH_TOKEN", "twilioAuthToken", "Twilio auth token"),
+    _backend_secret("STRIPE_API_KEY", "stripeApiKey", "Stripe secret key (test mode on staging)"),
+    _backend_secret("TWILIO_ACCOUNT_SID", "twilioAccountSid", "Twilio account SID", previews=False),
+    _backend_secret("TWILIO_AUTH_TOKEN", "twilioAuthToken", "Twilio auth token", previews=False),
     EnvVar(
         "ENVIRONMENT",
         frozenset({Target.BACKEND}),
@@ -201,7 +212,7 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "VERCEL_ORG_ID",
-        frozenset({Target.CI_FRONTEND}),
+        frozenset({Target.CI_FRONTEND, Target.CI_PREVIEW}),
         False,
         Output("vercel_team_id"),
         _BOTH,
@@ -211,7 +222,7 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "VERCEL_PROJECT_ID",
-        frozenset({Target.CI_FRONTEND}),
+        frozenset({Target.CI_FRONTEND, Target.CI_PREVIEW}),
         False,
         Output("vercel_project_id"),
         _BOTH,
@@ -245,7 +256,7 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "RAILWAY_PROJECT_ID",
-        frozenset({Target.CI_BACKEND}),
+        frozenset({Target.CI_BACKEND, Target.CI_PREVIEW}),
         False,
         Output("railway_project_id"),
         _BOTH,
@@ -254,7 +265,7 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "RAILWAY_ENVIRONMENT_ID",
-        frozenset({Target.CI_BACKEND}),
+        frozenset({Target.CI_BACKEND, Target.CI_PREVIEW}),
         False,
         Output("railway_environment_id"),
         _BOTH,
@@ -263,12 +274,31 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "RAILWAY_SERVICE_ID",
-        frozenset({Target.CI_BACKEND}),
+        frozenset({Target.CI_BACKEND, Target.CI_PREVIEW}),
         False,
         Output("railway_service_id"),
         _BOTH,
         "the backend service, for deploys and rollbacks",
         platform="railway",
+    ),
+    EnvVar(
+        "RAILWAY_PREVIEW_TOKEN",
+        frozenset({Target.CI_PREVIEW}),
+        True,
+        ConfigSecret("previewsRailwayToken"),
+        frozenset({"staging"}),
+        "creates and removes the pull requests' Railway environments (never production's token)",
+        platform="railway",
+    ),
+    EnvVar(
+        "VERCEL_TOKEN",
+        frozenset({Target.CI_PREVIEW}),
+        True,
+        ConfigSecret("previewsVercelToken"),
+        frozenset(),
+        "optional: wires each preview's Vercel build to its backend (a token of a team that holds no production "
+        "project; without it previews have no frontend wiring)",
+        platform="vercel",
     ),
     EnvVar("BACKEND_URL", _CI, False, Output("backend_url"), _BOTH, "health checks and smoke tests after a deploy"),
     # --- alert mail of the pipelines and the scheduled monitor (workflows/mail.py) -------------------------
@@ -311,8 +341,16 @@ TABLE: tuple[EnvVar, ...] = (
 
 
 def for_target(cfg: StackConfig, target: Target) -> tuple[EnvVar, ...]:
-    """The variables a target receives in this stack, in table order."""
+    """The variables a target receives in this stack, in table order (the preview environment's only when
+    the stack has previews)."""
+    if target is Target.CI_PREVIEW and not cfg.previews_active:
+        return ()
     return tuple(v for v in TABLE if target in v.targets and v.applies_to(cfg))
+
+
+def preview_names(use: PreviewUse, target: Target = Target.BACKEND) -> tuple[str, ...]:
+    """The names of ``target``'s variables whose preview use is ``use`` (e.g. ``False``: never copied)."""
+    return tuple(v.name for v in TABLE if target in v.targets and v.previews == use)
 
 
 def resolve(var: EnvVar, cfg: StackConfig, wiring: Wiring) -> pulumi.Output[str]:

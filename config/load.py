@@ -24,6 +24,7 @@ from pydantic import (
 from config.model import (
     ALL_PLATFORMS,
     CHECKLY_ACCOUNT_KEYS,
+    DEFAULT_PREVIEWS,
     NAMESPACE,
     PROJECT_DIR,
     STACKS,
@@ -32,6 +33,7 @@ from config.model import (
     FrontendSettings,
     GitHubSettings,
     MonitoringSettings,
+    PreviewSettings,
     RailwaySettings,
     StackConfig,
     StateBackendSettings,
@@ -99,6 +101,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "monitoring": MonitoringSettings,
     "backups": BackupSettings,
     "stateBackend": StateBackendSettings,
+    "previews": PreviewSettings,
 }
 
 
@@ -206,7 +209,7 @@ def _read_sections(stack: str, ours: Mapping[str, Any], problems: list[Problem])
     sections: dict[str, Any] = {}
     for name, model in _SECTIONS.items():
         if name not in ours:
-            default = _missing_section(stack, name, problems)
+            default = _missing_section(stack, name, ours, problems)
             if default is not None:
                 sections[name] = default
             continue
@@ -219,10 +222,14 @@ def _read_sections(stack: str, ours: Mapping[str, Any], problems: list[Problem])
     return sections
 
 
-def _missing_section(stack: str, name: str, problems: list[Problem]) -> BaseModel | None:
+def _missing_section(stack: str, name: str, ours: Mapping[str, Any], problems: list[Problem]) -> BaseModel | None:
     """A section the stack file lacks: its default, nothing (optional), or a problem."""
     if name == "railway":
         return RailwaySettings()
+    if name == "previews":  # on by default where a preview can have its own database (docs/previews.md)
+        backend_raw = _decode(ours.get("backend"))
+        external = isinstance(backend_raw, dict) and backend_raw.get("database") == "external"
+        return PreviewSettings(enabled=DEFAULT_PREVIEWS[stack] and not external)
     if name == "backups":
         return None  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
     if name == "stateBackend":
@@ -308,6 +315,19 @@ def _missing_secret_problems(
     if smtp is not None and not smtp.get_secret_value().startswith(("smtp://", "smtps://")):
         problems.append(
             Problem("smtpUrl", "must be an smtp:// or smtps:// URL (credentials inside)", _fix_secret(stack, "smtpUrl"))
+        )
+    previews = sections.get("previews")
+    wants_previews = isinstance(previews, PreviewSettings) and previews.enabled
+    token_missing = "previewsRailwayToken" not in secrets and "previewsRailwayToken" not in reported
+    if wants_previews and {"railway", "github"} <= platforms and token_missing:
+        problems.append(
+            Problem(
+                "previewsRailwayToken",
+                "is missing (previews.enabled is true: the preview workflow creates and removes Railway "
+                "environments with it; use the account token of a bot that is a member of this stack's "
+                "Railway project only — never production's; see docs/previews.md)",
+                _fix_secret(stack, "previewsRailwayToken"),
+            )
         )
     deploy_token, team_token = secrets.get("vercelDeployToken"), secrets.get("vercelToken")
     if deploy_token is not None and team_token is not None and deploy_token == team_token:

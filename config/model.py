@@ -388,6 +388,22 @@ class BackupSettings(_Section):
         return tuple(k for k in BACKUP_KINDS if k in kinds)  # canonical order: what Railway lists
 
 
+#: Whether a stack has pull-request previews when ``maya-infra:previews`` is not set (docs/previews.md).
+DEFAULT_PREVIEWS: dict[str, bool] = {"staging": True, "production": False}
+
+
+class PreviewSettings(_Section):
+    """Full-stack previews of pull requests (docs/previews.md): a Railway environment forked from this
+    stack's, with its own PostgreSQL, and the frontend's Vercel preview of the branch wired to it."""
+
+    enabled: bool
+    max_environments: int = Field(default=5, ge=1, le=25, description="cap on concurrent preview environments")
+    sleep_when_idle: bool = Field(default=True, description="Railway sleepApplication on every preview service")
+    environment_prefix: str = Field(default="pr-", pattern=r"^[a-z][a-z0-9-]{0,15}-$")
+    bot_pull_requests: bool = Field(default=False, description="previews for pull requests opened by bots")
+    deploy_timeout_seconds: int = Field(default=900, ge=60, le=3600)
+
+
 CHECKLY_ACCOUNT_KEYS = ("checklyApiKey", "checklyAccountId")
 
 
@@ -406,6 +422,7 @@ class StackConfig(BaseModel):
     backups: BackupSettings | None = None
     #: Where the stack's state lives for CI (required to render the infra workflows; see README, "State backend").
     state_backend: StateBackendSettings | None = None
+    previews: PreviewSettings = PreviewSettings(enabled=False)
     secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
     #: Names of the secrets the stack holds, values known or not (tools reading only the stack file see these).
     declared_secrets: frozenset[str] = frozenset()
@@ -446,6 +463,11 @@ class StackConfig(BaseModel):
     @property
     def has_railway_database(self) -> bool:
         return "railway" in self.platforms and self.backend.database == "railway"
+
+    @property
+    def previews_active(self) -> bool:
+        """Pull requests get previews: enabled, with Railway (the forks) and GitHub (the workflow) declared."""
+        return self.previews.enabled and {"railway", "github"} <= self.platforms
 
     @property
     def backup_kinds(self) -> tuple[BackupKind, ...]:
@@ -498,6 +520,19 @@ class StackConfig(BaseModel):
         if self.is_production and self.has_railway_database and not self.backup_kinds:
             raise _KeyedError(
                 "backups.kinds", "production's database must keep backups: list at least one of DAILY, WEEKLY, MONTHLY"
+            )
+        if self.is_production and self.previews.enabled:
+            raise _KeyedError(
+                "previews.enabled",
+                "production never gets pull-request previews: a preview forks its stack's environment, and "
+                "production's data and secrets must never reach a pull request (previews fork staging; "
+                "set it to false)",
+            )
+        if self.previews.enabled and self.backend.database == "external":
+            raise _KeyedError(
+                "previews.enabled",
+                "needs backend.database 'railway': each preview gets its own PostgreSQL, while an external "
+                "database would be shared with the stack (set previews.enabled to false)",
             )
         overlap = set(self.frontend.domains) & set(self.frontend.redirect_domains)
         if overlap:

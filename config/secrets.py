@@ -55,6 +55,18 @@ SECRETS: tuple[SecretSpec, ...] = (
         _with_all("vercel", "github"),
     ),
     SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
+    SecretSpec(
+        "previewsRailwayToken",
+        "RAILWAY_PREVIEW_TOKEN",
+        "Railway token of the pull-request previews (required when previews are enabled; docs/previews.md)",
+        _never,
+    ),
+    SecretSpec(
+        "previewsVercelToken",
+        "VERCEL_TOKEN",
+        "Vercel token of the pull-request previews (optional; a team without production; docs/previews.md)",
+        _never,
+    ),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
     SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
     # Monitoring: optional here; required by the checks at the end of `parse` when their feature is on.
@@ -70,5 +82,15 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("pagerdutyServiceKey", "PAGERDUTY_SERVICE_KEY", "PagerDuty integration (service) key", _never),
 )
 SECRET_KEYS = {spec.key for spec in SECRETS}
-STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups", "stateBackend")
+STRUCTURED_KEYS = (
+    "platforms",
+    "github",
+    "frontend",
+    "backend",
+    "railway",
+    "monitoring",
+    "backups",
+    "stateBackend",
+    "previews",
+)
 KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)

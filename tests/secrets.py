@@ -13,6 +13,7 @@ TEST_SECRETS = {
     "maya-infra:githubToken": "test-github-token-6a2d9c4e",
     "maya-infra:snykToken": "test-snyk-token-0b5e3a7d",
     "maya-infra:safetyApiKey": "test-safety-key-4d8b2f90",
+    "maya-infra:previewsRailwayToken": "test-previews-railway-token-3b7e",
     "maya-infra:smtpUrl": "smtps://alerts:test-smtp-password-6e1d9b3a@smtp.example.com:465",
 }
 #: The Checkly account: production's config requires it (its 30-second health check mails the on-call).

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from config import StackConfig
-from workflows import backend, frontend, infra, monitor
+from workflows import backend, frontend, infra, monitor, previews
 from workflows.pipeline import BACKEND_CHECK, FRONTEND_CHECK, all_configs, all_routes, check_required
 from workflows.render import bundled_script
 from workflows.render import header as generated_header
@@ -76,6 +76,9 @@ def render_app_workflows(cfg: StackConfig) -> dict[str, dict[str, str]]:
         files[gh.backend_repository][monitor.PATH] = monitor.render(scheduled, routes)
     runner_path = MIGRATION_RUNNER if back_dir == "." else f"{back_dir}/{MIGRATION_RUNNER}"
     files[gh.backend_repository][runner_path] = _migration_runner(routes)
+    source = previews.source_config(configs)  # docs/previews.md: only when a stack (staging) has previews on
+    if source is not None:
+        files[source.github.backend_repository][previews.PATH] = previews.render(source, routes)
     return {repo: dict(sorted(paths.items())) for repo, paths in sorted(files.items())}
 
 

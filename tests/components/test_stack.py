@@ -62,9 +62,12 @@ def test_resource_set(run: ProgramRun) -> None:
         assert types.count(RAILWAY + kind) == 1, kind
     assert types.count(VERCEL_PROJECT) == 1
     # the deploy environment and <environment>-alerts (alert mail only), each with its branch policy
-    # (staging's alerts environment also admits main, the default branch, where the scheduled monitor runs)
+    # (staging's alerts environment also admits main, the default branch, where the scheduled monitor runs);
+    # staging's `preview` environment of the previews workflow (docs/previews.md) is counted apart
+    stack_envs = [r for r in run.mocks.of_type(GH_ENV) if r.inputs.get("environment") != "preview"]
     policies = 3 if run.outputs["stack"] == "staging" else 2
-    assert types.count(GH_ENV) == 2 and types.count(GH_POLICY) == policies and types.count(GH_RULESET) == 1
+    assert len(stack_envs) == 2 and types.count(GH_RULESET) == 1
+    assert len([r for r in run.mocks.of_type(GH_POLICY) if r.inputs.get("environment") != "preview"]) == policies
     assert types.count(GH_FILE) >= 2
     components = {r.typ for r in run.mocks.resources if not r.custom}
     assert {"maya:railway:Backend", "maya:vercel:Frontend", "maya:github:Pipeline"} <= components
@@ -142,12 +145,18 @@ def test_frontend_gets_the_backend_url_and_production_values_never_reach_preview
 
 def test_github_environment_and_protection(run: ProgramRun) -> None:
     cfg = config.load_from_stack_file(run.outputs["stack"])
-    environments = {r.inputs["environment"]: r.inputs for r in run.mocks.of_type(GH_ENV)}
+    environments = {
+        r.inputs["environment"]: r.inputs for r in run.mocks.of_type(GH_ENV) if r.inputs["environment"] != "preview"
+    }
     assert set(environments) == {cfg.stack, f"{cfg.stack}-alerts"}
     environment = environments[cfg.stack]
     for each in environments.values():
         assert each["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
-    policies = {(r.inputs["environment"], r.inputs["branchPattern"]) for r in run.mocks.of_type(GH_POLICY)}
+    policies = {
+        (r.inputs["environment"], r.inputs["branchPattern"])
+        for r in run.mocks.of_type(GH_POLICY)
+        if r.inputs["environment"] != "preview"
+    }
     alert_branches = {cfg.github.branch, "main"}  # main: the default branch, where the monitor's schedule runs
     assert policies == {(cfg.stack, cfg.github.branch), *((f"{cfg.stack}-alerts", b) for b in alert_branches)}
     alerts = environments[f"{cfg.stack}-alerts"]
@@ -169,8 +178,13 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
 
 
 def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
-    secrets = {r.inputs["secretName"]: r.inputs for r in run.mocks.of_type(GH_SECRET)}
-    variables = {r.inputs["variableName"]: r.inputs["value"] for r in run.mocks.of_type(GH_VARIABLE)}
+    stack_only = [r for r in run.mocks.of_type(GH_SECRET) if r.inputs["environment"] != "preview"]  # docs/previews.md
+    secrets = {r.inputs["secretName"]: r.inputs for r in stack_only}
+    variables = {
+        r.inputs["variableName"]: r.inputs["value"]
+        for r in run.mocks.of_type(GH_VARIABLE)
+        if r.inputs["environment"] != "preview"
+    }
     assert {"VERCEL_TOKEN", "RAILWAY_TOKEN", "SNYK_TOKEN"} <= set(secrets)
     assert _plain(secrets["RAILWAY_TOKEN"]["value"]) == "mock-project-token-value"
     # CI holds the stack's project-scoped deploy token, never the team-wide infrastructure token

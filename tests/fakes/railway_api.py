@@ -538,6 +538,8 @@ class FakeRailway:
         schema_path: str | os.PathLike[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        request_budget: int | None = None,
+        budget_window_seconds: float = 3600.0,
     ) -> None:
         self.token = token
         self.workspace_id = workspace_id
@@ -557,6 +559,11 @@ class FakeRailway:
         self._lock = threading.RLock()
         self._seq = 0
         self._fail_next: list[tuple[str, str | None]] = []
+        # Railway's hourly request limit (Hobby: 1,000/h): beyond it, HTTP 429 with Retry-After.
+        self.request_budget = request_budget
+        self.budget_window_seconds = budget_window_seconds
+        self.refused_over_budget = 0
+        self._budget_times: list[float] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -861,7 +868,11 @@ class FakeRailway:
         )
         with self._lock:
             self.requests.append(rec)
-            fault = self._take_fault(op_name, root_fields)
+            over_budget = self._over_budget()
+            fault = None if over_budget is not None else self._take_fault(op_name, root_fields)
+        if over_budget is not None:
+            rec.fault, rec.http_status = "budget", 429
+            return over_budget
         drop_after = False
         if fault is not None:
             rec.fault = fault.kind
@@ -881,6 +892,23 @@ class FakeRailway:
             rec.http_status = None
             return _Response(drop=True)
         return resp
+
+    def _over_budget(self) -> _Response | None:
+        """Railway's request limit: when ``request_budget`` requests were answered within the window, HTTP
+        429 with ``Retry-After`` (seconds until the oldest leaves the window), like the real limit."""
+        if self.request_budget is None:
+            return None
+        now = time.monotonic()
+        horizon = now - self.budget_window_seconds
+        self._budget_times = [t for t in self._budget_times if t > horizon]
+        if len(self._budget_times) >= self.request_budget:
+            self.refused_over_budget += 1
+            wait = max(1.0, self._budget_times[0] - horizon) if self._budget_times else self.budget_window_seconds
+            hdrs = {"Retry-After": _format_retry_after(wait), "X-RateLimit-Limit": str(self.request_budget)}
+            body = {"errors": [{"message": "Rate limit exceeded", "extensions": {"code": "RATE_LIMITED"}}]}
+            return _json_response(429, body, {**hdrs, "X-RateLimit-Remaining": "0"})
+        self._budget_times.append(now)
+        return None
 
     def _fault_response(self, fault: Fault) -> _Response | None:
         if fault.kind == "drop":
@@ -1986,6 +2014,7 @@ class FakeRailway:
             shared = self.state.variables.get((project_id, source_env_id, None))
             if shared:
                 self.state.variables[(project_id, eid, None)] = dict(shared)
+            self._fork_volumes(source_env_id, eid)
         else:
             for svc in self._services_of(project_id):
                 self._new_instance(svc["id"], eid)
@@ -1995,6 +2024,21 @@ class FakeRailway:
                 if self.state.instances[(sid, eid)].get("source"):
                     self._new_deployment(sid, eid, "environmentCreate")
         return e
+
+    def _fork_volumes(self, source_env_id: str, environment_id: str) -> None:
+        """A fork gets its own volume instance per volume of the source: same mount, EMPTY (no data copied).
+
+        Railway: "Create the environment with all of the services, volumes, configuration, and variables
+        from this source environment" (EnvironmentCreateInput.sourceEnvironmentId); that the copy holds no
+        data is an assumption, checked once on a real project (docs/previews.md).
+        """
+        for vi in sorted(self.state.volume_instances.values(), key=lambda v: v["_seq"]):
+            if vi["environmentId"] != source_env_id:
+                continue
+            now = _now()
+            fork = {**copy.deepcopy(vi), "id": _uid(), "environmentId": environment_id, "currentSizeMB": 0.0}
+            fork.update(createdAt=now, deletedAt=None, externalId=None, _seq=self._next_seq())
+            self.state.volume_instances[fork["id"]] = fork
 
     def _create_service(
         self,

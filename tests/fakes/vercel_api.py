@@ -7,6 +7,11 @@ Endpoints (shapes follow Vercel's published REST reference, trimmed to the field
 * ``GET  /v6/deployments?projectId&target&state&limit`` → ``{"deployments": [...], "pagination": {...}}``,
   newest first; each ``uid name url created state readyState target projectId meta{githubCommitSha …}``
 * ``GET  /v13/deployments/{id}``                    → one deployment (``id``, ``readyState``, ``createdAt`` …)
+* previews (docs/previews.md): ``GET /v9/projects/{id}/env[?gitBranch=]`` → ``{"envs": [...]}``;
+  ``POST /v10/projects/{id}/env?upsert=true`` (key+target+gitBranch is unique; upsert replaces the value);
+  ``DELETE /v9/projects/{id}/env/{envId}``; ``POST /v13/deployments`` with ``target: preview`` and
+  ``gitSource{ref, sha}`` → a READY preview deployment of that branch (``build_env`` records the branch's
+  variables it was built with)
 * ``POST /v10/projects/{projectId}/promote/{deploymentId}`` → 201 (done) or, with ``promote_polls > 0``,
   202 and an alias job that turns ``pending`` → ``in-progress`` → ``succeeded`` over that many reads of
   the project. 400 when the deployment is not READY, 404 when it or the project does not exist (or
@@ -66,6 +71,7 @@ class FakeVercel:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[VercelRequest] = field(default_factory=list)
     promotions: list[tuple[str, str]] = field(default_factory=list)  # (project id, deployment id) accepted
+    envs: dict[str, dict[str, Any]] = field(default_factory=dict)  # env id -> variable (preview branch vars)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -219,22 +225,22 @@ class FakeVercel:
         }
 
     # ---- HTTP ---------------------------------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str, headers: Any) -> tuple[int, Any]:
+    def handle(self, method: str, raw_path: str, headers: Any, body: Any = None) -> tuple[int, Any]:
         parts = urlsplit(raw_path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         path = parts.path.rstrip("/")
         record = VercelRequest(method, path, query)
         with self._lock:
             self.requests.append(record)
-            status, body = self._route(method, path, query, headers)
+            status, answer = self._route(method, path, query, headers, body)
             record.status = status
-            return status, body
+            return status, answer
 
     @staticmethod
     def _error(status: int, code: str, message: str) -> tuple[int, Any]:
         return status, {"error": {"code": code, "message": message}}
 
-    def _route(self, method: str, path: str, query: dict[str, str], headers: Any) -> tuple[int, Any]:
+    def _route(self, method: str, path: str, query: dict[str, str], headers: Any, body: Any = None) -> tuple[int, Any]:
         if self._faults:
             status = self._faults.pop(0)
             return self._error(status, "fault", f"injected HTTP {status}")
@@ -257,7 +263,72 @@ class FakeVercel:
             return 200, self._v13(d)
         if method == "POST" and len(segments) == 5 and segments[:2] == ["v10", "projects"] and segments[3] == "promote":
             return self._promote(segments[2] if visible else "-", segments[4])
+        if visible:
+            answer = self._route_previews(method, segments, query, body)
+            if answer is not None:
+                return answer
         return self._error(404, "not_found", "The requested path does not exist")
+
+    def _route_previews(
+        self, method: str, segments: list[str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any] | None:
+        """Branch-scoped project variables and preview builds (docs/previews.md); None: not one of them."""
+        if len(segments) >= 4 and segments[1] == "projects" and segments[3] == "env":
+            pid = self._find_project(segments[2])
+            if pid is None:
+                return self._error(404, "not_found", "Project not found")
+            if method == "GET" and segments[0] == "v9" and len(segments) == 4:
+                branch = query.get("gitBranch")
+                envs = [
+                    {k: v for k, v in e.items() if k != "projectId"}
+                    for e in self.envs.values()
+                    if e["projectId"] == pid and (branch is None or e.get("gitBranch") == branch)
+                ]
+                return 200, {"envs": envs}
+            if method == "POST" and segments[0] == "v10" and len(segments) == 4:
+                return self._upsert_env(pid, body if isinstance(body, dict) else {}, query.get("upsert") == "true")
+            if method == "DELETE" and segments[0] == "v9" and len(segments) == 5:
+                if self.envs.get(segments[4], {}).get("projectId") != pid:
+                    return self._error(404, "not_found", "Environment variable not found")
+                return 200, self.envs.pop(segments[4])
+        if method == "POST" and segments == ["v13", "deployments"] and isinstance(body, dict):
+            pid = self._find_project(str(body.get("project") or body.get("name") or ""))
+            source = body.get("gitSource") or {}
+            if pid is None or body.get("target") != "preview" or not source.get("ref"):
+                return self._error(400, "bad_request", "a preview needs project, target preview and gitSource.ref")
+            uid = self.add_deployment(pid, target="preview", sha=source.get("sha"), promote=False)
+            deployment = self.deployments[uid]
+            deployment["meta"]["githubCommitRef"] = source["ref"]
+            deployment["build_env"] = {
+                e["key"]: e["value"]
+                for e in self.envs.values()
+                if e["projectId"] == pid and e.get("gitBranch") == source["ref"]
+            }
+            return 200, self._v13(deployment)
+        return None
+
+    def _upsert_env(self, pid: str, item: dict[str, Any], upsert: bool) -> tuple[int, Any]:
+        key, target, branch = item.get("key"), tuple(item.get("target") or ()), item.get("gitBranch")
+        if not key or not target or "value" not in item:
+            return self._error(400, "bad_request", "key, value and target are required")
+        if branch is not None and target != ("preview",):
+            return self._error(400, "bad_request", "gitBranch is only allowed with the preview target")
+        same = next(
+            (
+                e
+                for e in self.envs.values()
+                if e["projectId"] == pid and e["key"] == key and tuple(e["target"]) == target
+                and e.get("gitBranch") == branch
+            ),
+            None,
+        )  # fmt: skip
+        if same is not None and not upsert:
+            return self._error(400, "ENV_ALREADY_EXISTS", f"A variable {key} already exists for this target")
+        record = same or {"id": f"env_{secrets.token_hex(8)}", "projectId": pid, "createdAt": int(time.time() * 1000)}
+        record.update(key=key, value=item["value"], type=item.get("type", "plain"), target=list(target))
+        record["gitBranch"] = branch
+        self.envs[record["id"]] = record
+        return 201, {"created": {k: v for k, v in record.items() if k != "projectId"}}
 
     def _find_project(self, id_or_name: str) -> str | None:
         if id_or_name in self.projects:
@@ -318,9 +389,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
+        sent: Any = None
         if length > 0:
-            self.rfile.read(length)
-        status, body = self.fake.handle(method, self.path, self.headers)
+            raw = self.rfile.read(length)
+            try:
+                sent = json.loads(raw)
+            except ValueError:
+                sent = None
+        status, body = self.fake.handle(method, self.path, self.headers, sent)
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -333,6 +409,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,6 +101,7 @@ def test_policy_table_is_deliberate() -> None:
         "branch-protected-with-ci",
         "stacks-share-nothing",
         "production-backed-up",
+        "previews-get-no-production-secret",
     }
 
 

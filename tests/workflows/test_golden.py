@@ -47,6 +47,7 @@ def test_both_stacks_commit_identical_app_workflows(rendered: dict[str, str]) ->
         "maya/.github/workflows/frontend.yml",
         "maya/.github/workflows/monitor.yml",
         "maya/backend/apply_migrations.py",  # the migration runner, Railway's pre-deploy command
+        "maya/.github/workflows/previews.yml",  # docs/previews.md
     }
 
 

@@ -170,7 +170,12 @@ def test_split_repositories_get_their_own_files_without_path_filters() -> None:
     )
     files = render_app_workflows(split)
     assert {repo: sorted(paths) for repo, paths in files.items()} == {
-        "maya-backend": [".github/workflows/backend.yml", ".github/workflows/monitor.yml", "apply_migrations.py"],
+        "maya-backend": [
+            ".github/workflows/backend.yml",
+            ".github/workflows/monitor.yml",
+            ".github/workflows/previews.yml",  # previews fork the backend's environment (docs/previews.md)
+            "apply_migrations.py",
+        ],
         "omega-frontend": [".github/workflows/frontend.yml"],
     }
     front = files["omega-frontend"][".github/workflows/frontend.yml"]

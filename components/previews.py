@@ -1,0 +1,78 @@
+"""The GitHub side of pull-request previews (docs/previews.md): the ``preview`` environment of the backend
+repository, holding only what the generated previews workflow needs.
+
+Every pull-request branch may use this environment (the previews workflow runs for same-repository pull
+requests on ``pull_request``), so anyone who can push a branch can read what it holds. It therefore holds
+nothing of production and nothing that can change the stack beyond previews: the previews' own Railway
+token (a bot that is a member of the staging project only), optionally the previews' own Vercel token,
+and the ids of the staging project, environment, backend service and Vercel project. The stack's
+environment (``staging``), branch-restricted, keeps the deploy credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_github as github
+
+from components.github import CiValue
+from config import StackConfig
+
+PREVIEW_ENVIRONMENT = "preview"
+
+
+@dataclass(frozen=True)
+class PreviewEnvironmentArgs:
+    config: StackConfig
+    #: NAME -> value of the ``preview`` environment (config.envvars, Target.CI_PREVIEW)
+    values: Mapping[str, CiValue]
+    provider: github.Provider
+
+
+class PreviewEnvironment(pulumi.ComponentResource):
+    secret_names: list[str]
+    variable_names: list[str]
+
+    def __init__(self, name: str, args: PreviewEnvironmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maya:github:PreviewEnvironment", name, None, opts)
+        cfg = args.config
+        if cfg.is_production:
+            raise ValueError("production never declares the preview environment (docs/previews.md)")
+        repo = cfg.github.backend_repository
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        environment = github.RepositoryEnvironment(
+            f"{name}-environment",
+            repository=repo,
+            environment=PREVIEW_ENVIRONMENT,
+            prevent_self_review=False,
+            can_admins_bypass=True,
+            opts=child,
+        )
+        env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
+        for key, item in sorted(args.values.items()):
+            if item.secret:
+                github.ActionsEnvironmentSecret(
+                    f"{name}-secret-{key}",
+                    repository=repo,
+                    environment=PREVIEW_ENVIRONMENT,
+                    secret_name=key,
+                    value=pulumi.Output.secret(item.value),
+                    opts=pulumi.ResourceOptions.merge(
+                        env_child,
+                        pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
+                    ),
+                )
+            else:
+                github.ActionsEnvironmentVariable(
+                    f"{name}-variable-{key}",
+                    repository=repo,
+                    environment=PREVIEW_ENVIRONMENT,
+                    variable_name=key,
+                    value=item.value,
+                    opts=pulumi.ResourceOptions.merge(env_child, pulumi.ResourceOptions(delete_before_replace=True)),
+                )
+        self.secret_names = sorted(k for k, v in args.values.items() if v.secret)
+        self.variable_names = sorted(k for k, v in args.values.items() if not v.secret)
+        self.register_outputs({"environment": PREVIEW_ENVIRONMENT})

@@ -1,0 +1,89 @@
+"""The project-level pull-request settings of a stack's Railway project (docs/previews.md).
+
+Railway can create a PR environment by itself for every pull request (``Project.prDeploys``, plus
+``botPrEnvironments`` and ``focusedPrEnvironments``). maya-infra declares these settings OFF in both stacks,
+and keeps them off: a Railway-native PR environment forks the project's base environment with every variable
+(production's secrets, in the production project), has no cap, and cannot withhold a variable before its
+first deploy. Staging's previews are made by the generated previews workflow instead
+(workflows/scripts/pr_preview.py), within a cap and from the variable table's ``previews`` flags. A refresh
+shows it when someone switches the native feature on in the dashboard, and the next ``up`` switches it off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from components.railway.operations import _op
+from components.railway.providers.base import STATE_MODULE, RailwayProvider
+
+PROJECT_PR_SETTINGS = _op(
+    """query ProjectPrSettings($id: String!) {
+      project(id: $id) { id deletedAt prDeploys botPrEnvironments focusedPrEnvironments } }"""
+)
+PROJECT_PR_SETTINGS_UPDATE = _op(
+    """mutation ProjectPrSettingsUpdate($id: String!, $input: ProjectUpdateInput!) {
+      projectUpdate(id: $id, input: $input) { id prDeploys botPrEnvironments focusedPrEnvironments } }"""
+)
+OPERATIONS = (PROJECT_PR_SETTINGS, PROJECT_PR_SETTINGS_UPDATE)
+
+_FIELDS = {
+    "pr_deploys": "prDeploys",
+    "bot_pr_environments": "botPrEnvironments",
+    "focused_pr_environments": "focusedPrEnvironments",
+}
+
+
+class PrEnvironmentSettingsProvider(RailwayProvider):
+    """``prDeploys``/``botPrEnvironments``/``focusedPrEnvironments`` of one project; one write when they differ."""
+
+    __module__ = STATE_MODULE  # pickled by reference as components.railway.provider.<Class> (the state contract)
+    kind = "PrEnvironmentSettings"
+    input_keys = ("project_id", *_FIELDS)
+    replace_keys = frozenset({"project_id"})
+    required_keys = ("project_id",)
+
+    def _write(self, project_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        payload = {field: bool(inputs.get(key)) for key, field in _FIELDS.items()}
+        self.client.execute(PROJECT_PR_SETTINGS_UPDATE, {"id": project_id, "input": payload})
+        return {}
+
+    def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return inputs["project_id"], self._write(inputs["project_id"], inputs)  # an update: nothing is created
+
+    def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        return self._write(id_, news)
+
+    def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
+        return  # the settings belong to the project; the last declared (off) stay
+
+    def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
+        project = self.client.execute(PROJECT_PR_SETTINGS, {"id": id_})["project"]
+        if project.get("deletedAt"):
+            return None
+        return {"project_id": project["id"], **{key: bool(project.get(field)) for key, field in _FIELDS.items()}}
+
+
+class PrEnvironmentSettings(Resource, module="railway", name="PrEnvironmentSettings"):
+    pr_deploys: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        project_id: pulumi.Input[str],
+        pr_deploys: bool = False,
+        bot_pr_environments: bool = False,
+        focused_pr_environments: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "project_id": project_id,
+            "pr_deploys": pr_deploys,
+            "bot_pr_environments": bot_pr_environments,
+            "focused_pr_environments": focused_pr_environments,
+        }
+        super().__init__(PrEnvironmentSettingsProvider(), resource_name, props, opts)
