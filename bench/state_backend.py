@@ -5,7 +5,11 @@ The PostgreSQL server is a real one (tests/engine/postgres.py: Debian's package,
 stopped at the end). Every state write of the engine (checkpoints, the per-update lock, history) is a row
 written over TCP instead of a file, which is what the ratio measures.
 
-Usage: venv/bin/python bench/state_backend.py [--runs 3] [--stack staging] [--stack production]
+Each stack is measured in ``--rounds`` rounds that alternate which backend goes first (the first `up` of a
+process pays for cold caches), and the table shows the median over rounds; on a shared machine the spread
+between rounds is printed too, to read the ratio against.
+
+Usage: venv/bin/python bench/state_backend.py [--rounds 2] [--runs 3] [--stack staging] [--stack production]
 """
 
 from __future__ import annotations
@@ -51,18 +55,28 @@ def measure(name: str, backend_url: str | None, runs: int, bin_dir: Path) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3, help="no-op ups per stack and backend (median)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per stack, alternating which backend is first")
     parser.add_argument("--stack", action="append", choices=["staging", "production"])
     args = parser.parse_args()
     bin_dir = engine_bin()
     stacks = args.stack or ["staging", "production"]
-    print(f"{'stack':<11} {'operation':<10} {'file:// s':>9} {'postgres s':>10} {'ratio':>6}")
+    print(f"{'stack':<11} {'operation':<10} {'file:// s':>9} {'postgres s':>10} {'ratio':>6}  rounds (file/postgres)")
     with PostgresServer() as postgres:
         for name in stacks:
-            on_file = measure(name, None, args.runs, bin_dir)
-            on_postgres = measure(name, postgres.url(), args.runs, bin_dir)
+            seen: dict[str, list[dict[str, float]]] = {"file": [], "postgres": []}
+            for round_ in range(args.rounds):
+                order = ["file", "postgres"] if round_ % 2 == 0 else ["postgres", "file"]
+                for backend in order:
+                    url = postgres.url() if backend == "postgres" else None
+                    seen[backend].append(measure(name, url, args.runs, bin_dir))
             for operation in ("up", "no-op up"):
-                a, b = on_file[operation], on_postgres[operation]
-                print(f"{name:<11} {operation:<10} {a:>9.2f} {b:>10.2f} {b / a:>6.2f}", flush=True)
+                a = statistics.median(r[operation] for r in seen["file"])
+                b = statistics.median(r[operation] for r in seen["postgres"])
+                spread = " ".join(
+                    f"{f[operation]:.1f}/{p[operation]:.1f}"
+                    for f, p in zip(seen["file"], seen["postgres"], strict=True)
+                )
+                print(f"{name:<11} {operation:<10} {a:>9.2f} {b:>10.2f} {b / a:>6.2f}  {spread}", flush=True)
 
 
 if __name__ == "__main__":
