@@ -48,6 +48,10 @@ class World:
             "GITHUB_API_URL": self.github.url + "api/v3",
         }
 
+    def open_pull_request(self, pr: int) -> None:
+        """The pull request exists on the fake GitHub (its comments answer 404 until then, as on GitHub)."""
+        self.github.add_issue(REPOSITORY, pr, pull_request=True)
+
     def clients(self, http: pp.Http | None = None) -> pp.Clients:
         clients = pp.clients_from_env(self.env(), http or pp.Http(sleep=lambda _s: None))
         clients.sleep = lambda _s: None
@@ -133,3 +137,5 @@ def world(*, request_budget: int | None = None, deploy_polls: int = 1) -> Iterat
         project = vercel.add_project("maya-frontend-staging")
         railway.reset_counters()
         yield World(railway, vercel, github, pid, staging, backend, postgres, project)
+        # every GitHub request the script sent, and every answer, matched GitHub's OpenAPI description
+        assert github.problems == [], github.problems

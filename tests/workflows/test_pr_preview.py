@@ -30,6 +30,7 @@ def test_documents_validate_against_railways_schema(document: str) -> None:
 
 
 def _up(w: World, pr: int, sha: str, branch: str = "feat/x", shape: list[str] | None = None) -> int:
+    w.open_pull_request(pr)  # opened (or pushed to): the workflow runs on a pull request that exists
     argv = [*(SHAPE if shape is None else shape), "up", "--pr", str(pr), "--branch", branch, "--sha", sha]
     return pp.main([*argv, "--poll", "0", "--timeout", "5"], w.env(), w.clients())
 
@@ -205,6 +206,7 @@ def test_a_lost_comment_is_not_posted_twice() -> None:
             return answer
 
         clients.github.http.send = send
+        w.open_pull_request(5)
         assert clients.github.comment(5, "hello") == "created"
         assert len(_comments(w, 5)) == 1 and dropped
 

@@ -73,6 +73,7 @@ def test_the_removal_step_runs_as_written_against_the_fakes(workflow: dict[str, 
     with world() as w:
         clients = w.clients()
         target = pp.Target(w.project_id, w.staging_id, w.backend_id)
+        w.open_pull_request(9)
         pp.up(clients, target, 9, "feat/y", "c" * 40, "mayassistant/maya", timeout=5, poll=0)
         assert "pr-9" in w.environments()
         write, _up, down = _steps(workflow)

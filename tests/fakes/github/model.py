@@ -1,6 +1,7 @@
 """The fake GitHub's state: accounts, repositories with environments (reviewers, wait timer, branch
-policies, secrets, variables, a libsodium key pair each), rulesets, and a small git object store (blobs,
-trees, commits and branches, with real git SHA-1s) for the files the program commits.
+policies, secrets, variables, a libsodium key pair each), rulesets, a small git object store (blobs,
+trees, commits and branches, with real git SHA-1s) for the files the program commits, and issues / pull
+requests with their comments (the preview workflow's one comment per pull request).
 """
 
 from __future__ import annotations
@@ -194,6 +195,30 @@ class Git:
 
 
 @dataclass
+class Issue:
+    """An issue or a pull request (GitHub numbers both from one sequence per repository, and a pull
+    request's conversation comments are issue comments)."""
+
+    number: int
+    title: str
+    pull_request: bool
+    created_at: str
+
+
+@dataclass
+class IssueComment:
+    """One comment on an issue or pull request. Ids are unique across repositories (``next_id``); the
+    author is the login the token belongs to."""
+
+    id: int
+    issue_number: int
+    body: str
+    user: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
 class Repository:
     id: int
     owner: str
@@ -204,6 +229,8 @@ class Repository:
     environments: dict[str, Environment] = field(default_factory=dict)
     rulesets: dict[int, Ruleset] = field(default_factory=dict)
     keys: KeyPair = field(default_factory=KeyPair)
+    issues: dict[int, Issue] = field(default_factory=dict)  # number -> issue or pull request
+    comments: dict[int, IssueComment] = field(default_factory=dict)  # id -> comment, in creation order
 
     @property
     def full_name(self) -> str:

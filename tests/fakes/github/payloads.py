@@ -12,6 +12,8 @@ from tests.fakes.github.model import (
     BranchPolicy,
     Commit,
     Environment,
+    Issue,
+    IssueComment,
     Repository,
     Ruleset,
     Secret,
@@ -440,13 +442,44 @@ class Payloads:
             "object": {"type": "commit", "sha": sha, "url": f"{self.api}/repos/{repo.full_name}/git/commits/{sha}"},
         }
 
+    # ------------------------------------------------------------------------------------------- comments
+
+    def issue_comment(
+        self, repo: Repository, issue: Issue, c: IssueComment, author: Account, association: str
+    ) -> dict[str, Any]:
+        """issue-comment. ``issue_url`` is the issue's even for a pull request (as GitHub answers);
+        ``html_url`` points at the conversation, ``/pull/N`` or ``/issues/N``."""
+        url = f"{self.api}/repos/{repo.full_name}/issues/comments/{c.id}"
+        kind = "pull" if issue.pull_request else "issues"
+        return {
+            "id": c.id,
+            "node_id": node_id("IC_", c.id),
+            "url": url,
+            "html_url": f"{self.base}/{repo.full_name}/{kind}/{issue.number}#issuecomment-{c.id}",
+            "issue_url": f"{self.api}/repos/{repo.full_name}/issues/{issue.number}",
+            "body": c.body,
+            "user": self.simple_user(author),
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+            "author_association": association,
+            "performed_via_github_app": None,
+            "reactions": {
+                "url": f"{url}/reactions",
+                "total_count": 0,
+                **dict.fromkeys(("+1", "-1", "laugh", "confused", "heart", "hooray", "eyes", "rocket"), 0),
+            },
+        }
+
     @staticmethod
     def public_key(key_id: str, key: str) -> dict[str, Any]:
         return {"key_id": key_id, "key": key}
 
     @staticmethod
-    def error(message: str, status: int | None = None) -> dict[str, Any]:
+    def error(message: str, status: int | None = None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """basic-error; with ``errors``, validation-error (GitHub's 422 "Validation Failed" shape)."""
         out: dict[str, Any] = {"message": message, "documentation_url": "https://docs.github.com/rest"}
+        if errors is not None:
+            out["errors"] = errors
         if status is not None:
             out["status"] = str(status)
         return out

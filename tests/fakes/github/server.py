@@ -6,7 +6,10 @@ Stateful for what the program manages: environments (reviewers, wait timer, depl
 branch policies), environment secrets (sealed with the environment's libsodium public key; the fake
 refuses anything it cannot open) and variables, repository rulesets (with ETags and 304s, as GitHub
 does), and files on branches (git blobs/commits/branches with real SHA-1s, 409 when a write names a stale
-blob). Plus the reads the provider makes on the way: the owner, the repository, a branch, a commit.
+blob). Plus the reads the provider makes on the way: the owner, the repository, a branch, a commit. And
+issue / pull-request comments (list with GitHub's paging and Link header, get, create, edit, delete): the
+preview workflow's one comment per pull request (workflows/scripts/pr_preview.py). Issues and pull requests
+exist only once a test opens them (``add_issue``); anything else answers 404, as GitHub does.
 
 Loud by design: a path GitHub does not describe answers 501 naming the method and path; a described
 operation the fake does not implement answers 501 naming its operationId; a request that does not match
@@ -27,9 +30,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from nacl.exceptions import CryptoError
 
@@ -38,6 +42,8 @@ from tests.fakes.github.model import (
     BranchPolicy,
     Environment,
     Git,
+    Issue,
+    IssueComment,
     Repository,
     Ruleset,
     Secret,
@@ -103,12 +109,14 @@ class Fault:
 
 
 class HttpError(Exception):
-    """An answer other than success, raised by a handler (status, GitHub-style error message)."""
+    """An answer other than success, raised by a handler (status, GitHub-style error message; ``errors``
+    makes it GitHub's validation-error shape, for a 422 "Validation Failed")."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.errors = errors
 
 
 Handler = Callable[["Context"], tuple[int, Any]]
@@ -190,6 +198,22 @@ class FakeGitHub:
         repo = Repository(next_id(), owner, name, names[0], Git(names), now())
         self.repos[full_name.lower()] = repo
         return repo
+
+    def add_issue(
+        self, full_name: str, number: int | None = None, *, pull_request: bool = False, title: str = ""
+    ) -> Issue:
+        """Open an issue or a pull request on ``full_name`` (the next free number unless given); opening a
+        number that exists returns it unchanged (a pull request stays a pull request)."""
+        with self._lock:
+            repo = self.repos.get(full_name.lower())
+            if repo is None:
+                raise ValueError(f"add_issue: the fake has no repository {full_name!r} (pass it in repos=)")
+            number = number if number is not None else max(repo.issues, default=0) + 1
+            issue = repo.issues.get(number)
+            if issue is None:
+                kind = "pull request" if pull_request else "issue"
+                issue = repo.issues[number] = Issue(number, title or f"{kind} {number}", pull_request, now())
+            return issue
 
     def add_user(self, login: str, uid: int) -> None:
         self._add_account(login, "User", uid)
@@ -301,6 +325,24 @@ class FakeGitHub:
 
     def repository(self, full_name: str) -> Repository:
         return self._repo(*full_name.split("/", 1))
+
+    @property
+    def comments(self) -> dict[int, dict[str, Any]]:
+        """Every issue / pull-request comment, id -> ``{id, issue: "owner/name#N", body, user, created_at,
+        updated_at}``: a snapshot for assertions (changing it changes nothing in the fake)."""
+        with self._lock:
+            return {
+                c.id: {
+                    "id": c.id,
+                    "issue": f"{repo.full_name}#{c.issue_number}",
+                    "body": c.body,
+                    "user": c.user,
+                    "created_at": c.created_at,
+                    "updated_at": c.updated_at,
+                }
+                for repo in self.repos.values()
+                for c in repo.comments.values()
+            }
 
     def is_empty(self) -> bool:
         """True when nothing the program manages is left (no environment, ruleset, or file it committed)."""
@@ -439,7 +481,7 @@ class FakeGitHub:
             if isinstance(payload, _WithHeaders):
                 extra, payload = payload.headers, payload.payload
         except HttpError as err:
-            status, payload = err.status, p.error(err.message, err.status)
+            status, payload = err.status, p.error(err.message, err.status, err.errors)
         if fault is not None:  # after_write: the work is done, the caller gets an error
             return self._fault_answer(rec, fault)
         if status == 304:
@@ -528,6 +570,11 @@ class FakeGitHub:
             "repos/delete-file": self._delete_content,
             "repos/get-commit": self._get_commit,
             "repos/list-commits": self._list_commits,
+            "issues/list-comments": self._list_comments,
+            "issues/create-comment": self._create_comment,
+            "issues/get-comment": self._get_comment,
+            "issues/update-comment": self._update_comment,
+            "issues/delete-comment": self._delete_comment,
         }
 
     # accounts and repositories ------------------------------------------------------------------------
@@ -912,6 +959,82 @@ class FakeGitHub:
         commits = repo.git.history(branch, c.query.get("path"))[(page - 1) * per_page : page * per_page]
         return 200, [self._commit_payload(repo, x.sha) for x in commits]
 
+    # issue and pull-request comments ------------------------------------------------------------------
+
+    def _issue(self, c: Context) -> tuple[Repository, Issue]:
+        repo = self._repo(c.params["owner"], c.params["repo"])
+        issue = repo.issues.get(int(c.params["issue_number"]))
+        if issue is None:
+            raise HttpError(404, "Not Found")
+        return repo, issue
+
+    def _comment(self, c: Context) -> tuple[Repository, IssueComment]:
+        """The comment ``comment_id`` of this repository (another repository's id answers 404, as on GitHub)."""
+        repo = self._repo(c.params["owner"], c.params["repo"])
+        comment = repo.comments.get(int(c.params["comment_id"]))
+        if comment is None:
+            raise HttpError(404, "Not Found")
+        return repo, comment
+
+    def _comment_payload(self, repo: Repository, comment: IssueComment) -> dict[str, Any]:
+        author = self._account(comment.user)
+        # the token's user can write environments and rulesets: it owns the repository or collaborates on it
+        association = "OWNER" if author.login.lower() == repo.owner.lower() else "COLLABORATOR"
+        return self._payloads.issue_comment(repo, repo.issues[comment.issue_number], comment, author, association)
+
+    def _list_comments(self, c: Context) -> tuple[int, Any]:
+        """Oldest first; ``since`` keeps those updated at or after it; ``per_page`` (at most 100, as GitHub
+        caps it) and ``page``; a Link header with first/prev/next/last when there is more than one page."""
+        repo, issue = self._issue(c)
+        items = [x for x in repo.comments.values() if x.issue_number == issue.number]
+        if since := c.query.get("since"):
+            cutoff = _instant(since)
+            items = [x for x in items if _instant(x.updated_at) >= cutoff]
+        per_page = min(int(c.query.get("per_page") or 30), 100)
+        per_page = per_page if per_page > 0 else 30
+        page = max(int(c.query.get("page") or 1), 1)
+        answer = [self._comment_payload(repo, x) for x in items[(page - 1) * per_page : page * per_page]]
+        last = max(1, -(-len(items) // per_page))
+        base = f"{self._payloads.api}/repos/{repo.full_name}/issues/{issue.number}/comments"
+        link = _link_header(base, {k: v for k, v in c.query.items() if k != "page"}, page, last)
+        return 200, _WithHeaders({"Link": link} if link else {}, answer)
+
+    def _check_comment_body(self, body: str) -> None:
+        """GitHub refuses a blank body and one over 65536 characters (422 Validation Failed)."""
+        problem = ""
+        if not body.strip():
+            problem = "Body cannot be blank"
+        elif len(body) > MAX_COMMENT_CHARS:
+            problem = f"Body is too long (maximum is {MAX_COMMENT_CHARS} characters)"
+        if problem:
+            error = {"resource": "IssueComment", "code": "custom", "field": "body", "message": problem}
+            raise HttpError(422, "Validation Failed", [error])
+
+    def _create_comment(self, c: Context) -> tuple[int, Any]:
+        repo, issue = self._issue(c)
+        self._check_comment_body(c.body["body"])
+        stamp = now()
+        comment = IssueComment(next_id(), issue.number, c.body["body"], self.login, stamp, stamp)
+        repo.comments[comment.id] = comment
+        payload = self._comment_payload(repo, comment)
+        return 201, _WithHeaders({"Location": payload["url"]}, payload)
+
+    def _get_comment(self, c: Context) -> tuple[int, Any]:
+        repo, comment = self._comment(c)
+        return 200, self._comment_payload(repo, comment)
+
+    def _update_comment(self, c: Context) -> tuple[int, Any]:
+        repo, comment = self._comment(c)
+        self._check_comment_body(c.body["body"])
+        comment.body = c.body["body"]
+        comment.updated_at = now()
+        return 200, self._comment_payload(repo, comment)
+
+    def _delete_comment(self, c: Context) -> tuple[int, Any]:
+        repo, comment = self._comment(c)
+        del repo.comments[comment.id]
+        return 204, None
+
 
 @dataclass
 class _WithHeaders:
@@ -939,3 +1062,35 @@ def _repository_id_path(path: str) -> tuple[str, str] | None:
 def _ruleset_covers(r: Ruleset, branch: str) -> bool:
     include = (r.conditions.get("ref_name") or {}).get("include") or []
     return f"refs/heads/{branch}" in include or "~ALL" in include
+
+
+#: GitHub's limit on an issue comment's body
+MAX_COMMENT_CHARS = 65536
+
+
+def _instant(stamp: str) -> datetime:
+    """An ISO 8601 time (``Z`` or an offset) as an aware datetime, for ``since`` comparisons."""
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        raise HttpError(422, f"since: {stamp!r} is not an ISO 8601 timestamp") from None
+    if when.tzinfo is None:
+        raise HttpError(422, f"since: {stamp!r} has no time zone (YYYY-MM-DDTHH:MM:SSZ)")
+    return when
+
+
+def _link_header(base: str, query: dict[str, str], page: int, last: int) -> str:
+    """GitHub's pagination Link header (RFC 8288): first/prev before ``page``, next/last after it; "" when
+    everything fits on one page."""
+    if last <= 1:
+        return ""
+
+    def at(n: int, rel: str) -> str:
+        return f'<{base}?{urlencode({**query, "page": n})}>; rel="{rel}"'
+
+    links = []
+    if page > 1:
+        links += [at(min(page - 1, last), "prev"), at(1, "first")]
+    if page < last:
+        links += [at(page + 1, "next"), at(last, "last")]
+    return ", ".join(links)
