@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.railway import resources as rw
+from components.railway.providers.project import marker
 from config import StackConfig
 
 
@@ -53,7 +54,7 @@ class RailwayBackend(pulumi.ComponentResource):
         project = rw.Project(
             f"{name}-project",
             name=backend.project_name,
-            description=f"MAYA/OMEGA backend ({cfg.stack})",
+            description=f"MAYA/OMEGA backend ({cfg.stack}), {marker(cfg.stack)}",
             workspace_id=cfg.railway.workspace_id,
             default_environment_name=cfg.environment,
             opts=child,
@@ -65,6 +66,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 f"{name}-postgres",
                 project_id=project.id,
                 environment_id=environment.id,
+                region=backend.postgres_region,
                 workflow_poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
                 opts=child,
             )
