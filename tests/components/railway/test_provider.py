@@ -561,3 +561,24 @@ def test_configure_reads_token_and_api_url_from_stack_config(fake: FakeRailway) 
 def test_unconfigured_provider_says_what_is_missing() -> None:
     with pytest.raises(errors.NotAuthorizedError, match="not configured"):
         p.ProjectProvider().create({"name": "x"})
+
+
+def test_our_errors_reach_the_user_as_one_line_not_a_traceback() -> None:
+    """Inside Pulumi's dynamic-provider server every exception becomes ``traceback.format_exc()``."""
+    import traceback
+    import types
+
+    from components.railway.providers.base import one_line_errors_in_provider_server
+
+    server = types.SimpleNamespace(_abort_with_traceback=lambda fn: fn, traceback=traceback)
+    assert one_line_errors_in_provider_server(server) is True
+    try:
+        raise errors.DeploymentFailedError("Deployment", "stack staging, service backend: deployment d1 FAILED")
+    except errors.RailwayError:
+        text = server.traceback.format_exc()
+    assert text == "Railway Deployment: stack staging, service backend: deployment d1 FAILED"
+    try:
+        raise KeyError("a bug")
+    except KeyError:
+        assert "Traceback (most recent call last)" in server.traceback.format_exc()
+    assert one_line_errors_in_provider_server(types.SimpleNamespace()) is False
