@@ -330,6 +330,7 @@ class RailwayProvider(ResourceProvider):
         send: Callable[[], T],
         discard: Callable[[T], None] | None = None,
         settle_seconds: float | None = None,
+        look_first: bool = True,
     ) -> Outcome[T]:
         """The one way a provider creates anything: look ``key`` up first, adopt a match, and never send
         again a create whose outcome is unknown before reads show it did not land
@@ -341,6 +342,7 @@ class RailwayProvider(ResourceProvider):
             send=send,
             discard=discard,
             settle_seconds=settle_seconds,
+            look_first=look_first,
         )
 
 
