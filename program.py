@@ -21,8 +21,8 @@ from components.frontend_alerts import frontend_error_alert
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
 from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
 from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
+from components.railway import resources as rw
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
-from components.railway.previews import PrEnvironmentSettings
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
 from config.alerts import alert_rules
@@ -104,7 +104,7 @@ def _railway(stack: _Stack) -> None:
         stack.exported["railway_volume_instance_id"] = backend.volume_instance_id  # what `ops backup` backs up
     stack.secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
     # Railway's own PR environments stay off in every stack: previews come from the workflow (docs/previews.md)
-    PrEnvironmentSettings("backend-pr-environments", project_id=backend.project_id)
+    rw.PrEnvironmentSettings("backend-pr-environments", project_id=backend.project_id)
 
 
 def _external_backend(stack: _Stack) -> None:

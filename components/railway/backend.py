@@ -13,6 +13,7 @@ import pulumi
 
 from components.railway import resources as rw
 from components.railway.providers.alerts import DEPLOYMENT_FAILURE_EVENTS, email_channel
+from components.railway.providers.project import marker
 from config import StackConfig
 
 
@@ -56,7 +57,7 @@ class RailwayBackend(pulumi.ComponentResource):
         project = rw.Project(
             f"{name}-project",
             name=backend.project_name,
-            description=f"MAYA/OMEGA backend ({cfg.stack})",
+            description=f"MAYA/OMEGA backend ({cfg.stack}), {marker(cfg.stack)}",
             workspace_id=cfg.railway.workspace_id,
             default_environment_name=cfg.environment,
             opts=child,
@@ -68,6 +69,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 f"{name}-postgres",
                 project_id=project.id,
                 environment_id=environment.id,
+                region=backend.postgres_region,
                 workflow_poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
                 opts=child,
             )

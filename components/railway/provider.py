@@ -7,7 +7,6 @@ that path so that every state ever written keeps loading. Never remove a name fr
 references it would stop loading (``tests/components/railway/test_state_contract.py`` holds this).
 """
 
-from components.railway.previews import PrEnvironmentSettingsProvider
 from components.railway.providers.alerts import NotificationRuleProvider
 from components.railway.providers.base import (
     IN_FLIGHT,
@@ -20,6 +19,7 @@ from components.railway.providers.base import (
 from components.railway.providers.database import BACKUP_KINDS, BackupScheduleProvider, PostgresProvider
 from components.railway.providers.deploy import DeploymentProvider, DeploymentTriggerProvider, ProjectTokenProvider
 from components.railway.providers.network import CustomDomainProvider, ServiceDomainProvider
+from components.railway.providers.previews import PrEnvironmentSettingsProvider
 from components.railway.providers.project import (
     EnvironmentProvider,
     ProjectProvider,

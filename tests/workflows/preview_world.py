@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.github_api import FakeGitHub
-from tests.fakes.railway_api import POSTGRES_TEMPLATE_ID, FakeRailway
+from tests.fakes.railway.base import POSTGRES_TEMPLATE_ID
+from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from workflows.scripts import pr_preview as pp
 
@@ -101,6 +102,7 @@ def _staging(railway: FakeRailway) -> tuple[str, str, str, str]:
                 "environmentId": staging,
             },
         )
+        railway.finish_workflows()  # the template's service and volume appear when its workflow completes
         postgres = next(s["id"] for s in railway._services_of(pid) if s["name"] == "Postgres")
         backend = railway._create_service(
             pid, "backend", environment_id=staging, source={"repo": REPOSITORY}, branch="develop", deploy=False

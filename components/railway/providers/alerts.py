@@ -29,7 +29,7 @@ from pulumi.dynamic import CheckFailure
 
 from components.railway import errors
 from components.railway import operations as ops
-from components.railway.providers.base import RailwayProvider, is_unknown
+from components.railway.providers.base import Field, RailwayProvider, is_unknown
 
 #: What a failed or crashed deployment is called in Railway's event stream.
 DEPLOYMENT_FAILURE_EVENTS = ("Deployment.failed", "Deployment.crashed")
@@ -51,16 +51,16 @@ class NotificationRuleProvider(RailwayProvider):
     """One Railway notification rule of a project: event types → channels (e-mail addresses)."""
 
     kind = "NotificationRule"
-    input_keys = (
-        "workspace_id",
-        "project_id",
-        "event_types",
-        "severities",
-        "channel_configs",
-        "ephemeral_environments",
+    fields = (
+        Field("workspace_id", replace=True),
+        Field("project_id", replace=True, required=True),
+        Field("event_types"),
+        Field("severities"),
+        Field("channel_configs"),
+        Field("ephemeral_environments"),
+        Field("rule_workspace_id", output=True),
+        Field("channel_count", output=True),
     )
-    replace_keys = frozenset({"workspace_id", "project_id"})
-    required_keys = ("project_id",)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Any:
         configs = news.get("channel_configs")
@@ -138,14 +138,21 @@ class NotificationRuleProvider(RailwayProvider):
         def find() -> dict[str, Any] | None:
             return next((r for r in self._rules(workspace, inputs["project_id"]) if self._same(r, inputs)), None)
 
-        rule = find()  # an identical rule (ours from a lost answer, or made by hand) is adopted, not duplicated
-        if rule is None:
-            payload = {**self._payload(inputs), "workspaceId": workspace, "projectId": inputs["project_id"]}
-            rule = self.create_once(
-                lambda: self.client.execute(ops.NOTIFICATION_RULE_CREATE, {"input": payload})["notificationRuleCreate"],
-                find,
-            )
-        return rule["id"], {"rule_workspace_id": workspace, "channel_count": len(rule.get("channels") or [])}
+        payload = {**self._payload(inputs), "workspaceId": workspace, "projectId": inputs["project_id"]}
+        # an identical rule (ours from a lost answer, or made by hand) is adopted, never duplicated
+        outcome = self.create_exactly_once(
+            f"of project {inputs['project_id']} for {', '.join(sorted(inputs['event_types']))}",
+            find=find,
+            send=lambda: self.client.execute(ops.NOTIFICATION_RULE_CREATE, {"input": payload})[
+                "notificationRuleCreate"
+            ],
+        )
+        rule = outcome.value
+        return rule["id"], {
+            "rule_workspace_id": workspace,
+            "channel_count": len(rule.get("channels") or []),
+            "origin": outcome.origin,
+        }
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         rule = self.client.execute(ops.NOTIFICATION_RULE_UPDATE, {"id": id_, "input": self._payload(news)})[

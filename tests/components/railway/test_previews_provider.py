@@ -1,4 +1,4 @@
-"""The project's pull-request settings (components/railway/previews.py) against the fake Railway: declared
+"""The project's pull-request settings (components/railway/providers/previews.py) against the fake Railway: declared
 off, drift from the dashboard seen on refresh and reverted by one write, nothing sent by a no-op diff."""
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from typing import Any
 import graphql
 import pytest
 
+from components.railway import operations as ops
 from components.railway import provider as p
 from components.railway.operations import Operation
-from components.railway.previews import OPERATIONS
 from tests.fakes.railway_api import FakeRailway
+
+OPERATIONS = (ops.PROJECT_PR_SETTINGS, ops.PROJECT_PR_SETTINGS_UPDATE)
 
 SCHEMA = Path(__file__).resolve().parents[2] / "railway" / "schema.graphql"
 OFF = {"pr_deploys": False, "bot_pr_environments": False, "focused_pr_environments": False}

@@ -16,6 +16,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from components.railway import errors
+from components.railway import operations as ops
 from components.railway import provider as p
 from components.railway.client import RailwayClient
 from tests.fakes.railway_api import FakeRailway
@@ -311,8 +312,11 @@ def test_failed_deployment_is_named_in_the_error(
     fake.fail_next_deploy(status)
     with pytest.raises(errors.DeploymentFailedError) as exc:
         make(p.DeploymentProvider).create(_deploy_inputs(stack))
-    deployment_id = fake.requests[-1].variables["id"]
-    assert deployment_id in str(exc.value) and status in str(exc.value)
+    (deployment_id,) = fake.state.deployments
+    line = str(exc.value)
+    assert deployment_id in line and status in line and "\n" not in line
+    assert "stack staging, service backend" in line
+    assert f"railway logs --deployment {deployment_id}" in line and "python -m ops status --stack staging" in line
 
 
 def test_deployment_wait_is_bounded(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
@@ -488,7 +492,9 @@ def test_failure_in_the_middle_of_a_create_then_retry_converges(
         "environment_id": stack["environment_id"],
         "workflow_poll_seconds": 0.01,
     }
-    fake.inject("graphql_error", match="WorkflowStatus", message="Internal server error", times=1)
+    fake.inject(
+        "graphql_error", match="WorkflowStatus", message="Workflow failed", extensions={"code": "BAD_USER_INPUT"}
+    )
     with pytest.raises(errors.RailwayError):
         make(p.PostgresProvider).create(scope)
     retried = make(p.PostgresProvider).create(scope)
@@ -502,11 +508,27 @@ def test_graphql_error_on_an_update_fails_cleanly_and_loses_nothing(
     scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
     provider = make(p.VariablesProvider)
     created = provider.create({**scope, "variables": {"A": "1"}})
-    fake.inject("graphql_error", match="VariableCollectionUpsert", message="Problem processing request")
+    fake.inject(
+        "graphql_error",
+        match="VariableCollectionUpsert",
+        message="Invalid value",
+        extensions={"code": "BAD_USER_INPUT"},
+    )
     with pytest.raises(errors.InvalidInputError):
         provider.update(created.id, created.outs, {**scope, "variables": {"A": "2"}})
     assert fake.state.variables[(stack["project_id"], stack["environment_id"], stack["service_id"])]["A"] == "1"
     provider.update(created.id, created.outs, {**scope, "variables": {"A": "2"}})  # the next up converges
+
+
+def test_railways_generic_error_on_an_idempotent_write_is_retried(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    provider = make(p.VariablesProvider)
+    created = provider.create({**scope, "variables": {"A": "1"}})
+    fake.inject("graphql_error", match="VariableCollectionUpsert", message="Problem processing request")
+    provider.update(created.id, created.outs, {**scope, "variables": {"A": "2"}})
+    assert fake.state.variables[(stack["project_id"], stack["environment_id"], stack["service_id"])]["A"] == "2"
 
 
 # ---- secrecy and pickling ------------------------------------------------------------------------------
@@ -521,7 +543,12 @@ def test_no_token_or_secret_value_in_logs_or_errors(
     secret = "sk-live-very-secret-value-42"
     scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
     fake.inject("http", status=503, match="VariableCollectionUpsert")
-    fake.inject("graphql_error", match="VariableCollectionUpsert", message=f"value {secret} rejected")
+    fake.inject(
+        "graphql_error",
+        match="VariableCollectionUpsert",
+        message=f"value {secret} rejected",
+        extensions={"code": "BAD_USER_INPUT"},
+    )
     with pytest.raises(errors.RailwayError) as exc:
         make(p.VariablesProvider).create({**scope, "variables": {"STRIPE_API_KEY": secret}})
     out = capsys.readouterr()
@@ -555,7 +582,7 @@ def test_configure_reads_token_and_api_url_from_stack_config(fake: FakeRailway) 
     provider = p.ProjectProvider()
     raw = {
         "maya-infra:railwayToken": "fake-railway-token",
-        "maya-infra:railway": f'{{"apiUrl": "{fake.url}", "requestsPerSecond": 100}}',
+        "maya-infra:railway": f'{{"apiUrl": "{fake.url}", "requestsPerSecond": 50}}',
     }
     provider.configure(ConfigureRequest(Config(raw, "maya-infra")))
     created = provider.create({"name": "configured", "default_environment_name": "staging"})
@@ -566,3 +593,100 @@ def test_configure_reads_token_and_api_url_from_stack_config(fake: FakeRailway) 
 def test_unconfigured_provider_says_what_is_missing() -> None:
     with pytest.raises(errors.NotAuthorizedError, match="not configured"):
         p.ProjectProvider().create({"name": "x"})
+
+
+def test_our_errors_reach_the_user_as_one_line_not_a_traceback() -> None:
+    """Inside Pulumi's dynamic-provider server every exception becomes ``traceback.format_exc()``."""
+    import traceback
+    import types
+
+    from components.railway.providers.base import one_line_errors_in_provider_server
+
+    server = types.SimpleNamespace(_abort_with_traceback=lambda fn: fn, traceback=traceback)
+    assert one_line_errors_in_provider_server(server) is True
+    try:
+        raise errors.DeploymentFailedError("Deployment", "stack staging, service backend: deployment d1 FAILED")
+    except errors.RailwayError:
+        text = server.traceback.format_exc()
+    assert text == "Railway Deployment: stack staging, service backend: deployment d1 FAILED"
+    try:
+        raise KeyError("a bug")
+    except KeyError:
+        assert "Traceback (most recent call last)" in server.traceback.format_exc()
+    assert one_line_errors_in_provider_server(types.SimpleNamespace()) is False
+
+
+# ---- origin: what the stack created, and what it only adopted ------------------------------------------------
+MARKED = "MAYA/OMEGA backend (staging), managed by maya-infra (stack staging)"
+
+
+def test_a_project_found_with_our_marker_is_ours_and_without_it_is_adopted(make: Make, fake: FakeRailway) -> None:
+    client = make(p.ProjectProvider).client
+    client.execute(ops.PROJECT_CREATE, {"input": {"name": "ours", "description": MARKED}})
+    client.execute(ops.PROJECT_CREATE, {"input": {"name": "maya", "description": "the running MAYA"}})
+    ours = make(p.ProjectProvider).create({"name": "ours", "description": MARKED, "default_environment_name": "x"})
+    theirs = make(p.ProjectProvider).create({"name": "maya", "description": MARKED, "default_environment_name": "x"})
+    assert (ours.outs["origin"], theirs.outs["origin"]) == ("created", "adopted")
+    assert len(fake.state.projects) == 2, "both were adopted by name, none created"
+
+    make(p.ProjectProvider).delete(theirs.id, theirs.outs)
+    assert theirs.id in fake.state.projects, "the stack never deletes what it did not create"
+    make(p.ProjectProvider).delete(ours.id, ours.outs)
+    assert ours.id not in fake.state.projects
+
+
+def test_children_found_before_any_create_are_adopted_and_kept(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    client = make(p.ServiceProvider).client
+    existing = client.execute(ops.SERVICE_CREATE, {"input": {"projectId": stack["project_id"], "name": "worker"}})
+    service = make(p.ServiceProvider).create({"project_id": stack["project_id"], "name": "worker"})
+    assert service.id == existing["serviceCreate"]["id"] and service.outs["origin"] == "adopted"
+    make(p.ServiceProvider).delete(service.id, service.outs)
+    assert service.id in fake.state.services
+    made = make(p.ServiceProvider).create({"project_id": stack["project_id"], "name": "fresh"})
+    assert made.outs["origin"] == "created"
+    make(p.ServiceProvider).delete(made.id, made.outs)
+    assert made.id not in fake.state.services
+
+
+def test_postgres_is_placed_in_the_requested_region_and_never_moved_implicitly(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    inputs = {
+        "project_id": stack["project_id"],
+        "environment_id": stack["environment_id"],
+        "service_name": "Postgres",
+        "region": "us-east4-eqdc4a",
+        "workflow_timeout_seconds": 30,
+        "workflow_poll_seconds": 0.05,
+    }
+    created = make(p.PostgresProvider).create(inputs)
+    volume = fake.state.volume_instances[created.outs["volume_instance_id"]]
+    assert volume["region"] == "us-east4-eqdc4a"
+    read = make(p.PostgresProvider).read(created.id, created.outs)
+    assert read.outs["region"] == "us-east4-eqdc4a"
+    assert make(p.PostgresProvider).diff(created.id, read.outs, inputs).changes is False
+
+    volume["region"] = "europe-west4-drams3a"  # moved in the dashboard: drift
+    drifted = make(p.PostgresProvider).read(created.id, created.outs)
+    assert make(p.PostgresProvider).diff(created.id, drifted.outs, inputs).changes is True
+    with pytest.raises(
+        errors.InvalidInputError, match=r"europe-west4-drams3a.*us-east4-eqdc4a.*not done by `pulumi up`"
+    ):
+        make(p.PostgresProvider).update(created.id, drifted.outs, inputs)
+
+
+def test_deployment_refresh_reads_the_active_deployment_not_the_newest(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    provider = make(p.DeploymentProvider)
+    created = provider.create(_deploy_inputs(stack))
+    client = provider.client
+    fake.fail_next_deploy("FAILED")
+    client.execute(
+        ops.SERVICE_INSTANCE_DEPLOY, {"serviceId": stack["service_id"], "environmentId": stack["environment_id"]}
+    )
+    fake.advance_deployments()  # a newer attempt failed; the old one still serves
+    read = provider.read(created.id, created.outs)
+    assert read.outs["deployment_id"] == created.outs["deployment_id"] and read.outs["status"] == "SUCCESS"

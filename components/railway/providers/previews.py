@@ -14,22 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pulumi
-from pulumi.dynamic import Resource
+from components.railway import operations as ops
+from components.railway.providers.base import Field, RailwayProvider
 
-from components.railway.operations import _op
-from components.railway.providers.base import STATE_MODULE, RailwayProvider
-
-PROJECT_PR_SETTINGS = _op(
-    """query ProjectPrSettings($id: String!) {
-      project(id: $id) { id deletedAt prDeploys botPrEnvironments focusedPrEnvironments } }"""
-)
-PROJECT_PR_SETTINGS_UPDATE = _op(
-    """mutation ProjectPrSettingsUpdate($id: String!, $input: ProjectUpdateInput!) {
-      projectUpdate(id: $id, input: $input) { id prDeploys botPrEnvironments focusedPrEnvironments } }"""
-)
-OPERATIONS = (PROJECT_PR_SETTINGS, PROJECT_PR_SETTINGS_UPDATE)
-
+#: Our key -> Railway's Project field.
 _FIELDS = {
     "pr_deploys": "prDeploys",
     "bot_pr_environments": "botPrEnvironments",
@@ -40,15 +28,12 @@ _FIELDS = {
 class PrEnvironmentSettingsProvider(RailwayProvider):
     """``prDeploys``/``botPrEnvironments``/``focusedPrEnvironments`` of one project; one write when they differ."""
 
-    __module__ = STATE_MODULE  # pickled by reference as components.railway.provider.<Class> (the state contract)
     kind = "PrEnvironmentSettings"
-    input_keys = ("project_id", *_FIELDS)
-    replace_keys = frozenset({"project_id"})
-    required_keys = ("project_id",)
+    fields = (Field("project_id", replace=True, required=True), *(Field(key) for key in _FIELDS))
 
     def _write(self, project_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         payload = {field: bool(inputs.get(key)) for key, field in _FIELDS.items()}
-        self.client.execute(PROJECT_PR_SETTINGS_UPDATE, {"id": project_id, "input": payload})
+        self.client.execute(ops.PROJECT_PR_SETTINGS_UPDATE, {"id": project_id, "input": payload})
         return {}
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -61,29 +46,7 @@ class PrEnvironmentSettingsProvider(RailwayProvider):
         return  # the settings belong to the project; the last declared (off) stay
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        project = self.client.execute(PROJECT_PR_SETTINGS, {"id": id_})["project"]
+        project = self.client.execute(ops.PROJECT_PR_SETTINGS, {"id": id_})["project"]
         if project.get("deletedAt"):
             return None
         return {"project_id": project["id"], **{key: bool(project.get(field)) for key, field in _FIELDS.items()}}
-
-
-class PrEnvironmentSettings(Resource, module="railway", name="PrEnvironmentSettings"):
-    pr_deploys: pulumi.Output[bool]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        project_id: pulumi.Input[str],
-        pr_deploys: bool = False,
-        bot_pr_environments: bool = False,
-        focused_pr_environments: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "project_id": project_id,
-            "pr_deploys": pr_deploys,
-            "bot_pr_environments": bot_pr_environments,
-            "focused_pr_environments": focused_pr_environments,
-        }
-        super().__init__(PrEnvironmentSettingsProvider(), resource_name, props, opts)
