@@ -18,6 +18,7 @@ import pulumiverse_vercel as vercel
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
 from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
+from components.safety import DestroyGuard
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
 from config.envvars import Target
@@ -40,6 +41,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         "frontend_url": cfg.frontend.url,
     }
     secret_names: dict[str, Any] = {}
+    declared: list[pulumi.Resource] = []  # every component, for production's destroy guard
 
     if "railway" in cfg.platforms:
         backend_vars = {
@@ -55,6 +57,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
                 external_database_url=_secret_value(cfg, "databaseUrl") if cfg.backend.database == "external" else None,
             ),
         )
+        declared.append(backend)
         outputs.update(
             backend_url=backend.url,
             database_url=backend.database_url,
@@ -91,6 +94,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             for v in envvars.for_target(cfg, Target.FRONTEND_BUILD)
         }
         frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, frontend_vars, vercel_provider))
+        declared.append(frontend)
         outputs.update(vercel_project_id=frontend.project_id, vercel_team_id=frontend.team_id)
         exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
         secret_names["vercel"] = sorted(k for k, v in frontend_vars.items() if v.sensitive)
@@ -110,6 +114,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
                 config=cfg, ci_values=ci_values, workflow_files=render_app_workflows(cfg), provider=github_provider
             ),
         )
+        declared.append(pipeline)
         exported.update(
             github_environment=cfg.environment,
             protected_branch=pipeline.protected_branch,
@@ -125,6 +130,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         monitoring = CheckMonitoring(
             "monitoring", CheckMonitoringArgs(cfg, outputs["backend_url"], checkly_provider(cfg))
         )
+        declared.append(monitoring)
         exported["monitoring_checks"] = monitoring.summary
         alerts = cfg.monitoring
         held = {
@@ -136,4 +142,6 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         pulumi.log.warn(f"{gap}; see docs/monitoring.md")
 
     exported["secret_names"] = secret_names
+    if cfg.is_production:  # `pulumi destroy --stack production` is refused before anything is deleted
+        DestroyGuard(cfg.stack, declared)
     return exported

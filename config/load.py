@@ -27,6 +27,7 @@ from config.model import (
     NAMESPACE,
     PROJECT_DIR,
     STACKS,
+    AdoptSettings,
     BackendSettings,
     BackupSettings,
     FrontendSettings,
@@ -161,6 +162,7 @@ def parse(
         "railway": RailwaySettings,
         "monitoring": MonitoringSettings,
         "backups": BackupSettings,
+        "adopt": AdoptSettings,
     }
     platforms_value = _decode(ours.get("platforms", list(ALL_PLATFORMS)))
     if (
@@ -181,7 +183,7 @@ def parse(
             if name == "railway":
                 sections[name] = RailwaySettings()
                 continue
-            if name == "backups":
+            if name in ("backups", "adopt"):
                 continue  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
             if name == "monitoring" and stack != "production":
                 continue  # staging may go without; production must be monitored

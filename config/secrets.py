@@ -54,5 +54,5 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("pagerdutyServiceKey", "PAGERDUTY_SERVICE_KEY", "PagerDuty integration (service) key", _never),
 )
 SECRET_KEYS = {spec.key for spec in SECRETS}
-STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups")
+STRUCTURED_KEYS = ("platforms", "github", "frontend", "backend", "railway", "monitoring", "backups", "adopt")
 KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)

@@ -176,16 +176,19 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if not args.keep and not args.serve:
                     _banner(f"{name}: clean-up (pulumi destroy)")
-                    stack.destroy(on_output=print)
+                    stack.destroy_deliberately(on_output=print)
                 elif not args.keep:
                     to_destroy.append((name, stack))
         if args.serve and not failed:
             _serve_oncall(fake, outputs, root, args.serve_minutes)
         for name, stack in to_destroy:
             _banner(f"{name}: clean-up (pulumi destroy)")
-            stack.destroy(on_output=print)
+            stack.destroy_deliberately(on_output=print)
         if not args.keep:
-            print(f"\nfake Railway API empty after clean-up: {fake.is_empty()}")
+            print(
+                f"\nfake Railway API empty after clean-up: {fake.is_empty()} "
+                "(production's project, environment, service, database and custom domain are retained on delete)"
+            )
     if args.keep:
         print(f"\nkept: {root}")
     else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.railway import resources as rw
+from components.safety import stateful
 from config import StackConfig
 
 
@@ -49,6 +50,7 @@ class RailwayBackend(pulumi.ComponentResource):
         cfg = args.config
         backend, github = cfg.backend, cfg.github
         child = pulumi.ResourceOptions(parent=self)
+        kept = stateful(cfg, child)  # protected and retained in production (components/safety.py)
 
         project = rw.Project(
             f"{name}-project",
@@ -56,9 +58,9 @@ class RailwayBackend(pulumi.ComponentResource):
             description=f"MAYA/OMEGA backend ({cfg.stack})",
             workspace_id=cfg.railway.workspace_id,
             default_environment_name=cfg.environment,
-            opts=child,
+            opts=kept,
         )
-        environment = rw.Environment(f"{name}-environment", project_id=project.id, name=cfg.environment, opts=child)
+        environment = rw.Environment(f"{name}-environment", project_id=project.id, name=cfg.environment, opts=kept)
 
         if backend.database == "railway":
             database = rw.Postgres(
@@ -66,7 +68,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 project_id=project.id,
                 environment_id=environment.id,
                 workflow_poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
-                opts=child,
+                opts=kept,
             )
             database_url: pulumi.Output[str] = database.database_url_reference
         else:
@@ -74,7 +76,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 raise ValueError("backend.database is 'external' but no database URL was given")
             database_url = pulumi.Output.secret(args.external_database_url)
 
-        service = rw.Service(f"{name}-service", project_id=project.id, name=backend.service_name, opts=child)
+        service = rw.Service(f"{name}-service", project_id=project.id, name=backend.service_name, opts=kept)
         repository = f"{github.owner}/{github.backend_repository}"
         root = github.backend_path if github.monorepo else None
         instance = rw.ServiceInstance(
@@ -119,7 +121,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 environment_id=environment.id,
                 domain=backend.custom_domain,
                 target_port=backend.port,
-                opts=child,
+                opts=kept,
             )
         rw.DeploymentTrigger(
             f"{name}-trigger",

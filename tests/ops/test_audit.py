@@ -330,7 +330,7 @@ def _export_after_up(tmp_path: Path, stack: str, fake: Any, bin_dir: Path, **bac
     assert up.returncode == 0, up.stdout + up.stderr
     exported = engine_stack.cli("stack", "export")  # what an auditor gets: no --show-secrets
     assert exported.returncode == 0, exported.stderr
-    engine_stack.destroy()
+    engine_stack.destroy_deliberately()
     return exported.stdout, up.stdout
 
 
