@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ops import audit, backup, health, render, rollback, status
+from ops import adopt, audit, backup, health, render, rollback, status
 
 #: One module per subcommand group; each adds its subcommands with ``register(subparsers)``.
-GROUPS = (render, status, health, rollback, audit, backup)
+GROUPS = (render, status, health, rollback, audit, backup, adopt)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -173,7 +173,9 @@ class RailwayProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self.inputs_of(props)
-        id_, computed = self._create(inputs)
+        from components.railway.providers import adopt  # the ops adopt run records, it never writes
+
+        id_, computed = adopt.record(self, inputs) if adopt.recording() else self._create(inputs)
         return CreateResult(id_, {**inputs, **computed})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -182,6 +184,8 @@ class RailwayProvider(ResourceProvider):
         return UpdateResult({**{k: v for k, v in olds.items() if not k.startswith("__")}, **inputs, **computed})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        if props.get("origin") == "adopted":
+            return  # it existed before the stack: the stack never deletes what it did not create
         with contextlib.suppress(errors.NotFoundError):  # already gone: the goal of a delete is reached
             self._delete(id_, props)
 
