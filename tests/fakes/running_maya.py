@@ -86,7 +86,8 @@ def seed(
     service = client.execute(ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": b.service_name}})[
         "serviceCreate"
     ]
-    services = {s["name"]: s["id"] for s in edges(client.execute(ops.PROJECT, {"id": project_id})["project"]["services"])}
+    listed = client.execute(ops.PROJECT, {"id": project_id})["project"]["services"]
+    services = {s["name"]: s["id"] for s in edges(listed)}
     postgres_id = services["Postgres"]
 
     instance = {
@@ -112,7 +113,8 @@ def seed(
         {"input": {**scope, "variables": {**variables, **UNDECLARED}, "replace": False, "skipDeploys": True}},
     )
     service_domain = client.execute(
-        ops.SERVICE_DOMAIN_CREATE, {"input": {"serviceId": service["id"], "environmentId": env_id, "targetPort": b.port}}
+        ops.SERVICE_DOMAIN_CREATE,
+        {"input": {"serviceId": service["id"], "environmentId": env_id, "targetPort": b.port}},
     )["serviceDomainCreate"]
     custom = client.execute(
         ops.CUSTOM_DOMAIN_CREATE,
