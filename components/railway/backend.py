@@ -102,6 +102,9 @@ class RailwayBackend(pulumi.ComponentResource):
             environment_id=environment.id,
             service_id=service.id,
             variables={**args.variables, "DATABASE_URL": database_url},
+            # adopted (ops adopt): variables that run but are not declared are kept, unless asked otherwise;
+            # None otherwise, so states written before this input see no change
+            keep_undeclared=True if cfg.adopt.railway and not cfg.adopt.remove_undeclared_variables else None,
             opts=child,
         )
         service_domain = rw.ServiceDomain(

@@ -140,6 +140,7 @@ class Variables(Resource, module="railway", name="Variables"):
         environment_id: pulumi.Input[str],
         service_id: pulumi.Input[str],
         variables: pulumi.Input[dict[str, pulumi.Input[str]]],
+        keep_undeclared: bool | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -150,6 +151,7 @@ class Variables(Resource, module="railway", name="Variables"):
                 "environment_id": environment_id,
                 "service_id": service_id,
                 "variables": pulumi.Output.secret(variables),
+                "keep_undeclared": keep_undeclared,
                 "revision": None,
             },
             _opts(opts, ["variables", "revision"]),

@@ -86,10 +86,75 @@ class FakeGitHub:
         self.token = token
         self.requests: list[RecordedRequest] = []
         self.unhandled: list[RecordedRequest] = []
+        #: What runs already (``ops adopt`` discovers it; the provider reads it on import), keyed by
+        #: ``owner/repo`` (lower case): environments by name, rulesets by id, files by (path, branch).
+        self.environments: dict[str, dict[str, dict[str, Any]]] = {}
+        self.rulesets: dict[str, dict[int, dict[str, Any]]] = {}
+        self.files: dict[str, dict[tuple[str, str], str]] = {}
         self._lock = threading.Lock()
         self._host, self._port = host, port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------------------------------ seeding
+
+    def add_environment(
+        self,
+        repo: str,
+        name: str,
+        *,
+        reviewers: Iterable[tuple[str, int]] = (),
+        secrets: Iterable[str] = (),
+        variables: dict[str, str] | None = None,
+        prevent_self_review: bool = True,
+        can_admins_bypass: bool = False,
+    ) -> None:
+        """A deployment environment with required reviewers (``("User"|"Team", id)``), secret names and
+        variables, as the repository's settings page made it."""
+        self.repos.add(repo.lower())
+        rules = []
+        if reviewers:
+            rules.append(
+                {
+                    "id": _stable_id(f"{repo}:{name}:reviewers"),
+                    "type": "required_reviewers",
+                    "prevent_self_review": prevent_self_review,
+                    "reviewers": [
+                        {"type": kind, "reviewer": {"id": rid, "login": f"r{rid}"}} for kind, rid in reviewers
+                    ],
+                }
+            )
+        self.environments.setdefault(repo.lower(), {})[name] = {
+            "id": _stable_id(f"{repo}:{name}"),
+            "name": name,
+            "protection_rules": rules,
+            "can_admins_bypass": can_admins_bypass,
+            "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+            "created_at": _CREATED,
+            "updated_at": _CREATED,
+            "_secrets": list(secrets),
+            "_variables": dict(variables or {}),
+        }
+
+    def add_ruleset(self, repo: str, name: str, branch: str) -> int:
+        ruleset_id = _stable_id(f"{repo}:{name}") % 1_000_000
+        self.repos.add(repo.lower())
+        self.rulesets.setdefault(repo.lower(), {})[ruleset_id] = {
+            "id": ruleset_id,
+            "name": name,
+            "target": "branch",
+            "source_type": "Repository",
+            "source": repo,
+            "enforcement": "active",
+            "conditions": {"ref_name": {"include": [f"refs/heads/{branch}"], "exclude": []}},
+            "rules": [],
+            "bypass_actors": [],
+        }
+        return ruleset_id
+
+    def add_file(self, repo: str, path: str, branch: str, content: str) -> None:
+        self.repos.add(repo.lower())
+        self.files.setdefault(repo.lower(), {})[(path, branch)] = content
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -171,7 +236,7 @@ class FakeGitHub:
         if kind not in ("token", "bearer", "basic", "none"):
             kind = "other"
 
-        status, payload, unhandled = self._route(method, path, auth)
+        status, payload, unhandled = self._route(method, path, auth, parse_qs(parts.query))
         rec = RecordedRequest(
             method=method,
             path=path,
@@ -198,7 +263,72 @@ class FakeGitHub:
         if method != "HEAD":
             h.wfile.write(data)
 
-    def _route(self, method: str, path: str, auth: str) -> tuple[int, Any, bool]:
+    def _route_repo_objects(self, method: str, rest: str, query: dict[str, list[str]]) -> tuple[int, Any, bool] | None:
+        """Reads of the seeded environments, their secret/variable names, rulesets and files."""
+        m = re.fullmatch(r"/repos/([^/]+)/([^/]+)/(environments|rulesets|contents)(?:/(.*))?", rest)
+        if method != "GET" or m is None:
+            return None
+        owner, name, kind, tail = m.groups()
+        repo = f"{owner}/{name}".lower()
+        if kind == "environments":
+            envs = self.environments.get(repo, {})
+            parts = (tail or "").split("/") if tail else []
+            public = {k: v for k, v in envs.get(parts[0], {}).items() if not k.startswith("_")} if parts else {}
+            if not parts:
+                listed = [{k: v for k, v in e.items() if not k.startswith("_")} for e in envs.values()]
+                return 200, {"total_count": len(listed), "environments": listed}, False
+            if parts[0] not in envs:
+                return _not_found()
+            env = envs[parts[0]]
+            if len(parts) == 1:
+                return 200, public, False
+            if parts[1:] == ["secrets"]:
+                items = [{"name": n, "created_at": _CREATED, "updated_at": _CREATED} for n in env["_secrets"]]
+                return 200, {"total_count": len(items), "secrets": items}, False
+            if parts[1:] == ["variables"]:
+                items = [
+                    {"name": n, "value": v, "created_at": _CREATED, "updated_at": _CREATED}
+                    for n, v in env["_variables"].items()
+                ]
+                return 200, {"total_count": len(items), "variables": items}, False
+            return _not_found(unhandled=True)
+        if kind == "rulesets":
+            rulesets = self.rulesets.get(repo, {})
+            if not tail:
+                return (
+                    200,
+                    [
+                        {k: r[k] for k in ("id", "name", "target", "enforcement", "source", "source_type")}
+                        for r in rulesets.values()
+                    ],
+                    False,
+                )
+            found = rulesets.get(int(tail)) if tail.isdigit() else None
+            return (200, found, False) if found else _not_found()
+        branch = (query.get("ref") or ["main"])[0]
+        content = self.files.get(repo, {}).get((tail or "", branch))
+        if content is None:
+            return _not_found()
+        import base64
+        import hashlib
+
+        return (
+            200,
+            {
+                "type": "file",
+                "encoding": "base64",
+                "path": tail,
+                "name": (tail or "").rsplit("/", 1)[-1],
+                "sha": hashlib.sha1(content.encode()).hexdigest(),  # noqa: S324 - git's blob id scheme, not security
+                "size": len(content),
+                "content": base64.b64encode(content.encode()).decode(),
+            },
+            False,
+        )
+
+    def _route(
+        self, method: str, path: str, auth: str, query: dict[str, list[str]] | None = None
+    ) -> tuple[int, Any, bool]:
         """(status, JSON payload, unhandled?) for one request."""
         if self.token is not None and auth.split(" ", 1)[-1] != self.token:
             return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, False
@@ -225,6 +355,9 @@ class FakeGitHub:
         if method == "GET" and m:
             name = m.group(1)
             return 200, (self._org(name) if name.lower() in self.orgs else self._user(name)), False
+        found = self._route_repo_objects(method, rest, query or {})
+        if found is not None:
+            return found
         m = re.fullmatch(r"/repos/([^/]+)/([^/]+)", rest)
         if method == "GET" and m:
             owner, name = m.groups()
