@@ -380,6 +380,13 @@ def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Map
         differs = "" if running == reviewers else f"reviewers: runs {running}, config {reviewers}"
         d.imports[f"pipeline-{repo}-environment"] = f"{repo}:{env}"
         d.add("github", "environment", f"{repo}:{env}", f"{repo}:{env}", DIFFERS if differs else MATCHES, differs)
+        policies = gh.get(f"{base}/environments/{quote(env)}/deployment-branch-policies") or {}
+        policy = next((x for x in policies.get("branch_policies", []) if x.get("name") == cfg.github.branch), None)
+        if policy is None:
+            d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", "-", MISSING, "up adds it")
+        else:
+            d.imports[f"pipeline-{repo}-branch-policy"] = f"{repo}:{env}:{policy['id']}"
+            d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", str(policy["id"]), MATCHES)
         for kind in ("secrets", "variables"):
             listed = gh.get(f"{base}/environments/{quote(env)}/{kind}") or {}
             for item in listed.get(kind, []):
@@ -403,14 +410,15 @@ def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Map
                     continue
                 running_text = base64.b64decode(found_file.get("content") or "").decode(errors="replace")
                 differs = "" if running_text == content else "content differs: up commits the generated file"
-                d.imports[f"pipeline-{repo}-{path}"] = f"{repo}/{path}:{cfg.github.branch}"
+                # not imported: the github provider (6.15.0) answers an import of a repository file with "does
+                # not exist" without asking GitHub; `overwrite_on_create` commits the generated file over it
                 d.add(
                     "github",
                     "workflow",
                     path,
                     str(found_file.get("sha", ""))[:12],
                     DIFFERS if differs else MATCHES,
-                    differs,
+                    differs or "same content: up commits it once (the file does not change)",
                 )
 
 
@@ -556,9 +564,13 @@ def run(args: argparse.Namespace) -> int:
             if input("\nadopt these objects into the stack? [y/N] ").strip().lower() != "y":
                 print("nothing written")
                 return 0
-        path = write_config(project_dir, args.stack, adopt_block(d, args.remove_undeclared_variables))
-        print(f"\nwrote {NAMESPACE}:adopt into {path.name}")
+        block = adopt_block(d, args.remove_undeclared_variables)
+        # the recording run sees no import ids: untargeted imports would still be attempted by the engine,
+        # and Vercel and GitHub are imported by the next preview/up, with the rest of their stack
+        write_config(project_dir, args.stack, {**block, "imports": {}})
         record_railway(project_dir, args.stack, d, os.environ)
+        path = write_config(project_dir, args.stack, block)
+        print(f"\nwrote {NAMESPACE}:adopt into {path.name}")
         print(
             f"recorded {len(d.railway_found)} Railway objects without writing to Railway. Next: "
             f"`pulumi preview --stack {args.stack}` lists only the differences above."

@@ -48,7 +48,12 @@ def declared_variables(stack: str, overrides: Mapping[str, Any]) -> dict[str, st
 
 
 def ops_adopt(stack: EngineStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **stack.env, "RAILWAY_API_TOKEN": RAILWAY_TOKEN}
+    env = {
+        **os.environ,
+        **stack.env,
+        "RAILWAY_API_TOKEN": RAILWAY_TOKEN,
+        "GITHUB_TOKEN": TEST_SECRETS["maya-infra:githubToken"],
+    }
     return subprocess.run(
         [sys.executable, "-m", "ops", "adopt", "--stack", stack.name, "--project-dir", str(stack.project_dir), *args],
         cwd=REPO,

@@ -108,6 +108,7 @@ class FakeGitHub:
         variables: dict[str, str] | None = None,
         prevent_self_review: bool = True,
         can_admins_bypass: bool = False,
+        branches: Iterable[str] = (),
     ) -> None:
         """A deployment environment with required reviewers (``("User"|"Team", id)``), secret names and
         variables, as the repository's settings page made it."""
@@ -134,6 +135,7 @@ class FakeGitHub:
             "updated_at": _CREATED,
             "_secrets": list(secrets),
             "_variables": dict(variables or {}),
+            "_branches": list(branches),
         }
 
     def add_ruleset(self, repo: str, name: str, branch: str) -> int:
@@ -265,6 +267,12 @@ class FakeGitHub:
 
     def _route_repo_objects(self, method: str, rest: str, query: dict[str, list[str]]) -> tuple[int, Any, bool] | None:
         """Reads of the seeded environments, their secret/variable names, rulesets and files."""
+        by_id = re.fullmatch(r"/repositories/(\d+)/(environments/.*)", rest)
+        if by_id is not None:  # the secrets API addresses a repository by its numeric id
+            full = next((r for r in self.repos if _stable_id(r) == int(by_id.group(1))), None)
+            if full is None:
+                return _not_found()
+            rest = f"/repos/{full}/{by_id.group(2)}"
         m = re.fullmatch(r"/repos/([^/]+)/([^/]+)/(environments|rulesets|contents)(?:/(.*))?", rest)
         if method != "GET" or m is None:
             return None
@@ -282,6 +290,26 @@ class FakeGitHub:
             env = envs[parts[0]]
             if len(parts) == 1:
                 return 200, public, False
+            if parts[1:] == ["deployment-branch-policies"]:
+                items = [
+                    {"id": _stable_id(f"{repo}:{parts[0]}:{b}") % 100000, "name": b, "type": "branch"}
+                    for b in env["_branches"]
+                ]
+                return 200, {"total_count": len(items), "branch_policies": items}, False
+            if len(parts) == 3 and parts[1] == "deployment-branch-policies":
+                match = [b for b in env["_branches"] if str(_stable_id(f"{repo}:{parts[0]}:{b}") % 100000) == parts[2]]
+                if not match:
+                    return _not_found()
+                return 200, {"id": int(parts[2]), "name": match[0], "type": "branch"}, False
+            if len(parts) == 3 and parts[1] == "variables":
+                if parts[2] not in env["_variables"]:
+                    return _not_found()
+                value = env["_variables"][parts[2]]
+                return 200, {"name": parts[2], "value": value, "created_at": _CREATED, "updated_at": _CREATED}, False
+            if len(parts) == 3 and parts[1] == "secrets":
+                if parts[2] not in env["_secrets"]:
+                    return _not_found()
+                return 200, {"name": parts[2], "created_at": _CREATED, "updated_at": _CREATED}, False
             if parts[1:] == ["secrets"]:
                 items = [{"name": n, "created_at": _CREATED, "updated_at": _CREATED} for n in env["_secrets"]]
                 return 200, {"total_count": len(items), "secrets": items}, False

@@ -127,7 +127,8 @@ def test_github_discovery_gives_environment_ruleset_and_file_import_ids(stack: s
     repo = cfg.github.backend_repository
     assert found.imports[f"pipeline-{repo}-environment"] == f"{repo}:{cfg.environment}"
     assert found.imports[f"pipeline-{repo}-ruleset"] == f"{repo}:{world['ruleset']}"
-    assert found.imports[f"pipeline-{repo}-{world['path']}"] == f"{repo}/{world['path']}:{cfg.github.branch}"
+    assert f"pipeline-{repo}-{world['path']}" not in found.imports  # committed over, not imported (ops/adopt.py)
+    assert next(r for r in found.rows if r.name == world["path"]).verdict == adopt.MATCHES
     assert found.imports[f"pipeline-{repo}-secret-RAILWAY_TOKEN"] == f"{repo}:{cfg.environment}:RAILWAY_TOKEN"
     environment = next(r for r in found.rows if r.kind == "environment")
     assert environment.verdict == adopt.MATCHES
