@@ -139,9 +139,14 @@ def _variables(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict
     return id_, {"variables": kept, "revision": RECORDED_REVISION}
 
 
+def _domains(p: RailwayProvider, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    scope = {"projectId": inputs["project_id"], "environmentId": inputs["environment_id"]}
+    result: dict[str, Any] = p.client.execute(ops.DOMAINS, {**scope, "serviceId": inputs["service_id"]})["domains"]
+    return result
+
+
 def _service_domain(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    domains = p._domains(inputs)["serviceDomains"]  # type: ignore[attr-defined]
-    domain = _pick("ServiceDomain", domains, lambda d: True)
+    domain = _pick("ServiceDomain", _domains(p, inputs)["serviceDomains"], lambda d: True)
     return domain["id"], {
         "domain": domain["domain"],
         "url": f"https://{domain['domain']}",
@@ -152,20 +157,15 @@ def _service_domain(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str,
 def _custom_domain(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     from components.railway.providers.network import _dns_outputs
 
-    domains = p.client.execute(
-        ops.DOMAINS,
-        {
-            "projectId": inputs["project_id"],
-            "environmentId": inputs["environment_id"],
-            "serviceId": inputs["service_id"],
-        },
-    )["domains"]["customDomains"]
+    domains = _domains(p, inputs)["customDomains"]
     domain = _pick("CustomDomain", domains, lambda d: d["domain"] == inputs["domain"])
     return domain["id"], {"domain": domain["domain"], "target_port": domain.get("targetPort"), **_dns_outputs(domain)}
 
 
 def _trigger(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    triggers = p._list(inputs)  # type: ignore[attr-defined]
+    scope = {"projectId": inputs["project_id"], "environmentId": inputs["environment_id"]}
+    listed = p.client.execute(ops.DEPLOYMENT_TRIGGERS, {**scope, "serviceId": inputs["service_id"]})
+    triggers = edges(listed["deploymentTriggers"])
     trigger = _pick("DeploymentTrigger", triggers, lambda t: t["repository"] == inputs["repository"])
     return trigger["id"], {
         "repository": trigger["repository"],
@@ -187,9 +187,13 @@ def _backup_schedule(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str
 
 
 def _deployment(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    latest = p._latest(inputs)  # type: ignore[attr-defined]
+    scope = {k: inputs[f"{k[:-2]}_id"] for k in ("projectId", "serviceId", "environmentId")}
+    latest = edges(p.client.execute(ops.DEPLOYMENTS, {"input": scope, "first": 1})["deployments"])
     id_ = f"{inputs['service_id']}:{inputs['environment_id']}"
-    return id_, {"deployment_id": latest["id"] if latest else None, "status": latest["status"] if latest else None}
+    return id_, {
+        "deployment_id": latest[0]["id"] if latest else None,
+        "status": latest[0]["status"] if latest else None,
+    }
 
 
 _RECORDERS: dict[str, Callable[[RailwayProvider, Mapping[str, Any]], tuple[str, dict[str, Any]]]] = {
