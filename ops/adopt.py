@@ -38,6 +38,7 @@ import httpx
 import yaml
 
 from components.railway import operations as rops
+from components.railway.backend import project_description
 from components.railway.client import RailwayClient
 from components.railway.providers.adopt import PINNED_ENV, RECORDING_ENV
 from components.railway.providers.base import edges
@@ -151,7 +152,13 @@ def discover_railway(client: RailwayClient, cfg: StackConfig, given: Mapping[str
             f"adopt it under its running name first (`pulumi config set --path '{NAMESPACE}:backend.projectName' "
             f"'{project['name']}' --stack {cfg.stack}`); renaming it later is an in-place update"
         )
-    _found(d, "project", "Project", "backend-project", project_id, project["name"])
+    description = project_description(cfg)
+    differs = (
+        ""
+        if (project.get("description") or "") == description
+        else (f"description: runs {project.get('description')!r}, config {description!r}")
+    )
+    _found(d, "project", "Project", "backend-project", project_id, project["name"], differs)
 
     envs = {e["name"]: e["id"] for e in edges(project.get("environments"))}
     env_id = given.get("environment") or envs.get(cfg.environment)

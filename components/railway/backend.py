@@ -16,6 +16,11 @@ from components.safety import stateful
 from config import StackConfig
 
 
+def project_description(cfg: StackConfig) -> str:
+    """The Railway project's description (``ops adopt`` compares the running one with it)."""
+    return f"MAYA/OMEGA backend ({cfg.stack})"
+
+
 @dataclass(frozen=True)
 class RailwayBackendArgs:
     config: StackConfig
@@ -55,7 +60,7 @@ class RailwayBackend(pulumi.ComponentResource):
         project = rw.Project(
             f"{name}-project",
             name=backend.project_name,
-            description=f"MAYA/OMEGA backend ({cfg.stack})",
+            description=project_description(cfg),
             workspace_id=cfg.railway.workspace_id,
             default_environment_name=cfg.environment,
             opts=kept,
