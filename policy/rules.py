@@ -165,6 +165,7 @@ def from_serialized(
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Any] | None = None,
     additional_secret_outputs: Iterable[str] = (),
+    protect: bool | None = None,
 ) -> Resource:
     """A :class:`Resource` from serialized properties (a state's ``inputs``/``outputs``, a mock's record):
     secret envelopes become :data:`SECRET`, and their top-level keys are recorded as secret."""
@@ -172,7 +173,7 @@ def from_serialized(
     props = {k: _unwrap_secrets(v, k, found) for k, v in inputs.items()}
     for key, value in (outputs or {}).items():
         _unwrap_secrets(value, key, found)
-    return Resource(type_, urn, props, frozenset(found), secrets_visible=True)
+    return Resource(type_, urn, props, frozenset(found), secrets_visible=True, protect=protect)
 
 
 @dataclass(frozen=True)

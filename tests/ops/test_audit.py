@@ -215,6 +215,7 @@ def synthetic_state(stack: str) -> dict[str, Any]:
             {
                 "urn": f"urn:pulumi:{stack}::maya-infra::{r.typ}::{r.name}",
                 "custom": bool(r.custom),
+                "protect": run.mocks.options[r.name].protect,  # as the engine records it
                 "id": f"{r.name}-id" if r.custom else None,
                 "type": r.typ,
                 "inputs": inputs,

@@ -88,3 +88,23 @@ def test_the_pack_adapter_hands_the_protect_option_to_the_rule(built_pack: dict[
         args = ResourceValidationArgs(type_, unknown_checking_proxy({"service_name": "Postgres"}), urn, "p", opts, None)
         policy.validate(args, lambda message, _urn=None: reported.append(message))
     assert len(reported) == 1 and "is not protected" in reported[0]
+
+
+def test_the_audit_reports_a_production_state_whose_data_is_unprotected() -> None:
+    """A state records `protect`: an export from before protection (or after an unprotect) is reported."""
+    import json
+
+    state = json.loads((PROJECT_DIR / "tests" / "ops" / "fixtures" / "audit" / "state-production.json").read_text())
+    resources = state["deployment"]["resources"]
+
+    def audited(strip: bool) -> list[str]:
+        found = []
+        for r in resources:
+            protect = bool(r.get("protect")) and not strip
+            res = rules.from_serialized(r["type"], r["urn"], r.get("inputs") or {}, r.get("outputs"), protect=protect)
+            found += [v.message for v in rules.check_resource(res, [RULE])]
+        return found
+
+    assert audited(strip=False) == []
+    unprotected = audited(strip=True)
+    assert len(unprotected) == 5 and any(m.startswith("backend-postgres is the PostgreSQL") for m in unprotected)
