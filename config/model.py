@@ -174,6 +174,9 @@ class BackendSettings(_Section):
     service_name: str = Field(default="backend", pattern=r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
     root_directory: str = "backend"
     region: str = "us-west2"
+    #: Where the PostgreSQL volume lives; None = the backend's ``region`` (a database far from its backend
+    #: adds a network round trip to every query).
+    database_region: str | None = None
     replicas: int = Field(default=1, ge=1, le=50)
     port: int = Field(default=8000, ge=1, le=65535)
     build_command: str | None = None
@@ -189,16 +192,25 @@ class BackendSettings(_Section):
     deploy_poll_seconds: float = Field(default=5.0, gt=0, le=60)
     wait_for_ci: bool = True
 
-    @field_validator("region")
+    @field_validator("region", "database_region")
     @classmethod
-    def _region(cls, value: str) -> str:
-        if not _REGION_RE.match(value):
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION_RE.match(value):
             raise ValueError(f"{value!r} is not a Railway region id (e.g. us-west2, us-east4-eqdc4a)")
         return value
 
+    @property
+    def postgres_region(self) -> str:
+        return self.database_region or self.region
+
 
 class RailwaySettings(_Section):
-    """How the Railway provider talks to the API (defaults suit the real service)."""
+    """How the Railway provider talks to the API (defaults suit the real service).
+
+    The one owner of the client's tuning: ``components.railway.client.ClientSettings.of`` turns this into
+    the client's settings, for the program's operator commands and for the provider's ``configure()``
+    alike (which validates the raw ``maya-infra:railway`` value with this same model).
+    """
 
     api_url: str = Field(default="https://backboard.railway.com/graphql/v2", pattern=r"^https?://")
     workspace_id: str | None = None
@@ -206,6 +218,12 @@ class RailwaySettings(_Section):
     max_attempts: int = Field(default=6, ge=1, le=20)
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     backoff_cap_seconds: float = Field(default=30.0, gt=0, le=600)
+    #: The most one call may take, retries and Retry-After waits included; a 429 whose Retry-After would
+    #: cross it fails at once, saying when to retry.
+    deadline_seconds: float = Field(default=300.0, gt=0, le=3600)
+    #: After a create whose answer was lost (timeout, dropped connection, 5xx), how long to keep looking
+    #: for the object before concluding it was not made (Railway commits some writes late).
+    settle_seconds: float = Field(default=60.0, ge=0, le=1800)
 
 
 MonitoringProvider = Literal["auto", "checkly", "github-actions"]

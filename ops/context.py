@@ -107,14 +107,7 @@ class StackContext:
         return value
 
     def railway(self) -> RailwayClient:
-        endpoint = self.env.get("MAYA_RAILWAY_API_URL") or self.config.railway.api_url
-        settings = ClientSettings(
-            endpoint=endpoint,
-            requests_per_second=self.config.railway.requests_per_second,
-            max_attempts=self.config.railway.max_attempts,
-            timeout_seconds=self.config.railway.timeout_seconds,
-            backoff_cap_seconds=self.config.railway.backoff_cap_seconds,
-        )
+        settings = ClientSettings.of(self.config.railway, endpoint=self.env.get("MAYA_RAILWAY_API_URL"))
         return RailwayClient(self.secret("RAILWAY_API_TOKEN", "railwayToken"), settings)
 
     def vercel_api(self) -> str:

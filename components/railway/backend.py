@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import pulumi
 
 from components.railway import resources as rw
+from components.railway.providers.project import marker
 from components.safety import stateful
 from config import StackConfig
 
 
 def project_description(cfg: StackConfig) -> str:
     """The Railway project's description (``ops adopt`` compares the running one with it)."""
-    return f"MAYA/OMEGA backend ({cfg.stack})"
+    return f"MAYA/OMEGA backend ({cfg.stack}), {marker(cfg.stack)}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 f"{name}-postgres",
                 project_id=project.id,
                 environment_id=environment.id,
+                region=backend.postgres_region,
                 workflow_poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
                 opts=kept,
             )

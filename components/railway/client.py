@@ -16,24 +16,33 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from components.railway import errors
 from components.railway.operations import Operation
+from config.model import RailwaySettings
 
-DEFAULT_ENDPOINT = "https://backboard.railway.com/graphql/v2"
+DEFAULT_ENDPOINT = RailwaySettings.model_fields["api_url"].default
 SOURCE = "maya-infra"
 USER_AGENT = "maya-infra-railway-provider/1"
-_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Answers after which Railway may or may not have done the work (the write may be committed).
+_SERVER_STATUSES = frozenset({500, 502, 503, 504})
+#: Cloudflare's edge block (HTTP 429, body "error code: 1015") comes without Retry-After: back off hard.
 _CLOUDFLARE_BLOCK_SECONDS = 60.0
+#: Railway's answers to a failure on its side (HTTP 200 with this error): the work may have been done.
+_GENERIC_MESSAGES = ("problem processing request", "internal server error")
+_GENERIC_CODES = frozenset({"INTERNAL_SERVER_ERROR"})
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClientSettings:
+    """The client's tuning. Build it with :meth:`of` from the validated config (its one owner)."""
+
     endpoint: str = DEFAULT_ENDPOINT
     requests_per_second: float = 5.0
     max_attempts: int = 6
@@ -41,6 +50,21 @@ class ClientSettings:
     connect_timeout_seconds: float = 10.0
     backoff_base_seconds: float = 0.5
     backoff_cap_seconds: float = 30.0
+    deadline_seconds: float = 300.0
+    settle_seconds: float = 60.0
+
+    @classmethod
+    def of(cls, railway: RailwaySettings, *, endpoint: str | None = None) -> ClientSettings:
+        """The settings for a stack's ``railway`` section (``endpoint`` overrides its ``apiUrl``)."""
+        return cls(
+            endpoint=endpoint or railway.api_url,
+            requests_per_second=railway.requests_per_second,
+            max_attempts=railway.max_attempts,
+            timeout_seconds=railway.timeout_seconds,
+            backoff_cap_seconds=railway.backoff_cap_seconds,
+            deadline_seconds=railway.deadline_seconds,
+            settle_seconds=railway.settle_seconds,
+        )
 
 
 @dataclass
@@ -68,8 +92,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -90,9 +117,20 @@ def _values(obj: Any) -> Iterable[str]:
             yield from _values(v)
 
 
+def is_generic_failure(message: str, code: str | None) -> bool:
+    """Railway's answer when something failed on its side — not a verdict on our input."""
+    return code in _GENERIC_CODES or message.lower().strip().rstrip(".") in _GENERIC_MESSAGES
+
+
 def classify(operation: str, message: str, code: str | None) -> errors.RailwayError:
-    """Map a GraphQL error to a typed exception (``extensions.code`` is not reliably present)."""
+    """Map a GraphQL error to a typed exception (``extensions.code`` is not reliably present).
+
+    Railway's generic failure comes back as :class:`errors.UnavailableError`; the client turns it into a
+    retry (idempotent operations) or :class:`errors.AmbiguousResultError` (the others).
+    """
     lowered = message.lower()
+    if is_generic_failure(message, code):
+        return errors.UnavailableError(operation, f"Railway failed to process the request ({message})")
     if code == "NOT_FOUND" or lowered.endswith("not found") or " not found" in lowered:
         return errors.NotFoundError(operation, message)
     if code in ("UNAUTHENTICATED", "FORBIDDEN") or "not authorized" in lowered or "unauthorized" in lowered:
@@ -102,6 +140,19 @@ def classify(operation: str, message: str, code: str | None) -> errors.RailwayEr
     if code == "RATE_LIMITED" or "rate limit" in lowered or "too many requests" in lowered:
         return errors.RateLimitedError(operation, message)
     return errors.InvalidInputError(operation, message)
+
+
+@dataclass
+class _Attempt:
+    """Why one attempt failed and how long to wait before the next (None: do not retry)."""
+
+    error: errors.RailwayError
+    wait: float | None
+
+
+def _at(seconds_from_now: float) -> str:
+    moment = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+    return moment.strftime("%H:%M:%S UTC")
 
 
 class RailwayClient:
@@ -136,58 +187,112 @@ class RailwayClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> RailwayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _backoff(self, attempt: int) -> float:
         cap = min(self.settings.backoff_cap_seconds, self.settings.backoff_base_seconds * (2**attempt))
         return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not cryptography
 
-    def execute(self, operation: Operation, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Send one operation, retrying what is safe to retry.
+    def sleep(self, seconds: float) -> None:
+        """The client's clock (tests record it); the providers' settle loops wait through it too."""
+        self._sleep(seconds)
 
-        429 and connection failures before the request left are always retried. 5xx answers, timeouts and
-        dropped connections are retried for queries and idempotent mutations; for a mutation marked
-        ``creates`` they raise :class:`errors.AmbiguousResultError` so the caller can look before retrying.
+    def execute(self, operation: Operation, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Send one operation, retrying what is safe to retry, within ``deadline_seconds``.
+
+        * Nothing was sent (connection refused, connect timeout) or Railway refused to look at it (429):
+          retried for every operation. ``Retry-After`` is honoured in full; when it would cross the
+          deadline the call fails at once with :class:`errors.RateLimitedError` saying when to retry.
+        * The request may have been processed (5xx, read timeout, dropped connection, Railway's generic
+          "Problem processing request"): retried for idempotent operations; for the others
+          :class:`errors.AmbiguousResultError` — the caller reads before it sends again.
+        * Anything else is final and typed (invalid input, not found, not authorized).
+
+        There is no wait after the last attempt.
         """
         variables = dict(variables or {})
         secrets = [self._token, *_values(variables)]
         body = {"query": operation.document, "variables": variables, "operationName": operation.name}
-        last: errors.RailwayError | None = None
-        for attempt in range(self.settings.max_attempts):
+        deadline = time.monotonic() + self.settings.deadline_seconds
+        attempts = self.settings.max_attempts
+        for attempt in range(attempts):
             if attempt:
-                log.info("Railway %s: retry %d/%d", operation.name, attempt, self.settings.max_attempts - 1)
+                log.info("Railway %s: retry %d/%d", operation.name, attempt, attempts - 1)
             self._rate.wait()
-            try:
-                response = self._http.post(self.settings.endpoint, json=body)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                last = errors.UnavailableError(operation.name, f"cannot connect ({type(exc).__name__})")
-                self._sleep(self._backoff(attempt))
-                continue
-            except httpx.TransportError as exc:  # sent, but the answer was lost
-                if operation.creates:
-                    raise errors.AmbiguousResultError(
-                        operation.name, f"the connection failed after the request was sent ({type(exc).__name__})"
-                    ) from None
-                last = errors.UnavailableError(operation.name, f"no answer ({type(exc).__name__})")
-                self._sleep(self._backoff(attempt))
-                continue
+            outcome = self._attempt(operation, body, secrets, attempt)
+            if isinstance(outcome, dict):
+                return outcome
+            if outcome.wait is None:
+                raise outcome.error
+            if attempt == attempts - 1:
+                raise type(outcome.error)(operation.name, f"{outcome.error.detail}; gave up after {attempts} attempts")
+            if time.monotonic() + outcome.wait > deadline:
+                raise self._past_deadline(operation, outcome)
+            self._sleep(outcome.wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
-            if response.status_code in _RETRY_STATUSES:
-                text = response.text[:200]
-                if response.status_code == 429:
-                    wait = _retry_after(response)
-                    if wait is None and "1015" in text:
-                        wait = _CLOUDFLARE_BLOCK_SECONDS  # edge block: back off hard
-                    wait = min(wait if wait is not None else self._backoff(attempt), self.settings.backoff_cap_seconds)
-                    last = errors.RateLimitedError(operation.name, "rate limited by Railway (HTTP 429)")
-                else:
-                    if operation.creates:
-                        raise errors.AmbiguousResultError(operation.name, f"HTTP {response.status_code} from Railway")
-                    wait = self._backoff(attempt)
-                    last = errors.UnavailableError(operation.name, f"HTTP {response.status_code} from Railway")
-                self._sleep(wait)
-                continue
+    def _past_deadline(self, operation: Operation, outcome: _Attempt) -> errors.RailwayError:
+        wait = outcome.wait or 0.0
+        limit = f"railway.deadlineSeconds ({self.settings.deadline_seconds:g} s)"
+        if isinstance(outcome.error, errors.RateLimitedError):
+            return errors.RateLimitedError(
+                operation.name,
+                f"{outcome.error.detail}; Railway asks to wait {wait:.0f} s, past {limit}: "
+                f"retry after {_at(wait)} (or raise the deadline)",
+                retry_after=wait,
+            )
+        return type(outcome.error)(operation.name, f"{outcome.error.detail}; gave up at {limit}")
+
+    def _attempt(
+        self, operation: Operation, body: dict[str, Any], secrets: list[str], attempt: int
+    ) -> dict[str, Any] | _Attempt:
+        """One request: its data, or why it failed and how long to wait before the next one."""
+        name = operation.name
+        try:
+            response = self._http.post(self.settings.endpoint, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # nothing was sent
+            return _Attempt(
+                errors.UnavailableError(name, f"cannot connect ({type(exc).__name__})"), self._backoff(attempt)
+            )
+        except httpx.TransportError as exc:  # sent, but the answer was lost
+            return self._maybe_done(operation, f"no answer ({type(exc).__name__})", attempt)
+
+        if response.status_code == 429:
+            return self._rate_limited(name, response, attempt)
+        if response.status_code in _SERVER_STATUSES:
+            outcome = self._maybe_done(operation, f"HTTP {response.status_code} from Railway", attempt)
+            asked = _retry_after(response)
+            if outcome.wait is not None and asked is not None:
+                outcome.wait = asked
+            return outcome
+        try:
             return self._data(operation, response, secrets)
-        assert last is not None
-        raise type(last)(operation.name, f"{last.detail}; gave up after {self.settings.max_attempts} attempts")
+        except errors.UnavailableError as exc:  # Railway's generic failure on HTTP 200
+            return self._maybe_done(operation, exc.detail, attempt)
+
+    def _maybe_done(self, operation: Operation, detail: str, attempt: int) -> _Attempt:
+        """The request may have been processed: retry it only if doing it twice is harmless."""
+        if operation.idempotent:
+            return _Attempt(errors.UnavailableError(operation.name, detail), self._backoff(attempt))
+        return _Attempt(
+            errors.AmbiguousResultError(
+                operation.name, f"{detail}: the request was sent and may have been carried out"
+            ),
+            None,
+        )
+
+    def _rate_limited(self, name: str, response: httpx.Response, attempt: int) -> _Attempt:
+        """429: Railway did not process the request. Wait what it asks for, in full."""
+        asked = _retry_after(response)
+        if asked is None and "1015" in response.text[:200]:
+            error = errors.RateLimitedError(name, "blocked by Cloudflare (error 1015, too many requests)")
+            return _Attempt(error, max(_CLOUDFLARE_BLOCK_SECONDS, self._backoff(attempt)))
+        error = errors.RateLimitedError(name, "rate limited by Railway (HTTP 429)", retry_after=asked)
+        return _Attempt(error, asked if asked is not None else self._backoff(attempt))
 
     def _data(self, operation: Operation, response: httpx.Response, secrets: list[str]) -> dict[str, Any]:
         try:

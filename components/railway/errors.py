@@ -25,7 +25,12 @@ class NotAuthorizedError(RailwayError):
 
 
 class RateLimitedError(RailwayError):
-    """Railway kept answering 429 after every retry."""
+    """Railway kept answering 429, or asked for a wait that would cross ``railway.deadlineSeconds``."""
+
+    def __init__(self, operation: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(operation, message)
+        #: Seconds Railway asked us to wait (None when it did not say).
+        self.retry_after = retry_after
 
 
 class InvalidInputError(RailwayError):
@@ -33,11 +38,15 @@ class InvalidInputError(RailwayError):
 
 
 class UnavailableError(RailwayError):
-    """Railway did not answer usefully (5xx, timeouts, dropped connections) after every retry."""
+    """Railway did not answer usefully (5xx, timeouts, dropped connections, its generic "Problem
+    processing request") after every retry."""
 
 
 class AmbiguousResultError(UnavailableError):
-    """A non-idempotent mutation was sent but its answer was lost: it may or may not have happened."""
+    """A non-idempotent mutation was sent but its answer was lost: it may or may not have happened.
+
+    Never send it again before a read has shown it did not land (``RailwayProvider.create_exactly_once``).
+    """
 
 
 class DeploymentFailedError(RailwayError):

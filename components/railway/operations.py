@@ -1,9 +1,17 @@
 """Every GraphQL document the Railway provider sends, in one place.
 
 Each document is named (Railway's logs and our fake count requests by operation name) and is checked
-against Railway's public schema by the tests. ``creates`` marks mutations that are not idempotent: when
-their outcome is unknown (connection dropped after the request was sent) the provider looks the object up
-before sending them again, so a retry never duplicates anything.
+against Railway's public schema by the tests. Each one also says how it may be retried (``idempotent``):
+
+* queries, and mutations that set a value (updates, renames, upserts, schedule sets, deletes — a repeated
+  delete answers "not found", which a delete treats as done), are **idempotent**: the client retries them
+  on 5xx, timeouts, dropped connections and Railway's generic "Problem processing request";
+* every other mutation — creates, deploys, redeploys, rollbacks, backup creates and restores, token
+  creates, template deploys — is **not**: when its answer is lost the client raises
+  :class:`~components.railway.errors.AmbiguousResultError` and the caller must read before sending it
+  again (``RailwayProvider.create_exactly_once`` / :mod:`components.railway.exactly_once`).
+
+A mutation must say which it is (``idempotent=True`` or not at all); the safe default is "not idempotent".
 """
 
 from __future__ import annotations
@@ -15,24 +23,31 @@ from dataclasses import dataclass
 class Operation:
     name: str
     document: str
-    creates: bool = False
+    #: May the client send it again when its answer was lost? (queries always may)
+    idempotent: bool = True
 
     @property
     def is_mutation(self) -> bool:
         return self.document.lstrip().startswith("mutation")
 
+    @property
+    def creates(self) -> bool:
+        """A mutation whose repetition would make a second object (or a second deploy/rollback/backup)."""
+        return self.is_mutation and not self.idempotent
 
-def _op(document: str, *, creates: bool = False) -> Operation:
+
+def _op(document: str, *, idempotent: bool | None = None) -> Operation:
+    """Queries are idempotent; a mutation is idempotent only when it says so."""
     head = document.split("(", 1)[0].split("{", 1)[0].split()
-    return Operation(name=head[1], document=" ".join(document.split()), creates=creates)
+    is_query = head[0] == "query"
+    return Operation(name=head[1], document=" ".join(document.split()), idempotent=is_query or bool(idempotent))
 
 
 # ---- projects ---------------------------------------------------------------------------------------
 PROJECT_CREATE = _op(
     """mutation ProjectCreate($input: ProjectCreateInput!) {
       projectCreate(input: $input) { id name description workspaceId
-        environments { edges { node { id name } } } } }""",
-    creates=True,
+        environments { edges { node { id name } } } } }"""
 )
 PROJECT = _op(
     """query Project($id: String!) {
@@ -43,19 +58,20 @@ PROJECT = _op(
 PROJECTS = _op(
     """query Projects($workspaceId: String, $after: String) {
       projects(workspaceId: $workspaceId, first: 100, after: $after) {
-        edges { node { id name } } pageInfo { hasNextPage endCursor } } }"""
+        edges { node { id name description environments(first: 100) { edges { node { id name } } } } }
+        pageInfo { hasNextPage endCursor } } }"""
 )
 PROJECT_UPDATE = _op(
     """mutation ProjectUpdate($id: String!, $input: ProjectUpdateInput!) {
-      projectUpdate(id: $id, input: $input) { id name description } }"""
+      projectUpdate(id: $id, input: $input) { id name description } }""",
+    idempotent=True,
 )
-PROJECT_DELETE = _op("mutation ProjectDelete($id: String!) { projectDelete(id: $id) }")
+PROJECT_DELETE = _op("mutation ProjectDelete($id: String!) { projectDelete(id: $id) }", idempotent=True)
 
 # ---- environments -------------------------------------------------------------------------------------
 ENVIRONMENT_CREATE = _op(
     """mutation EnvironmentCreate($input: EnvironmentCreateInput!) {
-      environmentCreate(input: $input) { id name projectId } }""",
-    creates=True,
+      environmentCreate(input: $input) { id name projectId } }"""
 )
 ENVIRONMENT = _op(
     """query Environment($id: String!) {
@@ -67,22 +83,23 @@ ENVIRONMENTS = _op(
 )
 ENVIRONMENT_RENAME = _op(
     """mutation EnvironmentRename($id: String!, $input: EnvironmentRenameInput!) {
-      environmentRename(id: $id, input: $input) { id name } }"""
+      environmentRename(id: $id, input: $input) { id name } }""",
+    idempotent=True,
 )
-ENVIRONMENT_DELETE = _op("mutation EnvironmentDelete($id: String!) { environmentDelete(id: $id) }")
+ENVIRONMENT_DELETE = _op("mutation EnvironmentDelete($id: String!) { environmentDelete(id: $id) }", idempotent=True)
 
 # ---- services -----------------------------------------------------------------------------------------
 SERVICE_CREATE = _op(
     """mutation ServiceCreate($input: ServiceCreateInput!) {
-      serviceCreate(input: $input) { id name projectId } }""",
-    creates=True,
+      serviceCreate(input: $input) { id name projectId } }"""
 )
 SERVICE = _op("query Service($id: String!) { service(id: $id) { id name projectId deletedAt } }")
 SERVICE_UPDATE = _op(
     """mutation ServiceUpdate($id: String!, $input: ServiceUpdateInput!) {
-      serviceUpdate(id: $id, input: $input) { id name } }"""
+      serviceUpdate(id: $id, input: $input) { id name } }""",
+    idempotent=True,
 )
-SERVICE_DELETE = _op("mutation ServiceDelete($id: String!) { serviceDelete(id: $id) }")
+SERVICE_DELETE = _op("mutation ServiceDelete($id: String!) { serviceDelete(id: $id) }", idempotent=True)
 
 # ---- service instance settings (per environment) --------------------------------------------------------
 SERVICE_INSTANCE = _op(
@@ -95,7 +112,8 @@ SERVICE_INSTANCE = _op(
 SERVICE_INSTANCE_UPDATE = _op(
     """mutation ServiceInstanceUpdate($serviceId: String!, $environmentId: String!,
         $input: ServiceInstanceUpdateInput!) {
-      serviceInstanceUpdate(serviceId: $serviceId, environmentId: $environmentId, input: $input) }"""
+      serviceInstanceUpdate(serviceId: $serviceId, environmentId: $environmentId, input: $input) }""",
+    idempotent=True,
 )
 
 # ---- variables ------------------------------------------------------------------------------------------
@@ -105,7 +123,8 @@ VARIABLES = _op(
 )
 VARIABLE_COLLECTION_UPSERT = _op(
     """mutation VariableCollectionUpsert($input: VariableCollectionUpsertInput!) {
-      variableCollectionUpsert(input: $input) }"""
+      variableCollectionUpsert(input: $input) }""",
+    idempotent=True,
 )
 
 # ---- domains --------------------------------------------------------------------------------------------
@@ -119,19 +138,20 @@ DOMAINS = _op(
 )
 SERVICE_DOMAIN_CREATE = _op(
     """mutation ServiceDomainCreate($input: ServiceDomainCreateInput!) {
-      serviceDomainCreate(input: $input) { id domain suffix targetPort } }""",
-    creates=True,
+      serviceDomainCreate(input: $input) { id domain suffix targetPort } }"""
 )
 SERVICE_DOMAIN_UPDATE = _op(
-    "mutation ServiceDomainUpdate($input: ServiceDomainUpdateInput!) { serviceDomainUpdate(input: $input) }"
+    "mutation ServiceDomainUpdate($input: ServiceDomainUpdateInput!) { serviceDomainUpdate(input: $input) }",
+    idempotent=True,
 )
-SERVICE_DOMAIN_DELETE = _op("mutation ServiceDomainDelete($id: String!) { serviceDomainDelete(id: $id) }")
+SERVICE_DOMAIN_DELETE = _op(
+    "mutation ServiceDomainDelete($id: String!) { serviceDomainDelete(id: $id) }", idempotent=True
+)
 CUSTOM_DOMAIN_CREATE = _op(
     """mutation CustomDomainCreate($input: CustomDomainCreateInput!) {
       customDomainCreate(input: $input) { id domain targetPort
         status { verified verificationDnsHost verificationToken certificateStatus
-          dnsRecords { recordType hostlabel fqdn zone requiredValue currentValue status } } } }""",
-    creates=True,
+          dnsRecords { recordType hostlabel fqdn zone requiredValue currentValue status } } } }"""
 )
 CUSTOM_DOMAIN = _op(
     """query CustomDomain($id: String!, $projectId: String!) {
@@ -141,9 +161,10 @@ CUSTOM_DOMAIN = _op(
 )
 CUSTOM_DOMAIN_UPDATE = _op(
     """mutation CustomDomainUpdate($id: String!, $environmentId: String!, $targetPort: Int) {
-      customDomainUpdate(id: $id, environmentId: $environmentId, targetPort: $targetPort) }"""
+      customDomainUpdate(id: $id, environmentId: $environmentId, targetPort: $targetPort) }""",
+    idempotent=True,
 )
-CUSTOM_DOMAIN_DELETE = _op("mutation CustomDomainDelete($id: String!) { customDomainDelete(id: $id) }")
+CUSTOM_DOMAIN_DELETE = _op("mutation CustomDomainDelete($id: String!) { customDomainDelete(id: $id) }", idempotent=True)
 
 # ---- deployment triggers --------------------------------------------------------------------------------
 DEPLOYMENT_TRIGGERS = _op(
@@ -153,31 +174,32 @@ DEPLOYMENT_TRIGGERS = _op(
 )
 DEPLOYMENT_TRIGGER_CREATE = _op(
     """mutation DeploymentTriggerCreate($input: DeploymentTriggerCreateInput!) {
-      deploymentTriggerCreate(input: $input) { id provider repository branch checkSuites } }""",
-    creates=True,
+      deploymentTriggerCreate(input: $input) { id provider repository branch checkSuites } }"""
 )
 DEPLOYMENT_TRIGGER_UPDATE = _op(
     """mutation DeploymentTriggerUpdate($id: String!, $input: DeploymentTriggerUpdateInput!) {
-      deploymentTriggerUpdate(id: $id, input: $input) { id branch } }"""
+      deploymentTriggerUpdate(id: $id, input: $input) { id branch } }""",
+    idempotent=True,
 )
-DEPLOYMENT_TRIGGER_DELETE = _op("mutation DeploymentTriggerDelete($id: String!) { deploymentTriggerDelete(id: $id) }")
+DEPLOYMENT_TRIGGER_DELETE = _op(
+    "mutation DeploymentTriggerDelete($id: String!) { deploymentTriggerDelete(id: $id) }", idempotent=True
+)
 
 # ---- project tokens ---------------------------------------------------------------------------------------
 PROJECT_TOKEN_CREATE = _op(
-    "mutation ProjectTokenCreate($input: ProjectTokenCreateInput!) { projectTokenCreate(input: $input) }",
-    creates=True,
+    "mutation ProjectTokenCreate($input: ProjectTokenCreateInput!) { projectTokenCreate(input: $input) }"
 )
 PROJECT_TOKENS = _op(
     """query ProjectTokens($projectId: String!) {
       projectTokens(projectId: $projectId, first: 100) { edges { node { id name environmentId } } } }"""
 )
-PROJECT_TOKEN_DELETE = _op("mutation ProjectTokenDelete($id: String!) { projectTokenDelete(id: $id) }")
+PROJECT_TOKEN = _op("query ProjectToken { projectToken { id name projectId environmentId } }")
+PROJECT_TOKEN_DELETE = _op("mutation ProjectTokenDelete($id: String!) { projectTokenDelete(id: $id) }", idempotent=True)
 
 # ---- deployments ------------------------------------------------------------------------------------------
 SERVICE_INSTANCE_DEPLOY = _op(
     """mutation ServiceInstanceDeployV2($serviceId: String!, $environmentId: String!) {
-      serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId) }""",
-    creates=True,
+      serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId) }"""
 )
 DEPLOYMENT = _op(
     """query Deployment($id: String!) {
@@ -194,8 +216,7 @@ DEPLOYMENT_ROLLBACK = _op("mutation DeploymentRollback($id: String!) { deploymen
 TEMPLATE = _op("query Template($code: String!) { template(code: $code) { id serializedConfig } }")
 TEMPLATE_DEPLOY = _op(
     """mutation TemplateDeployV2($input: TemplateDeployV2Input!) {
-      templateDeployV2(input: $input) { projectId workflowId } }""",
-    creates=True,
+      templateDeployV2(input: $input) { projectId workflowId } }"""
 )
 WORKFLOW_STATUS = _op(
     "query WorkflowStatus($workflowId: String!) { workflowStatus(workflowId: $workflowId) { status error } }"
@@ -205,7 +226,13 @@ ENVIRONMENT_VOLUME_INSTANCES = _op(
       environment(id: $environmentId) { volumeInstances(first: 100) {
         edges { node { id volumeId serviceId mountPath } } } } }"""
 )
-VOLUME_DELETE = _op("mutation VolumeDelete($volumeId: String!) { volumeDelete(volumeId: $volumeId) }")
+ENVIRONMENT_INSTANCES = _op(
+    """query EnvironmentInstances($environmentId: String!) {
+      environment(id: $environmentId) {
+        serviceInstances(first: 100) { edges { node { serviceId serviceName } } }
+        volumeInstances(first: 100) { edges { node { id volumeId serviceId mountPath region } } } } }"""
+)
+VOLUME_DELETE = _op("mutation VolumeDelete($volumeId: String!) { volumeDelete(volumeId: $volumeId) }", idempotent=True)
 
 # ---- volume backups: schedules (BackupSchedule resource), manual backups and restores (ops backup) ----
 VOLUME_INSTANCE = _op(
@@ -220,7 +247,8 @@ VOLUME_INSTANCE_BACKUP_SCHEDULES = _op(
 VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE = _op(
     """mutation VolumeInstanceBackupScheduleUpdate($volumeInstanceId: String!,
         $kinds: [VolumeInstanceBackupScheduleKind!]!) {
-      volumeInstanceBackupScheduleUpdate(volumeInstanceId: $volumeInstanceId, kinds: $kinds) }"""
+      volumeInstanceBackupScheduleUpdate(volumeInstanceId: $volumeInstanceId, kinds: $kinds) }""",
+    idempotent=True,
 )
 VOLUME_INSTANCE_BACKUPS = _op(
     """query VolumeInstanceBackupList($volumeInstanceId: String!) {
@@ -229,14 +257,12 @@ VOLUME_INSTANCE_BACKUPS = _op(
 )
 VOLUME_INSTANCE_BACKUP_CREATE = _op(
     """mutation VolumeInstanceBackupCreate($volumeInstanceId: String!, $name: String) {
-      volumeInstanceBackupCreate(volumeInstanceId: $volumeInstanceId, name: $name) { workflowId } }""",
-    creates=True,
+      volumeInstanceBackupCreate(volumeInstanceId: $volumeInstanceId, name: $name) { workflowId } }"""
 )
 VOLUME_INSTANCE_BACKUP_RESTORE = _op(
     """mutation VolumeInstanceBackupRestore($volumeInstanceId: String!, $volumeInstanceBackupId: String!) {
       volumeInstanceBackupRestore(volumeInstanceId: $volumeInstanceId,
-        volumeInstanceBackupId: $volumeInstanceBackupId) { workflowId } }""",
-    creates=True,
+        volumeInstanceBackupId: $volumeInstanceBackupId) { workflowId } }"""
 )
 
 ALL: tuple[Operation, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Operation))

@@ -1,8 +1,11 @@
 """Typed Pulumi resources over the Railway dynamic providers.
 
-Type tokens are ``pulumi-python:dynamic/railway:<Name>``. Output attributes exist only for keys passed to
-the constructor, so every computed output is declared here with ``None``. Secret outputs are listed in
-``additional_secret_outputs`` with their exact keys (dynamic resources do no name translation).
+Type tokens are ``pulumi-python:dynamic/railway:<Name>``. Each resource's props come from its provider's
+one schema (``RailwayProvider.fields`` → ``props()``): every input by name, every computed output as a
+``None`` placeholder (output attributes exist only for keys passed to the constructor), secret inputs
+wrapped as secrets, and the secret outputs listed in ``additional_secret_outputs`` with their exact keys
+(dynamic resources do no name translation). ``props()`` refuses a name the schema does not declare, and a
+test holds each constructor's keyword arguments equal to its provider's inputs.
 """
 
 from __future__ import annotations
@@ -20,9 +23,25 @@ def _opts(opts: pulumi.ResourceOptions | None, secret_outputs: list[str] | None 
     return pulumi.ResourceOptions.merge(base, opts) if base else (opts or pulumi.ResourceOptions())
 
 
+def _declare(
+    resource: Resource,
+    provider_class: type[p.RailwayProvider],
+    resource_name: str,
+    opts: pulumi.ResourceOptions | None,
+    /,
+    **inputs: Any,
+) -> None:
+    """Register ``resource`` with the props and secret outputs its provider's schema derives."""
+    secret_outputs = list(provider_class.secret_outputs)
+    Resource.__init__(
+        resource, provider_class(), resource_name, provider_class.props(**inputs), _opts(opts, secret_outputs)
+    )
+
+
 class Project(Resource, module="railway", name="Project"):
     name: pulumi.Output[str]
     default_environment_id: pulumi.Output[str]
+    origin: pulumi.Output[str]
 
     def __init__(
         self,
@@ -34,23 +53,22 @@ class Project(Resource, module="railway", name="Project"):
         default_environment_name: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.ProjectProvider(),
+        _declare(
+            self,
+            p.ProjectProvider,
             resource_name,
-            {
-                "name": name,
-                "description": description,
-                "workspace_id": workspace_id,
-                "default_environment_name": default_environment_name,
-                "default_environment_id": None,
-            },
             opts,
+            name=name,
+            description=description,
+            workspace_id=workspace_id,
+            default_environment_name=default_environment_name,
         )
 
 
 class Environment(Resource, module="railway", name="Environment"):
     name: pulumi.Output[str]
     project_id: pulumi.Output[str]
+    origin: pulumi.Output[str]
 
     def __init__(
         self,
@@ -60,13 +78,12 @@ class Environment(Resource, module="railway", name="Environment"):
         name: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.EnvironmentProvider(), resource_name, {"project_id": project_id, "name": name, "adopted": None}, opts
-        )
+        _declare(self, p.EnvironmentProvider, resource_name, opts, project_id=project_id, name=name)
 
 
 class Service(Resource, module="railway", name="Service"):
     name: pulumi.Output[str]
+    origin: pulumi.Output[str]
 
     def __init__(
         self,
@@ -76,7 +93,7 @@ class Service(Resource, module="railway", name="Service"):
         name: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(p.ServiceProvider(), resource_name, {"project_id": project_id, "name": name}, opts)
+        _declare(self, p.ServiceProvider, resource_name, opts, project_id=project_id, name=name)
 
 
 class ServiceInstance(Resource, module="railway", name="ServiceInstance"):
@@ -105,25 +122,27 @@ class ServiceInstance(Resource, module="railway", name="ServiceInstance"):
         cron_schedule: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props: dict[str, Any] = {
-            "service_id": service_id,
-            "environment_id": environment_id,
-            "source_repo": source_repo,
-            "source_image": source_image,
-            "root_directory": root_directory,
-            "build_command": build_command,
-            "start_command": start_command,
-            "pre_deploy_command": pre_deploy_command,
-            "healthcheck_path": healthcheck_path,
-            "healthcheck_timeout": healthcheck_timeout,
-            "num_replicas": num_replicas,
-            "region": region,
-            "restart_policy_type": restart_policy_type,
-            "restart_policy_max_retries": restart_policy_max_retries,
-            "cron_schedule": cron_schedule,
-            "revision": None,
-        }
-        super().__init__(p.ServiceInstanceProvider(), resource_name, props, opts)
+        _declare(
+            self,
+            p.ServiceInstanceProvider,
+            resource_name,
+            opts,
+            service_id=service_id,
+            environment_id=environment_id,
+            source_repo=source_repo,
+            source_image=source_image,
+            root_directory=root_directory,
+            build_command=build_command,
+            start_command=start_command,
+            pre_deploy_command=pre_deploy_command,
+            healthcheck_path=healthcheck_path,
+            healthcheck_timeout=healthcheck_timeout,
+            num_replicas=num_replicas,
+            region=region,
+            restart_policy_type=restart_policy_type,
+            restart_policy_max_retries=restart_policy_max_retries,
+            cron_schedule=cron_schedule,
+        )
 
 
 class Variables(Resource, module="railway", name="Variables"):
@@ -143,24 +162,23 @@ class Variables(Resource, module="railway", name="Variables"):
         keep_undeclared: bool | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.VariablesProvider(),
+        _declare(
+            self,
+            p.VariablesProvider,
             resource_name,
-            {
-                "project_id": project_id,
-                "environment_id": environment_id,
-                "service_id": service_id,
-                "variables": pulumi.Output.secret(variables),
-                "keep_undeclared": keep_undeclared,
-                "revision": None,
-            },
-            _opts(opts, ["variables", "revision"]),
+            opts,
+            project_id=project_id,
+            environment_id=environment_id,
+            service_id=service_id,
+            variables=variables,
+            keep_undeclared=keep_undeclared,
         )
 
 
 class ServiceDomain(Resource, module="railway", name="ServiceDomain"):
     domain: pulumi.Output[str]
     url: pulumi.Output[str]
+    origin: pulumi.Output[str]
 
     def __init__(
         self,
@@ -172,18 +190,15 @@ class ServiceDomain(Resource, module="railway", name="ServiceDomain"):
         target_port: pulumi.Input[int],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.ServiceDomainProvider(),
+        _declare(
+            self,
+            p.ServiceDomainProvider,
             resource_name,
-            {
-                "project_id": project_id,
-                "service_id": service_id,
-                "environment_id": environment_id,
-                "target_port": target_port,
-                "domain": None,
-                "url": None,
-            },
             opts,
+            project_id=project_id,
+            service_id=service_id,
+            environment_id=environment_id,
+            target_port=target_port,
         )
 
 
@@ -192,6 +207,7 @@ class CustomDomain(Resource, module="railway", name="CustomDomain"):
     dns_records: pulumi.Output[list[dict[str, str]]]
     verified: pulumi.Output[bool]
     certificate_status: pulumi.Output[str]
+    origin: pulumi.Output[str]
 
     def __init__(
         self,
@@ -204,25 +220,22 @@ class CustomDomain(Resource, module="railway", name="CustomDomain"):
         target_port: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.CustomDomainProvider(),
+        _declare(
+            self,
+            p.CustomDomainProvider,
             resource_name,
-            {
-                "project_id": project_id,
-                "service_id": service_id,
-                "environment_id": environment_id,
-                "domain": domain,
-                "target_port": target_port,
-                "dns_records": None,
-                "verified": None,
-                "certificate_status": None,
-            },
             opts,
+            project_id=project_id,
+            service_id=service_id,
+            environment_id=environment_id,
+            domain=domain,
+            target_port=target_port,
         )
 
 
 class DeploymentTrigger(Resource, module="railway", name="DeploymentTrigger"):
     branch: pulumi.Output[str]
+    origin: pulumi.Output[str]
 
     def __init__(
         self,
@@ -235,22 +248,22 @@ class DeploymentTrigger(Resource, module="railway", name="DeploymentTrigger"):
         branch: pulumi.Input[str],
         check_suites: pulumi.Input[bool] = True,
         root_directory: pulumi.Input[str] | None = None,
+        provider: str = "github",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.DeploymentTriggerProvider(),
+        _declare(
+            self,
+            p.DeploymentTriggerProvider,
             resource_name,
-            {
-                "project_id": project_id,
-                "environment_id": environment_id,
-                "service_id": service_id,
-                "provider": "github",
-                "repository": repository,
-                "branch": branch,
-                "check_suites": check_suites,
-                "root_directory": root_directory,
-            },
             opts,
+            project_id=project_id,
+            environment_id=environment_id,
+            service_id=service_id,
+            provider=provider,
+            repository=repository,
+            branch=branch,
+            check_suites=check_suites,
+            root_directory=root_directory,
         )
 
 
@@ -268,24 +281,25 @@ class ProjectToken(Resource, module="railway", name="ProjectToken"):
         name: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.ProjectTokenProvider(),
+        _declare(
+            self,
+            p.ProjectTokenProvider,
             resource_name,
-            {
-                "project_id": project_id,
-                "environment_id": environment_id,
-                "name": name,
-                "token": None,
-            },
-            _opts(opts, ["token"]),
+            opts,
+            project_id=project_id,
+            environment_id=environment_id,
+            name=name,
         )
 
 
 class Postgres(Resource, module="railway", name="Postgres"):
+    """Railway's PostgreSQL template; ``database_url_reference`` (the backend's DATABASE_URL) is secret."""
+
     service_id: pulumi.Output[str]
     volume_id: pulumi.Output[str]
     volume_instance_id: pulumi.Output[str]
     database_url_reference: pulumi.Output[str]
+    origin: pulumi.Output[str]
 
     def __init__(
         self,
@@ -294,26 +308,22 @@ class Postgres(Resource, module="railway", name="Postgres"):
         project_id: pulumi.Input[str],
         environment_id: pulumi.Input[str],
         service_name: str = "Postgres",
+        region: pulumi.Input[str] | None = None,
         workflow_timeout_seconds: float = 600,
         workflow_poll_seconds: float = 3,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.PostgresProvider(),
+        _declare(
+            self,
+            p.PostgresProvider,
             resource_name,
-            {
-                "project_id": project_id,
-                "environment_id": environment_id,
-                "service_name": service_name,
-                "workflow_timeout_seconds": workflow_timeout_seconds,
-                "workflow_poll_seconds": workflow_poll_seconds,
-                "service_id": None,
-                "volume_id": None,
-                "volume_instance_id": None,
-                "database_url_reference": None,
-            },
-            # a reference, not a credential — but it is the backend's DATABASE_URL, kept secret like one
-            _opts(opts, ["database_url_reference"]),
+            opts,
+            project_id=project_id,
+            environment_id=environment_id,
+            service_name=service_name,
+            region=region,
+            workflow_timeout_seconds=workflow_timeout_seconds,
+            workflow_poll_seconds=workflow_poll_seconds,
         )
 
 
@@ -335,20 +345,17 @@ class Deployment(Resource, module="railway", name="Deployment"):
         poll_seconds: float = 5,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.DeploymentProvider(),
+        _declare(
+            self,
+            p.DeploymentProvider,
             resource_name,
-            {
-                "project_id": project_id,
-                "service_id": service_id,
-                "environment_id": environment_id,
-                "revision": pulumi.Output.secret(revision),
-                "timeout_seconds": timeout_seconds,
-                "poll_seconds": poll_seconds,
-                "deployment_id": None,
-                "status": None,
-            },
-            _opts(opts, ["revision"]),
+            opts,
+            project_id=project_id,
+            service_id=service_id,
+            environment_id=environment_id,
+            revision=revision,
+            timeout_seconds=timeout_seconds,
+            poll_seconds=poll_seconds,
         )
 
 
@@ -367,9 +374,6 @@ class BackupSchedule(Resource, module="railway", name="BackupSchedule"):
         kinds: pulumi.Input[list[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            p.BackupScheduleProvider(),
-            resource_name,
-            {"volume_instance_id": volume_instance_id, "kinds": kinds, "schedules": None},
-            opts,
+        _declare(
+            self, p.BackupScheduleProvider, resource_name, opts, volume_instance_id=volume_instance_id, kinds=kinds
         )

@@ -110,7 +110,21 @@ REGIONS = [
 ]
 REGION_IDS = frozenset(r["id"] for r in REGIONS)
 IN_FLIGHT = frozenset({"QUEUED", "INITIALIZING", "WAITING", "BUILDING", "DEPLOYING"})
-FAULT_KINDS = ("http", "cloudflare_1015", "drop", "drop_after", "slow", "graphql_error")
+FAULT_KINDS = (
+    "http",
+    "cloudflare_1015",
+    "drop",
+    "drop_after",
+    "slow",
+    "slow_commit",
+    "graphql_error",
+    "http_after",
+    "graphql_error_after",
+)
+#: Faults whose request is carried out (committed) before the answer is lost or replaced by an error.
+COMMITTED_FAULTS = frozenset({"drop_after", "slow", "slow_commit", "http_after", "graphql_error_after"})
+#: Railway's answer when something failed on its side (HTTP 200).
+GENERIC_ERROR = "Problem processing request"
 BUILDERS = frozenset({"HEROKU", "NIXPACKS", "PAKETO", "RAILPACK"})
 RESTART_POLICIES = frozenset({"ALWAYS", "NEVER", "ON_FAILURE"})
 BACKUP_KINDS = {
@@ -313,6 +327,17 @@ def _root_fields(document: DocumentNode, op: OperationDefinitionNode) -> list[st
 
     walk(op.selection_set, frozenset())
     return out
+
+
+def _template_region(service: Any) -> str | None:
+    """The region a serialized template service asks for (``deploy.region`` or its multi-region config)."""
+    deploy = service.get("deploy") if isinstance(service, Mapping) else None
+    if not isinstance(deploy, Mapping):
+        return None
+    if isinstance(deploy.get("region"), str):
+        return str(deploy["region"])
+    regions = deploy.get("multiRegionConfig")
+    return next(iter(regions), None) if isinstance(regions, Mapping) and regions else None
 
 
 def _format_retry_after(value: float) -> str:
@@ -528,7 +553,16 @@ class FakeRailway:
         schema_path: str | os.PathLike[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        template_workflow_polls: int = 2,
+        template_delay_seconds: float = 1.0,
+        unique_service_names: bool = False,
     ) -> None:
+        #: Railway's template deploys are asynchronous: the service and its volume appear when the workflow
+        #: completes — after this many ``workflowStatus`` polls, or this many seconds, whichever is first.
+        self.template_workflow_polls = template_workflow_polls
+        self.template_delay_seconds = template_delay_seconds
+        #: Railway lets two services of a project share a name (which is how duplicates go unnoticed).
+        self.unique_service_names = unique_service_names
         self.token = token
         self.workspace_id = workspace_id
         self.workspace_name = workspace_name
@@ -640,6 +674,13 @@ class FakeRailway:
         its effects kept, then the connection is closed without a response), "slow" (sleep ``delay``
         seconds, default 1, then answer normally), "graphql_error" (200, ``data: null``,
         ``errors: [{message, extensions}]``; default message "Internal server error").
+
+        Faults that hit AFTER the write was committed (Railway did the work, the client never learns it):
+        "drop_after" (above), "http_after" (the request is carried out, then answered with ``status``,
+        default 500), "graphql_error_after" (carried out, then answered with Railway's generic
+        ``"Problem processing request"``), "slow_commit" (= "slow": the request is held ``delay`` seconds
+        and then carried out — with a delay longer than the client's timeout, the write lands after the
+        client gave up).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
@@ -831,7 +872,7 @@ class FakeRailway:
             if early is not None:
                 rec.http_status = None if early.drop else early.status
                 return early
-            if fault.kind == "slow":
+            if fault.kind in ("slow", "slow_commit"):
                 time.sleep(fault.delay if fault.delay is not None else 1.0)
             drop_after = fault.kind == "drop_after"
 
@@ -842,6 +883,14 @@ class FakeRailway:
         if drop_after:
             rec.http_status = None
             return _Response(drop=True)
+        if fault is not None and fault.kind == "http_after":
+            rec.http_status = fault.status or 500
+            return _text_response(rec.http_status, fault.message or f"error code: {rec.http_status}")
+        if fault is not None and fault.kind == "graphql_error_after":
+            ext = fault.extensions if fault.extensions is not None else {"code": "INTERNAL_SERVER_ERROR"}
+            return _json_response(
+                200, {"data": None, "errors": [{"message": fault.message or GENERIC_ERROR, "extensions": ext}]}
+            )
         return resp
 
     def _fault_response(self, fault: Fault) -> _Response | None:
@@ -868,7 +917,7 @@ class FakeRailway:
             if fault.retry_after is not None:
                 hdrs["Retry-After"] = _format_retry_after(fault.retry_after)
             return _text_response(status, fault.message or f"error code: {status}", hdrs)
-        return None  # slow / drop_after: handled by the caller
+        return None  # slow / the *_after faults: handled by the caller
 
     def _invalid(self, rec: RecordedRequest, document_text: str, errors: list[dict[str, Any]]) -> _Response:
         with self._lock:
@@ -927,6 +976,7 @@ class FakeRailway:
 
         ctx = _Ctx(auth_kind, token_rec)
         with self._lock:
+            self._advance_workflows()
             result = graphql.execute(
                 self.schema,
                 document,
@@ -1074,8 +1124,37 @@ class FakeRailway:
 
     def _new_workflow(self, kind: str, **extra: Any) -> str:
         wid = _uid()
-        self.state.workflows[wid] = {"id": wid, "kind": kind, "polls": 0, "status": "Running", "error": None, **extra}
+        self.state.workflows[wid] = {
+            "id": wid,
+            "kind": kind,
+            "polls": 0,
+            "status": "Running",
+            "error": None,
+            "_polls_needed": 2,
+            "_due": None,
+            **extra,
+        }
         return wid
+
+    def _complete_workflow(self, wf: dict[str, Any]) -> None:
+        wf["status"] = "Complete"
+        on_done = wf.get("_on_complete")
+        if on_done is not None:
+            on_done()
+
+    def _advance_workflows(self) -> None:
+        """Workflows that are due by time complete whether or not anyone polls them (like Railway's)."""
+        now = time.monotonic()
+        for wf in list(self.state.workflows.values()):
+            if wf["status"] == "Running" and wf.get("_due") is not None and now >= wf["_due"]:
+                self._complete_workflow(wf)
+
+    def finish_workflows(self) -> None:
+        """Complete every running workflow now (as if enough time passed)."""
+        with self._lock:
+            for wf in list(self.state.workflows.values()):
+                if wf["status"] == "Running":
+                    self._complete_workflow(wf)
 
     # -------------------------------------------------------------------------------------- views
 
@@ -1973,7 +2052,7 @@ class FakeRailway:
         deploy: bool = True,
     ) -> dict[str, Any]:
         name = name or f"service-{secrets.token_hex(3)}"
-        if any(s["name"] == name for s in self._services_of(project_id)):
+        if self.unique_service_names and any(s["name"] == name for s in self._services_of(project_id)):
             raise GraphQLError(f"A service named {name} already exists in this project")
         src = None
         if source:
@@ -2300,11 +2379,8 @@ class FakeRailway:
         if wf is None:
             return {"status": "NotFound", "error": None}
         wf["polls"] += 1
-        if wf["status"] == "Running" and wf["polls"] > 1:
-            wf["status"] = "Complete"
-            on_done = wf.get("_on_complete")
-            if on_done is not None:
-                on_done()
+        if wf["status"] == "Running" and wf["polls"] >= wf["_polls_needed"]:
+            self._complete_workflow(wf)
         return {"status": wf["status"], "error": wf["error"]}
 
     @_query("volumeInstance")
@@ -2948,41 +3024,62 @@ class FakeRailway:
         eid = input.get("environmentId") or self._primary_env_id(pid)
         env = self._get_env(eid, pid)
         tpl_svc = next(iter(cfg["services"].values()))
-        base = tpl_svc.get("name") if isinstance(tpl_svc, Mapping) and tpl_svc.get("name") else "Postgres"
-        name = base
-        existing = {s["name"] for s in self._services_of(pid)}
-        while name in existing:
-            name = f"{base}-{secrets.token_hex(2)}"
-        svc = self._create_service(
-            pid,
-            name,
-            environment_id=env["id"],
-            source={"image": POSTGRES_IMAGE},
-            icon="https://devicons.railway.com/i/postgresql.svg",
-            template_id=POSTGRES_TEMPLATE_ID,
-            deploy=False,
+        region = _template_region(tpl_svc)
+        if region is not None:
+            self._check_region(region)
+        stage_only = bool(input.get("stageOnly"))
+        env_id = env["id"]
+
+        def materialise() -> None:
+            """What the template's workflow makes when it completes: the service, its variables, its volume."""
+            if pid not in self.state.projects or env_id not in self.state.environments:
+                return  # deleted while the workflow ran
+            base = tpl_svc.get("name") if isinstance(tpl_svc, Mapping) and tpl_svc.get("name") else "Postgres"
+            name = base
+            existing = {s["name"] for s in self._services_of(pid)}
+            while name in existing:
+                name = f"{base}-{secrets.token_hex(2)}"
+            svc = self._create_service(
+                pid,
+                name,
+                environment_id=env_id,
+                source={"image": POSTGRES_IMAGE},
+                icon="https://devicons.railway.com/i/postgresql.svg",
+                template_id=POSTGRES_TEMPLATE_ID,
+                deploy=False,
+            )
+            if region is not None:
+                self.state.instances[(svc["id"], env_id)]["multiRegionConfig"] = {region: {"numReplicas": 1}}
+            self._set_vars(
+                pid,
+                env_id,
+                svc["id"],
+                {
+                    "PGUSER": "postgres",
+                    "PGPASSWORD": secrets.token_urlsafe(24),
+                    "PGDATABASE": "railway",
+                    "PGHOST": "${{RAILWAY_PRIVATE_DOMAIN}}",
+                    "PGPORT": "5432",
+                    "PGDATA": f"{POSTGRES_MOUNT}/pgdata",
+                    "POSTGRES_USER": "${{PGUSER}}",
+                    "POSTGRES_PASSWORD": "${{PGPASSWORD}}",
+                    "POSTGRES_DB": "${{PGDATABASE}}",
+                    "DATABASE_URL": "postgresql://${{PGUSER}}:${{PGPASSWORD}}@${{PGHOST}}:${{PGPORT}}/${{PGDATABASE}}",
+                },
+            )
+            self._new_volume(pid, POSTGRES_MOUNT, svc["id"], env_id, region)
+            if not stage_only:
+                self._new_deployment(svc["id"], env_id, "template")
+
+        wid = self._new_workflow(
+            "templateDeploy",
+            projectId=pid,
+            _on_complete=materialise,
+            _polls_needed=self.template_workflow_polls,
+            _due=time.monotonic() + self.template_delay_seconds,
         )
-        self._set_vars(
-            pid,
-            env["id"],
-            svc["id"],
-            {
-                "PGUSER": "postgres",
-                "PGPASSWORD": secrets.token_urlsafe(24),
-                "PGDATABASE": "railway",
-                "PGHOST": "${{RAILWAY_PRIVATE_DOMAIN}}",
-                "PGPORT": "5432",
-                "PGDATA": f"{POSTGRES_MOUNT}/pgdata",
-                "POSTGRES_USER": "${{PGUSER}}",
-                "POSTGRES_PASSWORD": "${{PGPASSWORD}}",
-                "POSTGRES_DB": "${{PGDATABASE}}",
-                "DATABASE_URL": "postgresql://${{PGUSER}}:${{PGPASSWORD}}@${{PGHOST}}:${{PGPORT}}/${{PGDATABASE}}",
-            },
-        )
-        self._new_volume(pid, POSTGRES_MOUNT, svc["id"], env["id"], None)
-        if not input.get("stageOnly"):
-            self._new_deployment(svc["id"], env["id"], "template")
-        wid = self._new_workflow("templateDeploy", projectId=pid, serviceId=svc["id"])
+        if self.template_workflow_polls <= 0:
+            self._complete_workflow(self.state.workflows[wid])
         return {"projectId": pid, "workflowId": wid}
 
     # ---- volumes

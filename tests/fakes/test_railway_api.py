@@ -978,7 +978,7 @@ def test_postgres_template(fake: FakeRailway, api: Api) -> None:
     assert api.data(VARIABLES, app)["variables"] == {"DATABASE_URL": "${{Postgres.DATABASE_URL}}"}
     assert api.data(VARIABLES_RENDERED, app)["variables"] == {"DATABASE_URL": rendered["DATABASE_URL"]}
 
-    # a second deploy gets a distinct name
+    # a second deploy gets a distinct name — when its workflow completes (template deploys are asynchronous)
     api.data(
         TEMPLATE_DEPLOY_V2,
         {
@@ -990,6 +990,8 @@ def test_postgres_template(fake: FakeRailway, api: Api) -> None:
             }
         },
     )
+    assert sorted(s["name"] for s in fake.state.services.values()) == ["Postgres", "api"]
+    fake.finish_workflows()
     names = sorted(s["name"] for s in fake.state.services.values())
     assert names[0] == "Postgres" and names[1].startswith("Postgres-") and names[2] == "api"
     assert api.error(TEMPLATE_BY_CODE, {"code": "mysql"}) == "Template not found"

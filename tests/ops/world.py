@@ -23,7 +23,7 @@ DEPLOY_COMMIT = Operation(
     "DeployCommit",
     "mutation DeployCommit($serviceId: String!, $environmentId: String!, $commitSha: String) "
     "{ serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId, commitSha: $commitSha) }",
-    creates=True,
+    idempotent=False,
 )
 HEALTHY_BODY = {"status": "healthy", "database": "ok", "external_apis": "ok"}
 UNHEALTHY_BODY = {"status": "unhealthy", "database": "ok", "external_apis": "error"}

@@ -177,8 +177,20 @@ def _trigger(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict[s
 
 def _postgres(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     name = inputs.get("service_name") or "Postgres"
-    service = _pick("Postgres", _services(p, inputs["project_id"]), lambda s: s["name"] == name)
-    return service["id"], {**p._outputs(inputs, service), "service_name": service["name"]}  # type: ignore[attr-defined]
+    env = p.client.execute(ops.ENVIRONMENT_INSTANCES, {"environmentId": inputs["environment_id"]})["environment"]
+    services = [{"id": i["serviceId"], "name": i["serviceName"]} for i in edges(env.get("serviceInstances"))]
+    service = _pick("Postgres", services, lambda s: s["name"] == name)
+    volume = next((v for v in edges(env.get("volumeInstances")) if v.get("serviceId") == service["id"]), None)
+    outs = {
+        "service_name": service["name"],
+        "service_id": service["id"],
+        "volume_id": volume["volumeId"] if volume else None,
+        "volume_instance_id": volume["id"] if volume else None,
+        "database_url_reference": "${{" + service["name"] + ".DATABASE_URL}}",
+    }
+    if volume is not None and inputs.get("region"):
+        outs["region"] = volume.get("region")  # where the data lives now: a different config is a real difference
+    return service["id"], outs
 
 
 def _backup_schedule(p: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -12,6 +12,16 @@ Semantics every provider here keeps (see the dynamic-provider notes in the READM
   the next ``up`` reverts drift, and returns an empty id when the object is gone.
 * Credentials arrive through ``configure()``; the instances carry no state, so nothing about the client
   or the token is pickled into ``__provider``.
+* **Exactly once**: every create goes through :meth:`RailwayProvider.create_exactly_once` (look the
+  natural key up first, adopt a match, never resend a write whose outcome is unknown before reads show it
+  did not land — :mod:`components.railway.exactly_once`). No provider sends a create mutation any other
+  way (``tests/components/railway/test_operations.py`` holds this by reading the source).
+* **Origin**: every resource records in its ``origin`` output how its object came to be: ``created``
+  (by us, including by an interrupted run of ours) or ``adopted`` (it existed before and is not ours).
+  ``delete`` of an adopted object does nothing: the stack never deletes what it did not create.
+* **One schema per resource**: a provider declares its fields once (:class:`Field`); its input, replace,
+  required and diff keys, its output placeholders and its secret outputs all derive from that list, and
+  :mod:`components.railway.resources` builds the resource's props from it.
 """
 
 from __future__ import annotations
@@ -19,13 +29,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
+import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
@@ -41,6 +54,8 @@ from pulumi.runtime import rpc
 
 from components.railway import errors
 from components.railway.client import ClientSettings, RailwayClient
+from components.railway.exactly_once import ADOPTED, CREATED, Outcome, write_once
+from config.model import RailwaySettings
 
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HOST = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -50,6 +65,8 @@ IN_FLIGHT = frozenset({"QUEUED", "WAITING", "INITIALIZING", "BUILDING", "DEPLOYI
 
 _clients: dict[tuple[str, str, str], RailwayClient] = {}
 _clients_lock = threading.Lock()
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def is_unknown(value: Any) -> bool:
@@ -69,18 +86,20 @@ def is_unknown(value: Any) -> bool:
     return False
 
 
-def _client_from_config(config: Any) -> RailwayClient:
+def settings_from_config(raw: Any) -> ClientSettings:
+    """The client settings of a stack's raw ``maya-infra:railway`` value, validated by the config model.
+
+    The same :class:`config.model.RailwaySettings` the program validates, and the same
+    :meth:`ClientSettings.of`: no default lives anywhere else.
+    """
+    tuning: dict[str, Any] = json.loads(raw) if isinstance(raw, str) and raw else dict(raw or {})
+    return ClientSettings.of(RailwaySettings.model_validate_json(json.dumps(tuning)))
+
+
+def client_from_config(config: Any) -> RailwayClient:
     """One shared client per (endpoint, token, settings) per provider process."""
     token = config.get("railwayToken") or os.environ.get("RAILWAY_API_TOKEN") or ""
-    raw = config.get("railway")
-    tuning: dict[str, Any] = json.loads(raw) if isinstance(raw, str) and raw else dict(raw or {})
-    settings = ClientSettings(
-        endpoint=str(tuning.get("apiUrl", ClientSettings.endpoint)),
-        requests_per_second=float(tuning.get("requestsPerSecond", ClientSettings.requests_per_second)),
-        max_attempts=int(tuning.get("maxAttempts", ClientSettings.max_attempts)),
-        timeout_seconds=float(tuning.get("timeoutSeconds", ClientSettings.timeout_seconds)),
-        backoff_cap_seconds=float(tuning.get("backoffCapSeconds", ClientSettings.backoff_cap_seconds)),
-    )
+    settings = settings_from_config(config.get("railway"))
     key = (settings.endpoint, hashlib.sha256(token.encode()).hexdigest(), repr(settings))
     with _clients_lock:
         client = _clients.get(key)
@@ -100,6 +119,27 @@ def revision_of(values: Mapping[str, Any]) -> str:
     return f"{digest}@{time.time_ns()}"
 
 
+@dataclass(frozen=True)
+class Field:
+    """One field of a Railway resource, declared once.
+
+    ``replace``: changing it makes a new object (only truly immutable keys). ``required``: ``check``
+    refuses an empty value. ``secret``: a Pulumi secret (inputs are wrapped, outputs listed as secret
+    outputs). ``output``: computed by the provider, not an input (declared as a ``None`` placeholder so
+    the resource has the attribute).
+    """
+
+    name: str
+    replace: bool = False
+    required: bool = False
+    secret: bool = False
+    output: bool = False
+
+
+#: Every resource's record of how its object came to be ("created" or "adopted").
+ORIGIN = Field("origin", output=True)
+
+
 #: Where every state finds these classes. Dynamic providers are pickled into state *by reference*, as
 #: ``components.railway.provider.<Class>``: that path is a contract with every existing state, so each
 #: provider class reports it as its module (``components/railway/provider.py`` re-exports them all). States
@@ -116,11 +156,41 @@ class RailwayProvider(ResourceProvider):
         super().__init_subclass__(**kwargs)
         if cls.__module__.startswith("components.railway.providers."):
             cls.__module__ = STATE_MODULE
+        if "fields" in cls.__dict__:
+            fields = (*cls.fields, ORIGIN)
+            names = [f.name for f in fields]
+            if len(set(names)) != len(names):
+                raise TypeError(f"{cls.__name__}: a field is declared twice in {names}")
+            cls.input_keys = tuple(f.name for f in fields if not f.output)
+            cls.replace_keys = frozenset(f.name for f in fields if f.replace)
+            cls.required_keys = tuple(f.name for f in fields if f.required)
+            cls.output_keys = tuple(f.name for f in fields if f.output)
+            cls.secret_outputs = tuple(f.name for f in fields if f.secret)
+
+    @classmethod
+    def props(cls, **inputs: Any) -> dict[str, Any]:
+        """The props of this provider's ``pulumi.dynamic.Resource``: every input as given (secret ones
+        wrapped as Pulumi secrets) and every output as a ``None`` placeholder. Refuses unknown or missing
+        names, so a resource cannot drift from its provider's schema."""
+        unknown = set(inputs) - set(cls.input_keys)
+        missing = set(cls.input_keys) - set(inputs)
+        if unknown or missing:
+            raise TypeError(f"{cls.kind}: unknown inputs {sorted(unknown)}, missing inputs {sorted(missing)}")
+        secret = set(cls.secret_outputs)
+        props: dict[str, Any] = {
+            k: pulumi.Output.secret(v) if k in secret and v is not None else v for k, v in inputs.items()
+        }
+        props.update(dict.fromkeys(cls.output_keys))
+        return props
 
     kind: ClassVar[str] = "Resource"
+    #: The resource's one declaration; everything below derives from it in ``__init_subclass__``.
+    fields: ClassVar[tuple[Field, ...]] = ()
     input_keys: ClassVar[tuple[str, ...]] = ()
     replace_keys: ClassVar[frozenset[str]] = frozenset()
     required_keys: ClassVar[tuple[str, ...]] = ()
+    output_keys: ClassVar[tuple[str, ...]] = ()
+    secret_outputs: ClassVar[tuple[str, ...]] = ()
 
     _client: RailwayClient | None = None
 
@@ -131,7 +201,7 @@ class RailwayProvider(ResourceProvider):
         self.__dict__.update(state)
 
     def configure(self, req: ConfigureRequest) -> None:
-        self._client = _client_from_config(req.config)
+        self._client = client_from_config(req.config)
 
     def use_client(self, client: RailwayClient) -> None:
         """Inject a client (tests, and the ops commands that reuse these providers)."""
@@ -176,6 +246,7 @@ class RailwayProvider(ResourceProvider):
         from components.railway.providers import adopt  # the ops adopt run records, it never writes
 
         id_, computed = adopt.record(self, inputs) if adopt.recording() else self._create(inputs)
+        computed.setdefault("origin", CREATED)
         return CreateResult(id_, {**inputs, **computed})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -184,8 +255,9 @@ class RailwayProvider(ResourceProvider):
         return UpdateResult({**{k: v for k, v in olds.items() if not k.startswith("__")}, **inputs, **computed})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        if props.get("origin") == "adopted":
-            return  # it existed before the stack: the stack never deletes what it did not create
+        if props.get("origin") == ADOPTED:
+            log.info("%s %s was adopted, not created by this stack: left in place", self.kind, id_)
+            return  # the stack never deletes what it did not create
         with contextlib.suppress(errors.NotFoundError):  # already gone: the goal of a delete is reached
             self._delete(id_, props)
 
@@ -215,15 +287,26 @@ class RailwayProvider(ResourceProvider):
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         raise TypeError(f"{type(self).__name__} must implement _read")
 
-    def create_once(self, send: Callable[[], Any], find: Callable[[], Any]) -> Any:
-        """Send a non-idempotent create; if its answer was lost, adopt what it made instead of repeating it."""
-        try:
-            return send()
-        except errors.AmbiguousResultError:
-            found = find()
-            if found is not None:
-                return found
-            return send()
+    def create_exactly_once(
+        self,
+        key: str,
+        *,
+        find: Callable[[], T | None],
+        send: Callable[[], T],
+        discard: Callable[[T], None] | None = None,
+        settle_seconds: float | None = None,
+    ) -> Outcome[T]:
+        """The one way a provider creates anything: look ``key`` up first, adopt a match, and never send
+        again a create whose outcome is unknown before reads show it did not land
+        (:func:`components.railway.exactly_once.write_once`). ``key`` names the natural key in messages."""
+        return write_once(
+            self.client,
+            f"{self.kind} {key}",
+            find=find,
+            send=send,
+            discard=discard,
+            settle_seconds=settle_seconds,
+        )
 
 
 def edges(connection: Mapping[str, Any] | None) -> list[dict[str, Any]]:

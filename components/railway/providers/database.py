@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +13,7 @@ from pulumi.dynamic import CheckFailure, CheckResult
 from components.railway import errors
 from components.railway import operations as ops
 from components.railway.providers.base import (
+    Field,
     RailwayProvider,
     edges,
     is_unknown,
@@ -19,60 +21,100 @@ from components.railway.providers.base import (
 
 
 class PostgresProvider(RailwayProvider):
-    """Railway's PostgreSQL template (a service with its volume); the backend references its URL."""
+    """Railway's PostgreSQL template (a service with its volume); the backend references its URL.
+
+    Natural key: project + environment + service name (+ the template's workflow). ``templateDeployV2``
+    is asynchronous: it answers with a ``workflowId`` and the service and its volume appear only when
+    that workflow completes. So the create follows the workflow to completion before it looks for the
+    service, and when the deploy's answer was lost it keeps looking for up to
+    ``workflow_timeout_seconds`` before concluding that the template was not deployed — never a second
+    database beside the first. The volume is placed in ``region`` (the backend's, unless the stack says
+    otherwise) and its region is read back on refresh; moving a database is not done behind the user's
+    back (see ``_update``).
+    """
 
     kind = "Postgres"
-    input_keys = ("project_id", "environment_id", "service_name", "workflow_timeout_seconds", "workflow_poll_seconds")
-    replace_keys = frozenset({"project_id", "environment_id", "service_name"})
-    required_keys = ("project_id", "environment_id")
+    fields = (
+        Field("project_id", replace=True, required=True),
+        Field("environment_id", replace=True, required=True),
+        Field("service_name", replace=True),
+        Field("region"),
+        Field("workflow_timeout_seconds"),
+        Field("workflow_poll_seconds"),
+        Field("service_id", output=True),
+        Field("volume_id", output=True),
+        Field("volume_instance_id", output=True),
+        Field("database_url_reference", output=True, secret=True),
+    )
 
-    def _service(self, project_id: str, name: str) -> dict[str, Any] | None:
-        project = self.client.execute(ops.PROJECT, {"id": project_id})["project"]
-        return next((s for s in edges(project.get("services")) if s["name"] == name), None)
-
-    def _outputs(self, inputs: Mapping[str, Any], service: Mapping[str, Any]) -> dict[str, Any]:
-        volumes = edges(
-            self.client.execute(ops.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": inputs["environment_id"]})[
-                "environment"
-            ]["volumeInstances"]
+    def _find(self, environment_id: str, name: str) -> dict[str, Any] | None:
+        """The service of that name in the environment, with its volume (one request)."""
+        env = self.client.execute(ops.ENVIRONMENT_INSTANCES, {"environmentId": environment_id})["environment"]
+        service = next((i for i in edges(env.get("serviceInstances")) if i["serviceName"] == name), None)
+        if service is None:
+            return None
+        volume = next(
+            (v for v in edges(env.get("volumeInstances")) if v.get("serviceId") == service["serviceId"]), None
         )
-        volume = next((v for v in volumes if v.get("serviceId") == service["id"]), None)
+        return {"id": service["serviceId"], "name": service["serviceName"], "volume": volume}
+
+    @staticmethod
+    def _outputs(found: Mapping[str, Any]) -> dict[str, Any]:
+        volume = found.get("volume") or {}
         return {
-            "service_id": service["id"],
-            "volume_id": volume["volumeId"] if volume else None,
-            "volume_instance_id": volume["id"] if volume else None,
-            "database_url_reference": "${{" + service["name"] + ".DATABASE_URL}}",
+            "service_id": found["id"],
+            "volume_id": volume.get("volumeId"),
+            "volume_instance_id": volume.get("id"),
+            "database_url_reference": "${{" + found["name"] + ".DATABASE_URL}}",
         }
+
+    def _deploy_template(self, inputs: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """Deploy the template, follow its workflow to the end, then read what it made."""
+        template = self.client.execute(ops.TEMPLATE, {"code": "postgres"})["template"]
+        deployed = self.client.execute(
+            ops.TEMPLATE_DEPLOY,
+            {
+                "input": {
+                    "templateId": template["id"],
+                    "serializedConfig": placed(template["serializedConfig"], inputs.get("region")),
+                    "projectId": inputs["project_id"],
+                    "environmentId": inputs["environment_id"],
+                }
+            },
+        )["templateDeployV2"]
+        if deployed.get("workflowId"):
+            self._wait_workflow(deployed["workflowId"], inputs)
+        found = self._find(inputs["environment_id"], name)
+        if found is None:
+            raise errors.RailwayError(
+                "TemplateDeployV2",
+                f"the PostgreSQL template finished but no service named {name!r} exists; "
+                "rename it in Railway or set service_name",
+            )
+        return found
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = inputs.get("service_name") or "Postgres"
-        service = self._service(inputs["project_id"], name)
-        if service is None:  # not there yet (a retry after a failure finds and adopts it instead)
-            template = self.client.execute(ops.TEMPLATE, {"code": "postgres"})["template"]
-            deployed = self.create_once(
-                lambda: self.client.execute(
-                    ops.TEMPLATE_DEPLOY,
-                    {
-                        "input": {
-                            "templateId": template["id"],
-                            "serializedConfig": template["serializedConfig"],
-                            "projectId": inputs["project_id"],
-                            "environmentId": inputs["environment_id"],
-                        }
-                    },
-                )["templateDeployV2"],
-                lambda: self._service(inputs["project_id"], name),
+        outcome = self.create_exactly_once(
+            f"{name!r}",
+            find=lambda: self._find(inputs["environment_id"], name),
+            send=lambda: self._deploy_template(inputs, name),
+            settle_seconds=float(inputs.get("workflow_timeout_seconds") or 600),
+        )
+        found = outcome.value
+        self._check_region(found, inputs.get("region"))
+        return found["id"], {**self._outputs(found), "origin": outcome.origin}
+
+    def _check_region(self, found: Mapping[str, Any], wanted: str | None) -> None:
+        """A database is never moved implicitly: moving a volume copies the data with downtime."""
+        actual = (found.get("volume") or {}).get("region")
+        if wanted and actual and actual != wanted:
+            raise errors.InvalidInputError(
+                "Postgres",
+                f"the database volume of {found['name']!r} is in {actual}, the stack wants {wanted}; moving it "
+                "copies the data with downtime, so it is not done by `pulumi up`: move it in the Railway "
+                f"dashboard (service → Settings → Region), or set backend.databaseRegion to {actual}",
             )
-            if "workflowId" in deployed:
-                self._wait_workflow(deployed["workflowId"], inputs)
-            service = self._service(inputs["project_id"], name)
-            if service is None:
-                raise errors.RailwayError(
-                    "TemplateDeployV2",
-                    f"the PostgreSQL template finished but no service "
-                    f"named {name!r} exists; rename it in Railway or set service_name",
-                )
-        return service["id"], self._outputs(inputs, service)
 
     def _wait_workflow(self, workflow_id: str, inputs: Mapping[str, Any]) -> None:
         deadline = time.monotonic() + float(inputs.get("workflow_timeout_seconds") or 600)
@@ -84,10 +126,18 @@ class PostgresProvider(RailwayProvider):
             if status["status"] in ("Error", "NotFound"):
                 raise errors.RailwayError("WorkflowStatus", f"the PostgreSQL template failed: {status.get('error')}")
             time.sleep(poll)
-        raise errors.RailwayError("WorkflowStatus", f"the PostgreSQL template did not finish in time ({workflow_id})")
+        raise errors.RailwayError(
+            "WorkflowStatus",
+            f"the PostgreSQL template did not finish in time ({workflow_id}); run `pulumi up` again: it "
+            "adopts the database once Railway has made it",
+        )
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        return {}  # only the wait settings can change in place
+        if news.get("region") != olds.get("region"):
+            found = self._find(news["environment_id"], news.get("service_name") or "Postgres")
+            if found is not None:
+                self._check_region(found, news.get("region"))
+        return {}  # the wait settings change in place; a region that already holds is just recorded
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
         with contextlib.suppress(errors.NotFoundError):
@@ -96,10 +146,36 @@ class PostgresProvider(RailwayProvider):
             self.client.execute(ops.VOLUME_DELETE, {"volumeId": props["volume_id"]})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        service = self.client.execute(ops.SERVICE, {"id": id_})["service"]
-        if service.get("deletedAt"):
+        env = self.client.execute(ops.ENVIRONMENT_INSTANCES, {"environmentId": state["environment_id"]})["environment"]
+        service = next((i for i in edges(env.get("serviceInstances")) if i["serviceId"] == id_), None)
+        if service is None:
             return None
-        return {"service_name": service["name"], "database_url_reference": "${{" + service["name"] + ".DATABASE_URL}}"}
+        volume = next((v for v in edges(env.get("volumeInstances")) if v.get("serviceId") == id_), None)
+        outs: dict[str, Any] = {
+            "service_name": service["serviceName"],
+            "database_url_reference": "${{" + service["serviceName"] + ".DATABASE_URL}}",
+        }
+        if volume is not None and state.get("region"):
+            outs["region"] = volume.get("region")  # drift: the next up says what to do
+        return outs
+
+
+def placed(serialized: Mapping[str, Any], region: str | None) -> dict[str, Any]:
+    """The template's config with its service (and so its volume) placed in ``region``.
+
+    Railway's serialized template config carries each service's deploy settings under ``deploy``, in the
+    shape of the environment config (``multiRegionConfig: {region: {numReplicas}}``).
+    """
+    config = copy.deepcopy(dict(serialized))
+    if not region:
+        return config
+    for service in (config.get("services") or {}).values():
+        if isinstance(service, dict):
+            deploy = dict(service.get("deploy") or {})
+            deploy["region"] = region
+            deploy["multiRegionConfig"] = {region: {"numReplicas": 1}}
+            service["deploy"] = deploy
+    return config
 
 
 BACKUP_KINDS = ("DAILY", "WEEKLY", "MONTHLY")  # Railway's VolumeInstanceBackupScheduleKind, in listing order
@@ -117,9 +193,11 @@ class BackupScheduleProvider(RailwayProvider):
     """
 
     kind = "BackupSchedule"
-    input_keys = ("volume_instance_id", "kinds")
-    replace_keys = frozenset({"volume_instance_id"})
-    required_keys = ()
+    fields = (
+        Field("volume_instance_id", replace=True),
+        Field("kinds"),
+        Field("schedules", output=True),
+    )
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         kinds = news.get("kinds")

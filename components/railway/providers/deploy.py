@@ -2,40 +2,43 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pulumi.dynamic import CheckFailure, DiffResult
 
 from components.railway import errors
 from components.railway import operations as ops
+from components.railway.client import RailwayClient
 from components.railway.providers.base import (
-    IN_FLIGHT,
     REPOSITORY,
     TERMINAL_FAILURES,
+    Field,
     RailwayProvider,
     edges,
     is_unknown,
 )
+
+_REVISION_TIME = re.compile(r"@(\d{16,20})")
 
 
 class DeploymentTriggerProvider(RailwayProvider):
     """Branch auto-deploy from GitHub that waits for CI (``checkSuites``) before deploying."""
 
     kind = "DeploymentTrigger"
-    input_keys = (
-        "project_id",
-        "environment_id",
-        "service_id",
-        "provider",
-        "repository",
-        "branch",
-        "check_suites",
-        "root_directory",
+    fields = (
+        Field("project_id", replace=True, required=True),
+        Field("environment_id", replace=True, required=True),
+        Field("service_id", replace=True, required=True),
+        Field("provider", replace=True),
+        Field("repository", required=True),
+        Field("branch", required=True),
+        Field("check_suites"),
+        Field("root_directory"),
     )
-    replace_keys = frozenset({"project_id", "environment_id", "service_id", "provider"})
-    required_keys = ("project_id", "environment_id", "service_id", "repository", "branch")
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
         repo = news.get("repository")
@@ -56,8 +59,22 @@ class DeploymentTriggerProvider(RailwayProvider):
         )
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        trigger = self.create_once(
-            lambda: self.client.execute(
+        """Natural key: service + environment + repository + branch."""
+
+        def find() -> dict[str, Any] | None:
+            return next(
+                (
+                    t
+                    for t in self._list(inputs)
+                    if t["repository"] == inputs["repository"] and t["branch"] == inputs["branch"]
+                ),
+                None,
+            )
+
+        outcome = self.create_exactly_once(
+            f"{inputs['repository']}@{inputs['branch']}",
+            find=find,
+            send=lambda: self.client.execute(
                 ops.DEPLOYMENT_TRIGGER_CREATE,
                 {
                     "input": {
@@ -72,9 +89,11 @@ class DeploymentTriggerProvider(RailwayProvider):
                     }
                 },
             )["deploymentTriggerCreate"],
-            lambda: next((t for t in self._list(inputs) if t["repository"] == inputs["repository"]), None),
         )
-        return trigger["id"], {}
+        trigger = outcome.value
+        if trigger.get("checkSuites") != bool(inputs.get("check_suites")):  # adopted with other settings
+            self._update(trigger["id"], {}, inputs)
+        return trigger["id"], {"origin": outcome.origin}
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         self.client.execute(
@@ -107,18 +126,25 @@ class DeploymentTriggerProvider(RailwayProvider):
 
 
 class ProjectTokenProvider(RailwayProvider):
-    """An environment-scoped project token for the CI deploy job; its value is a secret output."""
+    """An environment-scoped project token for the CI deploy job; its value is a secret output.
+
+    Natural key: project + environment + name. Railway shows a token's value only once, so a token of
+    that name found before the create (left by an interrupted run), or made by a create whose answer was
+    lost, is useless to us: it is deleted and exactly one fresh token is made. Which listed token is ours
+    is asked of Railway with the value itself (``projectToken``), so a stray can never be kept instead.
+    """
 
     kind = "ProjectToken"
-    input_keys = ("project_id", "environment_id", "name")
-    replace_keys = frozenset(input_keys)
-    required_keys = input_keys
+    fields = (
+        Field("project_id", replace=True, required=True),
+        Field("environment_id", replace=True, required=True),
+        Field("name", replace=True, required=True),
+        Field("token", output=True, secret=True),
+    )
 
-    def _find(self, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _named(self, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
         tokens = edges(self.client.execute(ops.PROJECT_TOKENS, {"projectId": inputs["project_id"]})["projectTokens"])
-        return next(
-            (t for t in tokens if t["name"] == inputs["name"] and t["environmentId"] == inputs["environment_id"]), None
-        )
+        return [t for t in tokens if t["name"] == inputs["name"] and t["environmentId"] == inputs["environment_id"]]
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         send = {
@@ -128,19 +154,24 @@ class ProjectTokenProvider(RailwayProvider):
                 "name": inputs["name"],
             }
         }
-        try:
-            token = self.client.execute(ops.PROJECT_TOKEN_CREATE, send)["projectTokenCreate"]
-        except errors.AmbiguousResultError:
-            # Railway shows a token's value only once: a token made by the lost request is useless to
-            # us, so remove it and make a fresh one rather than leave a stray credential behind.
-            stray = self._find(inputs)
-            if stray is not None:
-                self.client.execute(ops.PROJECT_TOKEN_DELETE, {"id": stray["id"]})
-            token = self.client.execute(ops.PROJECT_TOKEN_CREATE, send)["projectTokenCreate"]
-        made = self._find(inputs)
-        if made is None:
-            raise errors.RailwayError("ProjectTokens", f"the token {inputs['name']!r} was created but is not listed")
-        return made["id"], {"token": token}
+        outcome = self.create_exactly_once(
+            f"{inputs['name']!r}",
+            find=lambda: next(iter(self._named(inputs)), None),
+            send=lambda: {"token": self.client.execute(ops.PROJECT_TOKEN_CREATE, send)["projectTokenCreate"]},
+            discard=lambda stray: self._delete(stray["id"], inputs),
+        )
+        value = str(outcome.value["token"])
+        mine = self._id_of(value)
+        if outcome.sends > 1:  # a lost create may have landed late: keep only the token we hold
+            for stray in self._named(inputs):
+                if stray["id"] != mine:
+                    self._delete(stray["id"], inputs)
+        return mine, {"token": value}
+
+    def _id_of(self, value: str) -> str:
+        """Railway's id of the token we hold, asked with the token itself."""
+        with RailwayClient(value, self.client.settings, project_token=True) as own:
+            return str(own.execute(ops.PROJECT_TOKEN, {})["projectToken"]["id"])
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
         self.client.execute(ops.PROJECT_TOKEN_DELETE, {"id": id_})
@@ -151,6 +182,19 @@ class ProjectTokenProvider(RailwayProvider):
         return None if found is None else {"name": found["name"], "environment_id": found["environmentId"]}
 
 
+def written_at(revision: str | None) -> datetime | None:
+    """When the newest write in a revision fingerprint was made (see ``revision_of``), to the millisecond."""
+    stamps = [int(m) for m in _REVISION_TIME.findall(revision or "")]
+    if not stamps:
+        return None
+    moment = datetime.fromtimestamp(max(stamps) / 1e9, UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _created(deployment: Mapping[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(deployment["createdAt"]).replace("Z", "+00:00"))
+
+
 class DeploymentProvider(RailwayProvider):
     """One deploy of a service instance per change of its settings or variables, waited for.
 
@@ -159,9 +203,16 @@ class DeploymentProvider(RailwayProvider):
     """
 
     kind = "Deployment"
-    input_keys = ("project_id", "service_id", "environment_id", "revision", "timeout_seconds", "poll_seconds")
-    replace_keys = frozenset({"project_id", "service_id", "environment_id"})
-    required_keys = ("project_id", "service_id", "environment_id")
+    fields = (
+        Field("project_id", replace=True, required=True),
+        Field("service_id", replace=True, required=True),
+        Field("environment_id", replace=True, required=True),
+        Field("revision", secret=True),
+        Field("timeout_seconds"),
+        Field("poll_seconds"),
+        Field("deployment_id", output=True),
+        Field("status", output=True),
+    )
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         result = super().diff(id_, olds, news)
@@ -169,40 +220,56 @@ class DeploymentProvider(RailwayProvider):
             return DiffResult(changes=True, replaces=[], delete_before_replace=False)  # the service is down
         return result
 
-    def _latest(self, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        deployments = edges(
-            self.client.execute(
-                ops.DEPLOYMENTS,
-                {
-                    "input": {
-                        "projectId": inputs["project_id"],
-                        "serviceId": inputs["service_id"],
-                        "environmentId": inputs["environment_id"],
-                    },
-                    "first": 1,
-                },
-            )["deployments"]
-        )
-        return deployments[0] if deployments else None
+    def _deployments(
+        self, inputs: Mapping[str, Any], first: int, statuses: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The newest deployments of the service instance, newest first."""
+        listing: dict[str, Any] = {
+            "projectId": inputs["project_id"],
+            "serviceId": inputs["service_id"],
+            "environmentId": inputs["environment_id"],
+        }
+        if statuses:
+            listing["status"] = {"in": statuses}
+        return edges(self.client.execute(ops.DEPLOYMENTS, {"input": listing, "first": first})["deployments"])
 
     def _deploy(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        def adopt_in_flight() -> str | None:
-            latest = self._latest(inputs)
-            return latest["id"] if latest and latest["status"] in IN_FLIGHT else None
+        """Deploy this revision once. Natural key: a deployment made after the revision was written
+        (ours from an interrupted run, or CI's — it carries these settings and variables too); after a lost
+        answer, any deployment that was not there before. Either is adopted and waited for."""
+        since = written_at(inputs.get("revision"))
+        before: set[str] | None = None
 
-        deployment_id = self.create_once(
-            lambda: self.client.execute(
-                ops.SERVICE_INSTANCE_DEPLOY,
-                {"serviceId": inputs["service_id"], "environmentId": inputs["environment_id"]},
-            )["serviceInstanceDeployV2"],
-            adopt_in_flight,
+        def find() -> dict[str, Any] | None:
+            nonlocal before
+            recent = self._deployments(inputs, first=5)
+            if before is None:
+                before = {d["id"] for d in recent if since is None or _created(d) < since}
+            return next(
+                (d for d in recent if d["id"] not in before and d["status"] not in TERMINAL_FAILURES),
+                None,
+            )
+
+        outcome = self.create_exactly_once(
+            "of this revision",
+            find=find,
+            send=lambda: {
+                "id": self.client.execute(
+                    ops.SERVICE_INSTANCE_DEPLOY,
+                    {"serviceId": inputs["service_id"], "environmentId": inputs["environment_id"]},
+                )["serviceInstanceDeployV2"]
+            },
         )
+        deployment_id = str(outcome.value["id"])
         status = self.wait(
-            deployment_id, float(inputs.get("timeout_seconds") or 900), float(inputs.get("poll_seconds") or 5)
+            deployment_id,
+            float(inputs.get("timeout_seconds") or 900),
+            float(inputs.get("poll_seconds") or 5),
+            inputs,
         )
         return {"deployment_id": deployment_id, "status": status}
 
-    def wait(self, deployment_id: str, timeout: float, poll: float) -> str:
+    def wait(self, deployment_id: str, timeout: float, poll: float, scope: Mapping[str, Any] | None = None) -> str:
         deadline = time.monotonic() + timeout
         status = "QUEUED"
         while time.monotonic() < deadline:
@@ -210,23 +277,39 @@ class DeploymentProvider(RailwayProvider):
             if status == "SUCCESS":
                 return status
             if status in TERMINAL_FAILURES:
-                raise errors.DeploymentFailedError(
-                    "Deployment",
-                    f"deployment {deployment_id} ended {status}; read its logs with "
-                    f"`railway logs --deployment {deployment_id}`, fix the cause and run `pulumi up` again "
-                    "(the next up deploys again)",
-                )
+                raise self._failed(deployment_id, status, scope, "fix the cause and run `pulumi up` again")
             if status == "NEEDS_APPROVAL":
-                raise errors.DeploymentFailedError(
-                    "Deployment",
-                    f"deployment {deployment_id} waits for approval in Railway; approve it, then run `pulumi up` again",
-                )
+                raise self._failed(deployment_id, status, scope, "approve it in Railway, then run `pulumi up` again")
             time.sleep(poll)
-        raise errors.DeploymentFailedError(
-            "Deployment",
-            f"deployment {deployment_id} was still {status} after {timeout:.0f}s; raise "
-            "backend.deployTimeoutSeconds or check Railway, then run `pulumi up` again",
+        raise self._failed(
+            deployment_id,
+            f"still {status} after {timeout:.0f} s",
+            scope,
+            "raise backend.deployTimeoutSeconds or check Railway, then run `pulumi up` again",
         )
+
+    def _failed(
+        self, deployment_id: str, status: str, scope: Mapping[str, Any] | None, then: str
+    ) -> errors.DeploymentFailedError:
+        """One line: stack, service, deployment, status, where its logs are, and what to do next."""
+        stack, service = self._names(scope)
+        ops_status = f"`python -m ops status --stack {stack}`" if stack != "?" else "`python -m ops status`"
+        return errors.DeploymentFailedError(
+            "Deployment",
+            f"stack {stack}, service {service}: deployment {deployment_id} {status}; read its logs with "
+            f"`railway logs --deployment {deployment_id}` or {ops_status}; {then}",
+        )
+
+    def _names(self, scope: Mapping[str, Any] | None) -> tuple[str, str]:
+        """The stack (its Railway environment is named after it) and the service, for the failure line."""
+        if not scope:
+            return "?", "?"
+        try:
+            env = self.client.execute(ops.ENVIRONMENT, {"id": scope["environment_id"]})["environment"]["name"]
+            service = self.client.execute(ops.SERVICE, {"id": scope["service_id"]})["service"]["name"]
+        except errors.RailwayError:
+            return "?", str(scope.get("service_id"))
+        return str(env), str(service)
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         outs = self._deploy(inputs)
@@ -241,8 +324,13 @@ class DeploymentProvider(RailwayProvider):
         return  # a deployment is history, not an object to remove; the service's deletion stops it
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        # What matters is whether the instance is live now, whoever deployed last (CI deploys too).
-        latest = self._latest(state)
-        if latest is None:
+        """The ACTIVE deployment — the one serving (newest SUCCESS not removed), whoever made it (CI
+        deploys too) — not merely the newest: a build in progress or a failed newer attempt does not take
+        the service down. With none serving, the newest tells why (CRASHED, FAILED...: the next up deploys)."""
+        active = self._deployments(state, first=1, statuses=["SUCCESS"])
+        if active:
+            return {"deployment_id": active[0]["id"], "status": "SUCCESS"}
+        latest = self._deployments(state, first=1)
+        if not latest:
             return None
-        return {"deployment_id": latest["id"], "status": latest["status"]}
+        return {"deployment_id": latest[0]["id"], "status": latest[0]["status"]}

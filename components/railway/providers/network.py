@@ -10,18 +10,27 @@ from pulumi.dynamic import CheckFailure
 from components.railway import operations as ops
 from components.railway.providers.base import (
     HOST,
+    Field,
     RailwayProvider,
     is_unknown,
 )
 
 
 class ServiceDomainProvider(RailwayProvider):
-    """The service's ``*.up.railway.app`` domain, always with an explicit target port."""
+    """The service's ``*.up.railway.app`` domain, always with an explicit target port.
+
+    Natural key: service + environment (Railway gives a service one such domain per environment).
+    """
 
     kind = "ServiceDomain"
-    input_keys = ("service_id", "environment_id", "project_id", "target_port")
-    replace_keys = frozenset({"service_id", "environment_id", "project_id"})
-    required_keys = ("service_id", "environment_id", "project_id", "target_port")
+    fields = (
+        Field("service_id", replace=True, required=True),
+        Field("environment_id", replace=True, required=True),
+        Field("project_id", replace=True, required=True),
+        Field("target_port", required=True),
+        Field("domain", output=True),
+        Field("url", output=True),
+    )
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
         port = news.get("target_port")
@@ -41,8 +50,10 @@ class ServiceDomainProvider(RailwayProvider):
         return result
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        domain = self.create_once(
-            lambda: self.client.execute(
+        outcome = self.create_exactly_once(
+            f"of service {inputs['service_id']} in environment {inputs['environment_id']}",
+            find=lambda: next(iter(self._domains(inputs)["serviceDomains"]), None),
+            send=lambda: self.client.execute(
                 ops.SERVICE_DOMAIN_CREATE,
                 {
                     "input": {
@@ -52,9 +63,12 @@ class ServiceDomainProvider(RailwayProvider):
                     }
                 },
             )["serviceDomainCreate"],
-            lambda: next(iter(self._domains(inputs)["serviceDomains"]), None),
         )
-        return domain["id"], {"domain": domain["domain"], "url": f"https://{domain['domain']}"}
+        domain = outcome.value
+        computed = {"domain": domain["domain"], "url": f"https://{domain['domain']}", "origin": outcome.origin}
+        if domain.get("targetPort") != int(inputs["target_port"]):  # adopted with another port: make it ours
+            self._update(domain["id"], computed, inputs)
+        return domain["id"], computed
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         self.client.execute(
@@ -111,12 +125,22 @@ def _dns_outputs(domain: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class CustomDomainProvider(RailwayProvider):
-    """A custom domain; exports the DNS records the user must create and the verification state."""
+    """A custom domain; exports the DNS records the user must create and the verification state.
+
+    Natural key: the domain name (Railway attaches a name once). It is looked up on the service first.
+    """
 
     kind = "CustomDomain"
-    input_keys = ("project_id", "environment_id", "service_id", "domain", "target_port")
-    replace_keys = frozenset({"project_id", "environment_id", "service_id", "domain"})
-    required_keys = ("project_id", "environment_id", "service_id", "domain")
+    fields = (
+        Field("project_id", replace=True, required=True),
+        Field("environment_id", replace=True, required=True),
+        Field("service_id", replace=True, required=True),
+        Field("domain", replace=True, required=True),
+        Field("target_port"),
+        Field("dns_records", output=True),
+        Field("verified", output=True),
+        Field("certificate_status", output=True),
+    )
     delete_before_replace = True  # a domain name can be attached only once
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
@@ -137,8 +161,10 @@ class CustomDomainProvider(RailwayProvider):
             )["domains"]["customDomains"]
             return next((d for d in domains if d["domain"] == inputs["domain"]), None)
 
-        domain = self.create_once(
-            lambda: self.client.execute(
+        outcome = self.create_exactly_once(
+            f"{inputs['domain']!r}",
+            find=find,
+            send=lambda: self.client.execute(
                 ops.CUSTOM_DOMAIN_CREATE,
                 {
                     "input": {
@@ -150,9 +176,8 @@ class CustomDomainProvider(RailwayProvider):
                     }
                 },
             )["customDomainCreate"],
-            find,
         )
-        return domain["id"], _dns_outputs(domain)
+        return outcome.value["id"], {**_dns_outputs(outcome.value), "origin": outcome.origin}
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         port = news.get("target_port")

@@ -2,27 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
 from components.railway import operations as ops
+from components.railway.exactly_once import ADOPTED, CREATED
 from components.railway.providers.base import (
     REPOSITORY,
     VARIABLE_NAME,
+    Field,
     RailwayProvider,
     edges,
     is_unknown,
     revision_of,
 )
 
+#: What marks a project as made by this program for one stack, written into its description.
+MARKER = re.compile(r"managed by maya-infra \(stack [^()]+\)")
+
+
+def marker(stack: str) -> str:
+    """The text that, in a project's description, says "this stack created me" (see ``ProjectProvider``)."""
+    return f"managed by maya-infra (stack {stack})"
+
 
 class ProjectProvider(RailwayProvider):
+    """A Railway project. Natural key: workspace + name.
+
+    A project found by name before anything was sent is ours (``origin: created``) only if its
+    description carries the marker of the description we would write (``managed by maya-infra (stack
+    staging)``) — then it is what an interrupted run of ours made. Otherwise it is ``adopted``: it is
+    managed from now on, but never deleted by this stack.
+    """
+
     kind = "Project"
-    input_keys = ("name", "description", "workspace_id", "default_environment_name")
-    replace_keys = frozenset({"workspace_id", "default_environment_name"})
-    required_keys = ("name",)
+    fields = (
+        Field("name", required=True),
+        Field("description"),
+        Field("workspace_id", replace=True),
+        Field("default_environment_name", replace=True),
+        Field("default_environment_id", output=True),
+    )
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         payload = {
@@ -31,25 +54,36 @@ class ProjectProvider(RailwayProvider):
             "workspaceId": inputs.get("workspace_id"),
             "defaultEnvironmentName": inputs.get("default_environment_name") or "production",
         }
-        project = self.create_once(
-            lambda: self.client.execute(ops.PROJECT_CREATE, {"input": payload})["projectCreate"],
-            lambda: self._find_by_name(inputs["name"], inputs.get("workspace_id")),
+        outcome = self.create_exactly_once(
+            f"{inputs['name']!r} (workspace {inputs.get('workspace_id') or 'of the token'})",
+            find=lambda: self._find_by_name(inputs["name"], inputs.get("workspace_id"), payload["description"]),
+            send=lambda: self.client.execute(ops.PROJECT_CREATE, {"input": payload})["projectCreate"],
         )
+        project = outcome.value
+        origin = outcome.origin
+        if origin == ADOPTED and self._is_ours(payload["description"], project.get("description")):
+            origin = CREATED
         envs = {e["name"]: e["id"] for e in edges(project.get("environments"))}
         default_env = envs.get(payload["defaultEnvironmentName"]) or next(iter(envs.values()), None)
-        return project["id"], {"default_environment_id": default_env}
+        return project["id"], {"default_environment_id": default_env, "origin": origin}
 
-    def _find_by_name(self, name: str, workspace_id: str | None) -> dict[str, Any] | None:
+    @staticmethod
+    def _is_ours(wanted: str, found: str | None) -> bool:
+        mark = MARKER.search(wanted or "")
+        return mark is not None and mark.group(0) in (found or "")
+
+    def _find_by_name(self, name: str, workspace_id: str | None, description: str) -> dict[str, Any] | None:
+        """The project of that name (ours first, when an earlier fault left more than one)."""
+        matches: list[dict[str, Any]] = []
         after = None
         for _ in range(50):  # bounded paging
             page = self.client.execute(ops.PROJECTS, {"workspaceId": workspace_id, "after": after})["projects"]
-            for node in edges(page):
-                if node["name"] == name:
-                    return dict(self.client.execute(ops.PROJECT, {"id": node["id"]})["project"])
+            matches += [node for node in edges(page) if node["name"] == name]
             if not page["pageInfo"]["hasNextPage"]:
-                return None
+                break
             after = page["pageInfo"]["endCursor"]
-        return None
+        ours = [m for m in matches if self._is_ours(description, m.get("description"))]
+        return next(iter(ours or matches), None)
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         self.client.execute(
@@ -74,28 +108,33 @@ class ProjectProvider(RailwayProvider):
 
 
 class EnvironmentProvider(RailwayProvider):
-    """An environment of a project. The project's default environment is adopted, not duplicated."""
+    """An environment of a project. Natural key: project + name.
+
+    Found before anything was sent — e.g. the project's default environment, made by ``projectCreate`` —
+    it is adopted (``origin: adopted``, and ``adopted: true`` as states before ``origin`` recorded it), so
+    it is never deleted on its own: it goes with its project.
+    """
 
     kind = "Environment"
-    input_keys = ("project_id", "name")
-    replace_keys = frozenset({"project_id"})
-    required_keys = ("project_id", "name")
+    fields = (
+        Field("project_id", replace=True, required=True),
+        Field("name", required=True),
+        Field("adopted", output=True),
+    )
 
     def _existing(self, project_id: str, name: str) -> dict[str, Any] | None:
         envs = edges(self.client.execute(ops.ENVIRONMENTS, {"projectId": project_id})["environments"])
         return next((e for e in envs if e["name"] == name), None)
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        found = self._existing(inputs["project_id"], inputs["name"])
-        if found is not None:
-            return found["id"], {"adopted": True}
-        env = self.create_once(
-            lambda: self.client.execute(
+        outcome = self.create_exactly_once(
+            f"{inputs['name']!r}",
+            find=lambda: self._existing(inputs["project_id"], inputs["name"]),
+            send=lambda: self.client.execute(
                 ops.ENVIRONMENT_CREATE, {"input": {"projectId": inputs["project_id"], "name": inputs["name"]}}
             )["environmentCreate"],
-            lambda: self._existing(inputs["project_id"], inputs["name"]),
         )
-        return env["id"], {"adopted": False}
+        return outcome.value["id"], {"adopted": outcome.origin == ADOPTED, "origin": outcome.origin}
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         self.client.execute(ops.ENVIRONMENT_RENAME, {"id": id_, "input": {"name": news["name"]}})
@@ -103,7 +142,7 @@ class EnvironmentProvider(RailwayProvider):
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
         if props.get("adopted"):
-            return  # the project's default environment goes with the project
+            return  # a state from before ``origin``: the project's default environment goes with the project
         self.client.execute(ops.ENVIRONMENT_DELETE, {"id": id_})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -114,25 +153,27 @@ class EnvironmentProvider(RailwayProvider):
 
 
 class ServiceProvider(RailwayProvider):
-    """A project-wide service, created empty: its source and settings are set per environment."""
+    """A project-wide service, created empty: its source and settings are set per environment.
+
+    Natural key: project + name. A rename is an in-place ``serviceUpdate``.
+    """
 
     kind = "Service"
-    input_keys = ("project_id", "name")
-    replace_keys = frozenset({"project_id"})
-    required_keys = ("project_id", "name")
+    fields = (Field("project_id", replace=True, required=True), Field("name", required=True))
 
     def _find(self, project_id: str, name: str) -> dict[str, Any] | None:
         project = self.client.execute(ops.PROJECT, {"id": project_id})["project"]
         return next((s for s in edges(project.get("services")) if s["name"] == name), None)
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        service = self.create_once(
-            lambda: self.client.execute(
+        outcome = self.create_exactly_once(
+            f"{inputs['name']!r}",
+            find=lambda: self._find(inputs["project_id"], inputs["name"]),
+            send=lambda: self.client.execute(
                 ops.SERVICE_CREATE, {"input": {"projectId": inputs["project_id"], "name": inputs["name"]}}
             )["serviceCreate"],
-            lambda: self._find(inputs["project_id"], inputs["name"]),
         )
-        return service["id"], {}
+        return outcome.value["id"], {"origin": outcome.origin}
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         self.client.execute(ops.SERVICE_UPDATE, {"id": id_, "input": {"name": news["name"]}})
@@ -171,16 +212,15 @@ class ServiceInstanceProvider(RailwayProvider):
     """
 
     kind = "ServiceInstance"
-    input_keys = (
-        "service_id",
-        "environment_id",
-        "source_repo",
-        "source_image",
-        "pre_deploy_command",
-        *_INSTANCE_FIELDS,
+    fields = (
+        Field("service_id", replace=True, required=True),
+        Field("environment_id", replace=True, required=True),
+        Field("source_repo"),
+        Field("source_image"),
+        Field("pre_deploy_command"),
+        *(Field(key) for key in _INSTANCE_FIELDS),
+        Field("revision", output=True),
     )
-    replace_keys = frozenset({"service_id", "environment_id"})
-    required_keys = ("service_id", "environment_id")
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
         failures: list[CheckFailure] = []
@@ -270,9 +310,15 @@ class VariablesProvider(RailwayProvider):
     """
 
     kind = "Variables"
-    input_keys = ("project_id", "environment_id", "service_id", "variables", "keep_undeclared")
-    replace_keys = frozenset({"project_id", "environment_id", "service_id"})
-    required_keys = ("project_id", "environment_id", "service_id")
+    fields = (
+        Field("project_id", replace=True, required=True),
+        Field("environment_id", replace=True, required=True),
+        Field("service_id", replace=True, required=True),
+        Field("variables", secret=True),
+        # adopted sets (ops adopt): names that run but are not declared stay on Railway and out of the state
+        Field("keep_undeclared"),
+        Field("revision", output=True, secret=True),
+    )
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
         variables = news.get("variables")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -16,13 +17,16 @@ P = TypeVar("P", bound=p.RailwayProvider)
 
 
 class SleepRecorder:
-    """Stands in for time.sleep in the client: records each wait, waits a tiny bit (bounded tests)."""
+    """Stands in for time.sleep in the client: records each wait. Waits of the settle loops (after a lost
+    answer) are really waited, briefly, so that a slow commit can land while the provider looks."""
 
     def __init__(self) -> None:
         self.waits: list[float] = []
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        if seconds <= 8.0:
+            time.sleep(min(seconds, 0.5))
 
 
 @pytest.fixture
@@ -46,6 +50,7 @@ def client(fake: FakeRailway, sleeps: SleepRecorder) -> Iterator[RailwayClient]:
         connect_timeout_seconds=2,
         backoff_base_seconds=0.01,
         backoff_cap_seconds=30,
+        settle_seconds=2,
     )
     railway = RailwayClient(TOKEN, settings, sleep=sleeps)
     yield railway

@@ -173,12 +173,26 @@ def test_a_graphql_error_fails_cleanly_and_the_next_update_converges(
     provider = make(p.BackupScheduleProvider)
     inputs = {"volume_instance_id": volume, "kinds": ["DAILY"]}
     created = provider.create(inputs)
-    fake.inject("graphql_error", match="VolumeInstanceBackupScheduleUpdate", message="Internal server error")
+    fake.inject(
+        "graphql_error",
+        match="VolumeInstanceBackupScheduleUpdate",
+        message="Volume is being migrated",
+        extensions={"code": "BAD_USER_INPUT"},
+    )
     changed = {**inputs, "kinds": ["DAILY", "MONTHLY"]}
-    with pytest.raises(errors.RailwayError, match="VolumeInstanceBackupScheduleUpdate"):
+    with pytest.raises(errors.InvalidInputError, match="VolumeInstanceBackupScheduleUpdate"):
         provider.update(created.id, created.outs, changed)
     assert _remote_kinds(fake, volume) == ["DAILY"]
     assert provider.update(created.id, created.outs, changed).outs["kinds"] == ["DAILY", "MONTHLY"]
+
+
+def test_railways_generic_error_on_an_idempotent_update_is_retried(make: Make, fake: FakeRailway, volume: str) -> None:
+    provider = make(p.BackupScheduleProvider)
+    created = provider.create({"volume_instance_id": volume, "kinds": ["DAILY"]})
+    fake.inject("graphql_error", match="VolumeInstanceBackupScheduleUpdate", message="Problem processing request")
+    changed = {"volume_instance_id": volume, "kinds": ["DAILY", "MONTHLY"]}
+    assert provider.update(created.id, created.outs, changed).outs["kinds"] == ["DAILY", "MONTHLY"]
+    assert fake.count("VolumeInstanceBackupScheduleUpdate") == 3  # create, the failed one, its retry
 
 
 def test_an_unknown_volume_is_a_clear_error(make: Make) -> None:

@@ -40,7 +40,7 @@ def test_429_honours_retry_after(fake: FakeRailway, client: RailwayClient, sleep
 def test_cloudflare_1015_backs_off_hard(fake: FakeRailway, client: RailwayClient, sleeps: SleepRecorder) -> None:
     fake.inject("cloudflare_1015")
     client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
-    assert sleeps.waits == [30.0]  # 60 s for an edge block, capped by backoffCapSeconds
+    assert sleeps.waits == [60.0]  # an edge block has no Retry-After: 60 s, not capped by backoffCapSeconds
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
@@ -84,7 +84,7 @@ def test_gives_up_after_max_attempts(fake: FakeRailway, client: RailwayClient) -
 def test_graphql_errors_map_to_typed_exceptions(fake: FakeRailway, client: RailwayClient) -> None:
     with pytest.raises(errors.NotFoundError):
         client.execute(ops.PROJECT, {"id": "does-not-exist"})
-    fake.inject("graphql_error", message="Problem processing request: invalid input")
+    fake.inject("graphql_error", message="Invalid input: name", extensions={"code": "BAD_USER_INPUT"})
     with pytest.raises(errors.InvalidInputError):
         client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
 

@@ -280,8 +280,11 @@ def test_failed_deployment_is_named_in_the_error(
     fake.fail_next_deploy(status)
     with pytest.raises(errors.DeploymentFailedError) as exc:
         make(p.DeploymentProvider).create(_deploy_inputs(stack))
-    deployment_id = fake.requests[-1].variables["id"]
-    assert deployment_id in str(exc.value) and status in str(exc.value)
+    (deployment_id,) = fake.state.deployments
+    line = str(exc.value)
+    assert deployment_id in line and status in line and "\n" not in line
+    assert "stack staging, service backend" in line
+    assert f"railway logs --deployment {deployment_id}" in line and "python -m ops status --stack staging" in line
 
 
 def test_deployment_wait_is_bounded(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
@@ -457,7 +460,9 @@ def test_failure_in_the_middle_of_a_create_then_retry_converges(
         "environment_id": stack["environment_id"],
         "workflow_poll_seconds": 0.01,
     }
-    fake.inject("graphql_error", match="WorkflowStatus", message="Internal server error", times=1)
+    fake.inject(
+        "graphql_error", match="WorkflowStatus", message="Workflow failed", extensions={"code": "BAD_USER_INPUT"}
+    )
     with pytest.raises(errors.RailwayError):
         make(p.PostgresProvider).create(scope)
     retried = make(p.PostgresProvider).create(scope)
@@ -471,11 +476,27 @@ def test_graphql_error_on_an_update_fails_cleanly_and_loses_nothing(
     scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
     provider = make(p.VariablesProvider)
     created = provider.create({**scope, "variables": {"A": "1"}})
-    fake.inject("graphql_error", match="VariableCollectionUpsert", message="Problem processing request")
+    fake.inject(
+        "graphql_error",
+        match="VariableCollectionUpsert",
+        message="Invalid value",
+        extensions={"code": "BAD_USER_INPUT"},
+    )
     with pytest.raises(errors.InvalidInputError):
         provider.update(created.id, created.outs, {**scope, "variables": {"A": "2"}})
     assert fake.state.variables[(stack["project_id"], stack["environment_id"], stack["service_id"])]["A"] == "1"
     provider.update(created.id, created.outs, {**scope, "variables": {"A": "2"}})  # the next up converges
+
+
+def test_railways_generic_error_on_an_idempotent_write_is_retried(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    provider = make(p.VariablesProvider)
+    created = provider.create({**scope, "variables": {"A": "1"}})
+    fake.inject("graphql_error", match="VariableCollectionUpsert", message="Problem processing request")
+    provider.update(created.id, created.outs, {**scope, "variables": {"A": "2"}})
+    assert fake.state.variables[(stack["project_id"], stack["environment_id"], stack["service_id"])]["A"] == "2"
 
 
 # ---- secrecy and pickling ------------------------------------------------------------------------------
@@ -490,7 +511,12 @@ def test_no_token_or_secret_value_in_logs_or_errors(
     secret = "sk-live-very-secret-value-42"
     scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
     fake.inject("http", status=503, match="VariableCollectionUpsert")
-    fake.inject("graphql_error", match="VariableCollectionUpsert", message=f"value {secret} rejected")
+    fake.inject(
+        "graphql_error",
+        match="VariableCollectionUpsert",
+        message=f"value {secret} rejected",
+        extensions={"code": "BAD_USER_INPUT"},
+    )
     with pytest.raises(errors.RailwayError) as exc:
         make(p.VariablesProvider).create({**scope, "variables": {"STRIPE_API_KEY": secret}})
     out = capsys.readouterr()
@@ -524,7 +550,7 @@ def test_configure_reads_token_and_api_url_from_stack_config(fake: FakeRailway) 
     provider = p.ProjectProvider()
     raw = {
         "maya-infra:railwayToken": "fake-railway-token",
-        "maya-infra:railway": f'{{"apiUrl": "{fake.url}", "requestsPerSecond": 100}}',
+        "maya-infra:railway": f'{{"apiUrl": "{fake.url}", "requestsPerSecond": 50}}',
     }
     provider.configure(ConfigureRequest(Config(raw, "maya-infra")))
     created = provider.create({"name": "configured", "default_environment_name": "staging"})
