@@ -496,11 +496,28 @@ def railway_targets(stack: str, found: Iterable[tuple[str, str]]) -> list[str]:
 def record_railway(
     project_dir: Path, stack: str, d: Discovery, env: Mapping[str, str], run: Callable[..., Any] = subprocess.run
 ) -> None:
-    """The one targeted ``pulumi up`` in which Railway creates read and record (no mutation is sent)."""
-    if not d.railway_found:
+    """The one targeted ``pulumi up`` in which Railway creates read and record (no mutation is sent).
+
+    Only objects the state does not hold yet are targeted: an update is never intercepted, so running
+    ``ops adopt`` again must not turn into a targeted update of what is already managed.
+    """
+    exported = run(
+        ["pulumi", "stack", "export", "--stack", stack],
+        cwd=project_dir,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if exported.returncode != 0:
+        raise OpsError(f"`pulumi stack export --stack {stack}` failed: {exported.stderr.strip()[:300]}")
+    held = {r.get("urn") for r in (json.loads(exported.stdout or "{}").get("deployment") or {}).get("resources") or []}
+    targets = [urn for urn in railway_targets(stack, d.railway_found) if urn not in held]
+    if not [urn for urn in targets if RAILWAY_TYPE in urn]:
         return
     args = ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]
-    for urn in railway_targets(stack, d.railway_found):
+    for urn in targets:
         args += ["--target", urn]
     result = run(
         args,

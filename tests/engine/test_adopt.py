@@ -118,6 +118,11 @@ def test_adoption_reports_and_records_without_writing(adopted: tuple[EngineStack
         assert updates == {"backend-project"}
     assert fake.count(mutations_only=True) == 0
 
+    again = ops_adopt(stack, "--yes")  # safe to repeat: what the state holds is not recorded again
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert fake.count(mutations_only=True) == 0
+    assert {(s["op"], s["urn"]) for s in preview_steps(stack)} == {(s["op"], s["urn"]) for s in steps}
+
 
 def test_up_after_adoption_creates_and_deletes_nothing_and_keeps_the_data(
     adopted: tuple[EngineStack, FakeRailway, RunningMaya],
