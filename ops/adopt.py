@@ -202,13 +202,18 @@ def discover_railway(client: RailwayClient, cfg: StackConfig, given: Mapping[str
             d.add("railway", "postgres", "Postgres", "-", MISSING, "up deploys Railway's PostgreSQL template")
         else:
             volumes = edges(
-                client.execute(rops.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": env_id})["environment"][
-                    "volumeInstances"
-                ]
+                client.execute(rops.ENVIRONMENT_INSTANCES, {"environmentId": env_id})["environment"]["volumeInstances"]
             )
             volume_instance = next((v for v in volumes if v.get("serviceId") == postgres_id), None)
             label = f"Postgres (volume {volume_instance['volumeId']})" if volume_instance else "Postgres (no volume!)"
-            _found(d, "postgres", "Postgres", "backend-postgres", postgres_id, label)
+            region = (volume_instance or {}).get("region")
+            moved = (
+                f"region: runs {region!r}, config {b.postgres_region!r} (up refuses to move data: set "
+                f"backend.databaseRegion to {region!r}, or move it in the dashboard)"
+                if region and region != b.postgres_region
+                else ""
+            )
+            _found(d, "postgres", "Postgres", "backend-postgres", postgres_id, label, moved)
 
     domains = client.execute(rops.DOMAINS, scope)["domains"]
     service_domain = next(iter(domains["serviceDomains"]), None)

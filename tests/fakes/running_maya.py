@@ -17,6 +17,7 @@ from typing import Any
 from components.railway import operations as ops
 from components.railway.client import ClientSettings, RailwayClient
 from components.railway.providers.base import edges
+from components.railway.providers.database import placed
 from config import StackConfig
 from tests.fakes.railway_api import FakeRailway
 
@@ -71,7 +72,7 @@ def seed(
         {
             "input": {
                 "templateId": template["id"],
-                "serializedConfig": template["serializedConfig"],
+                "serializedConfig": placed(template["serializedConfig"], b.postgres_region),  # beside the backend
                 "projectId": project_id,
                 "environmentId": env_id,
             }

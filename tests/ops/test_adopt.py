@@ -169,3 +169,19 @@ def test_bad_ids_are_one_clear_message() -> None:
     with pytest.raises(OpsError, match="use kind=ID"):
         adopt._given(["projekt=1"])
     assert adopt._given(["project=p-1", "vercel=prj_2"]) == {"project": "p-1", "vercel": "prj_2"}
+
+
+def test_a_database_in_another_region_is_reported_with_the_fix() -> None:
+    cfg = config.load_from_stack_file("staging")
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+        seed(fake, cfg, _declared(cfg))
+        elsewhere = cfg.model_copy(
+            update={"backend": cfg.backend.model_copy(update={"database_region": "europe-west4-drams3a"})}
+        )
+        found = adopt.Discovery("staging")
+        client = RailwayClient(TOKEN, ClientSettings(endpoint=fake.url, requests_per_second=500))
+        adopt.discover_railway(client, elsewhere, {}, found)
+    postgres = next(r for r in found.rows if r.kind == "postgres")
+    assert postgres.verdict == adopt.DIFFERS
+    assert "region: runs 'us-west2', config 'europe-west4-drams3a'" in postgres.detail
+    assert "backend.databaseRegion" in postgres.detail
