@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from components.railway import errors
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
+from components.railway.exactly_once import write_once
 from ops import health
 from ops.clock import age, clock, parse_time, utc_now
 from ops.console import FAILED, OK, Waiter, confirm, run_with_stack
@@ -147,14 +148,15 @@ def take_backup(ctx: StackContext, args: argparse.Namespace, out: TextIO, err: T
 
     send = {"volumeInstanceId": volume.volume_instance_id, "name": name}
     print(f"backing up {volume.label} as {name!r} …", file=err, flush=True)
-    workflow_id: str | None
-    try:
-        workflow_id = client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"][
-            "workflowId"
-        ]
-    except errors.AmbiguousResultError:
-        # the answer was lost: if Railway made it, adopt it instead of taking a second one
-        workflow_id = None if new_one() is not None else _resend(client, send)
+    # exactly once: if the answer is lost, look for the backup (for railway.settleSeconds) before resending
+    outcome = write_once(
+        client,
+        f"backup {name!r}",
+        find=new_one,
+        send=lambda: dict(client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"]),
+        look_first=False,
+    )
+    workflow_id: str | None = outcome.value.get("workflowId")
     if workflow_id:
         wait_workflow(client, workflow_id, "backup", waiter)
     for _ in range(MAX_LOOKS):
@@ -171,13 +173,6 @@ def take_backup(ctx: StackContext, args: argparse.Namespace, out: TextIO, err: T
         if not waiter.pause("waiting for the backup to be listed"):
             break
     raise OpsError(f"Railway finished the backup but {name!r} is not listed after {waiter.timeout:.0f}s", FAILED)
-
-
-def _resend(client: RailwayClient, send: Mapping[str, Any]) -> str | None:
-    result: str | None = client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"][
-        "workflowId"
-    ]
-    return result
 
 
 # ---- backups ---------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
+from components.railway.exactly_once import write_once
 from ops import health, vercel
 from ops import railway_deploys as railway
 from ops.clock import short
@@ -147,7 +148,15 @@ def rollback_backend(ctx: StackContext, args: argparse.Namespace, stdin: TextIO,
             err=err,
         )
         newest_before = deployments[0]["id"]
-        if not client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target["id"]}).get("deploymentRollback"):
+        # exactly once: a rollback whose answer was lost is looked for before it is ever sent again
+        outcome = write_once(
+            client,
+            f"rollback to {target['id']}",
+            find=lambda: railway.deployment_after(service.deployments(client), newest_before),
+            send=lambda: client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target["id"]}),
+            look_first=False,
+        )
+        if outcome.value.get("deploymentRollback") is False:
             print(f"Railway refused to roll back to {target['id']}; nothing changed", file=out)
             return FAILED
 

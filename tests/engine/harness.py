@@ -59,6 +59,7 @@ def local_overrides(railway_url: str, platforms: list[str], poll_seconds: float 
             "requestsPerSecond": 50,
             "backoffCapSeconds": 0.5,
             "timeoutSeconds": 10,
+            "settleSeconds": 5,  # the fake commits at once unless a test holds a write
         },
         "maya-infra:backend": {"deployPollSeconds": poll_seconds, "deployTimeoutSeconds": 60},
     }

@@ -111,6 +111,14 @@ def test_object_deleted_behind_our_back_is_recreated(world: tuple[EngineStack, F
     assert len(fake.state.service_domains) == 1 and domain_id not in fake.state.service_domains
 
 
+def test_railways_generic_error_after_a_commit_does_not_duplicate(world: tuple[EngineStack, FakeRailway]) -> None:
+    stack, fake = world
+    fake.inject("graphql_error_after", match="ServiceDomainCreate")  # done on Railway's side, answer lost
+    stack.up()
+    assert len(fake.state.service_domains) == 1
+    assert _changes(stack.up()) == {}
+
+
 def test_transient_faults_during_up_still_converge(world: tuple[EngineStack, FakeRailway]) -> None:
     stack, fake = world
     fake.inject("http", status=429, retry_after=1, match="ProjectCreate", times=2)
@@ -128,9 +136,16 @@ def test_transient_faults_during_up_still_converge(world: tuple[EngineStack, Fak
 
 def test_hard_failure_halfway_then_next_up_converges_without_duplicates(world: tuple[EngineStack, FakeRailway]) -> None:
     stack, fake = world
-    fake.inject("graphql_error", match="ServiceDomainCreate", message="Internal server error", times=1)
-    with pytest.raises(auto.CommandError):
+    fake.inject(
+        "graphql_error",
+        match="ServiceDomainCreate",
+        message="Service domain limit reached",
+        extensions={"code": "BAD_USER_INPUT"},
+    )
+    with pytest.raises(auto.CommandError) as failed:
         stack.up()
+    assert "Railway ServiceDomainCreate: Service domain limit reached" in str(failed.value)
+    assert "Traceback" not in str(failed.value), "our errors reach the user as one line"
     assert _project_count(fake) == 1
     stack.up()
     assert _project_count(fake) == 1

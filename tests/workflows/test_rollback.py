@@ -120,9 +120,9 @@ class Transport:
 
 def test_client_sends_the_project_token_and_retries_throttling() -> None:
     sleeps: list[float] = []
-    transport = Transport(429, 503, {"data": {"deploymentRollback": True}})
+    transport = Transport(429, 429, {"data": {"deploymentRollback": True}})
     client = rr.Railway("tok", transport=transport, sleep=sleeps.append)
-    assert client.rollback("d4") is True
+    assert client.rollback("d4") is True  # a 429 was not processed: safe to resend
     assert sleeps == [3.0, 3.0]
     request = transport.requests[-1]
     assert request.get_header("Project-access-token") == "tok"
@@ -238,3 +238,41 @@ def test_the_script_needs_only_the_standard_library() -> None:
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert imported <= set(sys.stdlib_module_names) | {"__future__"}, (module, imported)
+
+
+@pytest.mark.parametrize(
+    "lost", [503, {"errors": [{"message": "Problem processing request"}]}], ids=["http-503", "generic-error"]
+)
+def test_a_rollback_whose_answer_was_lost_is_not_resent_blindly(lost: Any) -> None:
+    transport = Transport(lost)
+    with pytest.raises(rr.AmbiguousError):
+        rr.Railway("tok", transport=transport, sleep=lambda _: None).rollback("d4")
+    assert len(transport.requests) == 1
+
+
+class LostRollback(FakeRailway):
+    """The rollback's answer is lost; whether it happened is only visible in the deployment list."""
+
+    def rollback(self, deployment_id: str) -> bool:
+        self.rolled_back.append(deployment_id)
+        if len(self.rolled_back) == 1:
+            raise rr.AmbiguousError("HTTP 503 after the request was sent")
+        return True
+
+
+def test_rollback_once_adopts_a_rollback_that_landed() -> None:
+    live = [d("d5", "SUCCESS", 50), d("d4", "REMOVED", 40)]
+    landed = [d("d6", "DEPLOYING", 58), *live]
+    fake = LostRollback(live, landed)
+    target = rr.Target("p", "e", "s")
+    assert rr.rollback_once(fake, target, "d4", settle=10, poll=0, sleep=lambda _: None) is True
+    assert fake.rolled_back == ["d4"]  # sent once: the read showed it had happened
+
+
+def test_rollback_once_resends_only_after_reads_show_it_did_not_land() -> None:
+    live = [d("d5", "SUCCESS", 50), d("d4", "REMOVED", 40)]
+    fake = LostRollback(live)
+    ticks = iter(range(100))
+    target = rr.Target("p", "e", "s")
+    assert rr.rollback_once(fake, target, "d4", settle=3, poll=1, sleep=lambda _: None, clock=lambda: next(ticks))
+    assert fake.rolled_back == ["d4", "d4"]

@@ -69,6 +69,14 @@ class RailwayError(RuntimeError):
     """The API answered with errors, or could not be reached after bounded retries."""
 
 
+class AmbiguousError(RailwayError):
+    """A rollback was sent but its answer was lost: it may have happened. Look before sending it again."""
+
+
+#: Railway's answer when something failed on its side (the request may have been carried out).
+GENERIC_ERRORS = ("problem processing request", "internal server error")
+
+
 # --- pure decisions (unit-tested) ------------------------------------------------------------------
 
 
@@ -170,28 +178,38 @@ class Railway:
         self._transport = transport
         self._sleep = sleep
 
-    def execute(self, document: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    def execute(self, document: str, variables: Mapping[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
+        """Send one document with bounded retries. A non-idempotent one (a rollback) is resent only when
+        Railway surely did not process it (429, connection refused); otherwise :class:`AmbiguousError`."""
         payload = json.dumps({"query": document, "variables": dict(variables)}).encode()
         headers = {"Content-Type": "application/json", "Project-Access-Token": self._token, "User-Agent": USER_AGENT}
         last_error = ""
         for attempt in range(1, self._attempts + 1):
             request = urllib.request.Request(self._url, data=payload, headers=headers, method="POST")  # noqa: S310
+            maybe_done = False
             try:
                 answer = json.loads(self._transport(request, self._timeout))
             except urllib.error.HTTPError as error:
                 last_error = f"HTTP {error.code}"
                 if error.code not in RETRY_HTTP:
                     raise RailwayError(f"Railway API answered {last_error}") from None
+                maybe_done = error.code != 429
                 delay = _retry_after(error.headers.get("Retry-After") if error.headers else None, attempt)
             except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
                 last_error = type(error).__name__
+                maybe_done = not isinstance(getattr(error, "reason", None), ConnectionRefusedError)
                 delay = _retry_after(None, attempt)
             else:
-                if answer.get("errors"):
-                    messages = "; ".join(str(e.get("message")) for e in answer["errors"])
+                problems = answer.get("errors") or []
+                messages = "; ".join(str(e.get("message")) for e in problems)
+                if problems and not _generic(problems):
                     raise RailwayError(f"Railway API error: {messages}")
-                data: dict[str, Any] = answer.get("data") or {}
-                return data
+                if not problems:
+                    data: dict[str, Any] = answer.get("data") or {}
+                    return data
+                last_error, maybe_done, delay = messages, True, _retry_after(None, attempt)
+            if maybe_done and not idempotent:
+                raise AmbiguousError(f"Railway API: {last_error} after the request was sent; it may have happened")
             if attempt < self._attempts:
                 self._sleep(delay)
         raise RailwayError(f"Railway API unreachable after {self._attempts} attempts ({last_error})")
@@ -211,10 +229,19 @@ class Railway:
         return node
 
     def rollback(self, deployment_id: str) -> bool:
-        return bool(self.execute(ROLLBACK_MUTATION, {"id": deployment_id})["deploymentRollback"])
+        """Not idempotent (each call makes a deployment): see :func:`rollback_once`."""
+        return bool(self.execute(ROLLBACK_MUTATION, {"id": deployment_id}, idempotent=False)["deploymentRollback"])
 
     def cancel(self, deployment_id: str) -> bool:
         return bool(self.execute(CANCEL_MUTATION, {"id": deployment_id})["deploymentCancel"])
+
+
+def _generic(problems: Sequence[Mapping[str, Any]]) -> bool:
+    first = problems[0]
+    code = (first.get("extensions") or {}).get("code")
+    return (
+        code == "INTERNAL_SERVER_ERROR" or str(first.get("message", "")).lower().strip().rstrip(".") in GENERIC_ERRORS
+    )
 
 
 def _retry_after(header: str | None, attempt: int) -> float:
@@ -274,6 +301,35 @@ def wait_for(
         sleep(poll)
 
 
+def rollback_once(
+    client: Railway,
+    target: Target,
+    deployment_id: str,
+    *,
+    settle: float,
+    poll: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> bool:
+    """Roll back exactly once: when the answer was lost, look for the rollback's deployment for ``settle``
+    seconds before deciding it did not happen and sending it (once) more."""
+    newest = deployment_after(_list(client, target), None)
+    before = newest["id"] if newest else None
+    try:
+        return client.rollback(deployment_id)
+    except AmbiguousError as error:
+        print(f"{error}; looking for the rollback deployment before deciding")
+    deadline = clock() + settle
+    while True:
+        if deployment_after(_list(client, target), before) is not None:
+            return True  # it did happen
+        if clock() >= deadline:
+            break
+        sleep(poll)
+    print("no rollback deployment appeared: the rollback did not happen, sending it again")
+    return client.rollback(deployment_id)
+
+
 def cmd_latest(client: Railway, target: Target, env: Mapping[str, str]) -> int:
     newest = deployment_after(_list(client, target), None)
     deployment_id = newest["id"] if newest else ""
@@ -321,7 +377,7 @@ def cmd_rollback(
         lines.append(f"- cancelled `{current_id}` so that it cannot go live later")
         code = 0 if plan.target is not None else 1
     elif plan.action == "rollback" and plan.target is not None:
-        if not client.rollback(str(plan.target["id"])):
+        if not rollback_once(client, target, str(plan.target["id"]), settle=min(timeout, 120.0), poll=poll):
             lines.append("- **Railway refused the rollback**")
             code = 1
         else:

@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -67,6 +68,42 @@ _clients: dict[tuple[str, str, str], RailwayClient] = {}
 _clients_lock = threading.Lock()
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+class _OneLineErrors:
+    """Stands in for the ``traceback`` module inside Pulumi's dynamic-provider server.
+
+    The server answers every exception with ``traceback.format_exc()``, so a failed deployment or a
+    refused input would reach the user as a Python traceback. Our own errors (:class:`errors.RailwayError`)
+    are expected and say what to do: they are reported as their one line. Anything else keeps its full
+    traceback — that is a bug to investigate.
+    """
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def format_exc(self, *args: Any, **kwargs: Any) -> str:
+        error = sys.exc_info()[1]
+        if isinstance(error, errors.RailwayError):
+            return str(error)
+        return str(self._real.format_exc(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def one_line_errors_in_provider_server(server: Any = None) -> bool:
+    """Install :class:`_OneLineErrors` when running inside ``python -m pulumi.dynamic`` (idempotent)."""
+    server = server if server is not None else sys.modules.get("__main__")
+    real = getattr(server, "traceback", None)
+    if not hasattr(server, "_abort_with_traceback") or real is None:
+        return False
+    if not isinstance(real, _OneLineErrors):
+        server.traceback = _OneLineErrors(real)
+    return True
+
+
+one_line_errors_in_provider_server()
 
 
 def is_unknown(value: Any) -> bool:
@@ -295,6 +332,7 @@ class RailwayProvider(ResourceProvider):
         send: Callable[[], T],
         discard: Callable[[T], None] | None = None,
         settle_seconds: float | None = None,
+        look_first: bool = True,
     ) -> Outcome[T]:
         """The one way a provider creates anything: look ``key`` up first, adopt a match, and never send
         again a create whose outcome is unknown before reads show it did not land
@@ -306,6 +344,7 @@ class RailwayProvider(ResourceProvider):
             send=send,
             discard=discard,
             settle_seconds=settle_seconds,
+            look_first=look_first,
         )
 
 

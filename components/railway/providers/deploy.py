@@ -129,9 +129,11 @@ class ProjectTokenProvider(RailwayProvider):
     """An environment-scoped project token for the CI deploy job; its value is a secret output.
 
     Natural key: project + environment + name. Railway shows a token's value only once, so a token of
-    that name found before the create (left by an interrupted run), or made by a create whose answer was
-    lost, is useless to us: it is deleted and exactly one fresh token is made. Which listed token is ours
-    is asked of Railway with the value itself (``projectToken``), so a stray can never be kept instead.
+    that name left by an interrupted run, or made by a create whose answer was lost, is useless to us:
+    it is deleted, and exactly one token — the one whose value we hold — remains. The create is sent
+    first (a lost answer is looked for, deleted and sent again, never blindly); then the tokens of that
+    name are listed: one is ours; with more, Railway is asked which one we hold (``projectToken``, with
+    the value itself) and the others are deleted.
     """
 
     kind = "ProjectToken"
@@ -159,13 +161,14 @@ class ProjectTokenProvider(RailwayProvider):
             find=lambda: next(iter(self._named(inputs)), None),
             send=lambda: {"token": self.client.execute(ops.PROJECT_TOKEN_CREATE, send)["projectTokenCreate"]},
             discard=lambda stray: self._delete(stray["id"], inputs),
+            look_first=False,  # a token found first is useless (its value is gone): strays are cleared below
         )
         value = str(outcome.value["token"])
-        mine = self._id_of(value)
-        if outcome.sends > 1:  # a lost create may have landed late: keep only the token we hold
-            for stray in self._named(inputs):
-                if stray["id"] != mine:
-                    self._delete(stray["id"], inputs)
+        named = self._named(inputs)
+        mine = named[0]["id"] if len(named) == 1 else self._id_of(value)
+        for stray in named:
+            if stray["id"] != mine:
+                self._delete(stray["id"], inputs)
         return mine, {"token": value}
 
     def _id_of(self, value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -74,3 +75,13 @@ def stack(make: Callable[[type[Any]], Any]) -> dict[str, Any]:
     env = make(p.EnvironmentProvider).create({"project_id": project.id, "name": "staging"})
     service = make(p.ServiceProvider).create({"project_id": project.id, "name": "backend"})
     return {"project_id": project.id, "environment_id": env.id, "service_id": service.id, "project": project}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fault matrix's table, when its module ran (``test_exactly_once.py``)."""
+    module = sys.modules.get("tests.components.railway.test_exactly_once")
+    lines = module.matrix_table() if module is not None else []
+    if lines:
+        terminalreporter.section("Railway exactly-once fault matrix")
+        for line in lines:
+            terminalreporter.write_line(line)

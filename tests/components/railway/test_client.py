@@ -148,3 +148,67 @@ def test_classify_and_scrub_units() -> None:
 def test_http_client_uses_timeouts(client: RailwayClient) -> None:
     timeout = client._http.timeout
     assert isinstance(timeout, httpx.Timeout) and timeout.connect == 2 and timeout.read == 5
+
+
+# ---- retries that match Railway: Retry-After in full, a deadline, no wait after the last attempt ----------
+def _client(fake: FakeRailway, sleeps: SleepRecorder, **tuning: float) -> RailwayClient:
+    base: dict[str, float] = {"requests_per_second": 1000, "backoff_base_seconds": 0.01, "backoff_cap_seconds": 30}
+    settings = ClientSettings(endpoint=fake.url, **{**base, **tuning})  # type: ignore[arg-type]
+    return RailwayClient(TOKEN, settings, sleep=sleeps)
+
+
+def test_retry_after_is_honoured_in_full_not_capped(fake: FakeRailway, sleeps: SleepRecorder) -> None:
+    railway = _client(fake, sleeps, backoff_cap_seconds=5)
+    fake.inject("http", status=429, retry_after=45)
+    railway.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+    assert sleeps.waits == [45.0]  # not min(45, backoffCapSeconds)
+
+
+def test_a_retry_after_past_the_deadline_fails_at_once_saying_when(fake: FakeRailway, sleeps: SleepRecorder) -> None:
+    railway = _client(fake, sleeps, deadline_seconds=100)
+    fake.inject("http", status=429, retry_after=600)
+    with pytest.raises(errors.RateLimitedError, match=r"wait 600 s.*deadlineSeconds \(100 s\).*retry after") as exc:
+        railway.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+    assert exc.value.retry_after == 600
+    assert sleeps.waits == [] and fake.count("Projects") == 1
+
+
+def test_no_wait_after_the_last_attempt(fake: FakeRailway, sleeps: SleepRecorder) -> None:
+    railway = _client(fake, sleeps, max_attempts=3)
+    fake.inject("http", status=429, retry_after=2, times=5)
+    with pytest.raises(errors.RateLimitedError, match="gave up after 3 attempts"):
+        railway.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
+    assert fake.count("Projects") == 3 and sleeps.waits == [2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "http", "status": 500},
+        {"kind": "graphql_error", "message": "Problem processing request", "extensions": {}},
+        {"kind": "graphql_error", "message": "Internal server error"},
+    ],
+    ids=["http-500", "problem-processing-request", "internal-server-error"],
+)
+def test_railways_failures_are_retried_for_reads_and_ambiguous_for_creates(
+    fake: FakeRailway, client: RailwayClient, fault: dict[str, object]
+) -> None:
+    options = dict(fault)
+    kind = str(options.pop("kind"))
+    fake.inject(kind, match="Projects", **options)  # type: ignore[arg-type]
+    assert client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})["projects"]["edges"] == []
+    fake.inject(kind, match="ProjectCreate", **options)  # type: ignore[arg-type]
+    with pytest.raises(errors.AmbiguousResultError):
+        _create_project(client)
+    assert fake.count("ProjectCreate") == 1  # never resent blind
+
+
+def test_settings_come_from_the_validated_config_model() -> None:
+    from config.model import RailwaySettings
+
+    settings = ClientSettings.of(RailwaySettings.model_validate({"deadlineSeconds": 120.0, "settleSeconds": 5.0}))
+    assert (settings.deadline_seconds, settings.settle_seconds) == (120.0, 5.0)
+    assert settings.endpoint == RailwaySettings().api_url
+    assert ClientSettings.of(RailwaySettings(), endpoint="http://127.0.0.1:1/graphql/v2").endpoint.startswith(
+        "http://127"
+    )

@@ -16,6 +16,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from components.railway import errors
+from components.railway import operations as ops
 from components.railway import provider as p
 from components.railway.client import RailwayClient
 from tests.fakes.railway_api import FakeRailway
@@ -561,3 +562,100 @@ def test_configure_reads_token_and_api_url_from_stack_config(fake: FakeRailway) 
 def test_unconfigured_provider_says_what_is_missing() -> None:
     with pytest.raises(errors.NotAuthorizedError, match="not configured"):
         p.ProjectProvider().create({"name": "x"})
+
+
+def test_our_errors_reach_the_user_as_one_line_not_a_traceback() -> None:
+    """Inside Pulumi's dynamic-provider server every exception becomes ``traceback.format_exc()``."""
+    import traceback
+    import types
+
+    from components.railway.providers.base import one_line_errors_in_provider_server
+
+    server = types.SimpleNamespace(_abort_with_traceback=lambda fn: fn, traceback=traceback)
+    assert one_line_errors_in_provider_server(server) is True
+    try:
+        raise errors.DeploymentFailedError("Deployment", "stack staging, service backend: deployment d1 FAILED")
+    except errors.RailwayError:
+        text = server.traceback.format_exc()
+    assert text == "Railway Deployment: stack staging, service backend: deployment d1 FAILED"
+    try:
+        raise KeyError("a bug")
+    except KeyError:
+        assert "Traceback (most recent call last)" in server.traceback.format_exc()
+    assert one_line_errors_in_provider_server(types.SimpleNamespace()) is False
+
+
+# ---- origin: what the stack created, and what it only adopted ------------------------------------------------
+MARKED = "MAYA/OMEGA backend (staging), managed by maya-infra (stack staging)"
+
+
+def test_a_project_found_with_our_marker_is_ours_and_without_it_is_adopted(make: Make, fake: FakeRailway) -> None:
+    client = make(p.ProjectProvider).client
+    client.execute(ops.PROJECT_CREATE, {"input": {"name": "ours", "description": MARKED}})
+    client.execute(ops.PROJECT_CREATE, {"input": {"name": "maya", "description": "the running MAYA"}})
+    ours = make(p.ProjectProvider).create({"name": "ours", "description": MARKED, "default_environment_name": "x"})
+    theirs = make(p.ProjectProvider).create({"name": "maya", "description": MARKED, "default_environment_name": "x"})
+    assert (ours.outs["origin"], theirs.outs["origin"]) == ("created", "adopted")
+    assert len(fake.state.projects) == 2, "both were adopted by name, none created"
+
+    make(p.ProjectProvider).delete(theirs.id, theirs.outs)
+    assert theirs.id in fake.state.projects, "the stack never deletes what it did not create"
+    make(p.ProjectProvider).delete(ours.id, ours.outs)
+    assert ours.id not in fake.state.projects
+
+
+def test_children_found_before_any_create_are_adopted_and_kept(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    client = make(p.ServiceProvider).client
+    existing = client.execute(ops.SERVICE_CREATE, {"input": {"projectId": stack["project_id"], "name": "worker"}})
+    service = make(p.ServiceProvider).create({"project_id": stack["project_id"], "name": "worker"})
+    assert service.id == existing["serviceCreate"]["id"] and service.outs["origin"] == "adopted"
+    make(p.ServiceProvider).delete(service.id, service.outs)
+    assert service.id in fake.state.services
+    made = make(p.ServiceProvider).create({"project_id": stack["project_id"], "name": "fresh"})
+    assert made.outs["origin"] == "created"
+    make(p.ServiceProvider).delete(made.id, made.outs)
+    assert made.id not in fake.state.services
+
+
+def test_postgres_is_placed_in_the_requested_region_and_never_moved_implicitly(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    inputs = {
+        "project_id": stack["project_id"],
+        "environment_id": stack["environment_id"],
+        "service_name": "Postgres",
+        "region": "us-east4-eqdc4a",
+        "workflow_timeout_seconds": 30,
+        "workflow_poll_seconds": 0.05,
+    }
+    created = make(p.PostgresProvider).create(inputs)
+    volume = fake.state.volume_instances[created.outs["volume_instance_id"]]
+    assert volume["region"] == "us-east4-eqdc4a"
+    read = make(p.PostgresProvider).read(created.id, created.outs)
+    assert read.outs["region"] == "us-east4-eqdc4a"
+    assert make(p.PostgresProvider).diff(created.id, read.outs, inputs).changes is False
+
+    volume["region"] = "europe-west4-drams3a"  # moved in the dashboard: drift
+    drifted = make(p.PostgresProvider).read(created.id, created.outs)
+    assert make(p.PostgresProvider).diff(created.id, drifted.outs, inputs).changes is True
+    with pytest.raises(
+        errors.InvalidInputError, match=r"europe-west4-drams3a.*us-east4-eqdc4a.*not done by `pulumi up`"
+    ):
+        make(p.PostgresProvider).update(created.id, drifted.outs, inputs)
+
+
+def test_deployment_refresh_reads_the_active_deployment_not_the_newest(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    provider = make(p.DeploymentProvider)
+    created = provider.create(_deploy_inputs(stack))
+    client = provider.client
+    fake.fail_next_deploy("FAILED")
+    client.execute(
+        ops.SERVICE_INSTANCE_DEPLOY, {"serviceId": stack["service_id"], "environmentId": stack["environment_id"]}
+    )
+    fake.advance_deployments()  # a newer attempt failed; the old one still serves
+    read = provider.read(created.id, created.outs)
+    assert read.outs["deployment_id"] == created.outs["deployment_id"] and read.outs["status"] == "SUCCESS"

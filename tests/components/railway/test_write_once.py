@@ -1,0 +1,83 @@
+"""The exactly-once rule in isolation: look first, never resend before reads show the write did not land."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.railway import errors
+from components.railway.client import ClientSettings
+from components.railway.exactly_once import ADOPTED, CREATED, MAX_SENDS, write_once
+
+
+class Clock:
+    """A client stand-in whose sleeps only record (the settle loop's waits are checked, not waited)."""
+
+    def __init__(self, settle: float = 2.0) -> None:
+        self.settings = ClientSettings(settle_seconds=settle)
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def _lost() -> Any:
+    raise errors.AmbiguousResultError("Create", "HTTP 502 from Railway")
+
+
+def test_a_match_found_first_is_adopted_and_nothing_is_sent() -> None:
+    sent: list[int] = []
+    outcome = write_once(Clock(), "x", find=lambda: {"id": "a"}, send=lambda: sent.append(1))  # type: ignore[arg-type]
+    assert (outcome.value, outcome.origin, outcome.sends, sent) == ({"id": "a"}, ADOPTED, 0, [])
+
+
+def test_a_lost_answer_is_looked_for_and_adopted_as_ours() -> None:
+    looks = iter([None, None, None, {"id": "late"}])  # first look, then the write lands during the settle
+    outcome = write_once(Clock(settle=60), "x", find=lambda: next(looks), send=_lost)
+    assert (outcome.value, outcome.origin, outcome.sends) == ({"id": "late"}, CREATED, 1)
+
+
+def test_it_is_resent_only_after_the_settle_window_shows_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr("components.railway.exactly_once.time.monotonic", lambda: now[0])
+    clock = Clock(settle=10)
+    clock.sleep = lambda s: (clock.waits.append(s), now.__setitem__(0, now[0] + s))  # type: ignore[method-assign]
+    attempts: list[int] = []
+
+    def send() -> dict[str, str]:
+        attempts.append(1)
+        if len(attempts) == 1:
+            _lost()
+        return {"id": "second"}
+
+    outcome = write_once(clock, "x", find=lambda: None, send=send)
+    assert outcome.value == {"id": "second"} and outcome.sends == 2
+    assert sum(clock.waits) >= 10, "the whole window was waited before the resend"
+    assert clock.waits[:3] == [0.5, 1.0, 2.0], "looks back off"
+
+
+def test_sends_are_bounded_with_a_clear_error() -> None:
+    sent: list[int] = []
+
+    def send() -> None:
+        sent.append(1)
+        _lost()
+
+    with pytest.raises(errors.AmbiguousResultError, match=f"sent {MAX_SENDS} times.*pulumi up"):
+        write_once(Clock(settle=0), "x", find=lambda: None, send=send)
+    assert len(sent) == MAX_SENDS
+
+
+def test_discard_removes_leftovers_and_makes_exactly_one() -> None:
+    present = [{"id": "stray-1"}, {"id": "stray-2"}]
+    deleted: list[str] = []
+
+    def discard(item: dict[str, str]) -> None:
+        deleted.append(item["id"])
+        present.remove(item)
+
+    outcome = write_once(
+        Clock(), "token", find=lambda: next(iter(present), None), send=lambda: {"id": "fresh"}, discard=discard
+    )
+    assert deleted == ["stray-1", "stray-2"] and outcome.value == {"id": "fresh"} and outcome.origin == CREATED

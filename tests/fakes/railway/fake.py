@@ -1,0 +1,244 @@
+"""FakeRailway: the fake Railway API, composed of its parts (see the package docstring)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLError
+
+from tests.fakes.railway.base import GRAPHQL_PATH, IN_FLIGHT
+from tests.fakes.railway.core import CoreMixin
+from tests.fakes.railway.data import DataMixin
+from tests.fakes.railway.deploys import DeploysMixin
+from tests.fakes.railway.lifecycle import LifecycleMixin
+from tests.fakes.railway.model import ModelMixin
+from tests.fakes.railway.network import NetworkMixin
+from tests.fakes.railway.projects import ProjectsMixin
+from tests.fakes.railway.queries import QueriesMixin
+from tests.fakes.railway.schema import load_schema
+from tests.fakes.railway.server import _Handler, _Server
+from tests.fakes.railway.state import FakeState, Fault, RecordedRequest
+
+
+class FakeRailway(
+    CoreMixin, ModelMixin, LifecycleMixin, QueriesMixin, ProjectsMixin, NetworkMixin, DeploysMixin, DataMixin
+):
+    """Stateful fake Railway GraphQL API served over real HTTP on 127.0.0.1."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "fake-railway-token",  # noqa: S107 - a public fake credential
+        workspace_id: str = "ws-fake",
+        deploy_polls_to_finish: int = 2,
+        workspace_name: str = "Fake Workspace",
+        schema_path: str | os.PathLike[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        template_workflow_polls: int = 2,
+        template_delay_seconds: float = 1.0,
+        unique_service_names: bool = False,
+    ) -> None:
+        #: Railway's template deploys are asynchronous: the service and its volume appear when the workflow
+        #: completes — after this many ``workflowStatus`` polls, or this many seconds, whichever is first.
+        self.template_workflow_polls = template_workflow_polls
+        self.template_delay_seconds = template_delay_seconds
+        #: Railway lets two services of a project share a name (which is how duplicates go unnoticed).
+        self.unique_service_names = unique_service_names
+        self.token = token
+        self.workspace_id = workspace_id
+        self.workspace_name = workspace_name
+        self.deploy_polls_to_finish = deploy_polls_to_finish
+        self.host = host
+        self.port = port
+        self.schema = load_schema(schema_path)
+        self.state = FakeState()
+        self.requests: list[RecordedRequest] = []
+        self.invalid_documents: list[str] = []
+        self.unimplemented: list[str] = []
+        self.unmodeled_fields: list[str] = []
+        self.internal_errors: list[str] = []
+        self.faults: list[Fault] = []
+        self.url: str = ""
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._fail_next: list[tuple[str, str | None]] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> str:
+        if self._server is not None:
+            return self.url
+        handler = type("FakeRailwayHandler", (_Handler,), {"fake": self})
+        self._server = _Server((self.host, self.port), handler)
+        port = self._server.server_port
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.url = f"http://{host}:{port}{GRAPHQL_PATH}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-railway"
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeRailway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------ counters
+
+    def count(self, operation_or_root_field: str | None = None, *, mutations_only: bool = False) -> int:
+        """Requests received (faulted ones included) whose operation name or a root field matches."""
+        with self._lock:
+            n = 0
+            for r in self.requests:
+                if mutations_only and not r.is_mutation:
+                    continue
+                if (
+                    operation_or_root_field is None
+                    or r.operation_name == operation_or_root_field
+                    or operation_or_root_field in r.root_fields
+                ):
+                    n += 1
+            return n
+
+    def counts(self) -> dict[str, int]:
+        """Requests by operation name (``"<anonymous>"`` when the document has none)."""
+        with self._lock:
+            out: dict[str, int] = {}
+            for r in self.requests:
+                key = r.operation_name or "<anonymous>"
+                out[key] = out.get(key, 0) + 1
+            return out
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def is_empty(self) -> bool:
+        with self._lock:
+            return not any(getattr(self.state, t) for t in FakeState.RESOURCE_TABLES)
+
+    # ---------------------------------------------------------------------------- behind-our-back
+
+    def delete_behind(self, kind: str, id: str) -> None:
+        """Delete something as if a human did it in the dashboard (no deployments, no requests)."""
+        with self._lock:
+            s = self.state
+            if kind == "project":
+                self._require(s.projects, id, kind)
+                self._delete_project(id)
+            elif kind == "environment":
+                self._require(s.environments, id, kind)
+                self._delete_environment(id)
+            elif kind == "service":
+                self._require(s.services, id, kind)
+                self._delete_service(id)
+            elif kind in ("domain", "service_domain"):
+                self._require(s.service_domains, id, kind)
+                del s.service_domains[id]
+            elif kind == "custom_domain":
+                self._require(s.custom_domains, id, kind)
+                del s.custom_domains[id]
+            elif kind == "trigger":
+                self._require(s.triggers, id, kind)
+                del s.triggers[id]
+            elif kind == "token":
+                self._require(s.project_tokens, id, kind)
+                del s.project_tokens[id]
+            elif kind == "volume":
+                self._require(s.volumes, id, kind)
+                self._delete_volume(id)
+            elif kind == "volume_instance":
+                self._require(s.volume_instances, id, kind)
+                self._delete_volume_instance(id)
+            elif kind == "tcp_proxy":
+                self._require(s.tcp_proxies, id, kind)
+                del s.tcp_proxies[id]
+            elif kind == "deployment":
+                self._require(s.deployments, id, kind)
+                del s.deployments[id]
+            else:
+                raise ValueError(f"unknown kind {kind!r}")
+
+    @staticmethod
+    def _require(table: Mapping[str, Any], id_: str, kind: str) -> None:
+        if id_ not in table:
+            raise KeyError(f"no {kind} with id {id_}")
+
+    def set_variable_behind(
+        self,
+        project_id: str,
+        environment_id: str,
+        service_id: str | None,
+        name: str,
+        value: str | None,
+    ) -> None:
+        """Set (or with ``value=None`` delete) a variable without deploying anything."""
+        with self._lock:
+            if project_id not in self.state.projects or environment_id not in self.state.environments:
+                raise KeyError("unknown project or environment")
+            key = (project_id, environment_id, service_id)
+            if value is None:
+                self.state.variables.get(key, {}).pop(name, None)
+                if not self.state.variables.get(key, True):
+                    self.state.variables.pop(key, None)
+            else:
+                self.state.variables.setdefault(key, {})[name] = value
+
+    def update_instance_behind(self, service_id: str, environment_id: str, **settings: Any) -> None:
+        """Change service-instance settings, e.g. ``healthcheckPath="/x", numReplicas=3``."""
+        with self._lock:
+            inst = self.state.instances.get((service_id, environment_id))
+            if inst is None:
+                raise KeyError(f"no service instance ({service_id}, {environment_id})")
+            try:
+                self._apply_instance_settings(inst, settings)
+            except GraphQLError as e:
+                raise ValueError(e.message) from None
+
+    def fail_next_deploy(self, status: str = "FAILED", service_id: str | None = None) -> None:
+        """The next deployment created (for ``service_id``, or any) ends FAILED or CRASHED."""
+        if status not in ("FAILED", "CRASHED"):
+            raise ValueError("status must be FAILED or CRASHED")
+        with self._lock:
+            self._fail_next.append((status, service_id))
+
+    def advance_deployments(self) -> None:
+        """Finish every in-flight deployment (as if enough time passed)."""
+        with self._lock:
+            for d in sorted(self.state.deployments.values(), key=lambda d: d["_seq"]):
+                if d["status"] in IN_FLIGHT:
+                    self._finish_deployment(d)
+
+    def verify_custom_domain(self, domain_id: str) -> None:
+        """Mark a custom domain's DNS as propagated and its certificate valid."""
+        with self._lock:
+            cd = self.state.custom_domains[domain_id]
+            st = cd["status"]
+            st["verified"] = True
+            st["certificateStatus"] = "CERTIFICATE_STATUS_TYPE_VALID"
+            for rec in st["dnsRecords"]:
+                rec["currentValue"] = rec["requiredValue"]
+                rec["status"] = "DNS_RECORD_STATUS_PROPAGATED"
+
+    def project_token_value(self, token_id: str) -> str:
+        with self._lock:
+            return str(self.state.project_tokens[token_id]["token"])
