@@ -1188,3 +1188,22 @@ def test_standalone_main_prints_url_and_stops_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_seeds_and_duplicate_service_names_like_railway(fake: FakeRailway) -> None:
+    project_id = fake.seed_project("maya", description="the running MAYA", environment="production")
+    first = fake.seed_service(project_id, "backend")
+    second = fake.seed_service(project_id, "backend")  # Railway does not refuse a second service of a name
+    assert first != second and fake.environment_id(project_id, "production")
+    assert [s["name"] for s in fake.state.services.values()] == ["backend", "backend"]
+
+
+def test_committed_then_lost_faults_apply_the_write(fake: FakeRailway, api: Api) -> None:
+    project_id, _ = make_project(api)
+    for kind in ("http_after", "graphql_error_after"):
+        fake.inject(kind, match="ServiceCreate")
+    first = api.post(SERVICE_CREATE, {"input": {"projectId": project_id, "name": "a"}})
+    second = api.post(SERVICE_CREATE, {"input": {"projectId": project_id, "name": "b"}})
+    assert first.status_code == 500
+    assert second.json()["errors"][0]["message"] == "Problem processing request"
+    assert sorted(s["name"] for s in fake.state.services.values()) == ["a", "b"]

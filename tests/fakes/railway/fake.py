@@ -242,3 +242,22 @@ class FakeRailway(
     def project_token_value(self, token_id: str) -> str:
         with self._lock:
             return str(self.state.project_tokens[token_id]["token"])
+
+    # ---------------------------------------------------------------------------- seeds (already there)
+
+    def seed_project(self, name: str, *, description: str | None = None, environment: str = "production") -> str:
+        """A project that exists before the stack runs (made by hand, or by an earlier run); its id."""
+        with self._lock:
+            project = self._create_project(
+                {"name": name, "description": description, "defaultEnvironmentName": environment}
+            )
+            return str(project["id"])
+
+    def seed_service(self, project_id: str, name: str) -> str:
+        """A service of that name already in the project (Railway allows a second one of the same name)."""
+        with self._lock:
+            return str(self._create_service(project_id, name, deploy=False)["id"])
+
+    def environment_id(self, project_id: str, name: str) -> str:
+        with self._lock:
+            return next(str(e["id"]) for e in self._envs_of(project_id) if e["name"] == name)
