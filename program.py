@@ -23,6 +23,7 @@ from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_
 from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
 from components.railway import resources as rw
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
+from components.safety import DestroyGuard
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
 from config.alerts import alert_rules
@@ -39,6 +40,8 @@ class _Stack:
     wiring: Wiring = field(default_factory=Wiring)
     exported: dict[str, Any] = field(default_factory=dict)
     secret_names: dict[str, Any] = field(default_factory=dict)
+    #: every component, for production's destroy guard
+    declared: list[pulumi.Resource] = field(default_factory=list)
 
 
 def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
@@ -63,6 +66,8 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         _github(stack)
     _monitoring(stack)
     stack.exported["secret_names"] = stack.secret_names
+    if cfg.is_production:  # `pulumi destroy --stack production` is refused before anything is deleted
+        DestroyGuard(cfg.stack, stack.declared)
     return stack.exported
 
 
@@ -82,6 +87,7 @@ def _railway(stack: _Stack) -> None:
             external_database_url=_secret_value(cfg, "databaseUrl") if cfg.backend.database == "external" else None,
         ),
     )
+    stack.declared.append(backend)
     wiring = stack.wiring
     wiring.backend_url = backend.url
     wiring.database_url = backend.database_url
@@ -122,6 +128,7 @@ def _vercel(stack: _Stack) -> None:
         for v in envvars.for_target(cfg, Target.FRONTEND_BUILD)
     }
     frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, variables, provider))
+    stack.declared.append(frontend)
     stack.wiring.vercel_project_id = frontend.project_id
     stack.wiring.vercel_team_id = frontend.team_id
     frontend_error_alert(cfg, frontend.project_id, provider)
@@ -154,6 +161,7 @@ def _github(stack: _Stack) -> None:
             alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production"),
         ),
     )
+    stack.declared.append(pipeline)
     stack.exported.update(
         github_environment=cfg.environment,
         protected_branch=pipeline.protected_branch,
@@ -185,6 +193,7 @@ def _monitoring(stack: _Stack) -> None:
     if cfg.uses_checkly:
         backend_url = stack.wiring.backend_url or f"https://{cfg.backend.custom_domain}"
         monitoring = CheckMonitoring("monitoring", CheckMonitoringArgs(cfg, backend_url, checkly_provider(cfg)))
+        stack.declared.append(monitoring)
         stack.exported["monitoring_checks"] = monitoring.summary
         alerts = cfg.monitoring
         held = {

@@ -57,7 +57,7 @@ def main() -> None:
                     f"{name:<11} {operation:<26} {statistics.median(times):>8.2f} {min(times):>6.2f} "
                     f"{max(times):>6.2f} {requests:>8}"
                 )
-            stack.destroy()
+            stack.destroy_deliberately()
 
 
 if __name__ == "__main__":

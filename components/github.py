@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
+from components.safety import adopted, stateful
 from config import StackConfig
 from config.envvars import ALERTS_SUFFIX  # the environment of the alert mail (workflows/mail.py says why)
 
@@ -60,8 +61,9 @@ class GitHubPipeline(pulumi.ComponentResource):
 
         self.secret_names, self.variable_names, self.workflow_paths = {}, {}, {}
         for repo in gh.repositories:
+            environment_name = f"{name}-{repo}-environment"
             environment = github.RepositoryEnvironment(
-                f"{name}-{repo}-environment",
+                environment_name,
                 repository=repo,
                 environment=cfg.environment,
                 reviewers=[github.RepositoryEnvironmentReviewerArgs(users=users, teams=teams)]
@@ -73,40 +75,50 @@ class GitHubPipeline(pulumi.ComponentResource):
                 deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                     protected_branches=False, custom_branch_policies=True
                 ),
-                opts=child,
+                # production's environment: its reviewers are the human gate, its secrets live in it
+                opts=adopted(cfg, environment_name, stateful(cfg, child)),
             )
             env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
+            policy_name = f"{name}-{repo}-branch-policy"
             github.RepositoryEnvironmentDeploymentPolicy(
-                f"{name}-{repo}-branch-policy",
+                policy_name,
                 repository=repo,
                 environment=cfg.environment,
                 branch_pattern=gh.branch,
-                opts=env_child,
+                opts=adopted(cfg, policy_name, env_child),
             )
 
             values = args.ci_values.get(repo, {})
             for key, item in sorted(values.items()):
                 if item.secret:
+                    secret_name = f"{name}-{repo}-secret-{key}"
                     github.ActionsEnvironmentSecret(
-                        f"{name}-{repo}-secret-{key}",
+                        secret_name,
                         repository=repo,
                         environment=cfg.environment,
                         secret_name=key,
                         value=pulumi.Output.secret(item.value),
-                        opts=pulumi.ResourceOptions.merge(
-                            env_child,
-                            pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
+                        opts=adopted(
+                            cfg,
+                            secret_name,
+                            pulumi.ResourceOptions.merge(
+                                env_child,
+                                pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
+                            ),
                         ),
                     )
                 else:
+                    variable_name = f"{name}-{repo}-variable-{key}"
                     github.ActionsEnvironmentVariable(
-                        f"{name}-{repo}-variable-{key}",
+                        variable_name,
                         repository=repo,
                         environment=cfg.environment,
                         variable_name=key,
                         value=item.value,
-                        opts=pulumi.ResourceOptions.merge(
-                            env_child, pulumi.ResourceOptions(delete_before_replace=True)
+                        opts=adopted(
+                            cfg,
+                            variable_name,
+                            pulumi.ResourceOptions.merge(env_child, pulumi.ResourceOptions(delete_before_replace=True)),
                         ),
                     )
             self.secret_names[repo] = sorted(k for k, v in values.items() if v.secret)
@@ -115,9 +127,10 @@ class GitHubPipeline(pulumi.ComponentResource):
             files = []
             if gh.commit_workflows:
                 for path, content in sorted(args.workflow_files.get(repo, {}).items()):
+                    file_name = f"{name}-{repo}-{path}"
                     files.append(
                         github.RepositoryFile(
-                            f"{name}-{repo}-{path}",
+                            file_name,
                             repository=repo,
                             branch=gh.branch,
                             file=path,
@@ -126,7 +139,7 @@ class GitHubPipeline(pulumi.ComponentResource):
                             commit_author="maya-infra",
                             commit_email="maya-infra@users.noreply.github.com",
                             overwrite_on_create=True,
-                            opts=child,
+                            opts=adopted(cfg, file_name, child),
                         )
                     )
                 self.workflow_paths[repo] = sorted(args.workflow_files.get(repo, {}))
@@ -219,8 +232,9 @@ class GitHubPipeline(pulumi.ComponentResource):
         """Require the CI checks (and reviews) on the stack's branch; the bot may bypass to commit workflows."""
         gh = cfg.github
         if gh.protection == "ruleset":
+            ruleset_name = f"{name}-{repo}-ruleset"
             github.RepositoryRuleset(
-                f"{name}-{repo}-ruleset",
+                ruleset_name,
                 repository=repo,
                 name=f"maya-infra {cfg.stack}: {gh.branch}",
                 target="branch",
@@ -254,11 +268,12 @@ class GitHubPipeline(pulumi.ComponentResource):
                     for a in gh.bypass_actors
                 ]
                 or None,
-                opts=opts,
+                opts=adopted(cfg, ruleset_name, opts),
             )
         else:
+            protection_name = f"{name}-{repo}-branch-protection"
             github.BranchProtection(
-                f"{name}-{repo}-branch-protection",
+                protection_name,
                 repository_id=repo,
                 pattern=gh.branch,
                 enforce_admins=cfg.is_production,
@@ -274,5 +289,5 @@ class GitHubPipeline(pulumi.ComponentResource):
                         require_last_push_approval=cfg.is_production,
                     )
                 ],
-                opts=opts,
+                opts=adopted(cfg, protection_name, opts),
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumiverse_vercel as vercel
 
+from components.safety import adopted, stateful
 from config import StackConfig
 
 
@@ -49,8 +50,9 @@ class VercelFrontend(pulumi.ComponentResource):
         frontend, github = cfg.frontend, cfg.github
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
+        project_name = f"{name}-project"
         project = vercel.Project(
-            f"{name}-project",
+            project_name,
             name=frontend.project_name,
             framework=frontend.framework,
             root_directory=frontend.root_directory if github.monorepo else None,
@@ -64,29 +66,36 @@ class VercelFrontend(pulumi.ComponentResource):
             vercel_authentication=vercel.ProjectVercelAuthenticationArgs(
                 deployment_type="only_preview_deployments" if frontend.preview_deployments else "none"
             ),
-            opts=child,
+            opts=adopted(cfg, project_name, stateful(cfg, child)),
         )
 
-        for domain in frontend.domains:
+        for domain in frontend.domains:  # the production domains: a name, protected in production
+            domain_name = f"{name}-domain-{domain}"
             vercel.ProjectDomain(
-                f"{name}-domain-{domain}", project_id=project.id, domain=domain, team_id=frontend.team_id, opts=child
+                domain_name,
+                project_id=project.id,
+                domain=domain,
+                team_id=frontend.team_id,
+                opts=adopted(cfg, domain_name, stateful(cfg, child)),
             )
         for domain in frontend.redirect_domains:
+            redirect_name = f"{name}-redirect-{domain}"
             vercel.ProjectDomain(
-                f"{name}-redirect-{domain}",
+                redirect_name,
                 project_id=project.id,
                 domain=domain,
                 redirect=frontend.primary_domain,
                 redirect_status_code=308,
                 team_id=frontend.team_id,
-                opts=child,
+                opts=adopted(cfg, redirect_name, child),
             )
 
         targets = ["production", "preview"] if frontend.preview_deployments else ["production"]
         for key, variable in args.variables.items():
             value = pulumi.Output.secret(variable.value) if variable.sensitive else variable.value
+            variable_name = f"{name}-env-{key}"
             vercel.ProjectEnvironmentVariable(
-                f"{name}-env-{key}",
+                variable_name,
                 project_id=project.id,
                 team_id=frontend.team_id,
                 key=key,
@@ -94,7 +103,11 @@ class VercelFrontend(pulumi.ComponentResource):
                 targets=targets,
                 sensitive=variable.sensitive,
                 # key+target is unique in Vercel: a replacement must delete the old variable first
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+                opts=adopted(
+                    cfg,
+                    variable_name,
+                    pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+                ),
             )
 
         self.project_id = project.id

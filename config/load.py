@@ -28,6 +28,7 @@ from config.model import (
     NAMESPACE,
     PROJECT_DIR,
     STACKS,
+    AdoptSettings,
     BackendSettings,
     BackupSettings,
     FrontendSettings,
@@ -102,6 +103,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "backups": BackupSettings,
     "stateBackend": StateBackendSettings,
     "previews": PreviewSettings,
+    "adopt": AdoptSettings,
 }
 
 
@@ -232,6 +234,8 @@ def _missing_section(stack: str, name: str, ours: Mapping[str, Any], problems: l
         return PreviewSettings(enabled=DEFAULT_PREVIEWS[stack] and not external)
     if name == "backups":
         return None  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
+    if name == "adopt":
+        return None  # nothing to adopt (written by `python -m ops adopt`)
     if name == "stateBackend":
         return None  # needed to render the infra workflows, which say so (workflows/infra.py)
     if name == "monitoring" and stack != "production":

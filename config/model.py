@@ -424,6 +424,49 @@ class PreviewSettings(_Section):
 
 CHECKLY_ACCOUNT_KEYS = ("checklyApiKey", "checklyAccountId")
 
+#: The Railway objects ``ops adopt`` can pin by id (``maya-infra:adopt.railway``), in discovery order.
+RAILWAY_ADOPT_KINDS = (
+    "project",
+    "environment",
+    "service",
+    "postgres",
+    "serviceDomain",
+    "customDomain",
+    "trigger",
+    "backupSchedule",
+)
+
+
+class AdoptSettings(_Section):
+    """What ``python -m ops adopt`` found running and brought under this stack (README, "Taking over the
+    running MAYA"). Written by that command, read by the components; nothing here is created or deleted.
+
+    ``imports``: Pulumi resource name -> the bridged provider's import id (Vercel, GitHub), passed as the
+    ``import_`` option so the engine records the existing object instead of creating one; adopted objects are
+    retained on delete. ``railway``: kind -> the Railway id the look-first create of that object must find
+    (Pulumi cannot import into dynamic providers, pulumi/pulumi#16175). ``removeUndeclaredVariables``: false
+    (default) keeps Railway variables the stack does not declare; true lets the next write remove them.
+    """
+
+    imports: dict[str, str] = Field(default_factory=dict)
+    railway: dict[str, str] = Field(default_factory=dict)
+    remove_undeclared_variables: bool = False
+
+    @field_validator("railway")
+    @classmethod
+    def _railway_kinds(cls, ids: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(ids) - set(RAILWAY_ADOPT_KINDS))
+        if unknown:
+            raise ValueError(f"{unknown} are not Railway kinds ops adopt knows ({', '.join(RAILWAY_ADOPT_KINDS)})")
+        empty = sorted(k for k, v in ids.items() if not v.strip())
+        if empty:
+            raise ValueError(f"{empty} have an empty id")
+        return ids
+
+    def import_id(self, resource_name: str) -> str | None:
+        """The import id of a bridged resource ops adopt found, or None (the resource is ours to create)."""
+        return self.imports.get(resource_name)
+
 
 class StackConfig(BaseModel):
     """The whole validated configuration of one stack."""
@@ -441,6 +484,7 @@ class StackConfig(BaseModel):
     #: Where the stack's state lives for CI (required to render the infra workflows; see README, "State backend").
     state_backend: StateBackendSettings | None = None
     previews: PreviewSettings = PreviewSettings(enabled=False)
+    adopt: AdoptSettings = AdoptSettings()
     secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
     #: Names of the secrets the stack holds, values known or not (tools reading only the stack file see these).
     declared_secrets: frozenset[str] = frozenset()

@@ -92,5 +92,6 @@ STRUCTURED_KEYS = (
     "backups",
     "stateBackend",
     "previews",
+    "adopt",
 )
 KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)

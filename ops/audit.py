@@ -391,6 +391,7 @@ def audit(state: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> Report:
             str(r.get("urn")),
             r.get("inputs") or {},
             r.get("outputs") or {},  # what is stored encrypted, not what was asked (additionalSecretOutputs)
+            protect=bool(r.get("protect")),  # a state records it: an unprotected production database is reported
         )
         for r in state_resources
         if not r.get("delete")

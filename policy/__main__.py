@@ -74,7 +74,14 @@ def _plain(value: Any) -> Any:
 
 def _resource(type_: str, urn: str, props: Any, opts: Any) -> rules.Resource:
     secret_outputs = getattr(opts, "additional_secret_outputs", None) or []
-    return rules.Resource(type_, urn, _plain(props), frozenset(secret_outputs))
+    return rules.Resource(
+        type_,
+        urn,
+        _plain(props),
+        frozenset(secret_outputs),
+        protect=bool(getattr(opts, "protect", False)),
+        delete_before_replace=bool(getattr(opts, "delete_before_replace", False)),
+    )
 
 
 @functools.cache

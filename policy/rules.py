@@ -117,6 +117,10 @@ class Resource:
     #: True when secretness is visible in ``props`` (a state or a program record, where secret values are
     #: :data:`SECRET`); False in the pack, where pulumi-policy hands over plaintext.
     secrets_visible: bool = False
+    #: The ``protect`` and ``delete_before_replace`` resource options, when the caller knows them (the pack
+    #: does; None means "not known here", and the rules about them stay silent).
+    protect: bool | None = None
+    delete_before_replace: bool | None = None
 
     @property
     def name(self) -> str:
@@ -162,6 +166,7 @@ def from_serialized(
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Any] | None = None,
     additional_secret_outputs: Iterable[str] = (),
+    protect: bool | None = None,
 ) -> Resource:
     """A :class:`Resource` from serialized properties (a state's ``inputs``/``outputs``, a mock's record):
     secret envelopes become :data:`SECRET`, and their top-level keys are recorded as secret."""
@@ -169,7 +174,7 @@ def from_serialized(
     props = {k: _unwrap_secrets(v, k, found) for k, v in inputs.items()}
     for key, value in (outputs or {}).items():
         _unwrap_secrets(value, key, found)
-    return Resource(type_, urn, props, frozenset(found), secrets_visible=True)
+    return Resource(type_, urn, props, frozenset(found), secrets_visible=True, protect=protect)
 
 
 @dataclass(frozen=True)
@@ -570,6 +575,46 @@ def stacks_share_nothing(resources: Sequence[Resource], facts: StackFacts) -> It
 
 CHECKLY_CHECK = "checkly:index/check:Check"
 RAILWAY_POSTGRES = RAILWAY + "Postgres"
+RAILWAY_SERVICE = RAILWAY + "Service"
+
+#: Production's stateful and identity objects (components/safety.py): what they are, for the messages.
+STATEFUL: Mapping[str, str] = {
+    RAILWAY_PROJECT: "the Railway project (every service, variable and volume of the stack lives in it)",
+    RAILWAY_ENVIRONMENT: "the Railway environment (its service instances and the database volume live in it)",
+    RAILWAY_SERVICE: "the backend service (its id is what CI deploys to)",
+    RAILWAY_POSTGRES: "the PostgreSQL service and its volume (production's data)",
+    RAILWAY_CUSTOM_DOMAIN: "the backend's custom domain (a name DNS points at)",
+    VERCEL_PROJECT: "the Vercel project (its id is what CI deploys to)",
+    VERCEL_DOMAIN: "a production domain of the frontend (a name DNS points at)",
+    GH_ENVIRONMENT: "the production GitHub environment (its reviewers gate deploys; its secrets live in it)",
+}
+
+
+def _is_stateful(r: Resource) -> bool:
+    if r.type not in STATEFUL:
+        return False
+    return not (r.type == VERCEL_DOMAIN and _text(r.get("redirect")))  # a redirect domain holds no name of ours
+
+
+def production_data_never_deleted_or_replaced(r: Resource) -> Iterator[str]:
+    """No delete or replace of a stateful resource in production: each is declared ``protect``-ed (so the
+    engine refuses to delete or replace it) and never ``delete_before_replace``."""
+    if r.stack != "production" or not _is_stateful(r):
+        return
+    safe_path = (
+        "safe path: keep it protected (components/safety.py `stateful`); renames are in-place updates; a change "
+        "that needs a new object is made beside the old one and moved to by hand; to really remove it, run "
+        f"`pulumi state unprotect '{r.urn}'` deliberately (README, \"Protecting production's data\")"
+    )
+    if r.protect is False:
+        yield (
+            f"{r.name} is {STATEFUL[r.type]} and is not protected: this update could delete or replace it "
+            f"(the engine allows both once `protect` is gone); {safe_path}"
+        )
+    if r.delete_before_replace:
+        yield f"{r.name} is {STATEFUL[r.type]} and asks to be deleted before it is replaced; {safe_path}"
+
+
 RAILWAY_BACKUP_SCHEDULE = RAILWAY + "BackupSchedule"
 MONITOR_WORKFLOW = ".github/workflows/monitor.yml"
 
@@ -730,6 +775,15 @@ _MANDATORY_WHY = (
 )
 
 POLICIES: tuple[Policy, ...] = (
+    Policy(
+        "production-data-never-deleted-or-replaced",
+        "No delete or replace of a stateful resource in production: production's stateful and identity objects are "
+        "declared protected (the engine then refuses to delete or replace them) and never delete-before-replace.",
+        MANDATORY,
+        "a replaced database is an empty database and a deleted project takes its volume with it; " + _MANDATORY_WHY,
+        resource_check=production_data_never_deleted_or_replaced,
+        types=tuple(STATEFUL),
+    ),
     Policy(
         "production-environment-protected",
         "The production GitHub environment has required reviewers, prevents self-review and admins cannot bypass it.",

@@ -310,7 +310,7 @@ def _rehearse(
             finally:
                 if not args.keep and not args.serve and postgres is None:
                     _banner(f"{name}: clean-up (pulumi destroy)")
-                    stack.destroy(on_output=print)
+                    stack.destroy_deliberately(on_output=print)
                 elif not args.keep:  # destroyed at the end: after the on-call stand-ins or the audit
                     to_destroy.append((name, stack))
         if postgres is not None and not failed:
@@ -322,9 +322,12 @@ def _rehearse(
             _serve_oncall(fake, outputs, root, args.serve_minutes)
         for name, stack in to_destroy:
             _banner(f"{name}: clean-up (pulumi destroy)")
-            stack.destroy(on_output=print)
+            stack.destroy_deliberately(on_output=print)
         if not args.keep:
-            print(f"\nfake Railway API empty after clean-up: {fake.is_empty()}")
+            print(
+                f"\nfake Railway API empty after clean-up: {fake.is_empty()} "
+                "(production's project, environment, service, database and custom domain are retained on delete)"
+            )
             if github is not None:
                 print(f"fake GitHub API empty after clean-up: {github.is_empty()}")
         if github is not None:

@@ -14,7 +14,13 @@ import pulumi
 from components.railway import resources as rw
 from components.railway.providers.alerts import DEPLOYMENT_FAILURE_EVENTS, email_channel
 from components.railway.providers.project import marker
+from components.safety import stateful
 from config import StackConfig
+
+
+def project_description(cfg: StackConfig) -> str:
+    """The Railway project's description (``ops adopt`` compares the running one with it)."""
+    return f"MAYA/OMEGA backend ({cfg.stack}), {marker(cfg.stack)}"
 
 
 @dataclass(frozen=True)
@@ -53,16 +59,17 @@ class RailwayBackend(pulumi.ComponentResource):
         cfg = args.config
         backend, github = cfg.backend, cfg.github
         child = pulumi.ResourceOptions(parent=self)
+        kept = stateful(cfg, child)  # protected and retained in production (components/safety.py)
 
         project = rw.Project(
             f"{name}-project",
             name=backend.project_name,
-            description=f"MAYA/OMEGA backend ({cfg.stack}), {marker(cfg.stack)}",
+            description=project_description(cfg),
             workspace_id=cfg.railway.workspace_id,
             default_environment_name=cfg.environment,
-            opts=child,
+            opts=kept,
         )
-        environment = rw.Environment(f"{name}-environment", project_id=project.id, name=cfg.environment, opts=child)
+        environment = rw.Environment(f"{name}-environment", project_id=project.id, name=cfg.environment, opts=kept)
 
         if backend.database == "railway":
             database = rw.Postgres(
@@ -71,7 +78,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 environment_id=environment.id,
                 region=backend.postgres_region,
                 workflow_poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
-                opts=child,
+                opts=kept,
             )
             database_url: pulumi.Output[str] = database.database_url_reference
         else:
@@ -79,7 +86,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 raise ValueError("backend.database is 'external' but no database URL was given")
             database_url = pulumi.Output.secret(args.external_database_url)
 
-        service = rw.Service(f"{name}-service", project_id=project.id, name=backend.service_name, opts=child)
+        service = rw.Service(f"{name}-service", project_id=project.id, name=backend.service_name, opts=kept)
         repository = f"{github.owner}/{github.backend_repository}"
         root = github.backend_path if github.monorepo else None
         instance = rw.ServiceInstance(
@@ -105,6 +112,9 @@ class RailwayBackend(pulumi.ComponentResource):
             environment_id=environment.id,
             service_id=service.id,
             variables={**args.variables, "DATABASE_URL": database_url},
+            # adopted (ops adopt): variables that run but are not declared are kept, unless asked otherwise;
+            # None otherwise, so states written before this input see no change
+            keep_undeclared=True if cfg.adopt.railway and not cfg.adopt.remove_undeclared_variables else None,
             opts=child,
         )
         service_domain = rw.ServiceDomain(
@@ -124,7 +134,7 @@ class RailwayBackend(pulumi.ComponentResource):
                 environment_id=environment.id,
                 domain=backend.custom_domain,
                 target_port=backend.port,
-                opts=child,
+                opts=kept,
             )
         rw.DeploymentTrigger(
             f"{name}-trigger",

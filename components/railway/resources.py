@@ -159,6 +159,7 @@ class Variables(Resource, module="railway", name="Variables"):
         environment_id: pulumi.Input[str],
         service_id: pulumi.Input[str],
         variables: pulumi.Input[dict[str, pulumi.Input[str]]],
+        keep_undeclared: bool | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         _declare(
@@ -170,6 +171,7 @@ class Variables(Resource, module="railway", name="Variables"):
             environment_id=environment_id,
             service_id=service_id,
             variables=variables,
+            keep_undeclared=keep_undeclared,
         )
 
 

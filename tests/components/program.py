@@ -17,11 +17,39 @@ from tests.secrets import TEST_CHECKLY_SECRETS, TEST_SECRETS
 RAILWAY = "pulumi-python:dynamic/railway:"
 
 
+@dataclass(frozen=True)
+class RegisteredOptions:
+    """The resource options the engine would receive for one resource (the mocks' args do not carry them)."""
+
+    type: str
+    name: str
+    protect: bool
+    retain_on_delete: bool
+    import_id: str
+    delete_before_replace: bool
+    aliases: tuple[str, ...]
+    dependencies: tuple[str, ...]
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Records every resource; gives dynamic and provider resources plausible computed outputs."""
+    """Records every resource and its options; gives dynamic and provider resources plausible computed outputs."""
 
     def __init__(self) -> None:
         self.resources: list[pulumi.runtime.MockResourceArgs] = []
+        #: resource name -> the options it was registered with (components included)
+        self.options: dict[str, RegisteredOptions] = {}
+
+    def record_request(self, request: Any) -> None:
+        self.options[request.name] = RegisteredOptions(
+            type=request.type,
+            name=request.name,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            import_id=request.importId,
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            aliases=tuple(str(a) for a in request.aliases),
+            dependencies=tuple(request.dependencies),
+        )
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(args)
@@ -94,6 +122,7 @@ def run_program(
     global LAST_MOCKS
     mocks = LAST_MOCKS = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="maya-infra", stack=stack_name, preview=preview)
+    _record_options(mocks)
     values, secret_keys = stack_config(stack_name, overrides, secrets)
     pulumi.runtime.set_all_config(values, secret_keys)
     run = ProgramRun(mocks)
@@ -106,6 +135,19 @@ def run_program(
 
     program()
     return run
+
+
+def _record_options(mocks: RecordingMocks) -> None:
+    """Let the mock monitor hand each registration's options to ``mocks`` before it answers."""
+    monitor = pulumi.runtime.settings.get_monitor()
+    register = monitor.RegisterResource
+
+    def recording(request: Any) -> Any:
+        if request.type != "pulumi:pulumi:Stack":
+            mocks.record_request(request)
+        return register(request)
+
+    monitor.RegisterResource = recording
 
 
 def is_secret(value: Any) -> bool:

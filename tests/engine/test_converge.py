@@ -30,7 +30,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, bin_dir: Path) -> Iter
         yield stack, fake
         with_leftovers = fake.state.projects
         if with_leftovers:
-            stack.destroy()
+            stack.destroy_deliberately()
 
 
 def _changes(result: auto.UpResult | auto.RefreshResult | auto.DestroyResult) -> dict[str, int]:
@@ -196,11 +196,17 @@ def test_exported_state_holds_no_secret_in_plain_text(world: tuple[EngineStack, 
 
 
 def test_destroy_leaves_the_fake_empty(world: tuple[EngineStack, FakeRailway]) -> None:
+    """Staging is destroyable; production is torn down only deliberately, and keeps its stateful objects."""
     stack, fake = world
     stack.up()
-    result = stack.destroy()
+    result = stack.destroy_deliberately()
     assert _changes(result).get("delete", 0) >= 12
-    assert fake.is_empty()
+    if stack.name == "staging":
+        assert fake.is_empty()
+        return
+    retained = {t: len(getattr(fake.state, t)) for t in ("projects", "environments", "services", "custom_domains")}
+    assert retained == {"projects": 1, "environments": 1, "services": 2, "custom_domains": 1}  # backend + Postgres
+    assert len(fake.state.volumes) == 1 and not fake.state.project_tokens and not fake.state.triggers
 
 
 def test_bad_config_fails_before_any_request(tmp_path: Path, bin_dir: Path) -> None:

@@ -131,6 +131,22 @@ class FakeVercel:
                 self._production[project_id] = uid
             return uid
 
+    def add_domain(self, project_id: str, name: str, redirect: str | None = None) -> None:
+        """A domain of the project (``GET /v9/projects/{id}/domains``), e.g. of a running project to adopt."""
+        with self._lock:
+            self.projects[project_id].setdefault("_domains", []).append(
+                {"name": name, "projectId": project_id, "redirect": redirect, "verified": True}
+            )
+
+    def add_env(self, project_id: str, key: str, targets: tuple[str, ...] = ("production",)) -> str:
+        """An environment variable of the project; its value is never served (like a sensitive one)."""
+        with self._lock:
+            env_id = f"env_{secrets.token_hex(8)}"
+            self.projects[project_id].setdefault("_env", []).append(
+                {"id": env_id, "key": key, "target": list(targets), "type": "sensitive"}
+            )
+            return env_id
+
     def production_of(self, project_id: str) -> str | None:
         with self._lock:
             return self._production.get(project_id)
@@ -210,7 +226,7 @@ class FakeVercel:
             }
         latest = sorted((d for d in self.deployments.values() if d["projectId"] == pid), key=lambda d: -d["created"])
         return {
-            **self.projects[pid],
+            **{k: v for k, v in self.projects[pid].items() if not k.startswith("_")},
             "targets": targets,
             "lastAliasRequest": None
             if job is None
@@ -254,6 +270,21 @@ class FakeVercel:
             if pid is None:
                 return self._error(404, "not_found", "Project not found")
             return 200, self._project_view(pid)
+        if (
+            method == "GET"
+            and len(segments) == 4
+            and segments[:2] == ["v9", "projects"]
+            and segments[3]
+            in (
+                "domains",
+                "env",
+            )
+        ):
+            pid = self._find_project(segments[2]) if visible else None
+            if pid is None:
+                return self._error(404, "not_found", "Project not found")
+            key = "domains" if segments[3] == "domains" else "envs"
+            return 200, {key: list(self.projects[pid].get("_" + segments[3], [])), "pagination": {"next": None}}
         if method == "GET" and segments == ["v6", "deployments"]:
             return 200, self._list(query if visible else {**query, "projectId": "-"})
         if method == "GET" and len(segments) == 3 and segments[:2] == ["v13", "deployments"]:

@@ -215,6 +215,7 @@ def synthetic_state(stack: str) -> dict[str, Any]:
             {
                 "urn": f"urn:pulumi:{stack}::maya-infra::{r.typ}::{r.name}",
                 "custom": bool(r.custom),
+                "protect": run.mocks.options[r.name].protect,  # as the engine records it
                 "id": f"{r.name}-id" if r.custom else None,
                 "type": r.typ,
                 "inputs": inputs,
@@ -330,7 +331,7 @@ def _export_after_up(tmp_path: Path, stack: str, fake: Any, bin_dir: Path, **bac
     assert up.returncode == 0, up.stdout + up.stderr
     exported = engine_stack.cli("stack", "export")  # what an auditor gets: no --show-secrets
     assert exported.returncode == 0, exported.stderr
-    engine_stack.destroy()
+    engine_stack.destroy_deliberately()
     return exported.stdout, up.stdout
 
 

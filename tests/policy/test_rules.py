@@ -94,6 +94,7 @@ def test_policy_table_is_deliberate() -> None:
         assert p.rationale and p.description
     mandatory = {p.name for p in rules.POLICIES if p.level == rules.MANDATORY}
     assert mandatory == {
+        "production-data-never-deleted-or-replaced",
         "production-environment-protected",
         "credentials-are-secrets",
         "railway-health-and-migrations",

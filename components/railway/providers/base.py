@@ -280,7 +280,9 @@ class RailwayProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self.inputs_of(props)
-        id_, computed = self._create(inputs)
+        from components.railway.providers import adopt  # the ops adopt run records, it never writes
+
+        id_, computed = adopt.record(self, inputs) if adopt.recording() else self._create(inputs)
         computed.setdefault("origin", CREATED)
         return CreateResult(id_, {**inputs, **computed})
 

@@ -315,6 +315,8 @@ class VariablesProvider(RailwayProvider):
         Field("environment_id", replace=True, required=True),
         Field("service_id", replace=True, required=True),
         Field("variables", secret=True),
+        # adopted sets (ops adopt): names that run but are not declared stay on Railway and out of the state
+        Field("keep_undeclared"),
         Field("revision", output=True, secret=True),
     )
 
@@ -343,7 +345,8 @@ class VariablesProvider(RailwayProvider):
 
     def _apply(self, props: Mapping[str, Any], before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, Any]:
         """One request whatever changed: changed names are upserted; when names go away, the whole set is
-        written with ``replace`` (``variableDelete`` has no ``skipDeploys`` and would deploy per name)."""
+        written with ``replace`` (``variableDelete`` has no ``skipDeploys`` and would deploy per name).
+        Names never in the state are never in ``before``: with ``keep_undeclared`` they are never removed."""
         removed = set(before) - set(after)
         changed = dict(after) if removed else {k: v for k, v in after.items() if before.get(k) != v}
         if changed or removed:
@@ -366,4 +369,9 @@ class VariablesProvider(RailwayProvider):
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         remote = self.client.execute(ops.VARIABLES, self._scope(state))["variables"] or {}
         remote = {k: v for k, v in remote.items() if not k.startswith("RAILWAY_")}
+        if state.get("keep_undeclared"):
+            # an adopted set (ops adopt): names nobody declared stay on Railway and out of the state, so no
+            # later write removes them; a declared name deleted behind our back still shows as drift
+            declared = set(state.get("variables") or {})
+            remote = {k: v for k, v in remote.items() if k in declared}
         return {"variables": remote}

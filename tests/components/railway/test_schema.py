@@ -60,7 +60,9 @@ def test_props_refuse_a_name_the_schema_does_not_declare() -> None:
 
 
 def test_props_wrap_secret_inputs_and_declare_outputs() -> None:
-    props = p.VariablesProvider.props(project_id="p", environment_id="e", service_id="s", variables={"A": "1"})
+    props = p.VariablesProvider.props(
+        project_id="p", environment_id="e", service_id="s", variables={"A": "1"}, keep_undeclared=None
+    )
     assert isinstance(props["variables"], pulumi.Output)
     assert props["revision"] is None and props["origin"] is None
     assert set(p.VariablesProvider.secret_outputs) == {"variables", "revision"}

@@ -1,0 +1,624 @@
+"""``python -m ops adopt --stack <stack>``: take over the MAYA that already runs, without touching it.
+
+1. **Discover** (reads only): the stack's objects on Railway, Vercel and GitHub, by the names in the stack
+   config or the ids given with ``--id kind=ID``. Railway: project, environment, backend service and its
+   instance settings, variables (names only — values are never printed), PostgreSQL service and volume,
+   service and custom domains, deployment trigger, backup schedule, active deployment. Vercel: project,
+   domains, environment variables. GitHub: environments with reviewers, environment secret and variable
+   names, the branch ruleset, the workflow files.
+2. **Show** one table: object, id, and whether it matches the config, differs (and how), is extra (runs
+   but is not declared: kept, never deleted) or is missing (the next ``up`` creates it).
+3. On confirmation (``--yes``, or answering ``y``), **bring them into the stack**:
+   * ``maya-infra:adopt`` is written into ``Pulumi.<stack>.yaml``: the Vercel and GitHub import ids (read
+     by the components as the ``import_`` resource option), the Railway ids found, and whether undeclared
+     Railway variables may be removed (no, unless ``--remove-undeclared-variables``);
+   * one targeted ``pulumi up`` records the Railway objects found (Pulumi cannot import into dynamic
+     providers, pulumi/pulumi#16175): in that run each Railway ``create`` reads the running object and
+     sends no mutation (components/railway/providers/adopt.py).
+
+Afterwards ``pulumi preview`` shows no create, delete or replace of what was found; its updates are the
+"differs" rows of the table, and the next ``up`` writes only those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import yaml
+
+from components.railway import operations as rops
+from components.railway.backend import project_description
+from components.railway.client import RailwayClient
+from components.railway.providers.adopt import PINNED_ENV, RECORDING_ENV
+from components.railway.providers.base import edges
+from config import NAMESPACE, PROJECT_DIR, RAILWAY_ADOPT_KINDS, StackConfig, envvars
+from config.envvars import Target
+from ops.context import OpsError, StackContext
+from ops.vercel import VercelClient, VercelError
+from workflows import render_app_workflows
+
+MATCHES, DIFFERS, EXTRA, MISSING = "matches", "differs", "extra", "missing"
+RAILWAY_PARENT = "maya:railway:Backend"
+RAILWAY_TYPE = "pulumi-python:dynamic/railway:"
+GITHUB_API = "https://api.github.com"
+
+
+@dataclass(frozen=True)
+class Row:
+    platform: str
+    kind: str
+    name: str
+    id: str
+    verdict: str
+    detail: str = ""
+
+
+@dataclass
+class Discovery:
+    """What ``ops adopt`` found and what it will write."""
+
+    stack: str
+    rows: list[Row] = field(default_factory=list)
+    #: maya-infra:adopt.railway: kind -> id
+    railway_ids: dict[str, str] = field(default_factory=dict)
+    #: maya-infra:adopt.imports: Pulumi resource name -> import id
+    imports: dict[str, str] = field(default_factory=dict)
+    #: The Railway resources (by name) the recording run targets: those found.
+    railway_found: list[tuple[str, str]] = field(default_factory=list)  # (type, resource name)
+
+    def add(self, *row: str) -> None:
+        self.rows.append(Row(*row))
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for r in self.rows if r.verdict == verdict)
+
+
+# ---- Railway ----------------------------------------------------------------------------------------------
+def _desired_instance(cfg: StackConfig) -> dict[str, Any]:
+    """The service-instance settings the backend component declares (components/railway/backend.py)."""
+    b, gh = cfg.backend, cfg.github
+    return {
+        "source_repo": f"{gh.owner}/{gh.backend_repository}",
+        "root_directory": gh.backend_path if gh.monorepo else None,
+        "build_command": b.build_command,
+        "start_command": b.start_command,
+        "pre_deploy_command": b.pre_deploy_command,
+        "healthcheck_path": b.healthcheck_path,
+        "healthcheck_timeout": b.healthcheck_timeout_seconds,
+        "num_replicas": b.replicas,
+        "region": b.region,
+        "restart_policy_type": b.restart_policy,
+        "restart_policy_max_retries": b.restart_policy_max_retries,
+    }
+
+
+def _running_instance(instance: Mapping[str, Any]) -> dict[str, Any]:
+    pre = instance.get("preDeployCommand")
+    return {
+        "source_repo": (instance.get("source") or {}).get("repo"),
+        "root_directory": instance.get("rootDirectory") or None,
+        "build_command": instance.get("buildCommand") or None,
+        "start_command": instance.get("startCommand"),
+        "pre_deploy_command": " && ".join(pre) if isinstance(pre, list) and pre else (pre or None),
+        "healthcheck_path": instance.get("healthcheckPath"),
+        "healthcheck_timeout": instance.get("healthcheckTimeout"),
+        "num_replicas": instance.get("numReplicas"),
+        "region": instance.get("region"),
+        "restart_policy_type": instance.get("restartPolicyType"),
+        "restart_policy_max_retries": instance.get("restartPolicyMaxRetries"),
+    }
+
+
+def _differences(running: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+    return "; ".join(f"{k}: runs {running.get(k)!r}, config {v!r}" for k, v in wanted.items() if running.get(k) != v)
+
+
+def _found(d: Discovery, kind: str, type_: str, resource: str, id_: str, label: str, differs: str = "") -> None:
+    d.railway_ids[kind] = id_
+    d.railway_found.append((type_, resource))
+    d.add("railway", kind, label, id_, DIFFERS if differs else MATCHES, differs)
+
+
+def discover_railway(client: RailwayClient, cfg: StackConfig, given: Mapping[str, str], d: Discovery) -> None:
+    """Railway objects of the stack, reads only (about one request per object)."""
+    b = cfg.backend
+    project_id = given.get("project")
+    if project_id is None:
+        after = None
+        for _ in range(50):
+            page = client.execute(rops.PROJECTS, {"workspaceId": cfg.railway.workspace_id, "after": after})["projects"]
+            project_id = next((n["id"] for n in edges(page) if n["name"] == b.project_name), None)
+            if project_id or not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+    if project_id is None:
+        d.add("railway", "project", b.project_name, "-", MISSING, "the next `pulumi up` creates the whole backend")
+        return
+    project = client.execute(rops.PROJECT, {"id": project_id})["project"]
+    if project["name"] != b.project_name:
+        raise OpsError(
+            f"the Railway project {project_id} is named {project['name']!r}, the config says {b.project_name!r}: "
+            f"adopt it under its running name first (`pulumi config set --path '{NAMESPACE}:backend.projectName' "
+            f"'{project['name']}' --stack {cfg.stack}`); renaming it later is an in-place update"
+        )
+    description = project_description(cfg)
+    differs = (
+        ""
+        if (project.get("description") or "") == description
+        else (f"description: runs {project.get('description')!r}, config {description!r}")
+    )
+    _found(d, "project", "Project", "backend-project", project_id, project["name"], differs)
+
+    envs = {e["name"]: e["id"] for e in edges(project.get("environments"))}
+    env_id = given.get("environment") or envs.get(cfg.environment)
+    if env_id is None:
+        d.add("railway", "environment", cfg.environment, "-", MISSING, f"runs: {sorted(envs)}; up creates it")
+        return
+    _found(d, "environment", "Environment", "backend-environment", env_id, cfg.environment)
+    for name, other in sorted(envs.items()):
+        if other != env_id:
+            d.add("railway", "environment", name, other, EXTRA, "not this stack's; left alone")
+
+    services = {s["name"]: s["id"] for s in edges(project.get("services"))}
+    service_id = given.get("service") or services.get(b.service_name)
+    postgres_id = given.get("postgres") or services.get("Postgres") if b.database == "railway" else None
+    for name, sid in sorted(services.items()):
+        if sid not in (service_id, postgres_id):
+            d.add("railway", "service", name, sid, EXTRA, "not declared; left alone")
+    if service_id is None:
+        d.add("railway", "service", b.service_name, "-", MISSING, "up creates it")
+        return
+    _found(d, "service", "Service", "backend-service", service_id, b.service_name)
+
+    instance = client.execute(rops.SERVICE_INSTANCE, {"serviceId": service_id, "environmentId": env_id})[
+        "serviceInstance"
+    ]
+    differs = _differences(_running_instance(instance), _desired_instance(cfg))
+    _found(d, "settings", "ServiceInstance", "backend-settings", f"{service_id}:{env_id}", "instance settings", differs)
+
+    scope = {"projectId": project_id, "environmentId": env_id, "serviceId": service_id}
+    running = {k for k in client.execute(rops.VARIABLES, scope)["variables"] or {} if not k.startswith("RAILWAY_")}
+    declared = {v.name for v in envvars.for_target(cfg, Target.BACKEND)} | {"DATABASE_URL"}
+    absent = sorted(declared - running)
+    detail = f"not set yet (up sets them): {', '.join(absent)}" if absent else ""
+    _found(d, "variables", "Variables", "backend-variables", f"{project_id}:{env_id}:{service_id}", "variables", detail)
+    for name in sorted(running - declared):
+        d.add("railway", "variable", name, "-", EXTRA, "runs but is not declared: kept, never deleted")
+
+    volume_instance = None
+    if b.database == "railway":
+        if postgres_id is None:
+            d.add("railway", "postgres", "Postgres", "-", MISSING, "up deploys Railway's PostgreSQL template")
+        else:
+            volumes = edges(
+                client.execute(rops.ENVIRONMENT_INSTANCES, {"environmentId": env_id})["environment"]["volumeInstances"]
+            )
+            volume_instance = next((v for v in volumes if v.get("serviceId") == postgres_id), None)
+            label = f"Postgres (volume {volume_instance['volumeId']})" if volume_instance else "Postgres (no volume!)"
+            region = (volume_instance or {}).get("region")
+            moved = (
+                f"region: runs {region!r}, config {b.postgres_region!r} (up refuses to move data: set "
+                f"backend.databaseRegion to {region!r}, or move it in the dashboard)"
+                if region and region != b.postgres_region
+                else ""
+            )
+            _found(d, "postgres", "Postgres", "backend-postgres", postgres_id, label, moved)
+
+    domains = client.execute(rops.DOMAINS, scope)["domains"]
+    service_domain = next(iter(domains["serviceDomains"]), None)
+    if service_domain is None:
+        d.add("railway", "serviceDomain", "*.up.railway.app", "-", MISSING, "up creates it")
+    else:
+        port = (
+            ""
+            if service_domain.get("targetPort") == b.port
+            else f"targetPort: runs {service_domain.get('targetPort')!r}, config {b.port}"
+        )
+        _found(
+            d, "serviceDomain", "ServiceDomain", "backend-domain", service_domain["id"], service_domain["domain"], port
+        )
+    for custom in domains["customDomains"]:
+        if custom["domain"] == b.custom_domain:
+            port = (
+                ""
+                if custom.get("targetPort") in (None, b.port)
+                else f"targetPort: runs {custom.get('targetPort')!r}, config {b.port}"
+            )
+            _found(d, "customDomain", "CustomDomain", "backend-custom-domain", custom["id"], custom["domain"], port)
+        else:
+            d.add("railway", "customDomain", custom["domain"], custom["id"], EXTRA, "not declared; left alone")
+    if b.custom_domain and not any(c["domain"] == b.custom_domain for c in domains["customDomains"]):
+        d.add("railway", "customDomain", b.custom_domain, "-", MISSING, "up attaches it")
+
+    repository = f"{cfg.github.owner}/{cfg.github.backend_repository}"
+    triggers = edges(
+        client.execute(
+            rops.DEPLOYMENT_TRIGGERS,
+            {"projectId": project_id, "environmentId": env_id, "serviceId": service_id},
+        )["deploymentTriggers"]
+    )
+    trigger = next((t for t in triggers if t["id"] == given.get("trigger") or t["repository"] == repository), None)
+    if trigger is None:
+        d.add("railway", "trigger", f"{repository}@{cfg.github.branch}", "-", MISSING, "up creates it")
+    else:
+        want = {"branch": cfg.github.branch, "checkSuites": b.wait_for_ci}
+        differs = "; ".join(f"{k}: runs {trigger[k]!r}, config {v!r}" for k, v in want.items() if trigger[k] != v)
+        _found(
+            d,
+            "trigger",
+            "DeploymentTrigger",
+            "backend-trigger",
+            trigger["id"],
+            f"{repository}@{trigger['branch']}",
+            differs,
+        )
+
+    if volume_instance is not None and cfg.backup_kinds:
+        listed = client.execute(rops.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume_instance["id"]})[
+            "volumeInstanceBackupScheduleList"
+        ]
+        kinds = sorted(s["kind"] for s in listed)
+        differs = "" if kinds == sorted(cfg.backup_kinds) else f"kinds: runs {kinds}, config {list(cfg.backup_kinds)}"
+        _found(
+            d, "backupSchedule", "BackupSchedule", "backend-backups", volume_instance["id"], "backup schedule", differs
+        )
+
+    latest = edges(
+        client.execute(
+            rops.DEPLOYMENTS,
+            {"input": {"projectId": project_id, "serviceId": service_id, "environmentId": env_id}, "first": 1},
+        )["deployments"]
+    )
+    if latest:
+        d.railway_found.append(("Deployment", "backend-deployment"))
+        d.add(
+            "railway",
+            "deployment",
+            "active deployment",
+            latest[0]["id"],
+            MATCHES,
+            f"{latest[0]['status']}; kept, not redeployed",
+        )
+    d.add(
+        "railway",
+        "ciToken",
+        f"maya-infra-{cfg.stack}-ci-deploy",
+        "-",
+        MISSING,
+        "up creates the CI deploy token (a token's value is shown once: an old one cannot be adopted)",
+    )
+
+
+# ---- Vercel -----------------------------------------------------------------------------------------------
+def discover_vercel(client: VercelClient, cfg: StackConfig, given: Mapping[str, str], d: Discovery) -> None:
+    """The Vercel project, its domains and environment variables (keys only), by name or ``--id vercel=prj_…``."""
+    f = cfg.frontend
+    status, project = client.request("GET", f"/v9/projects/{quote(given.get('vercel') or f.project_name, safe='')}")
+    if status == 404 or not isinstance(project, Mapping):
+        d.add("vercel", "project", f.project_name, "-", MISSING, "up creates it")
+        return
+    pid = str(project["id"])
+    scoped = f"{f.team_id}/{pid}" if f.team_id else pid
+    differs = "" if project.get("name") == f.project_name else f"name: runs {project.get('name')!r}"
+    d.imports["frontend-project"] = scoped
+    d.add("vercel", "project", f.project_name, scoped, DIFFERS if differs else MATCHES, differs)
+
+    _, listed = client.request("GET", f"/v9/projects/{pid}/domains")
+    running = {str(x["name"]): x for x in (listed or {}).get("domains", [])}
+    wanted = {
+        **{n: ("domain", None) for n in f.domains},
+        **{n: ("redirect", f.primary_domain) for n in f.redirect_domains},
+    }
+    for name, (kind, redirect) in wanted.items():
+        found = running.get(name)
+        if found is None:
+            d.add("vercel", kind, name, "-", MISSING, "up adds it")
+            continue
+        differs = (
+            ""
+            if found.get("redirect") == redirect
+            else f"redirect: runs {found.get('redirect')!r}, config {redirect!r}"
+        )
+        d.imports[f"frontend-{kind}-{name}"] = f"{scoped}/{name}"
+        d.add("vercel", kind, name, f"{scoped}/{name}", DIFFERS if differs else MATCHES, differs)
+    for name in sorted(set(running) - set(wanted)):
+        d.add("vercel", "domain", name, "-", EXTRA, "not declared; left alone")
+
+    _, env = client.request("GET", f"/v9/projects/{pid}/env")
+    declared = {v.name for v in envvars.for_target(cfg, Target.FRONTEND_BUILD)}
+    for item in (env or {}).get("envs", []):
+        key = str(item["key"])
+        if key in declared:
+            d.imports[f"frontend-env-{key}"] = f"{scoped}/{item['id']}"
+            d.add("vercel", "variable", key, str(item["id"]), MATCHES, "value not compared (up writes the config's)")
+        else:
+            d.add("vercel", "variable", key, str(item["id"]), EXTRA, "not declared; left alone")
+    for key in sorted(declared - {str(i["key"]) for i in (env or {}).get("envs", [])}):
+        d.add("vercel", "variable", key, "-", MISSING, "up adds it")
+
+
+# ---- GitHub -----------------------------------------------------------------------------------------------
+class GitHubReader:
+    """GitHub REST reads over httpx (``GITHUB_TOKEN``; ``github.baseUrl`` for GHES or the loopback fake)."""
+
+    def __init__(self, token: str, base_url: str | None) -> None:
+        root = (base_url or GITHUB_API).rstrip("/")
+        api = root if root == GITHUB_API else f"{root}/api/v3"
+        self._http = httpx.Client(
+            base_url=api,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"},
+            timeout=30.0,
+        )
+
+    def get(self, path: str) -> Any:
+        response = self._http.get(path)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise OpsError(f"GitHub GET {path}: HTTP {response.status_code}")
+        return response.json()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Mapping[str, Mapping[str, str]]) -> None:
+    """Environments with reviewers, environment secret/variable names, the ruleset, the workflow files."""
+    owner, env = cfg.github.owner, cfg.environment
+    reviewers = sorted((r.kind, r.id) for r in cfg.github.reviewers)
+    for repo in cfg.github.repositories:
+        base = f"/repos/{owner}/{repo}"
+        found = gh.get(f"{base}/environments/{quote(env)}")
+        if found is None:
+            d.add("github", "environment", f"{repo}:{env}", "-", MISSING, "up creates it")
+            continue
+        running = sorted(
+            ("team" if r.get("type") == "Team" else "user", int(r["reviewer"]["id"]))
+            for rule in found.get("protection_rules") or []
+            if rule.get("type") == "required_reviewers"
+            for r in rule.get("reviewers") or []
+        )
+        differs = "" if running == reviewers else f"reviewers: runs {running}, config {reviewers}"
+        d.imports[f"pipeline-{repo}-environment"] = f"{repo}:{env}"
+        d.add("github", "environment", f"{repo}:{env}", f"{repo}:{env}", DIFFERS if differs else MATCHES, differs)
+        policies = gh.get(f"{base}/environments/{quote(env)}/deployment-branch-policies") or {}
+        policy = next((x for x in policies.get("branch_policies", []) if x.get("name") == cfg.github.branch), None)
+        if policy is None:
+            d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", "-", MISSING, "up adds it")
+        else:
+            d.imports[f"pipeline-{repo}-branch-policy"] = f"{repo}:{env}:{policy['id']}"
+            d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", str(policy["id"]), MATCHES)
+        for kind in ("secrets", "variables"):
+            listed = gh.get(f"{base}/environments/{quote(env)}/{kind}") or {}
+            for item in listed.get(kind, []):
+                name = str(item["name"])
+                resource = f"pipeline-{repo}-{kind[:-1]}-{name}"
+                d.imports[resource] = f"{repo}:{env}:{name}"
+                d.add("github", kind[:-1], f"{repo}:{env}:{name}", name, MATCHES, "value write-only: up writes it")
+        if cfg.github.protection == "ruleset":
+            wanted = f"maya-infra {cfg.stack}: {cfg.github.branch}"
+            ruleset = next((r for r in gh.get(f"{base}/rulesets") or [] if r.get("name") == wanted), None)
+            if ruleset is None:
+                d.add("github", "ruleset", wanted, "-", MISSING, "up creates it")
+            else:
+                d.imports[f"pipeline-{repo}-ruleset"] = f"{repo}:{ruleset['id']}"
+                d.add("github", "ruleset", wanted, str(ruleset["id"]), MATCHES)
+        if cfg.github.commit_workflows:
+            for path, content in sorted(files.get(repo, {}).items()):
+                found_file = gh.get(f"{base}/contents/{quote(path)}?ref={quote(cfg.github.branch)}")
+                if found_file is None:
+                    d.add("github", "workflow", path, "-", MISSING, "up commits it")
+                    continue
+                running_text = base64.b64decode(found_file.get("content") or "").decode(errors="replace")
+                differs = "" if running_text == content else "content differs: up commits the generated file"
+                # not imported: the github provider (6.15.0) answers an import of a repository file with "does
+                # not exist" without asking GitHub; `overwrite_on_create` commits the generated file over it
+                d.add(
+                    "github",
+                    "workflow",
+                    path,
+                    str(found_file.get("sha", ""))[:12],
+                    DIFFERS if differs else MATCHES,
+                    differs or "same content: up commits it once (the file does not change)",
+                )
+
+
+# ---- showing and writing ----------------------------------------------------------------------------------
+def render(d: Discovery) -> str:
+    """The table: one row per object, columns as wide as their longest cell (ids are never cut)."""
+    head = ("platform", "object", "name", "id", "verdict")
+    cells = [head, *((r.platform, r.kind, r.name, r.id, r.verdict) for r in d.rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
+    details = ["detail", *(r.detail for r in d.rows)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + "  " + x
+        for row, x in zip(cells, details, strict=True)
+    ]
+    summary = ", ".join(f"{d.count(v)} {v}" for v in (MATCHES, DIFFERS, EXTRA, MISSING))
+    lines.append(f"\n{len(d.rows)} objects: {summary}. Extra objects are kept; nothing is created or deleted now.")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def adopt_block(d: Discovery, remove_undeclared: bool) -> dict[str, Any]:
+    return {
+        "imports": dict(sorted(d.imports.items())),
+        "railway": {k: d.railway_ids[k] for k in RAILWAY_ADOPT_KINDS if k in d.railway_ids},
+        "removeUndeclaredVariables": remove_undeclared,
+    }
+
+
+def write_config(project_dir: Path, stack: str, block: Mapping[str, Any]) -> Path:
+    """Replace (or add) the ``maya-infra:adopt`` block inside ``config:`` of ``Pulumi.<stack>.yaml``; every
+    other line (comments, secrets, the encryption salt) stays as it is."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    key = f"  {NAMESPACE}:adopt:"
+    kept: list[str] = []
+    skipping = False
+    for line in lines:
+        if line.startswith(key):
+            skipping = True
+            continue
+        if skipping and (line.startswith("   ") or line.startswith("  -") or not line.strip()):
+            continue
+        skipping = False
+        kept.append(line)
+    dumped = yaml.safe_dump({f"{NAMESPACE}:adopt": dict(block)}, sort_keys=False, default_flow_style=False, width=200)
+    block_lines = ["  " + line + "\n" for line in dumped.splitlines()]
+    if "config:\n" not in kept:
+        return _write(path, [*kept, "config:\n", *block_lines])
+    at = kept.index("config:\n") + 1
+    while at < len(kept) and (kept[at].startswith(" ") or not kept[at].strip()):
+        at += 1
+    return _write(path, [*kept[:at], *block_lines, *kept[at:]])
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(lines))
+    return path
+
+
+def railway_targets(stack: str, found: Iterable[tuple[str, str]]) -> list[str]:
+    prefix = f"urn:pulumi:{stack}::maya-infra::"
+    urns = [f"{prefix}{RAILWAY_PARENT}::backend"]
+    urns += [f"{prefix}{RAILWAY_PARENT}${RAILWAY_TYPE}{type_}::{name}" for type_, name in found]
+    return urns
+
+
+def record_railway(
+    project_dir: Path, stack: str, d: Discovery, env: Mapping[str, str], run: Callable[..., Any] = subprocess.run
+) -> None:
+    """The one targeted ``pulumi up`` in which Railway creates read and record (no mutation is sent).
+
+    Only objects the state does not hold yet are targeted: an update is never intercepted, so running
+    ``ops adopt`` again must not turn into a targeted update of what is already managed.
+    """
+    exported = run(
+        ["pulumi", "stack", "export", "--stack", stack],
+        cwd=project_dir,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if exported.returncode != 0:
+        raise OpsError(f"`pulumi stack export --stack {stack}` failed: {exported.stderr.strip()[:300]}")
+    held = {r.get("urn") for r in (json.loads(exported.stdout or "{}").get("deployment") or {}).get("resources") or []}
+    targets = [urn for urn in railway_targets(stack, d.railway_found) if urn not in held]
+    if not [urn for urn in targets if RAILWAY_TYPE in urn]:
+        return
+    args = ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]
+    for urn in targets:
+        args += ["--target", urn]
+    result = run(
+        args,
+        cwd=project_dir,
+        env={**env, RECORDING_ENV: "1", PINNED_ENV: json.dumps(d.railway_ids)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise OpsError(
+            "recording the Railway objects failed (nothing was written to Railway):\n"
+            f"{result.stdout[-3000:]}{result.stderr[-2000:]}",
+            1,
+        )
+
+
+# ---- the command ------------------------------------------------------------------------------------------
+def discover(ctx: StackContext, given: Mapping[str, str]) -> Discovery:
+    cfg = ctx.config
+    d = Discovery(cfg.stack)
+    if "railway" in cfg.platforms:
+        discover_railway(ctx.railway(), cfg, given, d)
+    if "vercel" in cfg.platforms:
+        try:
+            with VercelClient(ctx.vercel_token(), ctx.vercel_api(), cfg.frontend.team_id) as vercel:
+                discover_vercel(vercel, cfg, given, d)
+        except VercelError as exc:
+            raise OpsError(f"Vercel: {exc}") from None
+    if "github" in cfg.platforms:
+        reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), cfg.github.base_url)
+        try:
+            files = render_app_workflows(cfg) if cfg.github.commit_workflows else {}
+            discover_github(reader, cfg, d, files)
+        finally:
+            reader.close()
+    return d
+
+
+def _given(pairs: Iterable[str]) -> dict[str, str]:
+    known = {*RAILWAY_ADOPT_KINDS, "vercel"}
+    out: dict[str, str] = {}
+    for pair in pairs:
+        kind, sep, value = pair.partition("=")
+        if not sep or not value or kind not in known:
+            raise OpsError(f"--id {pair!r}: use kind=ID with kind one of {', '.join(sorted(known))}")
+        out[kind] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        project_dir = Path(args.project_dir).resolve()
+        from config import ConfigError, load_from_stack_file
+
+        try:
+            cfg = load_from_stack_file(args.stack, project_dir)
+        except ConfigError as exc:
+            raise OpsError(str(exc)) from None
+        ctx = StackContext(args.stack, cfg, {}, dict(os.environ))
+        d = discover(ctx, _given(args.id or []))
+        print(render(d))
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print("\nnothing written: run again with --yes to adopt these objects")
+                return 0
+            if input("\nadopt these objects into the stack? [y/N] ").strip().lower() != "y":
+                print("nothing written")
+                return 0
+        block = adopt_block(d, args.remove_undeclared_variables)
+        # the recording run sees no import ids: untargeted imports would still be attempted by the engine,
+        # and Vercel and GitHub are imported by the next preview/up, with the rest of their stack
+        write_config(project_dir, args.stack, {**block, "imports": {}})
+        record_railway(project_dir, args.stack, d, os.environ)
+        path = write_config(project_dir, args.stack, block)
+        print(f"\nwrote {NAMESPACE}:adopt into {path.name}")
+        print(
+            f"recorded {len(d.railway_found)} Railway objects without writing to Railway. Next: "
+            f"`pulumi preview --stack {args.stack}` lists only the differences above."
+        )
+        return 0
+    except OpsError as exc:
+        print(f"ops adopt: {exc}", file=sys.stderr)
+        return exc.code
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("adopt", help="take over the running MAYA: discover, show, record (no writes)")
+    parser.add_argument("--stack", required=True, choices=["staging", "production"])
+    parser.add_argument("--id", action="append", metavar="KIND=ID", help="pin an object by id (repeatable)")
+    parser.add_argument("--yes", action="store_true", help="adopt without asking")
+    parser.add_argument(
+        "--remove-undeclared-variables",
+        action="store_true",
+        help="let later writes remove Railway variables the stack does not declare (default: keep them)",
+    )
+    parser.add_argument("--project-dir", default=str(PROJECT_DIR), help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run)

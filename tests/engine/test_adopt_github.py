@@ -1,0 +1,93 @@
+"""GitHub adoption on the real engine: `ops adopt` finds the running environment, its secrets and variables,
+the ruleset and the workflow files on the fake GitHub API, and `pulumi preview` then IMPORTS them (the
+``import_`` option with the discovered ids) instead of creating them. Railway is adopted at the same time."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import config
+from tests.components.program import run_program
+from tests.engine.harness import _merge, engine_bin, local_overrides, make_stack
+from tests.engine.test_adopt import RAILWAY_TOKEN, declared_variables, ops_adopt
+from tests.engine.test_full_program import github_plugin  # noqa: F401 - the session fixture
+from tests.fakes.github_api import FakeGitHub
+from tests.fakes.railway_api import FakeRailway
+from tests.fakes.running_maya import seed
+from workflows import render_app_workflows
+
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(1500)]
+GITHUB = "github:index/"
+
+
+def _ci_names(stack: str, overrides: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The environment secret names and variables the program declares (what the running MAYA has)."""
+    raw, _ = config.read_stack_file(stack)
+    mocks = run_program(stack, {k: _merge(raw.get(k), v) for k, v in overrides.items()}).mocks
+    secrets = [
+        r.inputs["secretName"] for r in mocks.of_type(GITHUB + "actionsEnvironmentSecret:ActionsEnvironmentSecret")
+    ]
+    variables = {
+        r.inputs["variableName"]: r.inputs["value"]
+        for r in mocks.of_type(GITHUB + "actionsEnvironmentVariable:ActionsEnvironmentVariable")
+    }
+    return secrets, variables
+
+
+@pytest.mark.parametrize("stack_name", ["staging", "production"])
+def test_preview_after_adoption_imports_the_github_objects(
+    stack_name: str,
+    tmp_path: Path,
+    github_plugin: Path,  # noqa: F811
+) -> None:
+    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1) as railway, FakeGitHub(orgs=["mayassistant"]) as gh:
+        overrides = local_overrides(railway.url, ["railway", "github"])
+        overrides["maya-infra:github"] = {"baseUrl": gh.url}
+        stack = make_stack(tmp_path, stack_name, overrides, bin_dir=engine_bin())
+        stack.env["PATH"] = f"{github_plugin.parent}{os.pathsep}{stack.env['PATH']}"
+        cfg = config.load_from_stack_file(stack_name, stack.project_dir)
+        seed(railway, cfg, declared_variables(stack_name, local_overrides(railway.url, ["railway"])))
+        repo = f"{cfg.github.owner}/{cfg.github.backend_repository}"
+        secrets, variables = _ci_names(stack_name, overrides)
+        gh.add_environment(
+            repo,
+            cfg.environment,
+            reviewers=[("Team" if r.kind == "team" else "User", r.id) for r in cfg.github.reviewers],
+            secrets=secrets,
+            variables=variables,
+            prevent_self_review=cfg.github.prevent_self_review,
+            can_admins_bypass=not cfg.is_production,
+            branches=[cfg.github.branch],
+        )
+        gh.add_ruleset(repo, f"maya-infra {stack_name}: {cfg.github.branch}", cfg.github.branch)
+        for path, content in render_app_workflows(cfg)[cfg.github.backend_repository].items():
+            gh.add_file(repo, path, cfg.github.branch, content)
+
+        adopt = ops_adopt(stack, "--yes")
+        assert adopt.returncode == 0, adopt.stdout[-4000:] + adopt.stderr[-4000:]
+        assert railway.count(mutations_only=True) == 0
+        assert all(r.method == "GET" for r in gh.requests)
+        written = (stack.project_dir / f"Pulumi.{stack_name}.yaml").read_text()
+        assert f"pipeline-{cfg.github.backend_repository}-environment: {cfg.github.backend_repository}:" in written
+
+        result = stack.cli("preview", "--json", "--non-interactive")
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, (
+            output[-5000:] + "\nrequests: " + str([(r.line, r.query, r.status) for r in gh.requests][-30:])
+        )
+        steps = json.loads(result.stdout).get("steps") or []
+        github_steps = {(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in steps if f"${GITHUB}" in s["urn"]}
+        imported = {name for op, name in github_steps if op == "import"}
+        created = {name for op, name in github_steps if op == "create"}
+        assert f"pipeline-{cfg.github.backend_repository}-environment" in imported
+        assert f"pipeline-{cfg.github.backend_repository}-ruleset" in imported
+        # workflow files are committed over (overwrite_on_create), not imported: see ops/adopt.py
+        assert {n for n in created if "/workflows/" not in n} == set(), f"created, not imported: {sorted(created)}"
+        assert not any(op in ("delete", "replace") for op, _ in github_steps)
+        assert railway.count(mutations_only=True) == 0
+        assert not [r for r in gh.requests if r.method != "GET"], "a preview writes nothing to GitHub"

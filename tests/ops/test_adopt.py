@@ -1,0 +1,187 @@
+"""``python -m ops adopt``: discovery against the fakes (reads only, ids and verdicts), the stack file it writes,
+and the import ids the program then hands Vercel and GitHub (under mocks)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import config
+from components.railway.client import ClientSettings, RailwayClient
+from config import envvars
+from config.envvars import Target
+from ops import adopt
+from ops.context import OpsError
+from ops.vercel import VercelClient
+from tests.components.program import run_program
+from tests.fakes.github_api import FakeGitHub
+from tests.fakes.railway_api import FakeRailway
+from tests.fakes.running_maya import UNDECLARED, seed
+from tests.fakes.vercel_api import FakeVercel
+from workflows import render_app_workflows
+
+TOKEN = "fake-railway-token"
+
+
+def _declared(cfg: config.StackConfig) -> dict[str, str]:
+    return {v.name: f"value-of-{v.name.lower()}" for v in envvars.for_target(cfg, Target.BACKEND)}
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_railway_discovery_reads_only_and_reports_every_object(stack: str) -> None:
+    cfg = config.load_from_stack_file(stack)
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+        running = seed(fake, cfg, _declared(cfg), settings={"healthcheckTimeout": 120})
+        client = RailwayClient(TOKEN, ClientSettings(endpoint=fake.url, requests_per_second=500))
+        found = adopt.Discovery(stack)
+        adopt.discover_railway(client, cfg, {}, found)
+        assert fake.count(mutations_only=True) == 0
+        requests = fake.count()
+    objects = [r for r in found.rows if r.id != "-"]
+    assert requests <= 2 * len(objects), (requests, len(objects))
+    by_kind = {r.kind: r for r in found.rows if r.verdict != adopt.EXTRA}
+    assert by_kind["project"].id == running.project_id and by_kind["postgres"].id == running.postgres_id
+    assert running.volume_id in by_kind["postgres"].name
+    assert by_kind["settings"].verdict == adopt.DIFFERS and "healthcheck_timeout: runs 120, config 300" in (
+        by_kind["settings"].detail
+    )
+    assert by_kind["customDomain"].id == running.custom_domain_id and by_kind["trigger"].id == running.trigger_id
+    assert by_kind["ciToken"].verdict == adopt.MISSING
+    extras = {r.name for r in found.rows if r.verdict == adopt.EXTRA and r.kind == "variable"}
+    assert extras == set(UNDECLARED)
+    table = adopt.render(found)
+    assert not any(v in table for v in UNDECLARED.values()) and "value-of-" not in table
+    assert found.railway_ids["project"] == running.project_id and found.railway_ids["backupSchedule"]
+
+
+def test_a_project_given_by_id_under_another_name_is_refused_with_the_fix() -> None:
+    cfg = config.load_from_stack_file("staging")
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+        running = seed(
+            fake, cfg.model_copy(update={"backend": cfg.backend.model_copy(update={"project_name": "old"})}), {}
+        )
+        client = RailwayClient(TOKEN, ClientSettings(endpoint=fake.url, requests_per_second=500))
+        with pytest.raises(OpsError) as refused:
+            adopt.discover_railway(client, cfg, {"project": running.project_id}, adopt.Discovery("staging"))
+    assert "pulumi config set --path 'maya-infra:backend.projectName' 'old' --stack staging" in str(refused.value)
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_vercel_discovery_gives_import_ids_the_program_uses(stack: str) -> None:
+    cfg = config.load_from_stack_file(stack)
+    f = cfg.frontend
+    with FakeVercel(token="vt") as fake:
+        fake.start()
+        pid = fake.add_project(f.project_name, "prj_running123")
+        for domain in f.domains:
+            fake.add_domain(pid, domain)
+        for domain in f.redirect_domains:
+            fake.add_domain(pid, domain, redirect=f.primary_domain)
+        fake.add_domain(pid, "old.mayassistant.com")
+        env_id = fake.add_env(pid, "NEXT_PUBLIC_API_URL")
+        fake.add_env(pid, "LEFTOVER_KEY")
+        found = adopt.Discovery(stack)
+        with VercelClient("vt", fake.url) as client:
+            adopt.discover_vercel(client, cfg, {}, found)
+        assert all(r.method == "GET" for r in fake.requests)
+    assert found.imports["frontend-project"] == pid
+    assert found.imports["frontend-env-NEXT_PUBLIC_API_URL"] == f"{pid}/{env_id}"
+    assert found.imports[f"frontend-domain-{f.primary_domain}"] == f"{pid}/{f.primary_domain}"
+    assert {r.name for r in found.rows if r.verdict == adopt.EXTRA} == {"old.mayassistant.com", "LEFTOVER_KEY"}
+
+    block = adopt.adopt_block(found, remove_undeclared=False)
+    mocks = run_program(stack, {"maya-infra:adopt": block}).mocks
+    for name, import_id in found.imports.items():
+        assert mocks.options[name].import_id == import_id and mocks.options[name].retain_on_delete, name
+
+
+def github_world(fake: FakeGitHub, cfg: config.StackConfig) -> dict[str, Any]:
+    """The GitHub side of the running MAYA: the environment, its secrets/variables, the ruleset, the files."""
+    repo = f"{cfg.github.owner}/{cfg.github.backend_repository}"
+    reviewers = [("Team" if r.kind == "team" else "User", r.id) for r in cfg.github.reviewers]
+    fake.add_environment(
+        repo, cfg.environment, reviewers=reviewers, secrets=["RAILWAY_TOKEN"], variables={"API_URL": "https://x"}
+    )
+    ruleset = fake.add_ruleset(repo, f"maya-infra {cfg.stack}: {cfg.github.branch}", cfg.github.branch)
+    files = render_app_workflows(cfg)[cfg.github.backend_repository]
+    path = sorted(files)[0]
+    fake.add_file(repo, path, cfg.github.branch, files[path])
+    return {"ruleset": ruleset, "path": path}
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_github_discovery_gives_environment_ruleset_and_file_import_ids(stack: str) -> None:
+    cfg = config.load_from_stack_file(stack)
+    with FakeGitHub(orgs=["mayassistant"]) as fake:
+        world = github_world(fake, cfg)
+        cfg = cfg.model_copy(update={"github": cfg.github.model_copy(update={"base_url": fake.url})})
+        reader = adopt.GitHubReader("gh-token", fake.url)
+        found = adopt.Discovery(stack)
+        adopt.discover_github(reader, cfg, found, render_app_workflows(cfg))
+        reader.close()
+        assert all(r.method == "GET" for r in fake.requests)
+    repo = cfg.github.backend_repository
+    assert found.imports[f"pipeline-{repo}-environment"] == f"{repo}:{cfg.environment}"
+    assert found.imports[f"pipeline-{repo}-ruleset"] == f"{repo}:{world['ruleset']}"
+    assert f"pipeline-{repo}-{world['path']}" not in found.imports  # committed over, not imported (ops/adopt.py)
+    assert next(r for r in found.rows if r.name == world["path"]).verdict == adopt.MATCHES
+    assert found.imports[f"pipeline-{repo}-secret-RAILWAY_TOKEN"] == f"{repo}:{cfg.environment}:RAILWAY_TOKEN"
+    environment = next(r for r in found.rows if r.kind == "environment")
+    assert environment.verdict == adopt.MATCHES
+    missing_files = [r for r in found.rows if r.kind == "workflow" and r.verdict == adopt.MISSING]
+    assert missing_files, "the other generated files are reported as missing (up commits them)"
+
+
+def test_the_adopt_block_replaces_itself_and_keeps_every_other_line(tmp_path: Path) -> None:
+    shutil.copy2(config.PROJECT_DIR / "Pulumi.production.yaml", tmp_path / "Pulumi.production.yaml")
+    path = tmp_path / "Pulumi.production.yaml"
+    path.write_text(path.read_text() + "  maya-infra:jwtSecretKey:\n    secure: v1:abc\nencryptionsalt: v1:salt\n")
+    before = path.read_text()
+    found = adopt.Discovery("production", imports={"frontend-project": "prj_1"}, railway_ids={"project": "p-1"})
+    adopt.write_config(tmp_path, "production", adopt.adopt_block(found, remove_undeclared=False))
+    found.railway_ids["environment"] = "e-1"
+    adopt.write_config(tmp_path, "production", adopt.adopt_block(found, remove_undeclared=True))
+    after = path.read_text()
+    document = yaml.safe_load(after)
+    assert document["encryptionsalt"] == "v1:salt"
+    assert document["config"]["maya-infra:adopt"] == {
+        "imports": {"frontend-project": "prj_1"},
+        "railway": {"project": "p-1", "environment": "e-1"},
+        "removeUndeclaredVariables": True,
+    }
+    assert document["config"]["maya-infra:jwtSecretKey"] == {"secure": "v1:abc"}
+    kept = [line for line in before.splitlines() if line.lstrip().startswith("#")]
+    assert kept and all(line in after for line in kept), "comments survive"
+    assert after.count("maya-infra:adopt:") == 1
+    config.parse(
+        "production",
+        {k: v for k, v in document["config"].items() if "secure" not in str(v)},
+        set(),
+        require_secrets=False,
+    )
+
+
+def test_bad_ids_are_one_clear_message() -> None:
+    with pytest.raises(OpsError, match="use kind=ID"):
+        adopt._given(["projekt=1"])
+    assert adopt._given(["project=p-1", "vercel=prj_2"]) == {"project": "p-1", "vercel": "prj_2"}
+
+
+def test_a_database_in_another_region_is_reported_with_the_fix() -> None:
+    cfg = config.load_from_stack_file("staging")
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+        seed(fake, cfg, _declared(cfg))
+        elsewhere = cfg.model_copy(
+            update={"backend": cfg.backend.model_copy(update={"database_region": "europe-west4-drams3a"})}
+        )
+        found = adopt.Discovery("staging")
+        client = RailwayClient(TOKEN, ClientSettings(endpoint=fake.url, requests_per_second=500))
+        adopt.discover_railway(client, elsewhere, {}, found)
+    postgres = next(r for r in found.rows if r.kind == "postgres")
+    assert postgres.verdict == adopt.DIFFERS
+    assert "region: runs 'us-west2', config 'europe-west4-drams3a'" in postgres.detail
+    assert "backend.databaseRegion" in postgres.detail
