@@ -110,7 +110,10 @@ def _railway(stack: _Stack) -> None:
         stack.exported["railway_volume_instance_id"] = backend.volume_instance_id  # what `ops backup` backs up
     stack.secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
     # Railway's own PR environments stay off in every stack: previews come from the workflow (docs/previews.md)
-    rw.PrEnvironmentSettings("backend-pr-environments", project_id=backend.project_id)
+    settings = rw.PrEnvironmentSettings(
+        "backend-pr-environments", project_id=backend.project_id, opts=pulumi.ResourceOptions(parent=backend)
+    )
+    stack.declared.append(settings)
 
 
 def _external_backend(stack: _Stack) -> None:
@@ -131,7 +134,9 @@ def _vercel(stack: _Stack) -> None:
     stack.declared.append(frontend)
     stack.wiring.vercel_project_id = frontend.project_id
     stack.wiring.vercel_team_id = frontend.team_id
-    frontend_error_alert(cfg, frontend.project_id, provider)
+    alert = frontend_error_alert(cfg, frontend.project_id, provider, parent=frontend)
+    if alert is not None:
+        stack.declared.append(alert)
     stack.exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
     stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.sensitive)
 
@@ -176,6 +181,7 @@ def _github(stack: _Stack) -> None:
             for v in envvars.for_target(cfg, Target.CI_PREVIEW)
         }
         preview = PreviewEnvironment("previews", PreviewEnvironmentArgs(cfg, preview_values, provider))
+        stack.declared.append(preview)
         stack.secret_names["github_preview"] = preview.secret_names
     stack.exported["previews"] = (
         {"max_environments": cfg.previews.max_environments, "sleep_when_idle": cfg.previews.sleep_when_idle}

@@ -20,7 +20,7 @@ MINIMUM_SEVERITY = "medium"
 
 
 def frontend_error_alert(
-    cfg: StackConfig, project_id: pulumi.Input[str], provider: vercel.Provider
+    cfg: StackConfig, project_id: pulumi.Input[str], provider: vercel.Provider, parent: pulumi.Resource | None = None
 ) -> vercel.AlertRule | None:
     """The stack's Vercel alert rule on 5xx anomalies of its project; None when switched off."""
     if cfg.monitoring is None or not cfg.monitoring.vercel_error_alerts:
@@ -35,5 +35,5 @@ def frontend_error_alert(
         notification_settings=vercel.AlertRuleNotificationSettingsArgs(enable_team_owner_notifications=True),
         tags=["maya", cfg.stack],
         team_id=cfg.frontend.team_id,
-        opts=pulumi.ResourceOptions(provider=provider),
+        opts=pulumi.ResourceOptions(provider=provider, parent=parent),
     )

@@ -192,7 +192,7 @@ class GitHubPipeline(pulumi.ComponentResource):
             deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                 protected_branches=False, custom_branch_policies=True
             ),
-            opts=child,
+            opts=stateful(cfg, child),
         )
         env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
         for branch in branches:  # the stack's branch keeps its historical resource name

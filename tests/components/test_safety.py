@@ -19,6 +19,8 @@ PROTECTED = {
     "frontend-project": "vercel:index/project:Project",
     "frontend-domain-mayassistant.com": "vercel:index/projectDomain:ProjectDomain",
     "pipeline-maya-environment": "github:index/repositoryEnvironment:RepositoryEnvironment",
+    # the alert mail's environment (issue 13): its name and the SMTP secret it holds
+    "pipeline-maya-alerts-environment": "github:index/repositoryEnvironment:RepositoryEnvironment",
 }
 
 

@@ -142,9 +142,13 @@ class FakeVercel:
         """An environment variable of the project; its value is never served (like a sensitive one)."""
         with self._lock:
             env_id = f"env_{secrets.token_hex(8)}"
-            self.projects[project_id].setdefault("_env", []).append(
-                {"id": env_id, "key": key, "target": list(targets), "type": "sensitive"}
-            )
+            self.envs[env_id] = {
+                "id": env_id,
+                "key": key,
+                "target": list(targets),
+                "type": "sensitive",
+                "projectId": project_id,
+            }
             return env_id
 
     def production_of(self, project_id: str) -> str | None:
@@ -270,21 +274,11 @@ class FakeVercel:
             if pid is None:
                 return self._error(404, "not_found", "Project not found")
             return 200, self._project_view(pid)
-        if (
-            method == "GET"
-            and len(segments) == 4
-            and segments[:2] == ["v9", "projects"]
-            and segments[3]
-            in (
-                "domains",
-                "env",
-            )
-        ):
+        if method == "GET" and len(segments) == 4 and segments[:2] == ["v9", "projects"] and segments[3] == "domains":
             pid = self._find_project(segments[2]) if visible else None
             if pid is None:
                 return self._error(404, "not_found", "Project not found")
-            key = "domains" if segments[3] == "domains" else "envs"
-            return 200, {key: list(self.projects[pid].get("_" + segments[3], [])), "pagination": {"next": None}}
+            return 200, {"domains": list(self.projects[pid].get("_domains", [])), "pagination": {"next": None}}
         if method == "GET" and segments == ["v6", "deployments"]:
             return 200, self._list(query if visible else {**query, "projectId": "-"})
         if method == "GET" and len(segments) == 3 and segments[:2] == ["v13", "deployments"]:
