@@ -7,6 +7,7 @@ that path so that every state ever written keeps loading. Never remove a name fr
 references it would stop loading (``tests/components/railway/test_state_contract.py`` holds this).
 """
 
+from components.railway.providers import adopt as _adopt  # noqa: F401 - installs the adoption run's create hook
 from components.railway.providers.alerts import NotificationRuleProvider
 from components.railway.providers.base import (
     IN_FLIGHT,

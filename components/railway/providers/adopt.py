@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.railway import errors
 from components.railway import operations as ops
-from components.railway.providers.base import edges
+from components.railway.providers.base import edges, set_record_hook
 
 if TYPE_CHECKING:
     from components.railway.providers.base import RailwayProvider
@@ -221,3 +221,11 @@ _RECORDERS: dict[str, Callable[[RailwayProvider, Mapping[str, Any]], tuple[str, 
     "BackupSchedule": _backup_schedule,
     "Deployment": _deployment,
 }
+
+
+def _record_if_recording(provider: RailwayProvider, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The hook every create consults: in the ``ops adopt`` run, what runs (no mutation); otherwise None."""
+    return record(provider, inputs) if recording() else None
+
+
+set_record_hook(_record_if_recording)

@@ -177,6 +177,18 @@ class Field:
 ORIGIN = Field("origin", output=True)
 
 
+#: The adoption run's create (``components.railway.providers.adopt`` installs it when imported, as the
+#: state-contract face :mod:`components.railway.provider` does): it answers what runs, or None outside
+#: that run. A hook rather than an import, so the base class depends on nothing above it.
+RecordHook = Callable[["RailwayProvider", Mapping[str, Any]], "tuple[str, dict[str, Any]] | None"]
+_record_hook: RecordHook | None = None
+
+
+def set_record_hook(hook: RecordHook) -> None:
+    global _record_hook
+    _record_hook = hook
+
+
 #: Where every state finds these classes. Dynamic providers are pickled into state *by reference*, as
 #: ``components.railway.provider.<Class>``: that path is a contract with every existing state, so each
 #: provider class reports it as its module (``components/railway/provider.py`` re-exports them all). States
@@ -280,9 +292,8 @@ class RailwayProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self.inputs_of(props)
-        from components.railway.providers import adopt  # the ops adopt run records, it never writes
-
-        id_, computed = adopt.record(self, inputs) if adopt.recording() else self._create(inputs)
+        recorded = _record_hook(self, inputs) if _record_hook is not None else None
+        id_, computed = recorded if recorded is not None else self._create(inputs)
         computed.setdefault("origin", CREATED)
         return CreateResult(id_, {**inputs, **computed})
 
