@@ -19,7 +19,6 @@ import pulumiverse_vercel as vercel
 
 from components.frontend_alerts import frontend_error_alert
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
-from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
 from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
 from components.railway import resources as rw
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
@@ -198,6 +197,9 @@ def _monitoring(stack: _Stack) -> None:
     stack.exported["alert_rules"] = [rule.as_output() for rule in alert_rules(cfg)]
     if cfg.uses_checkly:
         backend_url = stack.wiring.backend_url or f"https://{cfg.backend.custom_domain}"
+        # Imported here, not at the top: the Checkly SDK takes ~0.2 s to import, paid only by stacks it watches.
+        from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
+
         monitoring = CheckMonitoring("monitoring", CheckMonitoringArgs(cfg, backend_url, checkly_provider(cfg)))
         stack.declared.append(monitoring)
         stack.exported["monitoring_checks"] = monitoring.summary
