@@ -27,7 +27,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from components.railway.providers.adopt import PINNED_ENV, RECORDING_ENV
 from components.railway.providers.base import edges
 from config import NAMESPACE, PROJECT_DIR, RAILWAY_ADOPT_KINDS, StackConfig, envvars
 from config.envvars import Target
+from ops.console import Streams
 from ops.context import OpsError, StackContext
 from ops.vercel import VercelClient, VercelError
 from workflows import render_app_workflows
@@ -574,7 +574,9 @@ def _given(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, io: Streams) -> int:
+    """The ``ops adopt`` handler: streams and environment come from ``io`` (the shared handler contract)."""
+    env = dict(os.environ if io.env is None else io.env)
     try:
         project_dir = Path(args.project_dir).resolve()
         from config import ConfigError, load_from_stack_file
@@ -583,30 +585,32 @@ def run(args: argparse.Namespace) -> int:
             cfg = load_from_stack_file(args.stack, project_dir)
         except ConfigError as exc:
             raise OpsError(str(exc)) from None
-        ctx = StackContext(args.stack, cfg, {}, dict(os.environ))
+        ctx = StackContext(args.stack, cfg, {}, env)
         d = discover(ctx, _given(args.id or []))
-        print(render(d))
+        print(render(d), file=io.out)
         if not args.yes:
-            if not sys.stdin.isatty():
-                print("\nnothing written: run again with --yes to adopt these objects")
+            if not io.stdin.isatty():
+                print("\nnothing written: run again with --yes to adopt these objects", file=io.out)
                 return 0
-            if input("\nadopt these objects into the stack? [y/N] ").strip().lower() != "y":
-                print("nothing written")
+            print("\nadopt these objects into the stack? [y/N] ", end="", file=io.out, flush=True)
+            if io.stdin.readline().strip().lower() != "y":
+                print("nothing written", file=io.out)
                 return 0
         block = adopt_block(d, args.remove_undeclared_variables)
         # the recording run sees no import ids: untargeted imports would still be attempted by the engine,
         # and Vercel and GitHub are imported by the next preview/up, with the rest of their stack
         write_config(project_dir, args.stack, {**block, "imports": {}})
-        record_railway(project_dir, args.stack, d, os.environ)
+        record_railway(project_dir, args.stack, d, env)
         path = write_config(project_dir, args.stack, block)
-        print(f"\nwrote {NAMESPACE}:adopt into {path.name}")
+        print(f"\nwrote {NAMESPACE}:adopt into {path.name}", file=io.out)
         print(
             f"recorded {len(d.railway_found)} Railway objects without writing to Railway. Next: "
-            f"`pulumi preview --stack {args.stack}` lists only the differences above."
+            f"`pulumi preview --stack {args.stack}` lists only the differences above.",
+            file=io.out,
         )
         return 0
     except OpsError as exc:
-        print(f"ops adopt: {exc}", file=sys.stderr)
+        print(f"ops adopt: {exc}", file=io.err)
         return exc.code
 
 

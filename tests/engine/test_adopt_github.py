@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import config
 from tests.components.program import run_program
@@ -25,16 +26,20 @@ pytestmark = [pytest.mark.engine, pytest.mark.timeout(1500)]
 GITHUB = "github:index/"
 
 
-def _ci_names(stack: str, overrides: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
-    """The environment secret names and variables the program declares (what the running MAYA has)."""
+def _ci_names(stack: str, environment: str, overrides: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The secret names and variables the program declares in the deploy ``environment`` (what the running
+    MAYA has there; the alerts and previews environments are new with the program, so not seeded)."""
     raw, _ = config.read_stack_file(stack)
     mocks = run_program(stack, {k: _merge(raw.get(k), v) for k, v in overrides.items()}).mocks
     secrets = [
-        r.inputs["secretName"] for r in mocks.of_type(GITHUB + "actionsEnvironmentSecret:ActionsEnvironmentSecret")
+        r.inputs["secretName"]
+        for r in mocks.of_type(GITHUB + "actionsEnvironmentSecret:ActionsEnvironmentSecret")
+        if r.inputs["environment"] == environment
     ]
     variables = {
         r.inputs["variableName"]: r.inputs["value"]
         for r in mocks.of_type(GITHUB + "actionsEnvironmentVariable:ActionsEnvironmentVariable")
+        if r.inputs["environment"] == environment
     }
     return secrets, variables
 
@@ -53,7 +58,7 @@ def test_preview_after_adoption_imports_the_github_objects(
         cfg = config.load_from_stack_file(stack_name, stack.project_dir)
         seed(railway, cfg, declared_variables(stack_name, local_overrides(railway.url, ["railway"])))
         repo = f"{cfg.github.owner}/{cfg.github.backend_repository}"
-        secrets, variables = _ci_names(stack_name, overrides)
+        secrets, variables = _ci_names(stack_name, cfg.environment, overrides)
         gh.add_environment(
             repo,
             cfg.environment,
@@ -86,8 +91,14 @@ def test_preview_after_adoption_imports_the_github_objects(
         created = {name for op, name in github_steps if op == "create"}
         assert f"pipeline-{cfg.github.backend_repository}-environment" in imported
         assert f"pipeline-{cfg.github.backend_repository}-ruleset" in imported
-        # workflow files are committed over (overwrite_on_create), not imported: see ops/adopt.py
-        assert {n for n in created if "/workflows/" not in n} == set(), f"created, not imported: {sorted(created)}"
+        ids = yaml.safe_load(written)["config"]["maya-infra:adopt"]["imports"]
+        adopted = {n for n in ids if n in imported | created}  # the GitHub ids ops adopt wrote
+        seeded = [("secret", n) for n in secrets] + [("variable", n) for n in variables]
+        assert seeded and adopted >= {f"pipeline-{cfg.github.backend_repository}-{k}-{n}" for k, n in seeded}
+        assert adopted <= imported, f"found by ops adopt, created anyway: {sorted(adopted & created)}"
+        # workflow files are committed over (overwrite_on_create), not imported (see ops/adopt.py); the rest of
+        # what is created is what the running MAYA does not have: the alerts and previews environments
+        assert {n for n in created if "/" not in n and "-alerts-" not in n and not n.startswith("previews-")} == set()
         assert not any(op in ("delete", "replace") for op, _ in github_steps)
         assert railway.count(mutations_only=True) == 0
         assert not [r for r in gh.requests if r.method != "GET"], "a preview writes nothing to GitHub"

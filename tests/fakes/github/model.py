@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nacl.public import PrivateKey, SealedBox
+from nacl.public import PrivateKey, PublicKey, SealedBox
 
 _ids = itertools.count(9_000_001)
 
@@ -51,6 +51,11 @@ class KeyPair:
         public = bytes(self._private.public_key)
         self.key = base64.b64encode(public).decode()
         self.key_id = str(int.from_bytes(hashlib.sha256(public).digest()[:8], "big"))[:18]
+
+    def seal(self, value: str) -> str:
+        """A sealed box for this public key, base64: what a client sends as ``encrypted_value``."""
+        box = SealedBox(PublicKey(base64.b64decode(self.key)))
+        return base64.b64encode(box.encrypt(value.encode())).decode()
 
     def open(self, encrypted_value_b64: str) -> bytes:
         """Decrypt a sealed box made with this public key; raises ``nacl.exceptions.CryptoError`` otherwise."""
@@ -145,6 +150,10 @@ class Git:
         root = self.commit(None, {"README.md": b"# maya\n"}, "initial commit", person, person)
         for branch in branches:
             self.branches[branch] = root
+
+    def ensure_branch(self, branch: str, start: str) -> None:
+        """Create ``branch`` at ``start``'s head unless it exists (what pushing a new branch does)."""
+        self.branches.setdefault(branch, self.branches[start])
 
     def tree_at(self, branch: str) -> dict[str, str]:
         return dict(self.commits[self.branches[branch]].tree)

@@ -221,6 +221,114 @@ class FakeGitHub:
     def add_team(self, org: str, slug: str, tid: int) -> None:
         self.teams[tid] = Account(slug, tid, "Team", org=org)
 
+    # seeding: what the running MAYA already has (made by hand on the settings pages), for adoption --------
+
+    def _seed_repository(self, full_name: str, branch: str | None = None) -> Repository:
+        """The repository (created with the usual branches when the fake does not know it yet), with
+        ``branch`` present (branched off the default branch when missing)."""
+        repo = self.repos.get(full_name.lower()) or self.add_repository(full_name)
+        if branch is not None:
+            repo.git.ensure_branch(branch, repo.default_branch)
+        return repo
+
+    def _seed_reviewer(self, org: str, kind: str, rid: int) -> None:
+        """Make a reviewer id known (a user or a team of the repository's organization), as GitHub only
+        lists reviewers that exist."""
+        if kind == "Team":
+            if rid not in self.teams:
+                self.teams[rid] = Account(f"team-{rid}", rid, "Team", org=org)
+        elif kind == "User":
+            if not any(a.id == rid and a.kind == "User" for a in self.accounts.values()):
+                self._add_account(f"user-{rid}", "User", rid)
+        else:
+            raise ValueError(f"add_environment: reviewer kind must be 'User' or 'Team', got {kind!r}")
+
+    def add_environment(
+        self,
+        repo: str,
+        name: str,
+        *,
+        reviewers: Iterable[tuple[str, int]] = (),
+        secrets: Iterable[str] = (),
+        variables: dict[str, str] | None = None,
+        prevent_self_review: bool = True,
+        can_admins_bypass: bool = False,
+        branches: Iterable[str] = (),
+        wait_timer: int = 0,
+    ) -> Environment:
+        """A deployment environment as the repository's settings page made it: required reviewers
+        (``("User"|"Team", id)``, made known to the fake when new), a wait timer, deployment branch
+        policies (custom policies naming ``branches``; none given: any branch may deploy), secrets (set
+        for real: sealed with the environment's key, so only their names can be read back) and
+        variables. Seeding an environment that exists replaces its settings (a second settings save)."""
+        reviewer_list = [(kind, int(rid)) for kind, rid in reviewers]
+        if len(reviewer_list) > 6:
+            raise ValueError("add_environment: GitHub allows at most 6 required reviewers")
+        with self._lock:
+            repository = self._seed_repository(repo)
+            for kind, rid in reviewer_list:
+                self._seed_reviewer(repository.owner, kind, rid)
+            stamp = now()
+            env = repository.environments.get(name)
+            if env is None:
+                env = repository.environments[name] = Environment(next_id(), name, stamp, stamp)
+                env.rule_ids = {k: next_id() for k in ("wait_timer", "required_reviewers", "branch_policy")}
+            env.updated_at = stamp
+            env.wait_timer = wait_timer
+            env.prevent_self_review = prevent_self_review
+            env.can_admins_bypass = can_admins_bypass
+            env.reviewers = reviewer_list
+            patterns = list(dict.fromkeys(branches))
+            env.branch_policy = (False, True) if patterns else None
+            env.policies = {}
+            for pattern in patterns:
+                policy = BranchPolicy(next_id(), pattern, "branch")
+                env.policies[policy.id] = policy
+            for secret in secrets:
+                sealed = env.keys.seal(f"seeded value of {secret}")
+                env.secrets[secret] = Secret(secret, env.keys.key_id, sealed, stamp, stamp)
+            for key, value in (variables or {}).items():
+                env.variables[key] = Variable(key, value, stamp, stamp)
+            return env
+
+    def add_ruleset(
+        self,
+        repo: str,
+        name: str,
+        branch: str,
+        *,
+        rules: Iterable[dict[str, Any]] = ({"type": "deletion"}, {"type": "non_fast_forward"}),
+        enforcement: str = "active",
+    ) -> int:
+        """A branch ruleset on ``branch`` (active, by default forbidding deletion and force pushes), as
+        made by hand; returns its id. Names are unique per repository, as on GitHub."""
+        with self._lock:
+            repository = self._seed_repository(repo, branch)
+            if any(r.name == name for r in repository.rulesets.values()):
+                raise ValueError(f"add_ruleset: {repo} already has a ruleset named {name!r}")
+            stamp = now()
+            ruleset = Ruleset(
+                next_id(),
+                name,
+                "branch",
+                enforcement,
+                {"ref_name": {"include": [f"refs/heads/{branch}"], "exclude": []}},
+                [dict(rule) for rule in rules],
+                [],
+                stamp,
+                stamp,
+            )
+            repository.rulesets[ruleset.id] = ruleset
+            return ruleset.id
+
+    def add_file(self, repo: str, path: str, branch: str, content: str) -> str:
+        """Someone committed ``path`` with ``content`` on ``branch`` (created off the default branch when
+        missing); returns the commit sha. The blob's sha is git's, as the contents API reports it."""
+        who = {"name": "maya-dev", "email": "dev@mayassistant.com", "date": now()}
+        with self._lock:
+            git = self._seed_repository(repo, branch).git
+            return git.commit_on(branch, {path: content.encode()}, f"add {path}", who)
+
     def inject(self, fault: Fault) -> Fault:
         with self._lock:
             self.faults.append(fault)
