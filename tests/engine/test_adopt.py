@@ -28,6 +28,10 @@ pytestmark = [pytest.mark.engine, pytest.mark.timeout(1200)]
 RAILWAY_TOKEN = TEST_SECRETS["maya-infra:railwayToken"]
 #: The one object the running MAYA cannot give us: a CI token's value is shown once, so ours is new.
 NEW_TOKEN = "backend-ci-token"
+#: What the running MAYA never had, so the stack adds it (new objects beside what runs, never a copy of one):
+#: the CI token (a token's value is shown once), Railway's deploy-failure mail (issue 13), and the
+#: record of Railway's own PR environments kept off (a project setting; issue 15).
+NEW_OBJECTS = {NEW_TOKEN, "backend-deploy-alert", "backend-pr-environments"}
 
 
 def _unwrap(value: Any) -> Any:
@@ -106,7 +110,7 @@ def test_adoption_reports_and_records_without_writing(adopted: tuple[EngineStack
     # cloud objects only: components (the production destroy guard) hold nothing outside the state
     objects = [s for s in steps if not s["urn"].split("::")[-2].split("$")[-1].startswith("maya:")]
     ops_by_kind = {(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in objects if s["op"] != "same"}
-    assert {n for op, n in ops_by_kind if op == "create"} == {NEW_TOKEN}
+    assert {n for op, n in ops_by_kind if op == "create"} == NEW_OBJECTS
     assert not [n for op, n in ops_by_kind if op in ("delete", "replace", "create-replacement", "delete-replaced")]
     updates = {n for op, n in ops_by_kind if op == "update"}
     # each update is a "differs" row of the table: the hand-written project description everywhere, and in
@@ -132,7 +136,7 @@ def test_up_after_adoption_creates_and_deletes_nothing_and_keeps_the_data(
     counts = fake.counts()
     creates = {op for op in counts if op.endswith("Create") or op == "TemplateDeployV2"}
     deletes = {op for op in counts if op.endswith("Delete")}
-    assert creates == {"ProjectTokenCreate"} and deletes == set(), counts
+    assert creates == {"ProjectTokenCreate", "NotificationRuleCreate"} and deletes == set(), counts
     deploys = counts.get("ServiceInstanceDeployV2", 0)
     assert deploys == (1 if stack.name == "production" else 0)  # only when a setting differs
     assert running.volume_id in fake.state.volumes and fake.state.volumes[running.volume_id]["_marker"] == MARKER
