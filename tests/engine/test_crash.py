@@ -54,6 +54,10 @@ def bin_dir() -> Path:
     return engine_bin()
 
 
+#: What production's deliberate tear-down leaves on Railway: its data and names are retained on delete.
+RETAINED_IN_PRODUCTION = ("project", "backend service", "postgres", "volume", "custom domain")
+
+
 def _objects(fake: FakeRailway) -> dict[str, int]:
     """How many of each Railway object the stack makes exist (goal: 1 each)."""
     state = fake.state
@@ -132,6 +136,7 @@ def crash_world(
         stack = make_stack(tmp_path, stack_name, overrides, bin_dir=bin_dir)
         yield stack, fake
         if fake.state.projects:
+            _cli(stack, "state", "unprotect", "--all", "--yes")
             _cli(stack, "destroy", "--yes", "--skip-preview", "--non-interactive")
 
 
@@ -154,6 +159,16 @@ def test_kill_9_during_a_create_then_the_readme_recovery_leaves_one_of_everythin
     again = _cli(stack, "up", "--yes", "--skip-preview", "--non-interactive")
     assert again.returncode == 0 and fake.count(mutations_only=True) == 0, "the up after recovery is a no-op"
 
+    if point[0] == "production":
+        # production is protected and keeps its data on delete (issue 12): refused as it is, and a deliberate
+        # tear-down (unprotect, destroy) leaves exactly the retained objects, one of each, and nothing else
+        refused = _cli(stack, "destroy", "--yes", "--skip-preview", "--non-interactive")
+        assert refused.returncode != 0 and fake.count("ProjectDelete") == 0
+        assert _cli(stack, "state", "unprotect", "--all", "--yes").returncode == 0
     destroyed = _cli(stack, "destroy", "--yes", "--skip-preview", "--non-interactive")
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    assert fake.is_empty(), f"orphans after destroy: {fake.state!r}"
+    if point[0] == "production":
+        left = {kind: n for kind, n in _objects(fake).items() if n}
+        assert left == dict.fromkeys(RETAINED_IN_PRODUCTION, 1), f"orphans after destroy: {left}"
+    else:
+        assert fake.is_empty(), f"orphans after destroy: {fake.state!r}"
