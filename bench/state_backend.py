@@ -48,7 +48,7 @@ def measure(name: str, backend_url: str | None, runs: int, bin_dir: Path) -> dic
         )
         first = _timed(stack.up)
         noops = [_timed(stack.up) for _ in range(runs)]
-        stack.destroy()
+        stack.destroy_deliberately()
         return {"up": first, "no-op up": statistics.median(noops)}
 
 

@@ -85,7 +85,7 @@ def _world(tmp_path: Path, stack_name: str, plugin_dir: Path) -> Iterator[World]
         world = World(stack, github, railway)
         yield world
         if not github.is_empty() or railway.state.projects:
-            stack.destroy()
+            stack.destroy_deliberately()
 
 
 @pytest.fixture(params=["staging", "production"])
@@ -205,10 +205,16 @@ def test_the_github_half_from_nothing_to_nothing(world: World) -> None:
 
     files = w.stack.outputs()["workflow_files"]
     branch = w.settings["branch"]
-    destroyed = w.stack.destroy(on_output=out)
-    assert _changes(destroyed).keys() == {"delete"}
-    assert gh.is_empty()
     repository = gh.repository(w.repo)
+    if env_name == "production":  # protected and retained on delete (issue 12): a deliberate tear-down
+        destroyed = w.stack.destroy_deliberately(on_output=out)
+        retained = {env_name, f"{env_name}-alerts"}
+        assert set(repository.environments) == retained and not repository.rulesets
+        assert all(not e.secrets and not e.variables for e in repository.environments.values())
+    else:
+        destroyed = w.stack.destroy(on_output=out)
+        assert gh.is_empty()
+    assert _changes(destroyed).keys() == {"delete"}
     assert not [p for paths in files.values() for p in paths if repository.git.file(branch, p)]
     assert gh.problems == [] and gh.leaks == []
 

@@ -104,7 +104,7 @@ def test_preview_up_refresh_export_through_postgres(
         assert any(u.endswith(f"::{name}-backend-service") or "Service::" in u for u in urns)
         assert f"{DATABASE}/.pulumi/stacks/maya-infra/{name}.json" in postgres.state_keys()
         assert exported["deployment"]["secrets_providers"]["type"] == "passphrase"
-        stack.destroy()
+        stack.destroy_deliberately()
 
 
 def test_the_stacks_passphrases_are_separate(tmp_path: Path, postgres: PostgresServer, bin_dir: Path) -> None:
@@ -190,7 +190,7 @@ def test_two_concurrent_ups_of_one_stack_one_runs_the_other_is_locked_out(
         assert _changes(again.summary.resource_changes) == {} and fake.count() == 0
         assert _changes(stack.refresh().summary.resource_changes) == {}
         assert not stack.export()["deployment"].get("pending_operations")
-        stack.destroy()
+        stack.destroy_deliberately()
 
 
 # ---- the auditor ------------------------------------------------------------------------------------------------
@@ -258,4 +258,4 @@ def test_auditor_with_select_only_can_audit_and_cannot_write(
         # PostgreSQL 15 answers "permission denied for schema public" (or "must be owner of table")
         assert login.returncode != 0 and "failed to create table pulumi_state" in login.stderr, login.stderr
         assert password not in login.stderr
-        stack.destroy()
+        stack.destroy_deliberately()
