@@ -329,7 +329,10 @@ def _rehearse(
                 "(production's project, environment, service, database and custom domain are retained on delete)"
             )
             if github is not None:
-                print(f"fake GitHub API empty after clean-up: {github.is_empty()}")
+                print(
+                    f"fake GitHub API empty after clean-up: {github.is_empty()} "
+                    "(production's GitHub environments are retained on delete)"
+                )
         if github is not None:
             problems = github.problems
             print(f"GitHub requests that failed validation against the description: {len(problems)}")
@@ -340,7 +343,7 @@ def _rehearse(
         print(f"\nkept: {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
-    print("\nrehearsal " + ("FAILED" if failed else "succeeded") + ". The real job: README, 'Running it for real'.")
+    print("\nrehearsal " + ("FAILED" if failed else "succeeded") + ". The real job: README, 'First deploy'.")
     return 1 if failed else 0
 
 
