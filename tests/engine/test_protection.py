@@ -94,10 +94,10 @@ def test_renaming_the_backend_component_with_an_alias_deletes_nothing(
     program = stack.project_dir / "program.py"
     text = program.read_text()
     renamed = text.replace(
-        'RailwayBackend(\n            "backend",\n            RailwayBackendArgs(',
-        'RailwayBackend(\n            "api",\n'
-        '            opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="backend")]),\n'
-        "            args=RailwayBackendArgs(",
+        'RailwayBackend(\n        "backend",\n        RailwayBackendArgs(',
+        'RailwayBackend(\n        "api",\n'
+        '        opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="backend")]),\n'
+        "        args=RailwayBackendArgs(",
     )
     assert renamed != text
     program.write_text(renamed)
