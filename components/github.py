@@ -42,6 +42,35 @@ class GitHubPipelineArgs:
     alert_branches: tuple[str, ...] = ()
 
 
+def declare_environment_values(
+    prefix: str, repo: str, environment: str, values: Mapping[str, CiValue], opts: pulumi.ResourceOptions
+) -> None:
+    """One GitHub environment's secrets and variables, named ``<prefix>-secret-<NAME>`` /
+    ``<prefix>-variable-<NAME>``. Secrets are sealed by the provider; a value changed in GitHub's UI is
+    not drift (``remoteUpdatedAt`` ignored); a rename deletes the old one first (names are unique)."""
+    for key, item in sorted(values.items()):
+        if item.secret:
+            github.ActionsEnvironmentSecret(
+                f"{prefix}-secret-{key}",
+                repository=repo,
+                environment=environment,
+                secret_name=key,
+                value=pulumi.Output.secret(item.value),
+                opts=pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"])
+                ),
+            )
+        else:
+            github.ActionsEnvironmentVariable(
+                f"{prefix}-variable-{key}",
+                repository=repo,
+                environment=environment,
+                variable_name=key,
+                value=item.value,
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
+            )
+
+
 class GitHubPipeline(pulumi.ComponentResource):
     environment_names: list[str]
     secret_names: dict[str, list[str]]
@@ -204,28 +233,7 @@ class GitHubPipeline(pulumi.ComponentResource):
                 branch_pattern=branch,
                 opts=env_child,
             )
-        for key, item in sorted(values.items()):
-            if item.secret:
-                github.ActionsEnvironmentSecret(
-                    f"{name}-{repo}-alerts-secret-{key}",
-                    repository=repo,
-                    environment=environment_name,
-                    secret_name=key,
-                    value=pulumi.Output.secret(item.value),
-                    opts=pulumi.ResourceOptions.merge(
-                        env_child,
-                        pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
-                    ),
-                )
-            else:
-                github.ActionsEnvironmentVariable(
-                    f"{name}-{repo}-alerts-variable-{key}",
-                    repository=repo,
-                    environment=environment_name,
-                    variable_name=key,
-                    value=item.value,
-                    opts=pulumi.ResourceOptions.merge(env_child, pulumi.ResourceOptions(delete_before_replace=True)),
-                )
+        declare_environment_values(f"{name}-{repo}-alerts", repo, environment_name, values, env_child)
 
     @staticmethod
     def _protect_branch(name: str, repo: str, cfg: StackConfig, opts: pulumi.ResourceOptions) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
-from components.github import CiValue
+from components.github import CiValue, declare_environment_values
 from config import StackConfig
 
 PREVIEW_ENVIRONMENT = "preview"
@@ -51,28 +51,7 @@ class PreviewEnvironment(pulumi.ComponentResource):
             opts=child,
         )
         env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
-        for key, item in sorted(args.values.items()):
-            if item.secret:
-                github.ActionsEnvironmentSecret(
-                    f"{name}-secret-{key}",
-                    repository=repo,
-                    environment=PREVIEW_ENVIRONMENT,
-                    secret_name=key,
-                    value=pulumi.Output.secret(item.value),
-                    opts=pulumi.ResourceOptions.merge(
-                        env_child,
-                        pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
-                    ),
-                )
-            else:
-                github.ActionsEnvironmentVariable(
-                    f"{name}-variable-{key}",
-                    repository=repo,
-                    environment=PREVIEW_ENVIRONMENT,
-                    variable_name=key,
-                    value=item.value,
-                    opts=pulumi.ResourceOptions.merge(env_child, pulumi.ResourceOptions(delete_before_replace=True)),
-                )
+        declare_environment_values(name, repo, PREVIEW_ENVIRONMENT, args.values, env_child)
         self.secret_names = sorted(k for k, v in args.values.items() if v.secret)
         self.variable_names = sorted(k for k, v in args.values.items() if not v.secret)
         self.register_outputs({"environment": PREVIEW_ENVIRONMENT})
