@@ -130,22 +130,76 @@ def _found(d: Discovery, kind: str, type_: str, resource: str, id_: str, label: 
     d.add("railway", kind, label, id_, DIFFERS if differs else MATCHES, differs)
 
 
+@dataclass(frozen=True)
+class _BackendScope:
+    """The ids that locate the backend service in one environment: most Railway reads take all three."""
+
+    project_id: str
+    environment_id: str
+    service_id: str
+
+    def variables(self) -> dict[str, str]:
+        return {"projectId": self.project_id, "environmentId": self.environment_id, "serviceId": self.service_id}
+
+
 def discover_railway(client: RailwayClient, cfg: StackConfig, given: Mapping[str, str], d: Discovery) -> None:
-    """Railway objects of the stack, reads only (about one request per object)."""
+    """Railway objects of the stack, reads only (about one request per object).
+
+    One step per object kind, in the order of the table. Project, environment and service locate everything
+    else: when one of them is missing, the rest cannot exist yet and the next ``up`` creates the whole rest.
+    """
+    project = _discover_project(client, cfg, given, d)
+    if project is None:
+        return
+    env_id = _discover_environment(cfg, given, project, d)
+    if env_id is None:
+        return
+    service_id, postgres_id = _discover_services(cfg, given, project, d)
+    if service_id is None:
+        return
+    scope = _BackendScope(project["id"], env_id, service_id)
+    _discover_instance_settings(client, cfg, scope, d)
+    _discover_variables(client, cfg, scope, d)
+    volume_instance = _discover_postgres(client, cfg, env_id, postgres_id, d)
+    _discover_domains(client, cfg, scope, d)
+    _discover_trigger(client, cfg, given, scope, d)
+    _discover_backup_schedule(client, cfg, volume_instance, d)
+    _discover_active_deployment(client, scope, d)
+    _note_ci_token(cfg, d)
+
+
+def _find_project_id(client: RailwayClient, cfg: StackConfig) -> str | None:
+    """The id of the workspace's project named like the config's, paging through at most 50 pages.
+
+    Railway has no lookup by name, so the workspace's projects are listed; the bound keeps a misbehaving
+    cursor from looping forever.
+    """
+    after = None
+    for _ in range(50):
+        page = client.execute(rops.PROJECTS, {"workspaceId": cfg.railway.workspace_id, "after": after})["projects"]
+        project_id = next((n["id"] for n in edges(page) if n["name"] == cfg.backend.project_name), None)
+        if project_id or not page["pageInfo"]["hasNextPage"]:
+            return project_id
+        after = page["pageInfo"]["endCursor"]
+    return None
+
+
+def _discover_project(
+    client: RailwayClient, cfg: StackConfig, given: Mapping[str, str], d: Discovery
+) -> dict[str, Any] | None:
+    """The project (given by id or found by name), with its environments and services; None when missing.
+
+    A project given by id under another name is refused: adopting it would rename the running project,
+    which the operator should decide with the config, not discover after ``up``.
+    """
     b = cfg.backend
     project_id = given.get("project")
     if project_id is None:
-        after = None
-        for _ in range(50):
-            page = client.execute(rops.PROJECTS, {"workspaceId": cfg.railway.workspace_id, "after": after})["projects"]
-            project_id = next((n["id"] for n in edges(page) if n["name"] == b.project_name), None)
-            if project_id or not page["pageInfo"]["hasNextPage"]:
-                break
-            after = page["pageInfo"]["endCursor"]
+        project_id = _find_project_id(client, cfg)
     if project_id is None:
         d.add("railway", "project", b.project_name, "-", MISSING, "the next `pulumi up` creates the whole backend")
-        return
-    project = client.execute(rops.PROJECT, {"id": project_id})["project"]
+        return None
+    project: dict[str, Any] = client.execute(rops.PROJECT, {"id": project_id})["project"]
     if project["name"] != b.project_name:
         raise OpsError(
             f"the Railway project {project_id} is named {project['name']!r}, the config says {b.project_name!r}: "
@@ -159,137 +213,184 @@ def discover_railway(client: RailwayClient, cfg: StackConfig, given: Mapping[str
         else (f"description: runs {project.get('description')!r}, config {description!r}")
     )
     _found(d, "project", "Project", "backend-project", project_id, project["name"], differs)
+    return {**project, "id": project_id}
 
+
+def _discover_environment(
+    cfg: StackConfig, given: Mapping[str, str], project: Mapping[str, Any], d: Discovery
+) -> str | None:
+    """This stack's environment id; the project's other environments are listed as extra and left alone."""
     envs = {e["name"]: e["id"] for e in edges(project.get("environments"))}
     env_id = given.get("environment") or envs.get(cfg.environment)
     if env_id is None:
         d.add("railway", "environment", cfg.environment, "-", MISSING, f"runs: {sorted(envs)}; up creates it")
-        return
+        return None
     _found(d, "environment", "Environment", "backend-environment", env_id, cfg.environment)
     for name, other in sorted(envs.items()):
         if other != env_id:
             d.add("railway", "environment", name, other, EXTRA, "not this stack's; left alone")
+    return env_id
 
+
+def _discover_services(
+    cfg: StackConfig, given: Mapping[str, str], project: Mapping[str, Any], d: Discovery
+) -> tuple[str | None, str | None]:
+    """The backend service id and (with ``database: railway``) the PostgreSQL service id.
+
+    Services that are neither are listed as extra: the project may hold the team's own services, which
+    adoption must never claim.
+    """
+    b = cfg.backend
     services = {s["name"]: s["id"] for s in edges(project.get("services"))}
     service_id = given.get("service") or services.get(b.service_name)
-    postgres_id = given.get("postgres") or services.get("Postgres") if b.database == "railway" else None
+    postgres_id = (given.get("postgres") or services.get("Postgres")) if b.database == "railway" else None
     for name, sid in sorted(services.items()):
         if sid not in (service_id, postgres_id):
             d.add("railway", "service", name, sid, EXTRA, "not declared; left alone")
     if service_id is None:
         d.add("railway", "service", b.service_name, "-", MISSING, "up creates it")
-        return
+        return None, postgres_id
     _found(d, "service", "Service", "backend-service", service_id, b.service_name)
+    return service_id, postgres_id
 
-    instance = client.execute(rops.SERVICE_INSTANCE, {"serviceId": service_id, "environmentId": env_id})[
+
+def _discover_instance_settings(client: RailwayClient, cfg: StackConfig, at: _BackendScope, d: Discovery) -> None:
+    """The service instance's build/deploy settings, compared field by field with what the component declares."""
+    instance = client.execute(rops.SERVICE_INSTANCE, {"serviceId": at.service_id, "environmentId": at.environment_id})[
         "serviceInstance"
     ]
     differs = _differences(_running_instance(instance), _desired_instance(cfg))
-    _found(d, "settings", "ServiceInstance", "backend-settings", f"{service_id}:{env_id}", "instance settings", differs)
+    resource_id = f"{at.service_id}:{at.environment_id}"
+    _found(d, "settings", "ServiceInstance", "backend-settings", resource_id, "instance settings", differs)
 
-    scope = {"projectId": project_id, "environmentId": env_id, "serviceId": service_id}
-    running = {k for k in client.execute(rops.VARIABLES, scope)["variables"] or {} if not k.startswith("RAILWAY_")}
+
+def _discover_variables(client: RailwayClient, cfg: StackConfig, at: _BackendScope, d: Discovery) -> None:
+    """Variable names only (values are never read into the table): absent declared ones, and extra running ones.
+
+    Railway's own ``RAILWAY_*`` variables are not ours to declare, so they are neither missing nor extra.
+    """
+    running = {
+        k for k in client.execute(rops.VARIABLES, at.variables())["variables"] or {} if not k.startswith("RAILWAY_")
+    }
     declared = {v.name for v in envvars.for_target(cfg, Target.BACKEND)} | {"DATABASE_URL"}
     absent = sorted(declared - running)
     detail = f"not set yet (up sets them): {', '.join(absent)}" if absent else ""
-    _found(d, "variables", "Variables", "backend-variables", f"{project_id}:{env_id}:{service_id}", "variables", detail)
+    resource_id = f"{at.project_id}:{at.environment_id}:{at.service_id}"
+    _found(d, "variables", "Variables", "backend-variables", resource_id, "variables", detail)
     for name in sorted(running - declared):
         d.add("railway", "variable", name, "-", EXTRA, "runs but is not declared: kept, never deleted")
 
-    volume_instance = None
-    if b.database == "railway":
-        if postgres_id is None:
-            d.add("railway", "postgres", "Postgres", "-", MISSING, "up deploys Railway's PostgreSQL template")
-        else:
-            volumes = edges(
-                client.execute(rops.ENVIRONMENT_INSTANCES, {"environmentId": env_id})["environment"]["volumeInstances"]
-            )
-            volume_instance = next((v for v in volumes if v.get("serviceId") == postgres_id), None)
-            label = f"Postgres (volume {volume_instance['volumeId']})" if volume_instance else "Postgres (no volume!)"
-            region = (volume_instance or {}).get("region")
-            moved = (
-                f"region: runs {region!r}, config {b.postgres_region!r} (up refuses to move data: set "
-                f"backend.databaseRegion to {region!r}, or move it in the dashboard)"
-                if region and region != b.postgres_region
-                else ""
-            )
-            _found(d, "postgres", "Postgres", "backend-postgres", postgres_id, label, moved)
 
-    domains = client.execute(rops.DOMAINS, scope)["domains"]
+def _discover_postgres(
+    client: RailwayClient, cfg: StackConfig, env_id: str, postgres_id: str | None, d: Discovery
+) -> dict[str, Any] | None:
+    """The PostgreSQL service and its volume instance (returned: the backup schedule hangs off it).
+
+    A volume in another region than the config's is reported, not moved: moving it would move the data.
+    """
+    b = cfg.backend
+    if b.database != "railway":
+        return None
+    if postgres_id is None:
+        d.add("railway", "postgres", "Postgres", "-", MISSING, "up deploys Railway's PostgreSQL template")
+        return None
+    volumes = edges(
+        client.execute(rops.ENVIRONMENT_INSTANCES, {"environmentId": env_id})["environment"]["volumeInstances"]
+    )
+    volume_instance: dict[str, Any] | None = next((v for v in volumes if v.get("serviceId") == postgres_id), None)
+    label = f"Postgres (volume {volume_instance['volumeId']})" if volume_instance else "Postgres (no volume!)"
+    region = (volume_instance or {}).get("region")
+    moved = (
+        f"region: runs {region!r}, config {b.postgres_region!r} (up refuses to move data: set "
+        f"backend.databaseRegion to {region!r}, or move it in the dashboard)"
+        if region and region != b.postgres_region
+        else ""
+    )
+    _found(d, "postgres", "Postgres", "backend-postgres", postgres_id, label, moved)
+    return volume_instance
+
+
+def _target_port_differs(running: Any, wanted: int, unset_ok: bool = False) -> str:
+    """The table's ``targetPort`` difference, or "" when the domain routes to the configured port."""
+    if running == wanted or (unset_ok and running is None):
+        return ""
+    return f"targetPort: runs {running!r}, config {wanted}"
+
+
+def _discover_domains(client: RailwayClient, cfg: StackConfig, at: _BackendScope, d: Discovery) -> None:
+    """The ``*.up.railway.app`` service domain and the configured custom domain; other custom domains are extra.
+
+    A custom domain without a target port routes to the service's port, so an unset port matches.
+    """
+    b = cfg.backend
+    domains = client.execute(rops.DOMAINS, at.variables())["domains"]
     service_domain = next(iter(domains["serviceDomains"]), None)
     if service_domain is None:
         d.add("railway", "serviceDomain", "*.up.railway.app", "-", MISSING, "up creates it")
     else:
-        port = (
-            ""
-            if service_domain.get("targetPort") == b.port
-            else f"targetPort: runs {service_domain.get('targetPort')!r}, config {b.port}"
-        )
+        port = _target_port_differs(service_domain.get("targetPort"), b.port)
         _found(
             d, "serviceDomain", "ServiceDomain", "backend-domain", service_domain["id"], service_domain["domain"], port
         )
     for custom in domains["customDomains"]:
         if custom["domain"] == b.custom_domain:
-            port = (
-                ""
-                if custom.get("targetPort") in (None, b.port)
-                else f"targetPort: runs {custom.get('targetPort')!r}, config {b.port}"
-            )
+            port = _target_port_differs(custom.get("targetPort"), b.port, unset_ok=True)
             _found(d, "customDomain", "CustomDomain", "backend-custom-domain", custom["id"], custom["domain"], port)
         else:
             d.add("railway", "customDomain", custom["domain"], custom["id"], EXTRA, "not declared; left alone")
     if b.custom_domain and not any(c["domain"] == b.custom_domain for c in domains["customDomains"]):
         d.add("railway", "customDomain", b.custom_domain, "-", MISSING, "up attaches it")
 
+
+def _discover_trigger(
+    client: RailwayClient, cfg: StackConfig, given: Mapping[str, str], at: _BackendScope, d: Discovery
+) -> None:
+    """The deployment trigger on the backend repository (or the one given by id), with its branch and CI wait."""
     repository = f"{cfg.github.owner}/{cfg.github.backend_repository}"
-    triggers = edges(
-        client.execute(
-            rops.DEPLOYMENT_TRIGGERS,
-            {"projectId": project_id, "environmentId": env_id, "serviceId": service_id},
-        )["deploymentTriggers"]
-    )
+    triggers = edges(client.execute(rops.DEPLOYMENT_TRIGGERS, at.variables())["deploymentTriggers"])
     trigger = next((t for t in triggers if t["id"] == given.get("trigger") or t["repository"] == repository), None)
     if trigger is None:
         d.add("railway", "trigger", f"{repository}@{cfg.github.branch}", "-", MISSING, "up creates it")
-    else:
-        want = {"branch": cfg.github.branch, "checkSuites": b.wait_for_ci}
-        differs = "; ".join(f"{k}: runs {trigger[k]!r}, config {v!r}" for k, v in want.items() if trigger[k] != v)
-        _found(
-            d,
-            "trigger",
-            "DeploymentTrigger",
-            "backend-trigger",
-            trigger["id"],
-            f"{repository}@{trigger['branch']}",
-            differs,
-        )
+        return
+    want = {"branch": cfg.github.branch, "checkSuites": cfg.backend.wait_for_ci}
+    differs = "; ".join(f"{k}: runs {trigger[k]!r}, config {v!r}" for k, v in want.items() if trigger[k] != v)
+    label = f"{repository}@{trigger['branch']}"
+    _found(d, "trigger", "DeploymentTrigger", "backend-trigger", trigger["id"], label, differs)
 
-    if volume_instance is not None and cfg.backup_kinds:
-        listed = client.execute(rops.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume_instance["id"]})[
-            "volumeInstanceBackupScheduleList"
-        ]
-        kinds = sorted(s["kind"] for s in listed)
-        differs = "" if kinds == sorted(cfg.backup_kinds) else f"kinds: runs {kinds}, config {list(cfg.backup_kinds)}"
-        _found(
-            d, "backupSchedule", "BackupSchedule", "backend-backups", volume_instance["id"], "backup schedule", differs
-        )
 
-    latest = edges(
-        client.execute(
-            rops.DEPLOYMENTS,
-            {"input": {"projectId": project_id, "serviceId": service_id, "environmentId": env_id}, "first": 1},
-        )["deployments"]
+def _discover_backup_schedule(
+    client: RailwayClient, cfg: StackConfig, volume_instance: Mapping[str, Any] | None, d: Discovery
+) -> None:
+    """The database volume's backup kinds, when the stack declares backups and a volume was found."""
+    if volume_instance is None or not cfg.backup_kinds:
+        return
+    listed = client.execute(rops.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume_instance["id"]})[
+        "volumeInstanceBackupScheduleList"
+    ]
+    kinds = sorted(s["kind"] for s in listed)
+    differs = "" if kinds == sorted(cfg.backup_kinds) else f"kinds: runs {kinds}, config {list(cfg.backup_kinds)}"
+    _found(d, "backupSchedule", "BackupSchedule", "backend-backups", volume_instance["id"], "backup schedule", differs)
+
+
+def _discover_active_deployment(client: RailwayClient, at: _BackendScope, d: Discovery) -> None:
+    """The latest deployment, recorded as it runs: adoption must not redeploy what serves traffic."""
+    latest = edges(client.execute(rops.DEPLOYMENTS, {"input": at.variables(), "first": 1})["deployments"])
+    if not latest:
+        return
+    d.railway_found.append(("Deployment", "backend-deployment"))
+    deployment = latest[0]
+    d.add(
+        "railway",
+        "deployment",
+        "active deployment",
+        deployment["id"],
+        MATCHES,
+        f"{deployment['status']}; kept, not redeployed",
     )
-    if latest:
-        d.railway_found.append(("Deployment", "backend-deployment"))
-        d.add(
-            "railway",
-            "deployment",
-            "active deployment",
-            latest[0]["id"],
-            MATCHES,
-            f"{latest[0]['status']}; kept, not redeployed",
-        )
+
+
+def _note_ci_token(cfg: StackConfig, d: Discovery) -> None:
+    """The CI deploy token is always missing: Railway shows a token's value once, so an old one cannot be adopted."""
     d.add(
         "railway",
         "ciToken",
