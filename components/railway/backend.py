@@ -23,6 +23,20 @@ def project_description(cfg: StackConfig) -> str:
     return f"MAYA/OMEGA backend ({cfg.stack}), {marker(cfg.stack)}"
 
 
+def _root_directory(cfg: StackConfig) -> str | None:
+    """The backend's folder in a monorepo (settings and trigger build from it), None for its own repository."""
+    return cfg.github.backend_path if cfg.github.monorepo else None
+
+
+@dataclass(frozen=True)
+class _ServiceIn:
+    """The project, environment and service ids every resource below the service is addressed by."""
+
+    project_id: pulumi.Output[str]
+    environment_id: pulumi.Output[str]
+    service_id: pulumi.Output[str]
+
+
 @dataclass(frozen=True)
 class RailwayBackendArgs:
     config: StackConfig
@@ -57,129 +71,22 @@ class RailwayBackend(pulumi.ComponentResource):
     def __init__(self, name: str, args: RailwayBackendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maya:railway:Backend", name, None, opts)
         cfg = args.config
-        backend, github = cfg.backend, cfg.github
         child = pulumi.ResourceOptions(parent=self)
         kept = stateful(cfg, child)  # protected and retained in production (components/safety.py)
 
-        project = rw.Project(
-            f"{name}-project",
-            name=backend.project_name,
-            description=project_description(cfg),
-            workspace_id=cfg.railway.workspace_id,
-            default_environment_name=cfg.environment,
-            opts=kept,
-        )
-        environment = rw.Environment(f"{name}-environment", project_id=project.id, name=cfg.environment, opts=kept)
-
-        if backend.database == "railway":
-            database = rw.Postgres(
-                f"{name}-postgres",
-                project_id=project.id,
-                environment_id=environment.id,
-                region=backend.postgres_region,
-                workflow_poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
-                opts=kept,
-            )
-            database_url: pulumi.Output[str] = database.database_url_reference
-        else:
-            if args.external_database_url is None:
-                raise ValueError("backend.database is 'external' but no database URL was given")
-            database_url = pulumi.Output.secret(args.external_database_url)
-
-        service = rw.Service(f"{name}-service", project_id=project.id, name=backend.service_name, opts=kept)
-        repository = f"{github.owner}/{github.backend_repository}"
-        root = github.backend_path if github.monorepo else None
-        instance = rw.ServiceInstance(
-            f"{name}-settings",
-            service_id=service.id,
-            environment_id=environment.id,
-            source_repo=repository,
-            root_directory=root,
-            build_command=backend.build_command,
-            start_command=backend.start_command,
-            pre_deploy_command=backend.pre_deploy_command,
-            healthcheck_path=backend.healthcheck_path,
-            healthcheck_timeout=backend.healthcheck_timeout_seconds,
-            num_replicas=backend.replicas,
-            region=backend.region,
-            restart_policy_type=backend.restart_policy,
-            restart_policy_max_retries=backend.restart_policy_max_retries,
-            opts=child,
-        )
-        variables = rw.Variables(
-            f"{name}-variables",
-            project_id=project.id,
-            environment_id=environment.id,
-            service_id=service.id,
-            variables={**args.variables, "DATABASE_URL": database_url},
-            # adopted (ops adopt): variables that run but are not declared are kept, unless asked otherwise;
-            # None otherwise, so states written before this input see no change
-            keep_undeclared=True if cfg.adopt.railway and not cfg.adopt.remove_undeclared_variables else None,
-            opts=child,
-        )
-        service_domain = rw.ServiceDomain(
-            f"{name}-domain",
-            project_id=project.id,
-            service_id=service.id,
-            environment_id=environment.id,
-            target_port=backend.port,
-            opts=child,
-        )
-        custom_domain = None
-        if backend.custom_domain:
-            custom_domain = rw.CustomDomain(
-                f"{name}-custom-domain",
-                project_id=project.id,
-                service_id=service.id,
-                environment_id=environment.id,
-                domain=backend.custom_domain,
-                target_port=backend.port,
-                opts=kept,
-            )
-        rw.DeploymentTrigger(
-            f"{name}-trigger",
-            project_id=project.id,
-            environment_id=environment.id,
-            service_id=service.id,
-            repository=repository,
-            branch=github.branch,
-            check_suites=backend.wait_for_ci,
-            root_directory=root,
-            auto_deploy=False,  # CI's deploy job is the one deploy path: one deploy per push (docs/workflows.md)
-            opts=child,
-        )
-        token = rw.ProjectToken(
-            f"{name}-ci-token",
-            project_id=project.id,
-            environment_id=environment.id,
-            name=f"maya-infra-{cfg.stack}-ci-deploy",
-            opts=child,
-        )
-        deployment = rw.Deployment(
-            f"{name}-deployment",
-            project_id=project.id,
-            service_id=service.id,
-            environment_id=environment.id,
-            revision=pulumi.Output.all(instance.revision, variables.revision).apply(lambda r: f"{r[0]}|{r[1]}"),
-            timeout_seconds=backend.deploy_timeout_seconds,
-            poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, variables, service_domain]),
-        )
-
-        # Backups of the PostgreSQL volume (maya-infra:backups; production must keep some): Railway takes them.
-        self.volume_instance_id = None
-        self.backup_kinds = pulumi.Output.from_input([])
-        if backend.database == "railway":
-            self.volume_instance_id = database.volume_instance_id
-            if cfg.backup_kinds:
-                schedule = rw.BackupSchedule(
-                    f"{name}-backups",
-                    volume_instance_id=database.volume_instance_id,
-                    kinds=list(cfg.backup_kinds),
-                    opts=child,
-                )
-                self.backup_kinds = schedule.kinds
-
+        # The resources are declared in this order on purpose: their names ("<name>-project", ...) are the
+        # Pulumi names in every state, so the steps below may move but must never rename one.
+        project, environment = self._project_and_environment(name, cfg, kept)
+        database, database_url = self._database(name, args, project, environment, kept)
+        service = rw.Service(f"{name}-service", project_id=project.id, name=cfg.backend.service_name, opts=kept)
+        at = _ServiceIn(project.id, environment.id, service.id)
+        instance = self._instance_settings(name, cfg, at, child)
+        variables = self._variables(name, args, at, database_url, child)
+        service_domain, custom_domain = self._domains(name, cfg, at, kept, child)
+        self._trigger(name, cfg, at, child)
+        token = self._ci_token(name, cfg, at, child)
+        deployment = self._deployment(name, args, at, instance, variables, service_domain)
+        self._backups(name, cfg, database, child)
         self.deployment_alert = self._deployment_alert(name, cfg, project, child)
 
         self.project_id = project.id
@@ -188,6 +95,7 @@ class RailwayBackend(pulumi.ComponentResource):
         self.project_token = pulumi.Output.secret(token.token)
         self.database_url = pulumi.Output.secret(database_url)
         self.service_domain = service_domain.domain
+        backend = cfg.backend
         self.url = (
             pulumi.Output.concat("https://", backend.custom_domain) if backend.custom_domain else service_domain.url
         )
@@ -205,6 +113,198 @@ class RailwayBackend(pulumi.ComponentResource):
                 "deployment_status": self.deployment_status,
             }
         )
+
+    @staticmethod
+    def _project_and_environment(
+        name: str, cfg: StackConfig, kept: pulumi.ResourceOptions
+    ) -> tuple[rw.Project, rw.Environment]:
+        """The stack's own project and its environment named after the stack (kept: deleting them loses data)."""
+        project = rw.Project(
+            f"{name}-project",
+            name=cfg.backend.project_name,
+            description=project_description(cfg),
+            workspace_id=cfg.railway.workspace_id,
+            default_environment_name=cfg.environment,
+            opts=kept,
+        )
+        environment = rw.Environment(f"{name}-environment", project_id=project.id, name=cfg.environment, opts=kept)
+        return project, environment
+
+    @staticmethod
+    def _database(
+        name: str,
+        args: RailwayBackendArgs,
+        project: rw.Project,
+        environment: rw.Environment,
+        kept: pulumi.ResourceOptions,
+    ) -> tuple[rw.Postgres | None, pulumi.Output[str]]:
+        """Railway's PostgreSQL (``backend.database: railway``) or the external URL; and DATABASE_URL, a secret.
+
+        With Railway's database the URL is a reference Railway resolves, so the password never passes through
+        the program; an external URL must be given, or the backend would start without a database.
+        """
+        backend = args.config.backend
+        if backend.database == "railway":
+            database = rw.Postgres(
+                f"{name}-postgres",
+                project_id=project.id,
+                environment_id=environment.id,
+                region=backend.postgres_region,
+                workflow_poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
+                opts=kept,
+            )
+            return database, database.database_url_reference
+        if args.external_database_url is None:
+            raise ValueError("backend.database is 'external' but no database URL was given")
+        return None, pulumi.Output.secret(args.external_database_url)
+
+    @staticmethod
+    def _instance_settings(
+        name: str, cfg: StackConfig, at: _ServiceIn, child: pulumi.ResourceOptions
+    ) -> rw.ServiceInstance:
+        """The service's source, build, start, health check, replicas and restart policy in this environment."""
+        backend, github = cfg.backend, cfg.github
+        return rw.ServiceInstance(
+            f"{name}-settings",
+            service_id=at.service_id,
+            environment_id=at.environment_id,
+            source_repo=f"{github.owner}/{github.backend_repository}",
+            root_directory=_root_directory(cfg),
+            build_command=backend.build_command,
+            start_command=backend.start_command,
+            pre_deploy_command=backend.pre_deploy_command,
+            healthcheck_path=backend.healthcheck_path,
+            healthcheck_timeout=backend.healthcheck_timeout_seconds,
+            num_replicas=backend.replicas,
+            region=backend.region,
+            restart_policy_type=backend.restart_policy,
+            restart_policy_max_retries=backend.restart_policy_max_retries,
+            opts=child,
+        )
+
+    @staticmethod
+    def _variables(
+        name: str,
+        args: RailwayBackendArgs,
+        at: _ServiceIn,
+        database_url: pulumi.Input[str],
+        child: pulumi.ResourceOptions,
+    ) -> rw.Variables:
+        """The backend's variables plus DATABASE_URL from the database declared above."""
+        adopt = args.config.adopt
+        return rw.Variables(
+            f"{name}-variables",
+            project_id=at.project_id,
+            environment_id=at.environment_id,
+            service_id=at.service_id,
+            variables={**args.variables, "DATABASE_URL": database_url},
+            # adopted (ops adopt): variables that run but are not declared are kept, unless asked otherwise;
+            # None otherwise, so states written before this input see no change
+            keep_undeclared=True if adopt.railway and not adopt.remove_undeclared_variables else None,
+            opts=child,
+        )
+
+    @staticmethod
+    def _domains(
+        name: str, cfg: StackConfig, at: _ServiceIn, kept: pulumi.ResourceOptions, child: pulumi.ResourceOptions
+    ) -> tuple[rw.ServiceDomain, rw.CustomDomain | None]:
+        """The ``*.up.railway.app`` domain, and the custom domain when configured.
+
+        The custom domain is an identity object (``stateful``: protected and retained in production): the
+        DNS records someone set up point at it.
+        """
+        backend = cfg.backend
+        service_domain = rw.ServiceDomain(
+            f"{name}-domain",
+            project_id=at.project_id,
+            service_id=at.service_id,
+            environment_id=at.environment_id,
+            target_port=backend.port,
+            opts=child,
+        )
+        custom_domain = None
+        if backend.custom_domain:
+            custom_domain = rw.CustomDomain(
+                f"{name}-custom-domain",
+                project_id=at.project_id,
+                service_id=at.service_id,
+                environment_id=at.environment_id,
+                domain=backend.custom_domain,
+                target_port=backend.port,
+                opts=kept,
+            )
+        return service_domain, custom_domain
+
+    @staticmethod
+    def _trigger(name: str, cfg: StackConfig, at: _ServiceIn, child: pulumi.ResourceOptions) -> rw.DeploymentTrigger:
+        """The repository link Railway builds from; it never deploys by itself (``auto_deploy=False``)."""
+        github = cfg.github
+        return rw.DeploymentTrigger(
+            f"{name}-trigger",
+            project_id=at.project_id,
+            environment_id=at.environment_id,
+            service_id=at.service_id,
+            repository=f"{github.owner}/{github.backend_repository}",
+            branch=github.branch,
+            check_suites=cfg.backend.wait_for_ci,
+            root_directory=_root_directory(cfg),
+            auto_deploy=False,  # CI's deploy job is the one deploy path: one deploy per push (docs/workflows.md)
+            opts=child,
+        )
+
+    @staticmethod
+    def _ci_token(name: str, cfg: StackConfig, at: _ServiceIn, child: pulumi.ResourceOptions) -> rw.ProjectToken:
+        """The project token CI deploys with, scoped to this stack's environment only."""
+        return rw.ProjectToken(
+            f"{name}-ci-token",
+            project_id=at.project_id,
+            environment_id=at.environment_id,
+            name=f"maya-infra-{cfg.stack}-ci-deploy",
+            opts=child,
+        )
+
+    def _deployment(
+        self,
+        name: str,
+        args: RailwayBackendArgs,
+        at: _ServiceIn,
+        instance: rw.ServiceInstance,
+        variables: rw.Variables,
+        service_domain: rw.ServiceDomain,
+    ) -> rw.Deployment:
+        """One deployment when the settings or variables change (their revisions), awaited until it runs.
+
+        It depends on settings, variables and domain so it deploys what they declare, not what ran before.
+        """
+        backend = args.config.backend
+        return rw.Deployment(
+            f"{name}-deployment",
+            project_id=at.project_id,
+            service_id=at.service_id,
+            environment_id=at.environment_id,
+            revision=pulumi.Output.all(instance.revision, variables.revision).apply(lambda r: f"{r[0]}|{r[1]}"),
+            timeout_seconds=backend.deploy_timeout_seconds,
+            poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, variables, service_domain]),
+        )
+
+    def _backups(
+        self, name: str, cfg: StackConfig, database: rw.Postgres | None, child: pulumi.ResourceOptions
+    ) -> None:
+        """Backups of the PostgreSQL volume (maya-infra:backups; production must keep some): Railway takes them."""
+        self.volume_instance_id = None
+        self.backup_kinds = pulumi.Output.from_input([])
+        if database is None:
+            return
+        self.volume_instance_id = database.volume_instance_id
+        if cfg.backup_kinds:
+            schedule = rw.BackupSchedule(
+                f"{name}-backups",
+                volume_instance_id=database.volume_instance_id,
+                kinds=list(cfg.backup_kinds),
+                opts=child,
+            )
+            self.backup_kinds = schedule.kinds
 
     @staticmethod
     def _deployment_alert(
