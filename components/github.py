@@ -43,31 +43,47 @@ class GitHubPipelineArgs:
 
 
 def declare_environment_values(
-    prefix: str, repo: str, environment: str, values: Mapping[str, CiValue], opts: pulumi.ResourceOptions
+    prefix: str,
+    repo: str,
+    environment: str,
+    values: Mapping[str, CiValue],
+    opts: pulumi.ResourceOptions,
+    adopt_from: StackConfig | None = None,
 ) -> None:
     """One GitHub environment's secrets and variables, named ``<prefix>-secret-<NAME>`` /
     ``<prefix>-variable-<NAME>``. Secrets are sealed by the provider; a value changed in GitHub's UI is
-    not drift (``remoteUpdatedAt`` ignored); a rename deletes the old one first (names are unique)."""
+    not drift (``remoteUpdatedAt`` ignored); a rename deletes the old one first (names are unique).
+
+    With ``adopt_from``, each one is imported when ``ops adopt`` found it (``maya-infra:adopt.imports``);
+    only the stack's deployment environment is adopted, the alert and preview environments are always ours."""
+
+    def options(resource_name: str, extra: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+        merged = pulumi.ResourceOptions.merge(opts, extra)
+        return adopted(adopt_from, resource_name, merged) if adopt_from is not None else merged
+
     for key, item in sorted(values.items()):
         if item.secret:
+            secret_name = f"{prefix}-secret-{key}"
             github.ActionsEnvironmentSecret(
-                f"{prefix}-secret-{key}",
+                secret_name,
                 repository=repo,
                 environment=environment,
                 secret_name=key,
                 value=pulumi.Output.secret(item.value),
-                opts=pulumi.ResourceOptions.merge(
-                    opts, pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"])
+                opts=options(
+                    secret_name,
+                    pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
                 ),
             )
         else:
+            variable_name = f"{prefix}-variable-{key}"
             github.ActionsEnvironmentVariable(
-                f"{prefix}-variable-{key}",
+                variable_name,
                 repository=repo,
                 environment=environment,
                 variable_name=key,
                 value=item.value,
-                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
+                opts=options(variable_name, pulumi.ResourceOptions(delete_before_replace=True)),
             )
 
 
@@ -85,100 +101,10 @@ class GitHubPipeline(pulumi.ComponentResource):
         cfg = args.config
         gh = cfg.github
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        users = [r.id for r in gh.reviewers if r.kind == "user"]
-        teams = [r.id for r in gh.reviewers if r.kind == "team"]
 
         self.secret_names, self.variable_names, self.workflow_paths = {}, {}, {}
         for repo in gh.repositories:
-            environment_name = f"{name}-{repo}-environment"
-            environment = github.RepositoryEnvironment(
-                environment_name,
-                repository=repo,
-                environment=cfg.environment,
-                reviewers=[github.RepositoryEnvironmentReviewerArgs(users=users, teams=teams)]
-                if gh.reviewers
-                else None,
-                prevent_self_review=gh.prevent_self_review,
-                can_admins_bypass=not cfg.is_production,
-                wait_timer=gh.wait_timer_minutes or None,
-                deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
-                    protected_branches=False, custom_branch_policies=True
-                ),
-                # production's environment: its reviewers are the human gate, its secrets live in it
-                opts=adopted(cfg, environment_name, stateful(cfg, child)),
-            )
-            env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
-            policy_name = f"{name}-{repo}-branch-policy"
-            github.RepositoryEnvironmentDeploymentPolicy(
-                policy_name,
-                repository=repo,
-                environment=cfg.environment,
-                branch_pattern=gh.branch,
-                opts=adopted(cfg, policy_name, env_child),
-            )
-
-            values = args.ci_values.get(repo, {})
-            for key, item in sorted(values.items()):
-                if item.secret:
-                    secret_name = f"{name}-{repo}-secret-{key}"
-                    github.ActionsEnvironmentSecret(
-                        secret_name,
-                        repository=repo,
-                        environment=cfg.environment,
-                        secret_name=key,
-                        value=pulumi.Output.secret(item.value),
-                        opts=adopted(
-                            cfg,
-                            secret_name,
-                            pulumi.ResourceOptions.merge(
-                                env_child,
-                                pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["remoteUpdatedAt"]),
-                            ),
-                        ),
-                    )
-                else:
-                    variable_name = f"{name}-{repo}-variable-{key}"
-                    github.ActionsEnvironmentVariable(
-                        variable_name,
-                        repository=repo,
-                        environment=cfg.environment,
-                        variable_name=key,
-                        value=item.value,
-                        opts=adopted(
-                            cfg,
-                            variable_name,
-                            pulumi.ResourceOptions.merge(env_child, pulumi.ResourceOptions(delete_before_replace=True)),
-                        ),
-                    )
-            self.secret_names[repo] = sorted(k for k, v in values.items() if v.secret)
-            self.variable_names[repo] = sorted(k for k, v in values.items() if not v.secret)
-
-            files = []
-            if gh.commit_workflows:
-                for path, content in sorted(args.workflow_files.get(repo, {}).items()):
-                    file_name = f"{name}-{repo}-{path}"
-                    files.append(
-                        github.RepositoryFile(
-                            file_name,
-                            repository=repo,
-                            branch=gh.branch,
-                            file=path,
-                            content=content,
-                            commit_message=f"ci: update {path} from maya-infra ({cfg.stack})",
-                            commit_author="maya-infra",
-                            commit_email="maya-infra@users.noreply.github.com",
-                            overwrite_on_create=True,
-                            opts=adopted(cfg, file_name, child),
-                        )
-                    )
-                self.workflow_paths[repo] = sorted(args.workflow_files.get(repo, {}))
-
-            self._protect_branch(
-                name, repo, cfg, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=files))
-            )
-            if args.alert_values:
-                branches = tuple(sorted({cfg.github.branch, *args.alert_branches}))
-                self._alerts_environment(name, repo, cfg, args.alert_values, branches, child)
+            self._declare_repository(name, repo, args, child)
 
         self.environment_names = [cfg.environment]
         if args.alert_values:
@@ -196,6 +122,96 @@ class GitHubPipeline(pulumi.ComponentResource):
                 "variable_names": self.variable_names,
             }
         )
+
+    def _declare_repository(
+        self, name: str, repo: str, args: GitHubPipelineArgs, child: pulumi.ResourceOptions
+    ) -> None:
+        """Everything the stack owns in one repository: environment, its values, workflow files, branch rules.
+
+        The branch ruleset is declared after the workflow files (``depends_on``): their first commits land
+        before the ruleset guards the branch.
+        """
+        cfg = args.config
+        env_child = self._deployment_environment(name, repo, cfg, child)
+        values = args.ci_values.get(repo, {})
+        declare_environment_values(f"{name}-{repo}", repo, cfg.environment, values, env_child, adopt_from=cfg)
+        self.secret_names[repo] = sorted(k for k, v in values.items() if v.secret)
+        self.variable_names[repo] = sorted(k for k, v in values.items() if not v.secret)
+
+        files: list[github.RepositoryFile] = []
+        if cfg.github.commit_workflows:
+            workflow_files = args.workflow_files.get(repo, {})
+            files = self._commit_workflow_files(name, repo, cfg, workflow_files, child)
+            self.workflow_paths[repo] = sorted(workflow_files)
+
+        self._protect_branch(
+            name, repo, cfg, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=files))
+        )
+        if args.alert_values:
+            branches = tuple(sorted({cfg.github.branch, *args.alert_branches}))
+            self._alerts_environment(name, repo, cfg, args.alert_values, branches, child)
+
+    @staticmethod
+    def _deployment_environment(
+        name: str, repo: str, cfg: StackConfig, child: pulumi.ResourceOptions
+    ) -> pulumi.ResourceOptions:
+        """The stack's GitHub environment, deployable from the stack's branch only; returns its children's options.
+
+        Production's environment is the human gate (its reviewers) and holds the deploy secrets, so it is
+        ``stateful``; admins may bypass the gate in staging only.
+        """
+        gh = cfg.github
+        users = [r.id for r in gh.reviewers if r.kind == "user"]
+        teams = [r.id for r in gh.reviewers if r.kind == "team"]
+        environment_name = f"{name}-{repo}-environment"
+        environment = github.RepositoryEnvironment(
+            environment_name,
+            repository=repo,
+            environment=cfg.environment,
+            reviewers=[github.RepositoryEnvironmentReviewerArgs(users=users, teams=teams)] if gh.reviewers else None,
+            prevent_self_review=gh.prevent_self_review,
+            can_admins_bypass=not cfg.is_production,
+            wait_timer=gh.wait_timer_minutes or None,
+            deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
+                protected_branches=False, custom_branch_policies=True
+            ),
+            # production's environment: its reviewers are the human gate, its secrets live in it
+            opts=adopted(cfg, environment_name, stateful(cfg, child)),
+        )
+        env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
+        policy_name = f"{name}-{repo}-branch-policy"
+        github.RepositoryEnvironmentDeploymentPolicy(
+            policy_name,
+            repository=repo,
+            environment=cfg.environment,
+            branch_pattern=gh.branch,
+            opts=adopted(cfg, policy_name, env_child),
+        )
+        return env_child
+
+    @staticmethod
+    def _commit_workflow_files(
+        name: str, repo: str, cfg: StackConfig, workflow_files: Mapping[str, str], child: pulumi.ResourceOptions
+    ) -> list[github.RepositoryFile]:
+        """The generated workflow files, committed to the stack's branch (overwriting a hand-written one)."""
+        files = []
+        for path, content in sorted(workflow_files.items()):
+            file_name = f"{name}-{repo}-{path}"
+            files.append(
+                github.RepositoryFile(
+                    file_name,
+                    repository=repo,
+                    branch=cfg.github.branch,
+                    file=path,
+                    content=content,
+                    commit_message=f"ci: update {path} from maya-infra ({cfg.stack})",
+                    commit_author="maya-infra",
+                    commit_email="maya-infra@users.noreply.github.com",
+                    overwrite_on_create=True,
+                    opts=adopted(cfg, file_name, child),
+                )
+            )
+        return files
 
     @staticmethod
     def _alerts_environment(
