@@ -377,11 +377,19 @@ def admit(railway: Railway, target: Target, pr: int) -> Admission:
         return Admission(own, False, len(live))
     if len(live) >= target.max_environments:
         return Admission(None, False, len(live), _cap_reason(live, target))
+    _create_environment(railway, target, pr)
+    return _keep_within_cap(railway, target, pr)
 
-    name = target.name(pr)
+
+def _create_environment(railway: Railway, target: Target, pr: int) -> None:
+    """Fork the source environment as ``<prefix><pr>``, at most once (a lost answer is looked up, not resent).
+
+    The fork deploys nothing by itself (``skipInitialDeploys``): staging's variables must be made preview-safe
+    first. A concurrent run of the same PR that created it first is not an error.
+    """
     payload = {
         "projectId": target.project_id,
-        "name": name,
+        "name": target.name(pr),
         "sourceEnvironmentId": target.source_environment_id,
         "ephemeral": True,
         "skipInitialDeploys": True,  # nothing deploys before the variables are made preview-safe
@@ -398,11 +406,18 @@ def admit(railway: Railway, target: Target, pr: int) -> Admission:
             raise
 
     create_once(send, lambda: find(railway, target, pr))
-    # Look again: the create may have raced other PRs past the cap; the oldest `max` stay.
+
+
+def _keep_within_cap(railway: Railway, target: Target, pr: int) -> Admission:
+    """Look again after the create: it may have raced other PRs past the cap; the oldest ``max`` stay.
+
+    Listing and creating are two requests, so two PRs can both see room; the younger one removes what it
+    just created, and the cap holds without a lock.
+    """
     live = previews(railway, target)
     own = next((p for p in live if p.pr == pr), None)
     if own is None:
-        raise PreviewError(f"environment {name} was created but is not listed")
+        raise PreviewError(f"environment {target.name(pr)} was created but is not listed")
     keep = live[: target.max_environments]
     if own not in keep:
         railway(ENVIRONMENT_DELETE, {"id": own.environment_id})
@@ -460,50 +475,64 @@ def prepare(
     for trigger in _edges(env.get("deploymentTriggers")):
         railway(TRIGGER_DELETE, {"id": trigger["id"]})
     # 2. Variables: the backend keeps only what is safe for previews; the database gets its own password.
-    scope = {"projectId": target.project_id, "environmentId": preview.environment_id}
-    backend = railway(VARIABLES_QUERY, {**scope, "serviceId": target.service_id})["variables"] or {}
-    if set(backend) & set(target.withhold) or backend.get(PREVIEW_MARKER) != preview.name:
-        kept = {k: v for k, v in backend.items() if k not in target.withhold and not k.startswith("RAILWAY_")}
-        kept.update({name: secrets.token_urlsafe(32) for name in target.fresh})
-        kept[PREVIEW_MARKER] = preview.name  # written last, with the rest: this preview's values are in place
-        write = {**scope, "serviceId": target.service_id, "variables": kept, "replace": True, "skipDeploys": True}
-        railway(VARIABLES_WRITE, {"input": write})
-    volumes = {node["serviceId"] for node in _edges(env.get("volumeInstances"))}
+    _make_backend_variables_safe(railway, target, preview)
     for service_id in sorted(set(instances) - {target.service_id}):
-        values = railway(VARIABLES_QUERY, {**scope, "serviceId": service_id})["variables"] or {}
-        if values.get(PREVIEW_MARKER) == preview.name:
-            continue  # already rotated for this preview
-        fresh = {
-            name: secrets.token_urlsafe(24)
-            for name, value in values.items()
-            if name.endswith("PASSWORD") and isinstance(value, str) and not _is_reference(value)
-        }
-        write = {
-            **scope,
-            "serviceId": service_id,
-            "variables": {**fresh, PREVIEW_MARKER: preview.name},
-            "skipDeploys": True,
-        }
-        railway(VARIABLES_WRITE, {"input": write})
+        _rotate_passwords(railway, target, preview, service_id)
     # 3. Idle sleep (cost): every service of the preview sleeps when it gets no traffic.
     for service_id in sorted(instances):
-        current = railway(INSTANCE_QUERY, {"serviceId": service_id, "environmentId": preview.environment_id})
-        if bool((current.get("serviceInstance") or {}).get("sleepApplication")) != target.sleep:
-            railway(
-                INSTANCE_UPDATE,
-                {
-                    "serviceId": service_id,
-                    "environmentId": preview.environment_id,
-                    "input": {"sleepApplication": target.sleep},
-                },
-            )
+        _set_idle_sleep(railway, target, preview, service_id)
     # 4. A public Railway domain for the backend.
     preview.backend_url = backend_url(railway, target, preview, create=True)
     # 5. Which branch it previews (a shared variable: `ops previews` shows it, a prune removes its Vercel variable).
     if branch and branch_of(railway, target, preview) != branch:
-        write = {**scope, "variables": {BRANCH_VARIABLE: branch}, "skipDeploys": True}
-        railway(VARIABLES_WRITE, {"input": write})
+        scope = {"projectId": target.project_id, "environmentId": preview.environment_id}
+        railway(VARIABLES_WRITE, {"input": {**scope, "variables": {BRANCH_VARIABLE: branch}, "skipDeploys": True}})
+    volumes = {node["serviceId"] for node in _edges(env.get("volumeInstances"))}
     return {"instances": instances, "volumes": volumes}
+
+
+def _make_backend_variables_safe(railway: Railway, target: Target, preview: Preview) -> None:
+    """Replace the backend's forked variables by the preview-safe set, once per preview.
+
+    ``--withhold`` names (staging's secrets) are dropped, ``--fresh`` ones get new random values, Railway's
+    own ``RAILWAY_*`` are left to Railway. The marker is written in the same request as the rest, so its
+    presence proves this preview's values are in place and a rerun skips the write.
+    """
+    scope = {"projectId": target.project_id, "environmentId": preview.environment_id, "serviceId": target.service_id}
+    backend = railway(VARIABLES_QUERY, scope)["variables"] or {}
+    if not (set(backend) & set(target.withhold)) and backend.get(PREVIEW_MARKER) == preview.name:
+        return
+    kept = {k: v for k, v in backend.items() if k not in target.withhold and not k.startswith("RAILWAY_")}
+    kept.update({name: secrets.token_urlsafe(32) for name in target.fresh})
+    kept[PREVIEW_MARKER] = preview.name  # written last, with the rest: this preview's values are in place
+    railway(VARIABLES_WRITE, {"input": {**scope, "variables": kept, "replace": True, "skipDeploys": True}})
+
+
+def _rotate_passwords(railway: Railway, target: Target, preview: Preview, service_id: str) -> None:
+    """Give another service of the fork (the database) its own ``*PASSWORD`` values, once per preview.
+
+    A fork copies staging's database password; the preview's own, empty volume must not share it. Values
+    that reference other variables are left as they are: Railway resolves them inside the preview.
+    """
+    scope = {"projectId": target.project_id, "environmentId": preview.environment_id, "serviceId": service_id}
+    values = railway(VARIABLES_QUERY, scope)["variables"] or {}
+    if values.get(PREVIEW_MARKER) == preview.name:
+        return  # already rotated for this preview
+    fresh = {
+        name: secrets.token_urlsafe(24)
+        for name, value in values.items()
+        if name.endswith("PASSWORD") and isinstance(value, str) and not _is_reference(value)
+    }
+    variables = {**fresh, PREVIEW_MARKER: preview.name}
+    railway(VARIABLES_WRITE, {"input": {**scope, "variables": variables, "skipDeploys": True}})
+
+
+def _set_idle_sleep(railway: Railway, target: Target, preview: Preview, service_id: str) -> None:
+    """Make one service of the preview sleep when idle (``--sleep``), or stay awake; written only on change."""
+    where = {"serviceId": service_id, "environmentId": preview.environment_id}
+    current = railway(INSTANCE_QUERY, where)
+    if bool((current.get("serviceInstance") or {}).get("sleepApplication")) != target.sleep:
+        railway(INSTANCE_UPDATE, {**where, "input": {"sleepApplication": target.sleep}})
 
 
 def branch_of(railway: Railway, target: Target, preview: Preview) -> str:
@@ -820,11 +849,7 @@ def up(
     preview = admission.preview
     shape = prepare(railway, target, preview, branch, sleep=clients.sleep)
     report.backend_url = preview.backend_url
-    # The database (and any other image service) deploys once, before the backend's first deploy.
-    for service_id in sorted(set(shape["instances"]) - {target.service_id}):
-        deployment_id, fresh = deploy(railway, target, preview, service_id, None)
-        if fresh:
-            wait(railway, deployment_id, timeout=timeout, poll=poll, sleep=clients.sleep)
+    _deploy_image_services(clients, target, preview, shape["instances"], timeout=timeout, poll=poll)
     deployment_id, _ = deploy(railway, target, preview, target.service_id, sha)
     report.backend_status = wait(railway, deployment_id, timeout=timeout, poll=poll, sleep=clients.sleep)
     if report.backend_status in LIVE:
@@ -832,13 +857,35 @@ def up(
             report.backend_url, target.health_path, clients.check, health_attempts, clients.sleep
         )
     if clients.vercel is not None and report.backend_url:
-        if clients.vercel.set_api_url(branch, report.backend_url):
-            clients.vercel.build(repository, branch, sha)
-        latest = clients.vercel.latest(branch)
-        if latest is not None:
-            report.frontend_url = f"https://{latest['url']}"
-            report.frontend_status = str(latest.get("readyState") or latest.get("state") or "")
+        _point_frontend(clients.vercel, report, report.backend_url, repository, branch, sha)
     return report
+
+
+def _deploy_image_services(
+    clients: Clients, target: Target, preview: Preview, instances: Mapping[str, Any], *, timeout: float, poll: float
+) -> None:
+    """The database (and any other image service) deploys once, before the backend's first deploy.
+
+    The backend's pre-deploy command migrates that database, so it must be up first; a rerun finds the
+    deployment and waits for nothing.
+    """
+    for service_id in sorted(set(instances) - {target.service_id}):
+        deployment_id, fresh = deploy(clients.railway, target, preview, service_id, None)
+        if fresh:
+            wait(clients.railway, deployment_id, timeout=timeout, poll=poll, sleep=clients.sleep)
+
+
+def _point_frontend(vercel: Vercel, report: Report, backend: str, repository: str, branch: str, sha: str) -> None:
+    """Point the branch's Vercel previews at the backend; build once when that changed; report the latest build.
+
+    A Git build that ran before the variable existed baked staging's URL in, hence the one extra build.
+    """
+    if vercel.set_api_url(branch, backend):
+        vercel.build(repository, branch, sha)
+    latest = vercel.latest(branch)
+    if latest is not None:
+        report.frontend_url = f"https://{latest['url']}"
+        report.frontend_status = str(latest.get("readyState") or latest.get("state") or "")
 
 
 def down(clients: Clients, target: Target, pr: int, branch: str) -> Report:
@@ -941,16 +988,7 @@ def main(
     env = dict(os.environ) if env is None else env
     args = parser().parse_args(argv)
     try:
-        target = Target.from_env(
-            env,
-            prefix=args.prefix,
-            max_environments=args.max_environments,
-            sleep=args.sleep,
-            withhold=tuple(args.withhold),
-            fresh=tuple(args.fresh),
-            health_path=args.health_path,
-            port=args.port,
-        )
+        target = _target(args, env)
         clients = clients or clients_from_env(env)
         if args.command == "list":
             for row in listing(clients.railway, target, vercel=clients.vercel):
@@ -963,20 +1001,42 @@ def main(
             )
         else:
             report = down(clients, target, args.pr, args.branch)
-        text = report.markdown()
-        if clients.github is not None:
-            outcome = clients.github.comment(args.pr, text)
-            print(f"pull request comment {outcome}")
-        print(text)
-        _append(env, "GITHUB_STEP_SUMMARY", text)
-        healthy = args.command == "down" or not report.backend_url or report.backend_status in LIVE
-        if report.note and args.command == "up":
-            print(f"::warning::{report.note}")
-        return 0 if healthy else 1
+        return _publish(args, env, clients, report)
     except PreviewError as error:
         print(f"::error::{error}")
         _append(env, "GITHUB_STEP_SUMMARY", f"Preview {args.command} failed: {error}\n")
         return 1
+
+
+def _target(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
+    """The ids from the GitHub environment, the shape from the command line (the workflow passes the config's)."""
+    return Target.from_env(
+        env,
+        prefix=args.prefix,
+        max_environments=args.max_environments,
+        sleep=args.sleep,
+        withhold=tuple(args.withhold),
+        fresh=tuple(args.fresh),
+        health_path=args.health_path,
+        port=args.port,
+    )
+
+
+def _publish(args: argparse.Namespace, env: Mapping[str, str], clients: Clients, report: Report) -> int:
+    """The report as the PR comment, the log and the job summary; the exit code says whether ``up`` deployed.
+
+    A preview refused by the cap is a warning, not a failure: the pull request itself is fine.
+    """
+    text = report.markdown()
+    if clients.github is not None:
+        outcome = clients.github.comment(args.pr, text)
+        print(f"pull request comment {outcome}")
+    print(text)
+    _append(env, "GITHUB_STEP_SUMMARY", text)
+    healthy = args.command == "down" or not report.backend_url or report.backend_status in LIVE
+    if report.note and args.command == "up":
+        print(f"::warning::{report.note}")
+    return 0 if healthy else 1
 
 
 if __name__ == "__main__":
