@@ -32,3 +32,13 @@ def test_outputs_name_wiring_fields_and_the_wiring_has_no_unused_field() -> None
     assert used <= WIRING_FIELDS
     assert set(Wiring.__dataclass_fields__) == WIRING_FIELDS
     assert used == WIRING_FIELDS, f"wiring fields no variable reads: {sorted(WIRING_FIELDS - used)}"
+
+
+def test_no_variable_reaches_one_target_twice() -> None:
+    """A name may serve several targets with different sources (FRONTEND_URL), but one target gets it once:
+    a second row would be a second, possibly different, source for the same variable."""
+    seen: dict[tuple[str, str], int] = {}
+    for var in TABLE:
+        for target in var.targets:
+            seen[(var.name, target.name)] = seen.get((var.name, target.name), 0) + 1
+    assert {key: n for key, n in seen.items() if n > 1} == {}

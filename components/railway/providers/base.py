@@ -359,5 +359,15 @@ class RailwayProvider(ResourceProvider):
         )
 
 
+def service_scope(props: Mapping[str, Any]) -> dict[str, Any]:
+    """``projectId``, ``environmentId`` and ``serviceId`` from a resource's inputs or state: the service
+    instance that most of Railway's service-level queries and mutation inputs are addressed by."""
+    return {
+        "projectId": props["project_id"],
+        "environmentId": props["environment_id"],
+        "serviceId": props["service_id"],
+    }
+
+
 def edges(connection: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return [edge["node"] for edge in (connection or {}).get("edges", [])]

@@ -20,6 +20,7 @@ from components.railway.providers.base import (
     RailwayProvider,
     edges,
     is_unknown,
+    service_scope,
 )
 
 _REVISION_TIME = re.compile(r"@(\d{16,20})")
@@ -57,11 +58,7 @@ class DeploymentTriggerProvider(RailwayProvider):
         return edges(
             self.client.execute(
                 ops.DEPLOYMENT_TRIGGERS,
-                {
-                    "projectId": props["project_id"],
-                    "environmentId": props["environment_id"],
-                    "serviceId": props["service_id"],
-                },
+                service_scope(props),
             )["deploymentTriggers"]
         )
 
@@ -85,9 +82,7 @@ class DeploymentTriggerProvider(RailwayProvider):
                 ops.DEPLOYMENT_TRIGGER_CREATE,
                 {
                     "input": {
-                        "projectId": inputs["project_id"],
-                        "environmentId": inputs["environment_id"],
-                        "serviceId": inputs["service_id"],
+                        **service_scope(inputs),
                         "provider": inputs.get("provider") or "github",
                         "repository": inputs["repository"],
                         "branch": inputs["branch"],
@@ -104,18 +99,11 @@ class DeploymentTriggerProvider(RailwayProvider):
             self._set_auto_deploy(inputs)
         return trigger["id"], {"origin": outcome.origin}
 
-    def _scope(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "projectId": props["project_id"],
-            "environmentId": props["environment_id"],
-            "serviceId": props["service_id"],
-        }
-
     def _set_auto_deploy(self, inputs: Mapping[str, Any]) -> None:
         """Idempotent (sets a flag), so a retried request cannot do anything twice."""
         wanted = inputs.get("auto_deploy")
         if wanted is not None:
-            self.client.execute(ops.AUTO_DEPLOY_UPDATE, {"input": {**self._scope(inputs), "enabled": bool(wanted)}})
+            self.client.execute(ops.AUTO_DEPLOY_UPDATE, {"input": {**service_scope(inputs), "enabled": bool(wanted)}})
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         if olds.get("auto_deploy") != news.get("auto_deploy"):
@@ -150,7 +138,9 @@ class DeploymentTriggerProvider(RailwayProvider):
             "provider": found["provider"],
         }
         if state.get("auto_deploy") is not None:
-            status = self.client.execute(ops.AUTO_DEPLOY_STATUS, self._scope(state))["serviceInstanceAutoDeployStatus"]
+            status = self.client.execute(ops.AUTO_DEPLOY_STATUS, service_scope(state))[
+                "serviceInstanceAutoDeployStatus"
+            ]
             outs["auto_deploy"] = bool(status["enabled"])
         return outs
 
@@ -257,11 +247,7 @@ class DeploymentProvider(RailwayProvider):
         self, inputs: Mapping[str, Any], first: int, statuses: list[str] | None = None
     ) -> list[dict[str, Any]]:
         """The newest deployments of the service instance, newest first."""
-        listing: dict[str, Any] = {
-            "projectId": inputs["project_id"],
-            "serviceId": inputs["service_id"],
-            "environmentId": inputs["environment_id"],
-        }
+        listing = service_scope(inputs)
         if statuses:
             listing["status"] = {"in": statuses}
         return edges(self.client.execute(ops.DEPLOYMENTS, {"input": listing, "first": first})["deployments"])

@@ -13,6 +13,7 @@ from components.railway.providers.base import (
     Field,
     RailwayProvider,
     is_unknown,
+    service_scope,
 )
 
 
@@ -41,11 +42,7 @@ class ServiceDomainProvider(RailwayProvider):
     def _domains(self, props: Mapping[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.client.execute(
             ops.DOMAINS,
-            {
-                "projectId": props["project_id"],
-                "environmentId": props["environment_id"],
-                "serviceId": props["service_id"],
-            },
+            service_scope(props),
         )["domains"]
         return result
 
@@ -153,11 +150,7 @@ class CustomDomainProvider(RailwayProvider):
         def find() -> dict[str, Any] | None:
             domains = self.client.execute(
                 ops.DOMAINS,
-                {
-                    "projectId": inputs["project_id"],
-                    "environmentId": inputs["environment_id"],
-                    "serviceId": inputs["service_id"],
-                },
+                service_scope(inputs),
             )["domains"]["customDomains"]
             return next((d for d in domains if d["domain"] == inputs["domain"]), None)
 
@@ -168,9 +161,7 @@ class CustomDomainProvider(RailwayProvider):
                 ops.CUSTOM_DOMAIN_CREATE,
                 {
                     "input": {
-                        "projectId": inputs["project_id"],
-                        "environmentId": inputs["environment_id"],
-                        "serviceId": inputs["service_id"],
+                        **service_scope(inputs),
                         "domain": inputs["domain"],
                         "targetPort": int(inputs["target_port"]) if inputs.get("target_port") else None,
                     }

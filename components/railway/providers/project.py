@@ -18,6 +18,7 @@ from components.railway.providers.base import (
     edges,
     is_unknown,
     revision_of,
+    service_scope,
 )
 
 #: What marks a project as made by this program for one stack, written into its description.
@@ -336,13 +337,6 @@ class VariablesProvider(RailwayProvider):
                 failures.append(CheckFailure("variables", f"the value of {name} must be a string"))
         return failures
 
-    def _scope(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "projectId": props["project_id"],
-            "environmentId": props["environment_id"],
-            "serviceId": props["service_id"],
-        }
-
     def _apply(self, props: Mapping[str, Any], before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, Any]:
         """One request whatever changed: changed names are upserted; when names go away, the whole set is
         written with ``replace`` (``variableDelete`` has no ``skipDeploys`` and would deploy per name).
@@ -352,7 +346,14 @@ class VariablesProvider(RailwayProvider):
         if changed or removed:
             self.client.execute(
                 ops.VARIABLE_COLLECTION_UPSERT,
-                {"input": {**self._scope(props), "variables": changed, "replace": bool(removed), "skipDeploys": True}},
+                {
+                    "input": {
+                        **service_scope(props),
+                        "variables": changed,
+                        "replace": bool(removed),
+                        "skipDeploys": True,
+                    }
+                },
             )
         return {"revision": revision_of(dict(after))}
 
@@ -367,7 +368,7 @@ class VariablesProvider(RailwayProvider):
         self._apply(props, dict(props.get("variables") or {}), {})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        remote = self.client.execute(ops.VARIABLES, self._scope(state))["variables"] or {}
+        remote = self.client.execute(ops.VARIABLES, service_scope(state))["variables"] or {}
         remote = {k: v for k, v in remote.items() if not k.startswith("RAILWAY_")}
         if state.get("keep_undeclared"):
             # an adopted set (ops adopt): names nobody declared stay on Railway and out of the state, so no
