@@ -133,6 +133,7 @@ def _vercel(stack: _Stack) -> None:
     stack.declared.append(frontend)
     stack.wiring.vercel_project_id = frontend.project_id
     stack.wiring.vercel_team_id = frontend.team_id
+    stack.wiring.vercel_automation_bypass = frontend.automation_bypass  # the previews' E2E (docs/previews.md)
     alert = frontend_error_alert(cfg, frontend.project_id, provider, parent=frontend)
     if alert is not None:
         stack.declared.append(alert)

@@ -110,7 +110,7 @@ class GitHubPipeline(pulumi.ComponentResource):
         if args.alert_values:
             self.environment_names.append(cfg.environment + ALERTS_SUFFIX)
         self.protected_branch = gh.branch
-        self.required_checks = list(gh.required_checks)
+        self.required_checks = list(cfg.required_status_checks)  # + the previews' E2E check on staging
         self.required_reviewers = [f"{r.kind}:{r.name}" for r in gh.reviewers]
         self.register_outputs(
             {
@@ -274,7 +274,7 @@ class GitHubPipeline(pulumi.ComponentResource):
                     required_status_checks=github.RepositoryRulesetRulesRequiredStatusChecksArgs(
                         required_checks=[
                             github.RepositoryRulesetRulesRequiredStatusChecksRequiredCheckArgs(context=check)
-                            for check in gh.required_checks
+                            for check in cfg.required_status_checks
                         ],
                         strict_required_status_checks_policy=True,
                     ),
@@ -304,7 +304,9 @@ class GitHubPipeline(pulumi.ComponentResource):
                 allows_deletions=False,
                 allows_force_pushes=False,
                 required_status_checks=[
-                    github.BranchProtectionRequiredStatusCheckArgs(contexts=list(gh.required_checks), strict=True)
+                    github.BranchProtectionRequiredStatusCheckArgs(
+                        contexts=list(cfg.required_status_checks), strict=True
+                    )
                 ],
                 required_pull_request_reviews=[
                     github.BranchProtectionRequiredPullRequestReviewArgs(

@@ -4,6 +4,12 @@ Each stack owns its own Vercel project. Production deployments of both projects 
 job (`vercel deploy --prebuilt`), so Git-triggered builds are limited by an ignore command: the production
 project never builds from Git, the staging project builds previews of feature branches only. Variables go
 to the ``production`` target only, plus ``preview`` on staging, so production values never reach a preview.
+
+Staging's previews are behind Vercel Authentication, so the previews' Playwright job (docs/previews.md)
+gets through with a "Protection Bypass for Automation" declared here, on that project only. Vercel generates
+its secret and we read it back (a secret Output, headed only for the GitHub ``preview`` environment): it is
+then in exactly Vercel's format, stable across runs without a random provider or a config secret to keep,
+and rotating it is ``pulumi up --replace`` of this one resource, which re-seals the GitHub secret too.
 """
 
 from __future__ import annotations
@@ -37,12 +43,24 @@ def ignore_command(branch: str, previews: bool) -> str:
     return f'if [ "$VERCEL_GIT_COMMIT_REF" = "{branch}" ]; then exit 0; fi; {skip_others}'
 
 
+def _generated(secret: str | None) -> str:
+    """Vercel's answer always holds the secret it generated; an empty one would seal an empty GitHub secret."""
+    if not secret:
+        raise ValueError(
+            "Vercel returned no automation bypass secret for the frontend project; run `pulumi refresh` and "
+            "`pulumi up` again (Project Settings → Deployment Protection → Protection Bypass for Automation)"
+        )
+    return secret
+
+
 class VercelFrontend(pulumi.ComponentResource):
     project_id: pulumi.Output[str]
     team_id: pulumi.Output[str]
     url: pulumi.Output[str]
     domains: list[str]
     variable_names: list[str]
+    #: the automation bypass secret (a secret Output), or None when the stack runs no E2E against previews
+    automation_bypass: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: VercelFrontendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maya:vercel:Frontend", name, None, opts)
@@ -109,6 +127,17 @@ class VercelFrontend(pulumi.ComponentResource):
                     pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
                 ),
             )
+
+        self.automation_bypass = None
+        if cfg.preview_e2e:  # never production: it has no previews (config refuses them there)
+            bypass = vercel.ProjectProtectionBypass(
+                f"{name}-automation-bypass",
+                project_id=project.id,
+                team_id=frontend.team_id,
+                note="maya-infra: Playwright E2E of pull-request previews",
+                opts=child,
+            )
+            self.automation_bypass = pulumi.Output.secret(bypass.secret.apply(_generated))
 
         self.project_id = project.id
         self.team_id = project.team_id

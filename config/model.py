@@ -406,6 +406,10 @@ class BackupSettings(_Section):
         return tuple(k for k in BACKUP_KINDS if k in kinds)  # canonical order: what Railway lists
 
 
+#: The check the previews workflow's E2E job reports (its job name): required on the previews' branch when the
+#: stack runs E2E against its previews (StackConfig.required_status_checks, docs/previews.md).
+PREVIEW_E2E_CHECK = "preview-e2e"
+
 #: Whether a stack has pull-request previews when ``maya-infra:previews`` is not set (docs/previews.md).
 DEFAULT_PREVIEWS: dict[str, bool] = {"staging": True, "production": False}
 
@@ -530,6 +534,25 @@ class StackConfig(BaseModel):
     def previews_active(self) -> bool:
         """Pull requests get previews: enabled, with Railway (the forks) and GitHub (the workflow) declared."""
         return self.previews.enabled and {"railway", "github"} <= self.platforms
+
+    @property
+    def preview_e2e(self) -> bool:
+        """Playwright runs against each pull request's Vercel preview (docs/previews.md): previews on, a Vercel
+        project that builds previews (and protects them: hence the automation bypass), and one repository,
+        since the previews workflow lives in the backend's and the suite in the frontend's."""
+        return (
+            self.previews_active
+            and "vercel" in self.platforms
+            and self.frontend.preview_deployments
+            and self.github.monorepo
+        )
+
+    @property
+    def required_status_checks(self) -> tuple[str, ...]:
+        """What branch protection requires: ``github.requiredChecks``, plus the previews' E2E check when the
+        stack runs it (it reports on every pull request into the branch, so it never stays pending)."""
+        extra = (PREVIEW_E2E_CHECK,) if self.preview_e2e else ()
+        return tuple(dict.fromkeys((*self.github.required_checks, *extra)))
 
     @property
     def backup_kinds(self) -> tuple[BackupKind, ...]:

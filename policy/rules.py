@@ -54,6 +54,7 @@ VERCEL_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
 VERCEL_ENV = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
 VERCEL_ENVS = "vercel:index/projectEnvironmentVariables:ProjectEnvironmentVariables"
 VERCEL_SHARED_ENV = "vercel:index/sharedEnvironmentVariable:SharedEnvironmentVariable"
+VERCEL_BYPASS = "vercel:index/projectProtectionBypass:ProjectProtectionBypass"
 GH_ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
 GH_BRANCH_POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
 GH_ENV_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105 (a type token / signature, not a password)
@@ -722,6 +723,8 @@ def _preview_reachable(r: Resource) -> str | None:
         targets = r.get("targets") or []
         if (isinstance(targets, list) and PREVIEW_ENVIRONMENT in targets) or _text(r.get("gitBranch")):
             return f"Vercel variable {r.get('key')} with a preview target"
+    if r.type == VERCEL_BYPASS:  # its secret is sealed into the `preview` environment (docs/previews.md)
+        return "a Vercel Protection Bypass for Automation"
     return None
 
 

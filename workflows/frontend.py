@@ -13,7 +13,7 @@ from typing import Any
 from config import StackConfig
 from config.envvars import Target
 from workflows import pins
-from workflows.e2e import E2E_JOB, playwright_job, staging_only
+from workflows.e2e import E2E_JOB, playwright_job, staging_target
 from workflows.mail import ALERT_JOB, pipeline_alert_job
 from workflows.pipeline import (
     CHANGES_JOB,
@@ -284,13 +284,7 @@ def render(
         "security": security_job(directory, node),
         GATE_JOB: staging_gate_job(configs, FRONTEND_CHECK, ["lint", "test", "build", "security"]),
         "deploy": deploy_job(cfg, directory, node),
-        E2E_JOB: playwright_job(
-            directory,
-            node,
-            _at(directory, "package-lock.json"),
-            staging_only(staging),
-            expr("needs.deploy.outputs.url"),
-        ),
+        E2E_JOB: playwright_job(directory, node, _at(directory, "package-lock.json"), staging_target(staging)),
     }
     return app_workflow(
         "frontend",

@@ -10,6 +10,13 @@ Least privilege: ``pull_request`` (never ``pull_request_target``), so a pull req
 secrets and is skipped; the job reads only the ``preview`` GitHub environment (the previews'
 own tokens and the staging ids, never production's); the token may only comment on pull requests. One run
 per pull request at a time; a newer push supersedes a queued one.
+
+When the stack runs E2E against its previews (``StackConfig.preview_e2e``), a second job, ``preview-e2e``,
+runs the frontend's Playwright suite (workflows/e2e.py, the staging job's steps and browser cache) against the
+Vercel preview the first one wired: it finds the head commit's newest preview build and waits until it is
+READY (workflows/scripts/preview_deployment.py), and passes Vercel's automation bypass from the ``preview``
+environment to the suite. It reports on every pull request, fork or not (a fork's run says in one line that
+it has no preview, and passes), so branch protection can require it (config: required_status_checks).
 """
 
 from __future__ import annotations
@@ -17,13 +24,17 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
-from config import StackConfig, envvars
+from config import PREVIEW_E2E_CHECK, StackConfig, envvars
 from config.envvars import Target
+from workflows import pins
+from workflows.e2e import E2ETarget, playwright_job
 from workflows.pipeline import Route, routes_source
-from workflows.render import because, ci_env, dump, expr, header, job, run_script, write_script
+from workflows.render import Job, because, ci_env, dump, expr, header, job, run_script, write_script
 
 PATH = ".github/workflows/previews.yml"
 SCRIPT = "pr_preview.py"
+FIND_SCRIPT = "preview_deployment.py"
+PREVIEW_JOB = "preview"
 ENVIRONMENT = "preview"
 _RAILWAY = ("RAILWAY_PREVIEW_TOKEN", "RAILWAY_PROJECT_ID", "RAILWAY_ENVIRONMENT_ID", "RAILWAY_SERVICE_ID")
 _VERCEL = ("VERCEL_TOKEN", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID")
@@ -61,6 +72,50 @@ def _same_repository(bots: bool) -> str:
     if not bots:
         condition += " && github.event.pull_request.user.type != 'Bot'"
     return condition
+
+
+def e2e_job(cfg: StackConfig) -> Job:
+    """``preview-e2e``: the Playwright suite against the pull request's Vercel preview, after the preview job.
+
+    It runs on every event but ``closed`` (unless cancelled), whatever the preview job did: a fork's or a bot's
+    pull request gets its one-line reason and passes; a failed preview fails it too (the required check must
+    not pass when nothing was tested). The URL and the secret reach the steps through ``env:``, never ``run:``.
+    """
+    directory = cfg.github.frontend_path
+    node = cfg.frontend.node_version or pins.NODE_VERSION_FALLBACK
+    bypass = ci_env(Target.CI_PREVIEW, "VERCEL_AUTOMATION_BYPASS_SECRET")
+    find = (
+        write_script(FIND_SCRIPT),
+        {
+            "name": "Find the preview's Vercel deployment of this commit (waits until it is built)",
+            "id": "preview",
+            "env": {
+                **ci_env(Target.CI_PREVIEW, *_VERCEL),
+                **bypass,  # only whether it is set is read here
+                "PREVIEW_JOB": expr(f"needs.{PREVIEW_JOB}.result"),
+                "HEAD_REPOSITORY": expr("github.event.pull_request.head.repo.full_name"),
+                "SHA": expr("github.event.pull_request.head.sha"),
+                "BRANCH": expr("github.event.pull_request.head.ref"),
+            },
+            "run": run_script(
+                FIND_SCRIPT,
+                f'--sha "$SHA" --branch "$BRANCH" --timeout {cfg.previews.deploy_timeout_seconds} --poll 10',
+            ),
+        },
+    )
+    target = E2ETarget(
+        PREVIEW_E2E_CHECK,
+        expr("steps.preview.outputs.url"),
+        (PREVIEW_JOB,),
+        "!cancelled() && github.event.action != 'closed'",
+        environment=ENVIRONMENT,
+        find=find,
+        when="steps.preview.outputs.url != ''",
+        env=bypass,
+        timeout=cfg.previews.deploy_timeout_seconds // 60 + 30,
+    )
+    lock_file = "package-lock.json" if directory == "." else f"{directory}/package-lock.json"
+    return playwright_job(directory, node, lock_file, target)
 
 
 def render(cfg: StackConfig, routes: Sequence[Route]) -> str:
@@ -113,7 +168,7 @@ def render(cfg: StackConfig, routes: Sequence[Route]) -> str:
             "group": "previews-" + expr("github.event.pull_request.number"),
             "cancel-in-progress": False,
         },
-        "jobs": {"preview": preview},
+        "jobs": {PREVIEW_JOB: preview, **({PREVIEW_E2E_CHECK: e2e_job(cfg)} if cfg.preview_e2e else {})},
     }
     return dump(
         document,
@@ -121,6 +176,9 @@ def render(cfg: StackConfig, routes: Sequence[Route]) -> str:
             f"Previews: every pull request into {cfg.github.branch} gets a Railway environment forked from "
             f"{cfg.environment} (its own PostgreSQL) and its Vercel preview wired to it; removed on close.",
             routes_source(routes),
-            [f"At most {cfg.previews.max_environments} previews at once; see docs/previews.md."],
+            [
+                f"At most {cfg.previews.max_environments} previews at once; see docs/previews.md."
+                + (f" Job {PREVIEW_E2E_CHECK}: Playwright against the preview." if cfg.preview_e2e else "")
+            ],
         ),
     )

@@ -74,6 +74,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "certificate_status": "UNSPECIFIED",
             },
             "vercel:index/project:Project": {"team_id": "team_mock"},
+            # Vercel generates the bypass secret (components/vercel.py reads it back)
+            "vercel:index/projectProtectionBypass:ProjectProtectionBypass": {
+                "secret": "mockBypassSecret0123456789abcdef"
+            },
         }.get(kind, {})
         state.update(computed)
         if args.typ.startswith("checkly:"):  # Checkly ids are numbers (checks reference channels by number)

@@ -169,7 +169,7 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
     ruleset = run.mocks.one(GH_RULESET).inputs
     assert ruleset["conditions"]["refName"]["includes"] == [f"refs/heads/{cfg.github.branch}"]
     checks = [c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]]
-    assert checks == ["frontend-ci", "backend-ci"]
+    assert checks == list(cfg.required_status_checks)  # staging: + preview-e2e (test_previews_program.py)
     files = run.mocks.of_type(GH_FILE)
     assert {f.inputs["branch"] for f in files} == {cfg.github.branch}
     assert {f.inputs["file"] for f in files if not f.inputs["file"].startswith(".github/workflows/")} == {
@@ -233,7 +233,8 @@ def test_outputs_name_secrets_but_never_hold_them(run: ProgramRun) -> None:
     assert not any(value in text for value in TEST_SECRETS.values())
     assert "JWT_SECRET_KEY" in run.outputs["secret_names"]["railway"]
     assert run.outputs["protected_branch"] in ("develop", "main")
-    assert run.outputs["required_checks"] == ["frontend-ci", "backend-ci"]
+    previews_e2e = ["preview-e2e"] if run.outputs["stack"] == "staging" else []  # docs/previews.md
+    assert run.outputs["required_checks"] == ["frontend-ci", "backend-ci", *previews_e2e]
 
 
 def _identities(run: ProgramRun) -> set[tuple[str, ...]]:

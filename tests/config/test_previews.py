@@ -74,9 +74,18 @@ def test_the_preview_environment_gets_ids_and_tokens_only_when_previews_are_on()
     names = {v.name for v in envvars.for_target(staging, Target.CI_PREVIEW)}
     assert names == {
         "RAILWAY_PREVIEW_TOKEN", "RAILWAY_PROJECT_ID", "RAILWAY_ENVIRONMENT_ID", "RAILWAY_SERVICE_ID",
-        "VERCEL_ORG_ID", "VERCEL_PROJECT_ID",
+        "VERCEL_ORG_ID", "VERCEL_PROJECT_ID", "VERCEL_AUTOMATION_BYPASS_SECRET",
     }  # fmt: skip
     with_vercel = _parse("staging", secrets={**TEST_SECRETS, "maya-infra:previewsVercelToken": "vercel-previews-x1"})
     [token] = [v for v in envvars.for_target(with_vercel, Target.CI_PREVIEW) if v.name == "VERCEL_TOKEN"]
     assert token.source == envvars.ConfigSecret("previewsVercelToken")  # never the stack's own vercelToken
     assert envvars.for_target(production, Target.CI_PREVIEW) == ()
+
+
+def test_the_automation_bypass_goes_to_the_preview_environment_only_where_previews_are_tested() -> None:
+    [bypass] = [v for v in envvars.TABLE if v.name == "VERCEL_AUTOMATION_BYPASS_SECRET"]
+    assert bypass.secret and bypass.targets == frozenset({Target.CI_PREVIEW})  # never a deploy environment's
+    staging = _parse("staging")
+    off = staging.model_copy(update={"frontend": staging.frontend.model_copy(update={"preview_deployments": False})})
+    assert bypass.applies_to(staging) and not bypass.applies_to(off)
+    assert not bypass.applies_to(_parse("production"))

@@ -41,6 +41,7 @@ def test_railways_own_pr_environments_are_refused(stack: str) -> None:
         (rules.GH_ENV_VARIABLE, {"environment": "preview", "variableName": "RAILWAY_PROJECT_ID"}, "RAILWAY_PROJECT_ID"),
         (rules.VERCEL_ENV, {"key": "NEXT_PUBLIC_API_URL", "targets": ["production", "preview"]}, "preview target"),
         (rules.VERCEL_ENV, {"key": "NEXT_PUBLIC_API_URL", "targets": ["preview"], "gitBranch": "x"}, "preview"),
+        (rules.VERCEL_BYPASS, {"projectId": "prj_1", "note": "e2e"}, "Protection Bypass for Automation"),
     ],
 )
 def test_production_declaring_anything_a_preview_reads_is_refused(
