@@ -27,6 +27,7 @@ from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendAr
 from config import StackConfig, envvars
 from config.alerts import alert_rules
 from config.envvars import Target, Wiring
+from config.model import MONITORING_CHECKLY
 from workflows import render_app_workflows
 from workflows.pipeline import all_configs, all_routes
 
@@ -113,6 +114,31 @@ def _railway(stack: _Stack) -> None:
         "backend-pr-environments", project_id=backend.project_id, opts=pulumi.ResourceOptions(parent=backend)
     )
     stack.declared.append(settings)
+    _metrics_token(stack, backend)
+
+
+def _metrics_token(stack: _Stack, backend: RailwayBackend) -> None:
+    """The backend 5xx-rate alert's own project token ``maya-<stack>-metrics``, where someone polls the rate.
+
+    Its own resource, so it is rotated (``pulumi up --replace <urn>``) or revoked apart from CI's deploy token;
+    exactly-once like every create. Railway has no read-only token: a project token can also deploy to its
+    environment, so it goes only where the rate is polled — Checkly's secret group variable in production,
+    staging's ``staging-alerts`` environment when the scheduled workflow polls (docs/monitoring.md).
+    """
+    cfg = stack.cfg
+    if cfg.error_rate_poller is None:
+        return
+    from components.error_rate import token_name
+
+    token = rw.ProjectToken(
+        "backend-metrics-token",
+        project_id=backend.project_id,
+        environment_id=backend.environment_id,
+        name=token_name(cfg),
+        opts=pulumi.ResourceOptions(parent=backend),  # `token` is a secret output (components/railway/resources.py)
+    )
+    stack.declared.append(token)
+    stack.wiring.railway_metrics_token = pulumi.Output.secret(token.token)
 
 
 def _external_backend(stack: _Stack) -> None:
@@ -199,15 +225,25 @@ def _monitoring(stack: _Stack) -> None:
     if cfg.uses_checkly:
         backend_url = stack.wiring.backend_url or f"https://{cfg.backend.custom_domain}"
         # Imported here, not at the top: the Checkly SDK takes ~0.2 s to import, paid only by stacks it watches.
-        from components.monitoring import CheckMonitoring, CheckMonitoringArgs, checkly_provider
+        from components.monitoring import CheckMonitoring, CheckMonitoringArgs, ErrorRateSource, checkly_provider
 
-        monitoring = CheckMonitoring("monitoring", CheckMonitoringArgs(cfg, backend_url, checkly_provider(cfg)))
+        wiring = stack.wiring
+        error_rate = None
+        if cfg.error_rate_poller == MONITORING_CHECKLY and wiring.railway_metrics_token is not None:
+            assert wiring.railway_service_id is not None and wiring.railway_environment_id is not None
+            error_rate = ErrorRateSource(
+                wiring.railway_metrics_token, wiring.railway_service_id, wiring.railway_environment_id
+            )
+        monitoring = CheckMonitoring(
+            "monitoring", CheckMonitoringArgs(cfg, backend_url, checkly_provider(cfg), error_rate)
+        )
         stack.declared.append(monitoring)
         stack.exported["monitoring_checks"] = monitoring.summary
         alerts = cfg.monitoring
         held = {
             "SLACK_WEBHOOK_URL": alerts and alerts.slack.enabled,
             "PAGERDUTY_SERVICE_KEY": alerts and alerts.pagerduty.enabled,
+            "RAILWAY_METRICS_TOKEN": error_rate is not None,  # the check group's secret variable
         }
         stack.secret_names["checkly"] = [name for name, enabled in held.items() if enabled]
     for gap in cfg.safety_gaps():  # only from platforms left out on purpose; the config refuses the rest

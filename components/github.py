@@ -16,7 +16,9 @@ import pulumi_github as github
 
 from components.safety import adopted, stateful
 from config import StackConfig
-from config.envvars import ALERTS_SUFFIX  # the environment of the alert mail (workflows/mail.py says why)
+
+# ALERTS_SUFFIX: the environment of the alert mail (workflows/mail.py says why)
+from config.envvars import ALERTS_SUFFIX, METRICS_VARIABLES
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,8 @@ class GitHubPipeline(pulumi.ComponentResource):
         so they cannot use production's environment; this one holds nothing that deploys anything.
         """
         environment_name = cfg.environment + ALERTS_SUFFIX
+        if repo != cfg.github.backend_repository:  # the monitor (the only reader of the metrics) runs there
+            values = {k: v for k, v in values.items() if k not in METRICS_VARIABLES}
         environment = github.RepositoryEnvironment(
             f"{name}-{repo}-alerts-environment",
             repository=repo,

@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_checkly as checkly
 
+from components.error_rate import TOKEN_VARIABLE, request_body, setup_script, teardown_script
 from config import MonitoringSettings, StackConfig
 
 #: Reminders while a check stays down: how many, and minutes between them (Checkly allows 5/10/15/30).
@@ -35,11 +36,23 @@ PARALLEL_FAILURE_PERCENTAGE = 50
 
 
 @dataclass(frozen=True)
+class ErrorRateSource:
+    """Where the backend 5xx-rate check reads Railway's request counts (components/error_rate.py)."""
+
+    #: the stack's metrics project token (a secret Output); Checkly holds it as a secret group variable
+    token: pulumi.Input[str]
+    service_id: pulumi.Input[str]
+    environment_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class CheckMonitoringArgs:
     config: StackConfig
     #: The backend's public base URL (the Railway output, or https://<backend.customDomain>).
     backend_url: pulumi.Input[str]
     provider: checkly.Provider
+    #: Railway's request counts for the 5xx-rate check; None without Railway or with the check turned off.
+    error_rate: ErrorRateSource | None = None
 
 
 def _slug(value: str) -> str:
@@ -70,7 +83,8 @@ def _channel_id(channel: checkly.AlertChannel) -> pulumi.Output[int]:
 
 
 class CheckMonitoring(pulumi.ComponentResource):
-    """Checkly check group ``maya-<stack>``, its two checks and the stack's alert channels.
+    """Checkly check group ``maya-<stack>``, its checks (backend health, frontend, backend 5xx rate) and the
+    stack's alert channels.
 
     Built in named steps — channels, group, backend check, frontend check, summary — each declaring what
     its name says; resource names are unchanged from the single-constructor version (no replacement).
@@ -79,6 +93,8 @@ class CheckMonitoring(pulumi.ComponentResource):
     group_id: pulumi.Output[str]
     backend_check_id: pulumi.Output[str]
     frontend_check_id: pulumi.Output[str]
+    #: the backend 5xx-rate check, or None (no Railway, or ``monitoring.backendErrorRate.enabled`` false)
+    error_rate_check_id: pulumi.Output[str] | None
     #: What is monitored, how often and who is alerted (a stack output; never a secret value).
     summary: dict[str, Any]
 
@@ -93,20 +109,28 @@ class CheckMonitoring(pulumi.ComponentResource):
 
         channels = self._alert_channels(name, cfg, mon, child)
         subscriptions = [{"channel_id": _channel_id(c), "activated": True} for c in channels]
-        group = self._group(name, cfg, tags, child)
+        error_rate = args.error_rate if mon.backend_error_rate.enabled else None
+        group = self._group(name, cfg, tags, child, error_rate)
         health_url = pulumi.Output.concat(args.backend_url, cfg.backend.healthcheck_path)
         backend = self._backend_check(name, cfg, mon, health_url, group.id.apply(int), subscriptions, tags, child)
         frontend = self._frontend_check(name, cfg, mon, group.id.apply(int), subscriptions, tags, child)
+        rate_check = (
+            self._error_rate_check(name, cfg, mon, error_rate, group.id.apply(int), subscriptions, tags, child)
+            if error_rate is not None
+            else None
+        )
 
         self.group_id = group.id
         self.backend_check_id = backend.id
         self.frontend_check_id = frontend.id
-        self.summary = self._summary(cfg, mon, health_url)
+        self.error_rate_check_id = rate_check.id if rate_check is not None else None
+        self.summary = self._summary(cfg, mon, health_url, error_rate is not None)
         self.register_outputs(
             {
                 "group_id": self.group_id,
                 "backend_check_id": self.backend_check_id,
                 "frontend_check_id": self.frontend_check_id,
+                "error_rate_check_id": self.error_rate_check_id,
             }
         )
 
@@ -163,7 +187,29 @@ class CheckMonitoring(pulumi.ComponentResource):
 
     # ---- step 2: one group per stack ---------------------------------------------------------------------
     @staticmethod
-    def _group(name: str, cfg: StackConfig, tags: list[str], child: pulumi.ResourceOptions) -> checkly.CheckGroupV2:
+    def _group(
+        name: str,
+        cfg: StackConfig,
+        tags: list[str],
+        child: pulumi.ResourceOptions,
+        error_rate: ErrorRateSource | None = None,
+    ) -> checkly.CheckGroupV2:
+        """The group; with the 5xx-rate check it holds the metrics token as a *secret* environment variable
+        (never shown again in Checkly's UI or API, and a secret in Pulumi's state)."""
+        extra: dict[str, Any] = {}
+        opts = child
+        if error_rate is not None:
+            extra["environment_variables"] = [
+                {
+                    "key": TOKEN_VARIABLE,
+                    "value": pulumi.Output.secret(error_rate.token),
+                    "secret": True,
+                    "locked": True,
+                }
+            ]
+            opts = pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(additional_secret_outputs=["environment_variables"])
+            )
         return checkly.CheckGroupV2(
             f"{name}-group",
             name=f"maya-{cfg.stack}",
@@ -171,7 +217,8 @@ class CheckMonitoring(pulumi.ComponentResource):
             muted=False,
             concurrency=2,
             tags=tags,
-            opts=child,
+            opts=opts,
+            **extra,
         )
 
     # ---- step 3: backend: /api/health every 30 s from every location, status and body asserted -----------
@@ -267,9 +314,67 @@ class CheckMonitoring(pulumi.ComponentResource):
             opts=child,
         )
 
-    # ---- step 5: what the stack output says ------------------------------------------------------------------
+    # ---- step 5: the backend's 5xx share, from Railway's request counts (components/error_rate.py) --------
     @staticmethod
-    def _summary(cfg: StackConfig, mon: MonitoringSettings, health_url: pulumi.Output[str]) -> dict[str, Any]:
+    def _error_rate_check(
+        name: str,
+        cfg: StackConfig,
+        mon: MonitoringSettings,
+        source: ErrorRateSource,
+        group_id: pulumi.Output[int],
+        subscriptions: list[dict[str, Any]],
+        tags: list[str],
+        child: pulumi.ResourceOptions,
+    ) -> checkly.Check:
+        """POSTs Railway's metrics query every ``frequencyMinutes``; the teardown script fails the run when the
+        5xx share of the last ``windowMinutes`` is above ``thresholdPercent`` (with ``minRequests`` at least).
+
+        One location per run (the answer is Railway's, the same from anywhere); one failed run alerts — the
+        window already smooths a blip — after the retries that absorb a passing Railway API error.
+        """
+        rate = mon.backend_error_rate
+        return checkly.Check(
+            f"{name}-backend-error-rate",
+            name=f"maya {cfg.stack}: backend 5xx rate",
+            type="API",
+            activated=True,
+            muted=False,
+            frequency=rate.frequency_minutes,
+            locations=list(mon.locations),
+            run_parallel=False,
+            degraded_response_time=10000,  # Railway's API, not the backend: its speed is not what is watched
+            max_response_time=30000,
+            group_id=group_id,
+            tags=[*tags, "error-rate"],
+            request={
+                "method": "POST",
+                "url": cfg.railway.api_url,
+                "body": request_body(source.service_id, source.environment_id),
+                "body_type": "JSON",
+                "headers": {"Content-Type": "application/json"},
+                "follow_redirects": False,
+                "skip_ssl": False,
+                "assertions": [{"source": "STATUS_CODE", "comparison": "EQUALS", "target": "200"}],
+            },
+            local_setup_script=setup_script(rate),
+            local_teardown_script=teardown_script(rate),
+            retry_strategy=_retries(mon.retries, backoff_seconds=5, max_duration_seconds=60),
+            use_global_alert_settings=False,
+            alert_settings={
+                "escalation_type": "RUN_BASED",
+                "run_based_escalations": [{"failed_run_threshold": 1}],
+                "reminders": [REMINDERS],
+            },
+            alert_channel_subscriptions=subscriptions,
+            opts=child,
+        )
+
+    # ---- step 6: what the stack output says ------------------------------------------------------------------
+    @staticmethod
+    def _summary(
+        cfg: StackConfig, mon: MonitoringSettings, health_url: pulumi.Output[str], error_rate: bool = False
+    ) -> dict[str, Any]:
+        rate = mon.backend_error_rate
         return {
             "group": f"maya-{cfg.stack}",
             "backend": {
@@ -286,6 +391,16 @@ class CheckMonitoring(pulumi.ComponentResource):
                 "every_minutes": mon.frontend_frequency_minutes,
                 "locations": list(mon.locations),
             },
+            "backend_error_rate": (
+                {
+                    "above_percent": rate.threshold_percent,
+                    "window_minutes": rate.window_minutes,
+                    "min_requests": rate.min_requests,
+                    "every_minutes": rate.frequency_minutes,
+                }
+                if error_rate
+                else "off"
+            ),
             "alerts": {
                 "email": list(mon.alert_emails),
                 "slack": mon.slack.channel if mon.slack.enabled else None,

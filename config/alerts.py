@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass
 
 from config.model import MONITORING_CHECKLY, MONITORING_SCHEDULE, StackConfig
 
-#: Checkly retries a failed run from another location with a linear back-off (components/monitoring.py).
-BACKEND_RETRY_BACKOFF_SECONDS = 5
+#: Checkly retries a failed run from another location with a linear back-off (components/monitoring.py); the
+#: 5xx-rate check retries a failed Railway API call the same way as the backend check.
+BACKEND_RETRY_BACKOFF_SECONDS = ERROR_RATE_RETRY_BACKOFF_SECONDS = 5
 FRONTEND_RETRY_BACKOFF_SECONDS = 30
 #: The scheduled monitor: GitHub's shortest schedule, and what one check may take (3 attempts, 10 s apart).
 SCHEDULE_SECONDS = 300
@@ -95,6 +96,7 @@ def alert_rules(cfg: StackConfig) -> list[AlertRule]:
                 f"{SCHEDULE_SECONDS} s schedule + {SCHEDULE_CHECK_SECONDS} s of attempts + mail job",
             )
         )
+    rules += _error_rate_rules(cfg, emails)
     if "railway" in cfg.platforms:
         rules.append(
             AlertRule(
@@ -127,3 +129,43 @@ def alert_rules(cfg: StackConfig) -> list[AlertRule]:
             )
         )
     return rules
+
+
+def _error_rate_rules(cfg: StackConfig, emails: str) -> list[AlertRule]:
+    """The backend's 5xx share over the window, from Railway's request counts (docs/monitoring.md).
+
+    Worst case: the 5xx start right after a poll and fill the window (``windowMinutes``), the next poll comes
+    at most ``frequencyMinutes`` later (the scheduled workflow: every 5 min, its step bounded like a check),
+    then the retries (Checkly) or the mail job (the workflow).
+    """
+    mon, poller = cfg.monitoring, cfg.error_rate_poller
+    if mon is None or poller is None:
+        return []
+    rate = mon.backend_error_rate
+    window = rate.window_minutes * 60
+    trigger = (
+        f"high error rate: backend 5xx above {rate.threshold_percent:g}% of requests over {rate.window_minutes} min "
+        f"(at least {rate.min_requests} requests)"
+    )
+    if poller == MONITORING_CHECKLY:
+        every = rate.frequency_minutes * 60
+        retry = _linear_backoff(mon.retries, ERROR_RATE_RETRY_BACKOFF_SECONDS)
+        return [
+            AlertRule(
+                trigger,
+                f"Checkly, Railway's request metrics every {rate.frequency_minutes} min (teardown script)",
+                emails,
+                window + every + retry,
+                f"{window} s window + {every} s between polls + {retry} s of retries (1 failed run alerts)",
+            )
+        ]
+    latency = window + SCHEDULE_SECONDS + SCHEDULE_CHECK_SECONDS + ALERT_JOB_SECONDS
+    return [
+        AlertRule(
+            trigger,
+            "scheduled monitor workflow, Railway's request metrics every 5 min (GitHub may start it late)",
+            emails,
+            latency,
+            f"{window} s window + {SCHEDULE_SECONDS} s schedule + {SCHEDULE_CHECK_SECONDS} s step + mail job",
+        )
+    ]

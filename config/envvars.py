@@ -17,6 +17,7 @@ from typing import Literal
 import pulumi
 
 from config import StackConfig
+from config.model import MONITORING_SCHEDULE
 
 
 class Target(enum.Enum):
@@ -59,6 +60,8 @@ class Wiring:
     backend_url: pulumi.Input[str] | None = None
     database_url: pulumi.Input[str] | None = None
     railway_project_token: pulumi.Input[str] | None = None
+    #: the 5xx-rate alert's own project token (program.py), None where nobody polls the rate
+    railway_metrics_token: pulumi.Input[str] | None = None
     railway_project_id: pulumi.Input[str] | None = None
     railway_environment_id: pulumi.Input[str] | None = None
     railway_service_id: pulumi.Input[str] | None = None
@@ -120,6 +123,13 @@ class EnvVar:
 
 _BOTH = frozenset({"staging", "production"})
 _CI = frozenset({Target.CI_FRONTEND, Target.CI_BACKEND})
+#: What the scheduled monitor reads Railway's request counts with (workflows/scripts/error_rate.py): only in
+#: the backend repository's ``<environment>-alerts``, only where the workflow polls them (never production).
+METRICS_VARIABLES = ("RAILWAY_METRICS_TOKEN", "RAILWAY_SERVICE_ID", "RAILWAY_ENVIRONMENT_ID")
+
+
+def _workflow_polls_error_rate(cfg: StackConfig) -> bool:
+    return cfg.error_rate_poller == MONITORING_SCHEDULE and not cfg.is_production
 
 
 def _backend_secret(name: str, key: str, description: str, previews: PreviewUse = True) -> EnvVar:
@@ -295,6 +305,37 @@ TABLE: tuple[EnvVar, ...] = (
         frozenset({"staging"}),
         "creates and removes the pull requests' Railway environments (never production's token)",
         platform="railway",
+    ),
+    # --- the scheduled monitor's backend 5xx rate (staging's fallback; docs/monitoring.md) ----------------------
+    EnvVar(
+        "RAILWAY_METRICS_TOKEN",
+        frozenset({Target.CI_ALERTS}),
+        True,
+        Output("railway_metrics_token"),
+        frozenset({"staging"}),
+        "the stack's metrics project token (maya-<stack>-metrics): reads the backend's request counts",
+        platform="railway",
+        only_if=_workflow_polls_error_rate,
+    ),
+    EnvVar(
+        "RAILWAY_SERVICE_ID",
+        frozenset({Target.CI_ALERTS}),
+        False,
+        Output("railway_service_id"),
+        frozenset({"staging"}),
+        "the backend service whose request counts the monitor reads",
+        platform="railway",
+        only_if=_workflow_polls_error_rate,
+    ),
+    EnvVar(
+        "RAILWAY_ENVIRONMENT_ID",
+        frozenset({Target.CI_ALERTS}),
+        False,
+        Output("railway_environment_id"),
+        frozenset({"staging"}),
+        "the Railway environment of those request counts",
+        platform="railway",
+        only_if=_workflow_polls_error_rate,
     ),
     EnvVar(
         "VERCEL_TOKEN",

@@ -259,6 +259,32 @@ class PagerDutySettings(_Section):
     service_name: str | None = Field(default=None, min_length=1)
 
 
+class BackendErrorRateSettings(_Section):
+    """The backend's 5xx share alert (docs/monitoring.md, "High error rate"): over the last ``windowMinutes``,
+    5xx responses above ``thresholdPercent`` of all requests mail ``alertEmails`` — unless the window saw
+    fewer than ``minRequests`` requests, so 1 failure out of 2 requests at 3 a.m. pages nobody.
+
+    Railway counts the requests (``httpMetricsGroupedByStatus``); Checkly polls it every ``frequencyMinutes``
+    in a stack it monitors, the scheduled monitor workflow (every 5 min) otherwise (staging only: production's
+    metrics token never reaches GitHub).
+    """
+
+    enabled: bool = True
+    threshold_percent: float = Field(default=5.0, gt=0, lt=100, description="5xx share of all requests, in %")
+    window_minutes: int = Field(default=10, ge=1, le=60, description="how far back each poll counts requests")
+    min_requests: int = Field(default=50, ge=1, le=1_000_000, description="fewer requests in the window never alert")
+    frequency_minutes: Literal[1, 2, 5, 10, 15, 30, 60] = 5
+
+    @model_validator(mode="after")
+    def _window_covers_polls(self) -> BackendErrorRateSettings:
+        if self.frequency_minutes > self.window_minutes:
+            raise ValueError(
+                f"frequencyMinutes ({self.frequency_minutes}) must not exceed windowMinutes ({self.window_minutes}): "
+                "requests between two polls would never be counted"
+            )
+        return self
+
+
 class MonitoringSettings(_Section):
     """Uptime monitoring of the stack (see docs/monitoring.md).
 
@@ -287,6 +313,8 @@ class MonitoringSettings(_Section):
     pagerduty: PagerDutySettings = PagerDutySettings()
     #: Vercel's built-in alert rule on an anomalous 5xx rate of the frontend's functions (mails team owners).
     vercel_error_alerts: bool = True
+    #: The backend's 5xx share over a window, from Railway's request metrics (docs/monitoring.md).
+    backend_error_rate: BackendErrorRateSettings = BackendErrorRateSettings()
 
     @field_validator("locations")
     @classmethod
@@ -527,6 +555,19 @@ class StackConfig(BaseModel):
         return MONITORING_NONE
 
     @property
+    def error_rate_poller(self) -> str | None:
+        """Who reads Railway's request counts for the backend 5xx-rate alert: Checkly, the scheduled workflow
+        (staging only: production's metrics token never reaches GitHub), or nobody (None)."""
+        mon = self.monitoring
+        if mon is None or not mon.backend_error_rate.enabled or "railway" not in self.platforms:
+            return None
+        if self.uses_checkly:
+            return MONITORING_CHECKLY
+        if self.monitoring_mode == MONITORING_SCHEDULE and not self.is_production:
+            return MONITORING_SCHEDULE
+        return None
+
+    @property
     def has_railway_database(self) -> bool:
         return "railway" in self.platforms and self.backend.database == "railway"
 
@@ -582,6 +623,12 @@ class StackConfig(BaseModel):
             )
         if self.backend.database == "railway" and "railway" in self.platforms and not self.backup_kinds:
             gaps.append("production's database has no backup schedule")
+        watched = self.monitoring is not None and self.monitoring_mode != MONITORING_NONE
+        if watched and "railway" in self.platforms and self.error_rate_poller is None:
+            gaps.append(
+                "production's backend 5xx rate is not watched: only Checkly polls it there (its metrics token "
+                "never goes to GitHub), and checkly is left out of maya-infra:platforms"
+            )
         return gaps
 
     @model_validator(mode="after")
@@ -638,6 +685,12 @@ class StackConfig(BaseModel):
                 "monitoring.provider",
                 "production needs a real 30-second health check with e-mail alerts; the scheduled workflow runs "
                 "at most every 5 minutes: set it to checkly (and set the Checkly account secrets)",
+            )
+        if not mon.backend_error_rate.enabled and "railway" in self.platforms:
+            raise _KeyedError(
+                "monitoring.backendErrorRate.enabled",
+                "production must alert on a high 5xx rate of the backend (DEPLOYMENT_PIPELINE.md: high error "
+                "rates): set it to true, and tune thresholdPercent, windowMinutes and minRequests instead",
             )
         if mon.backend_frequency_seconds > PRODUCTION_BACKEND_INTERVAL_SECONDS:
             raise _KeyedError(

@@ -663,7 +663,8 @@ def _check_interval_seconds(check: Resource) -> int | None:
 
 
 def production_alerting(resources: Sequence[Resource], facts: StackFacts) -> Iterator[tuple[str, str | None]]:
-    """Production mails on an outage within a minute, and on a failed or crashed deployment.
+    """Production mails on an outage within a minute, on a high backend 5xx rate, and on a failed or crashed
+    deployment.
 
     A Checkly backend check every 30 s or faster subscribed to an e-mail channel, and a Railway notification
     rule with an e-mail channel (issue 13: the scheduled workflow alone is not a monitor for production).
@@ -688,6 +689,27 @@ def production_alerting(resources: Sequence[Resource], facts: StackFacts) -> Ite
         rules = [r for r in resources if r.type == RAILWAY_NOTIFICATION_RULE and r.get("channel_configs")]
         if not rules:
             yield "production's Railway project mails no one when a deployment fails or crashes", None
+        if not any(_is_error_rate_check(r) for r in resources):
+            yield (
+                "production has no backend 5xx-rate alert: no Checkly check reads Railway's request metrics "
+                "and mails monitoring.alertEmails (set monitoring.backendErrorRate.enabled; docs/monitoring.md)",
+                None,
+            )
+
+
+#: The root field the backend 5xx-rate check asks Railway for (components/error_rate.py).
+ERROR_RATE_FIELD = "httpMetricsGroupedByStatus"
+
+
+def _is_error_rate_check(r: Resource) -> bool:
+    """A Checkly check POSTing Railway's request-metrics query, judging it in a teardown script, that alerts."""
+    if r.type != CHECKLY_CHECK:
+        return False
+    request = r.get("request")
+    body = request.get("body") if isinstance(request, Mapping) else None
+    teardown = r.get("localTeardownScript", "local_teardown_script")
+    subscribed = r.get("alertChannelSubscriptions", "alert_channel_subscriptions")
+    return isinstance(body, str) and ERROR_RATE_FIELD in body and bool(teardown) and bool(subscribed)
 
 
 RAILWAY_PR_SETTINGS = RAILWAY + "PrEnvironmentSettings"
@@ -860,8 +882,8 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "production-alerting",
-        "Production has a 30-second Checkly health check mailing monitoring.alertEmails, and Railway mails a failed "
-        "or crashed deployment.",
+        "Production has a 30-second Checkly health check mailing monitoring.alertEmails, a Checkly check of the "
+        "backend's 5xx rate (Railway's request metrics), and Railway mails a failed or crashed deployment.",
         ADVISORY,
         "the config refuses a production stack file without them; what remains is checkly or railway left out of "
         "maya-infra:platforms on purpose (a rehearsal), which is worth a report, not a refusal",

@@ -90,7 +90,7 @@ def checkly_run(request: pytest.FixtureRequest) -> ProgramRun:
 
 
 # ---- Checkly resources ---------------------------------------------------------------------------------------
-def test_one_group_two_checks_and_an_explicit_provider_with_secret_credentials(checkly_run: ProgramRun) -> None:
+def test_one_group_three_checks_and_an_explicit_provider_with_secret_credentials(checkly_run: ProgramRun) -> None:
     name = checkly_run.outputs["stack"]
     mocks = checkly_run.mocks
     assert checkly_run.outputs["monitoring"] == "checkly"
@@ -102,7 +102,7 @@ def test_one_group_two_checks_and_an_explicit_provider_with_secret_credentials(c
     assert group.inputs["name"] == f"maya-{name}" and group.inputs["activated"] is True
     assert name in group.inputs["tags"]
     checks = mocks.of_type(CHECK)
-    assert len(checks) == 2
+    assert len(checks) == 3  # backend health, frontend, backend 5xx rate
     assert {c.inputs["groupId"] for c in checks} == {_id_of(mocks, GROUP)}  # grouped per stack
     declared = [r for r in mocks.resources if r.typ.startswith("checkly:")]
     assert declared and all(r.provider and "pulumi:providers:checkly" in r.provider for r in declared)
@@ -204,7 +204,11 @@ def test_slack_and_pagerduty_behind_settings_and_their_keys_stay_secret(stack_na
                     assert inside_secret, f"{resource.typ} {resource.name}.{key} holds a secret in plain text"
     assert found >= 4
     assert not any(secret in repr(run.outputs) for secret in planted)
-    assert sorted(run.outputs["secret_names"]["checkly"]) == ["PAGERDUTY_SERVICE_KEY", "SLACK_WEBHOOK_URL"]
+    assert sorted(run.outputs["secret_names"]["checkly"]) == [
+        "PAGERDUTY_SERVICE_KEY",
+        "RAILWAY_METRICS_TOKEN",
+        "SLACK_WEBHOOK_URL",
+    ]
 
 
 def test_sub_minute_and_minute_schedules_map_to_checkly_frequencies() -> None:

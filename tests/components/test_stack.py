@@ -55,11 +55,13 @@ def test_resource_set(run: ProgramRun) -> None:
         "ServiceDomain",
         "CustomDomain",
         "DeploymentTrigger",
-        "ProjectToken",
         "Postgres",
         "Deployment",
     ):
         assert types.count(RAILWAY + kind) == 1, kind
+    # CI's deploy token, and the backend 5xx-rate alert's own metrics token (docs/monitoring.md)
+    tokens = sorted(r.name for r in run.mocks.of_type(RAILWAY + "ProjectToken"))
+    assert tokens == ["backend-ci-token", "backend-metrics-token"]
     assert types.count(VERCEL_PROJECT) == 1
     # the deploy environment and <environment>-alerts (alert mail only), each with its branch policy
     # (staging's alerts environment also admits main, the default branch, where the scheduled monitor runs);
@@ -200,7 +202,9 @@ def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
     alert_secrets = {
         r.inputs["secretName"] for r in run.mocks.of_type(GH_SECRET) if r.inputs["environment"].endswith("-alerts")
     }
-    assert alert_secrets == {"SMTP_URL"}
+    # staging's scheduled monitor polls the backend 5xx rate with its metrics token; production's stays in Checkly
+    polls = stack == "staging"
+    assert alert_secrets == ({"SMTP_URL", "RAILWAY_METRICS_TOKEN"} if polls else {"SMTP_URL"})
     alert_vars = {
         r.inputs["variableName"]: r.inputs["value"]
         for r in run.mocks.of_type(GH_VARIABLE)
@@ -208,9 +212,11 @@ def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
     }
     cfg = config.load_from_stack_file(stack)
     assert cfg.monitoring is not None
+    ids = {"RAILWAY_SERVICE_ID": "backend-service-id", "RAILWAY_ENVIRONMENT_ID": variables["RAILWAY_ENVIRONMENT_ID"]}
     assert alert_vars == {
         "ALERT_EMAILS": ",".join(cfg.monitoring.alert_emails),
         "ALERT_FROM": cfg.monitoring.alert_emails[0],
+        **(ids if polls else {}),
     }
 
 

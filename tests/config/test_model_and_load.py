@@ -256,3 +256,54 @@ def test_staging_may_use_the_scheduled_fallback_and_a_rehearsal_may_leave_checkl
     cfg = _parse("production", {"maya-infra:platforms": ["railway", "vercel", "github"]}, secrets=TEST_SECRETS)
     assert cfg.monitoring_mode == config.MONITORING_SCHEDULE
     assert any("checkly is left out" in gap for gap in cfg.safety_gaps())
+
+
+# ---- monitoring.backendErrorRate -------------------------------------------------------------------------------
+def test_both_stack_files_set_the_backend_error_rate_production_stricter() -> None:
+    staging, production = (_parse(s).monitoring for s in ("staging", "production"))
+    assert staging is not None and production is not None
+    s, p = staging.backend_error_rate, production.backend_error_rate
+    assert s.enabled and p.enabled
+    assert p.threshold_percent < s.threshold_percent and p.window_minutes < s.window_minutes
+    assert p.frequency_minutes <= s.frequency_minutes and p.min_requests <= s.min_requests
+    assert _parse("production").error_rate_poller == config.MONITORING_CHECKLY
+    assert _parse("staging").error_rate_poller == config.MONITORING_SCHEDULE
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "words"),
+    [
+        ({"thresholdPercent": 0}, "monitoring.backendErrorRate.thresholdPercent", "greater than 0"),
+        ({"thresholdPercent": 100}, "monitoring.backendErrorRate.thresholdPercent", "less than 100"),
+        ({"thresholdPercent": "5%"}, "monitoring.backendErrorRate.thresholdPercent", "number"),
+        ({"windowMinutes": 0}, "monitoring.backendErrorRate.windowMinutes", "greater than or equal to 1"),
+        ({"windowMinutes": 61}, "monitoring.backendErrorRate.windowMinutes", "less than or equal to 60"),
+        ({"minRequests": 0}, "monitoring.backendErrorRate.minRequests", "greater than or equal to 1"),
+        ({"frequencyMinutes": 3}, "monitoring.backendErrorRate.frequencyMinutes", "1, 2, 5"),
+        ({"windowMinutes": 5, "frequencyMinutes": 10}, "monitoring.backendErrorRate", "must not exceed windowMinutes"),
+        ({"threshold": 5}, "monitoring.backendErrorRate.threshold", ""),
+        ({"enabled": "yes"}, "monitoring.backendErrorRate.enabled", "boolean"),
+    ],
+)
+def test_a_bad_backend_error_rate_is_one_clear_problem_naming_the_key(
+    value: dict[str, Any], key: str, words: str
+) -> None:
+    raw, _ = config.read_stack_file("staging")
+    section = {**raw["maya-infra:monitoring"], "backendErrorRate": value}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", {"maya-infra:monitoring": section})
+    problems = exc.value.problems
+    assert [p.key for p in problems] == [key], problems
+    assert words in problems[0].message
+
+
+def test_defaults_apply_and_production_may_not_turn_it_off() -> None:
+    raw, _ = config.read_stack_file("staging")
+    section = {k: v for k, v in raw["maya-infra:monitoring"].items() if k != "backendErrorRate"}
+    rate = _parse("staging", {"maya-infra:monitoring": section}).monitoring.backend_error_rate  # type: ignore[union-attr]
+    assert (rate.enabled, rate.threshold_percent, rate.window_minutes, rate.min_requests) == (True, 5.0, 10, 50)
+    raw, _ = config.read_stack_file("production")
+    off = {**raw["maya-infra:monitoring"], "backendErrorRate": {"enabled": False}}
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("production", {"maya-infra:monitoring": off})
+    assert "monitoring.backendErrorRate.enabled" in _problems(exc)

@@ -536,5 +536,7 @@ def test_status_lists_every_active_alert_rule_and_where_it_sends(world: World) -
     assert f"alerts — {len(rules)} active rule(s)" in result.out
     assert "Railway notification rule (Deployment.failed, Deployment.crashed)" in result.out
     assert "mails maya-dev-alerts@mayassistant.com" in result.out and "≤ " in result.out
+    assert "high error rate: backend 5xx above 10% of requests over 15 min" in result.out
+    assert "≤ 1325 s" in result.out  # window + schedule + step + mail job, as configured
     world.write_outputs(alert_rules=None)
     assert "no alert_rules output yet" in world.run("status", "--stack", "staging").out

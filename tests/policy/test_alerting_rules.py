@@ -28,6 +28,18 @@ def test_a_slow_or_unsubscribed_check_or_no_email_channel_is_reported() -> None:
     assert any("every 30 s" in m for m in _alerting(no_mail))
 
 
+def test_production_without_the_backend_error_rate_check_is_reported() -> None:
+    resources = program("production")
+    rate = [r for r in resources if rules._is_error_rate_check(r)]
+    assert len(rate) == 1
+    without = tuple(r for r in resources if r not in rate)
+    assert any("no backend 5xx-rate alert" in m for m in _alerting(without))
+    unsubscribed = tuple(changed(r, alertChannelSubscriptions=[]) if r in rate else r for r in resources)
+    assert any("no backend 5xx-rate alert" in m for m in _alerting(unsubscribed))
+    no_verdict = tuple(changed(r, localTeardownScript=None) if r in rate else r for r in resources)
+    assert any("no backend 5xx-rate alert" in m for m in _alerting(no_verdict))
+
+
 def test_a_railway_project_that_mails_no_one_on_a_failed_deploy_is_reported() -> None:
     resources = tuple(r for r in program("production") if r.type != rules.RAILWAY_NOTIFICATION_RULE)
     assert _alerting(resources) == ["production's Railway project mails no one when a deployment fails or crashes"]

@@ -96,6 +96,8 @@ PROJECT_TOKEN_FIELDS = frozenset(
         "deploymentStop",
         "deploymentRemove",
         "environmentTriggersDeploy",
+        "httpMetrics",  # the 5xx-rate alert's metrics token (tests/fakes/railway/metrics.py)
+        "httpMetricsGroupedByStatus",
     }
 )
 _SIMPLE_INSTANCE_KEYS = frozenset(

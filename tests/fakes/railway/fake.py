@@ -15,6 +15,7 @@ from tests.fakes.railway.core import CoreMixin
 from tests.fakes.railway.data import DataMixin
 from tests.fakes.railway.deploys import DeploysMixin
 from tests.fakes.railway.lifecycle import LifecycleMixin
+from tests.fakes.railway.metrics import MetricsMixin
 from tests.fakes.railway.model import ModelMixin
 from tests.fakes.railway.network import NetworkMixin
 from tests.fakes.railway.projects import ProjectsMixin
@@ -34,6 +35,7 @@ class FakeRailway(
     DeploysMixin,
     DataMixin,
     AlertsMixin,
+    MetricsMixin,
 ):
     """Stateful fake Railway GraphQL API served over real HTTP on 127.0.0.1."""
 
