@@ -114,31 +114,8 @@ def _railway(stack: _Stack) -> None:
         "backend-pr-environments", project_id=backend.project_id, opts=pulumi.ResourceOptions(parent=backend)
     )
     stack.declared.append(settings)
-    _metrics_token(stack, backend)
-
-
-def _metrics_token(stack: _Stack, backend: RailwayBackend) -> None:
-    """The backend 5xx-rate alert's own project token ``maya-<stack>-metrics``, where someone polls the rate.
-
-    Its own resource, so it is rotated (``pulumi up --replace <urn>``) or revoked apart from CI's deploy token;
-    exactly-once like every create. Railway has no read-only token: a project token can also deploy to its
-    environment, so it goes only where the rate is polled — Checkly's secret group variable in production,
-    staging's ``staging-alerts`` environment when the scheduled workflow polls (docs/monitoring.md).
-    """
-    cfg = stack.cfg
-    if cfg.error_rate_poller is None:
-        return
-    from components.error_rate import token_name
-
-    token = rw.ProjectToken(
-        "backend-metrics-token",
-        project_id=backend.project_id,
-        environment_id=backend.environment_id,
-        name=token_name(cfg),
-        opts=pulumi.ResourceOptions(parent=backend),  # `token` is a secret output (components/railway/resources.py)
-    )
-    stack.declared.append(token)
-    stack.wiring.railway_metrics_token = pulumi.Output.secret(token.token)
+    if backend.metrics_token is not None:
+        stack.wiring.railway_metrics_token = backend.metrics_token
 
 
 def _external_backend(stack: _Stack) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.error_rate import token_name
 from components.railway import resources as rw
 from components.railway.providers.alerts import DEPLOYMENT_FAILURE_EVENTS, email_channel
 from components.railway.providers.project import marker
@@ -67,6 +68,8 @@ class RailwayBackend(pulumi.ComponentResource):
     backup_kinds: pulumi.Output[list[str]]
     #: Railway's rule mailing a failed or crashed deployment, or None without maya-infra:monitoring.
     deployment_alert: rw.NotificationRule | None
+    #: The 5xx-rate poller's own project token (a secret), or None where nothing polls the rate.
+    metrics_token: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: RailwayBackendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maya:railway:Backend", name, None, opts)
@@ -85,6 +88,7 @@ class RailwayBackend(pulumi.ComponentResource):
         service_domain, custom_domain = self._domains(name, cfg, at, kept, child)
         self._trigger(name, cfg, at, child)
         token = self._ci_token(name, cfg, at, child)
+        self.metrics_token = self._metrics_token(name, cfg, at, child)
         deployment = self._deployment(name, args, at, instance, variables, service_domain)
         self._backups(name, cfg, database, child)
         self.deployment_alert = self._deployment_alert(name, cfg, project, child)
@@ -262,6 +266,29 @@ class RailwayBackend(pulumi.ComponentResource):
             name=f"maya-infra-{cfg.stack}-ci-deploy",
             opts=child,
         )
+
+    @staticmethod
+    def _metrics_token(
+        name: str, cfg: StackConfig, at: _ServiceIn, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str] | None:
+        """The backend 5xx-rate alert's own project token ``maya-<stack>-metrics``, where someone polls the rate.
+
+        Its own resource, so it is rotated (``pulumi up --replace <urn>``) or revoked apart from CI's deploy
+        token; exactly-once like every create. Railway has no read-only token: a project token can also deploy
+        to its environment, so it goes only where the rate is polled — Checkly's secret group variable in
+        production, staging's ``staging-alerts`` environment when the scheduled workflow polls
+        (docs/monitoring.md).
+        """
+        if cfg.error_rate_poller is None:
+            return None
+        token = rw.ProjectToken(
+            f"{name}-metrics-token",
+            project_id=at.project_id,
+            environment_id=at.environment_id,
+            name=token_name(cfg),
+            opts=child,  # `token` is a secret output (components/railway/resources.py)
+        )
+        return pulumi.Output.secret(token.token)
 
     def _deployment(
         self,
