@@ -25,18 +25,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from nacl.exceptions import CryptoError
 
+from tests.fakes.base import AFTER, BEFORE, Answer, Incoming, LoopbackFake, answer_with_fault, take_fault
 from tests.fakes.github.model import (
     Account,
     BranchPolicy,
@@ -105,7 +104,7 @@ class Fault:
     after_write: bool = False
     message: str = ""
     path_contains: str = ""  # only requests whose path contains this (one file of several)
-    hits: int = 0
+    hits: int = 0  # requests it answered so far; it leaves ``FakeGitHub.faults`` when hits reach times
 
 
 class HttpError(Exception):
@@ -131,13 +130,16 @@ class Context:
     headers: dict[str, str]
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackFake[RecordedRequest]):
     """The fake GitHub API. ``orgs``/``users``/``teams`` are the accounts it knows (logins; teams as
     ``org/slug``), ``repos`` the existing repositories (``owner/name``) with ``branches`` on each.
 
     ``token``: when set, requests with another token answer 401. ``watch``: plaintext values (the stack's
     secrets) that must never appear in a request: one that does is refused (400) and recorded in ``leaks``.
     """
+
+    fake_name = "fake-github"
+    server_version = "FakeGitHub/1.0"
 
     def __init__(
         self,
@@ -153,8 +155,7 @@ class FakeGitHub:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the fake only listens on loopback")
+        self._init_loopback(host, port)
         self.judge = Judge.shared()
         self.token = token
         self.watch = {w for w in watch if w}
@@ -172,14 +173,9 @@ class FakeGitHub:
         self.repos: dict[str, Repository] = {}
         for full in repos:
             self.add_repository(full, branches)
-        self.requests: list[RecordedRequest] = []
         self.unhandled: list[RecordedRequest] = []
         self.leaks: list[str] = []
         self.faults: list[Fault] = []
-        self._lock = threading.RLock()
-        self._host, self._port = host, port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._payloads = Payloads("http://127.0.0.1:0")
         self._handlers: dict[str, Handler] = self._routes()
 
@@ -337,76 +333,24 @@ class FakeGitHub:
     # ------------------------------------------------------------------------------------------ lifecycle
 
     def start(self) -> FakeGitHub:
-        fake = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # no request log (could show secrets)
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-            def do_PUT(self) -> None:
-                fake._handle(self, "PUT")
-
-            def do_PATCH(self) -> None:
-                fake._handle(self, "PATCH")
-
-            def do_DELETE(self) -> None:
-                fake._handle(self, "DELETE")
-
-        self._server = ThreadingHTTPServer((self._host, self._port), RequestHandler)
-        self._server.daemon_threads = True
-        self._payloads = Payloads(f"http://{self._host}:{self.port}")
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
-        self._thread.start()
+        self._start_server()
+        self._payloads = Payloads(self.base_url)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeGitHub is not started")
-        return int(self._server.server_address[1])
+        return self.bound_port
 
     @property
     def url(self) -> str:
         """The provider's ``base_url`` (trailing slash included, as the provider expects)."""
-        return f"http://{self._host}:{self.port}/"
+        return f"{self.base_url}/"
 
     # --------------------------------------------------------------------------------------- observation
 
     def request_lines(self) -> list[str]:
         with self._lock:
             return [r.line for r in self.requests]
-
-    def mark(self) -> int:
-        """A position in the request log, for ``since``."""
-        with self._lock:
-            return len(self.requests)
-
-    def since(self, mark: int) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self.requests[mark:])
 
     def counts(self, mark: int = 0) -> Counter[str]:
         """operationId (or ``METHOD path`` when undescribed) -> number of requests since ``mark``."""
@@ -466,11 +410,10 @@ class FakeGitHub:
 
     # ------------------------------------------------------------------------------------------- handling
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(h.path)
-        length = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(length) if length else b""
-        auth = h.headers.get("Authorization") or ""
+    def serve(self, request: Incoming) -> Answer:
+        method, raw, h = request.method, request.body, request.headers
+        parts = urlsplit(request.target)
+        auth = h.get("Authorization") or ""
         kind = auth.split(" ", 1)[0].lower() if auth else "none"
         rec = RecordedRequest(
             method=method,
@@ -478,14 +421,13 @@ class FakeGitHub:
             query={k: [v] for k, v in parse_qsl(parts.query)},
             status=0,
             auth_kind=kind if kind in ("token", "bearer", "basic", "none") else "other",
-            user_agent=h.headers.get("User-Agent") or "",
+            user_agent=h.get("User-Agent") or "",
         )
         try:
             rec.body = json.loads(raw) if raw else None
         except ValueError:
             rec.body = raw.decode("utf-8", "replace")
-        headers = {k: v for k, v in h.headers.items() if k.lower() != "authorization"}
-        extra_headers: dict[str, str] = {}
+        headers = {k: v for k, v in h.items() if k.lower() != "authorization"}
         with self._lock:
             status, payload, extra_headers = self._process(rec, method, parts.path, parts.query, raw, auth, headers)
             rec.status = status
@@ -493,18 +435,13 @@ class FakeGitHub:
             if rec.problems and not rec.operation_id:
                 self.unhandled.append(rec)
         data = b"" if payload is None else json.dumps(payload).encode()
-        h.send_response(status)
-        if data:
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(data)))
-        h.send_header("X-GitHub-Media-Type", "github.v3; format=json")
-        h.send_header("X-RateLimit-Limit", "5000")
-        h.send_header("X-RateLimit-Remaining", "4999")
-        h.send_header("X-RateLimit-Reset", str(int(time.time()) + 3600))
-        for k, v in extra_headers.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(data)
+        answer = Answer(status, {"Content-Type": "application/json; charset=utf-8"} if data else {}, data)
+        answer.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+        answer.headers["X-RateLimit-Limit"] = "5000"
+        answer.headers["X-RateLimit-Remaining"] = "4999"
+        answer.headers["X-RateLimit-Reset"] = str(int(time.time()) + 3600)
+        answer.headers.update(extra_headers)
+        return answer
 
     def _process(
         self,
@@ -576,12 +513,31 @@ class FakeGitHub:
             )
 
         fault = self._take_fault(op.operation_id, path)
-        if fault is not None and not fault.after_write:
+
+        def work() -> tuple[int, Any, dict[str, str]]:
+            return self._run_handler(rec, op, call, params, query, headers)
+
+        def failed() -> tuple[int, Any, dict[str, str]]:
+            assert fault is not None
             return self._fault_answer(rec, fault)
+
+        return answer_with_fault(None if fault is None else AFTER if fault.after_write else BEFORE, work, failed)
+
+    def _run_handler(
+        self,
+        rec: RecordedRequest,
+        op: Operation,
+        call: Call,
+        params: dict[str, str],
+        query: str,
+        headers: dict[str, str],
+    ) -> tuple[int, Any, dict[str, str]]:
+        """The operation's answer, checked against its description (a 501 when the fake's own is wrong)."""
+        p = self._payloads
         handler = self._handlers.get(op.operation_id)
         if handler is None:
             rec.problems.append(f"{op.operation_id} is described but the fake does not implement it")
-            return 501, p.error(f"fake GitHub: {op.operation_id} ({method} {op.template}) is not implemented"), {}
+            return 501, p.error(f"fake GitHub: {op.operation_id} ({call.method} {op.template}) is not implemented"), {}
         ctx = Context(op, params, dict(parse_qsl(query)), rec.body, headers)
         extra: dict[str, str] = {}
         try:
@@ -590,8 +546,6 @@ class FakeGitHub:
                 extra, payload = payload.headers, payload.payload
         except HttpError as err:
             status, payload = err.status, p.error(err.message, err.status, err.errors)
-        if fault is not None:  # after_write: the work is done, the caller gets an error
-            return self._fault_answer(rec, fault)
         if status == 304:
             rec.undescribed_status = True  # conditional requests: documented for the whole API, not per operation
             return 304, None, extra
@@ -620,11 +574,7 @@ class FakeGitHub:
         return ""
 
     def _take_fault(self, operation_id: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.operation_id == operation_id and fault.path_contains in path and fault.hits < fault.times:
-                fault.hits += 1
-                return fault
-        return None
+        return take_fault(self.faults, lambda f: f.operation_id == operation_id and f.path_contains in path)
 
     def _fault_answer(self, rec: RecordedRequest, fault: Fault) -> tuple[int, Any, dict[str, str]]:
         p = self._payloads
