@@ -211,6 +211,10 @@ class _Server(ThreadingHTTPServer):
         return
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class _Recorded(Protocol):
     @property
     def is_write(self) -> bool: ...
@@ -276,9 +280,7 @@ class LoopbackFake(Generic[R]):
         handler = type(
             f"{type(self).__name__}Handler", (_Handler,), {"fake": self, "server_version": self.server_version}
         )
-        server_class = _Server
-        if ":" in self.host:
-            server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
+        server_class = _Server6 if ":" in self.host else _Server
         self._server = server_class((self.host, self._port), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name=self.fake_name

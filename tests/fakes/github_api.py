@@ -1,7 +1,7 @@
 """The fake GitHub API, standalone: ``python -m tests.fakes.github_api --port 0`` prints the base URL and
 serves until SIGTERM/SIGINT, then prints every request it received with its operationId and status.
 
-The fake itself lives in tests/fakes/github/ (server.py; judged by GitHub's OpenAPI description in
+The fake itself lives in tests/fakes/github/ (server.py and a module per area; judged by GitHub's OpenAPI description in
 openapi.py); this module keeps the import path ``tests.fakes.github_api.FakeGitHub`` working.
 """
 

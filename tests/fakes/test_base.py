@@ -196,20 +196,15 @@ def test_a_fault_matches_only_its_requests() -> None:
         assert [r.status for r in fake.requests] == [200, 503]
 
 
-def test_dropped_before_the_work_nothing_lands() -> None:
+@pytest.mark.parametrize(("when", "landed"), [(BEFORE, 0), (AFTER, 1)])
+def test_a_dropped_connection_before_the_work_applies_nothing_after_it_the_write_landed_unseen(
+    when: str, landed: int
+) -> None:
     with CounterFake() as fake:
-        fake.faults.append(CounterFault(BEFORE, 0))
+        fake.faults.append(CounterFault(when, 0))
         with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
             call(fake, "POST", "/add")
-        assert fake.value == 0 and fake.requests[-1].status is None
-
-
-def test_dropped_after_the_work_the_write_landed_unseen() -> None:
-    with CounterFake() as fake:
-        fake.faults.append(CounterFault(AFTER, 0))
-        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
-            call(fake, "POST", "/add")
-        assert fake.value == 1 and fake.requests[-1].status is None
+        assert fake.value == landed and fake.requests[-1].status is None
 
 
 def test_http_error_after_the_work_the_write_landed() -> None:
