@@ -5,13 +5,10 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
 import sys
-import threading
-from typing import Any
 
+from tests.fakes.base import loopback_parser, run_standalone
 from tests.fakes.railway import FakeRailway, FakeState, Fault, RecordedRequest, find_schema_path, load_schema
 
 __all__ = [
@@ -30,9 +27,7 @@ __all__ = [
 
 def main(argv: list[str] | None = None) -> int:
     """Run the fake standalone: prints its URL on stdout and serves until SIGTERM/SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.railway_api", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser = loopback_parser("python -m tests.fakes.railway_api", __doc__.splitlines()[0])
     parser.add_argument(
         "--token-env",
         default="FAKE_RAILWAY_TOKEN",
@@ -42,8 +37,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deploy-polls", type=int, default=2, help="deployment(id) polls until a deploy finishes")
     parser.add_argument("--schema", default=None, help="path to Railway's schema.graphql")
     args = parser.parse_args(argv)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        parser.error("the fake only listens on loopback")
     fake = FakeRailway(
         token=os.environ.get(args.token_env) or "fake-railway-token",
         workspace_id=args.workspace_id,
@@ -52,21 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
     )
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    fake.start()
-    print(fake.url, flush=True)
-    try:
-        while not stop.wait(0.2):
-            pass
-    finally:
-        fake.stop()
-    return 0
+    return run_standalone(fake, lambda: fake.url)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.fakes.github import FakeGitHub
+from tests.fakes.github.comments import MAX_COMMENT_CHARS
 from tests.fakes.github.model import IssueComment, next_id, now
-from tests.fakes.github.server import MAX_COMMENT_CHARS
 
 TOKEN = "test-github-token"
 REPO = "mayassistant/maya"

@@ -20,24 +20,34 @@ Endpoints (shapes follow Vercel's published REST reference, trimmed to the field
 Every request needs ``Authorization: Bearer <token>`` (else 403 ``forbidden`` like Vercel). With
 ``team_id`` set, a request without ``?teamId=<team_id>`` does not see the projects (404), like a team
 project queried without its team. ``fail_next_promote()`` makes the next alias job end ``failed``;
-``inject(status, times)`` answers the next requests with that HTTP status (e.g. 503, 429).
-Nothing is printed; ``requests`` records method, path and query of each request (never the token).
+``inject(status, times)`` answers the next requests with that HTTP status (e.g. 503, 429), before the
+work or (``when=AFTER``) after it. The server, request log and fault queue are the shared ones
+(tests/fakes/base.py). Nothing is printed; ``requests`` records method, path and query of each request
+(never the token).
 ``python -m tests.fakes.vercel_api`` serves a project with three deployments until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakes.base import (
+    BEFORE,
+    Answer,
+    Incoming,
+    LoopbackFake,
+    answer_with_fault,
+    json_answer,
+    loopback_parser,
+    run_standalone,
+    take_fault,
+)
 
 __all__ = ["FakeVercel", "VercelRequest"]
 
@@ -48,6 +58,18 @@ class VercelRequest:
     path: str
     query: dict[str, str]
     status: int = 0
+
+    @property
+    def is_write(self) -> bool:
+        return self.method != "GET"
+
+
+@dataclass
+class _Fault:
+    status: int
+    times: int
+    when: str = BEFORE
+    hits: int = 0
 
 
 @dataclass
@@ -61,7 +83,7 @@ class _Job:
 
 
 @dataclass
-class FakeVercel:
+class FakeVercel(LoopbackFake[VercelRequest]):
     token: str = "fake-vercel-token"
     team_id: str | None = None
     promote_polls: int = 0  # project reads until an accepted (202) promotion completes; 0: done at once (201)
@@ -69,19 +91,21 @@ class FakeVercel:
     url: str = ""
     projects: dict[str, dict[str, Any]] = field(default_factory=dict)
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    requests: list[VercelRequest] = field(default_factory=list)
     promotions: list[tuple[str, str]] = field(default_factory=list)  # (project id, deployment id) accepted
     envs: dict[str, dict[str, Any]] = field(default_factory=dict)  # env id -> variable (preview branch vars)
 
+    port: int = 0
+
+    fake_name = "fake-vercel"
+    server_version = "FakeVercel/1.0"
+
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
+        self._init_loopback(self.host, self.port)
         self._jobs: dict[str, _Job] = {}
         self._production: dict[str, str | None] = {}
         self._fail_next = False
-        self._faults: list[int] = []
+        self._faults: list[_Fault] = []
         self._clock_ms = int(time.time() * 1000) - 6 * 3_600_000  # deployments added without an age: 6 h ago, …
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- set-up -------------------------------------------------------------------------------------------
     def add_project(self, name: str, project_id: str | None = None) -> str:
@@ -159,37 +183,17 @@ class FakeVercel:
         with self._lock:
             self._fail_next = True
 
-    def inject(self, status: int, times: int = 1) -> None:
+    def inject(self, status: int, times: int = 1, *, when: str = BEFORE) -> None:
+        """Answer the next ``times`` requests with HTTP ``status``: instead of the work (``BEFORE``), or
+        after it landed (``AFTER``: the promotion happened, the caller got an error)."""
         with self._lock:
-            self._faults += [status] * times
+            self._faults.append(_Fault(status, times, when))
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
     def start(self) -> str:
-        if self._server is None:
-            handler = type("FakeVercelHandler", (_Handler,), {"fake": self})
-            self._server = ThreadingHTTPServer((self.host, 0), handler)
-            self._server.daemon_threads = True
-            self.url = f"http://{self.host}:{self._server.server_port}"
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-vercel"
-            )
-            self._thread.start()
+        self._start_server()
+        self.url = self.base_url
         return self.url
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeVercel:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def count(self, method: str, path_prefix: str) -> int:
         with self._lock:
@@ -245,25 +249,32 @@ class FakeVercel:
         }
 
     # ---- HTTP ---------------------------------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str, headers: Any, body: Any = None) -> tuple[int, Any]:
-        parts = urlsplit(raw_path)
+    def serve(self, request: Incoming) -> Answer:
+        parts = urlsplit(request.target)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         path = parts.path.rstrip("/")
-        record = VercelRequest(method, path, query)
+        record = VercelRequest(request.method, path, query)
         with self._lock:
             self.requests.append(record)
-            status, answer = self._route(method, path, query, headers, body)
-            record.status = status
-            return status, answer
+            fault = take_fault(self._faults, lambda _f: True)
+
+        def work() -> Answer:
+            with self._lock:
+                return json_answer(*self._route(request.method, path, query, request.headers, request.json()))
+
+        def fault_answer() -> Answer:
+            status = fault.status if fault is not None else 500
+            return json_answer(*self._error(status, "fault", f"injected HTTP {status}"))
+
+        answer = answer_with_fault(fault.when if fault is not None else None, work, fault_answer)
+        record.status = answer.status
+        return answer
 
     @staticmethod
     def _error(status: int, code: str, message: str) -> tuple[int, Any]:
         return status, {"error": {"code": code, "message": message}}
 
     def _route(self, method: str, path: str, query: dict[str, str], headers: Any, body: Any = None) -> tuple[int, Any]:
-        if self._faults:
-            status = self._faults.pop(0)
-            return self._error(status, "fault", f"injected HTTP {status}")
         scheme, _, tok = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not secrets.compare_digest(tok.strip().encode(), self.token.encode()):
             return self._error(403, "forbidden", "Not authorized")
@@ -404,59 +415,16 @@ class FakeVercel:
         return 202, {}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeVercel
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        sent: Any = None
-        if length > 0:
-            raw = self.rfile.read(length)
-            try:
-                sent = json.loads(raw)
-            except ValueError:
-                sent = None
-        status, body = self.fake.handle(method, self.path, self.headers, sent)
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.vercel_api", description=__doc__.splitlines()[0])
+    parser = loopback_parser("python -m tests.fakes.vercel_api", __doc__.splitlines()[0])
     parser.add_argument("--token", default="fake-vercel-token")
     parser.add_argument("--project", default="maya-frontend", help="a project to create, with three deployments")
     args = parser.parse_args(argv)
-    fake = FakeVercel(token=args.token)
+    fake = FakeVercel(token=args.token, host=args.host, port=args.port)
     pid = fake.add_project(args.project)
     for _ in range(3):
         fake.add_deployment(pid)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    fake.start()
-    print(f"{fake.url} project {pid}", flush=True)
-    while not stop.wait(0.2):
-        pass
-    fake.stop()
-    return 0
+    return run_standalone(fake, lambda: f"{fake.url} project {pid}")
 
 
 if __name__ == "__main__":

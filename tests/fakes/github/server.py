@@ -25,25 +25,23 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from nacl.exceptions import CryptoError
-
+from tests.fakes.base import AFTER, BEFORE, Answer, Incoming, LoopbackFake, answer_with_fault, take_fault
+from tests.fakes.github.comments import CommentsMixin
+from tests.fakes.github.common import Context, Handler, HttpError, WithHeaders
+from tests.fakes.github.environments import EnvironmentsMixin
 from tests.fakes.github.model import (
     Account,
     BranchPolicy,
     Environment,
     Git,
     Issue,
-    IssueComment,
     Repository,
     Ruleset,
     Secret,
@@ -53,6 +51,8 @@ from tests.fakes.github.model import (
 )
 from tests.fakes.github.openapi import KNOWN_DEVIATIONS, REPOSITORY_ID_ALIAS, Call, Judge, Operation
 from tests.fakes.github.payloads import Payloads
+from tests.fakes.github.repos import ReposMixin
+from tests.fakes.github.rulesets import RulesetsMixin
 
 __all__ = ["FakeGitHub", "Fault", "HttpError", "RecordedRequest"]
 
@@ -105,39 +105,19 @@ class Fault:
     after_write: bool = False
     message: str = ""
     path_contains: str = ""  # only requests whose path contains this (one file of several)
-    hits: int = 0
+    hits: int = 0  # requests it answered so far; it leaves ``FakeGitHub.faults`` when hits reach times
 
 
-class HttpError(Exception):
-    """An answer other than success, raised by a handler (status, GitHub-style error message; ``errors``
-    makes it GitHub's validation-error shape, for a 422 "Validation Failed")."""
-
-    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-
-
-Handler = Callable[["Context"], tuple[int, Any]]
-
-
-@dataclass
-class Context:
-    op: Operation
-    params: dict[str, str]
-    query: dict[str, str]
-    body: Any
-    headers: dict[str, str]
-
-
-class FakeGitHub:
+class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, LoopbackFake[RecordedRequest]):
     """The fake GitHub API. ``orgs``/``users``/``teams`` are the accounts it knows (logins; teams as
     ``org/slug``), ``repos`` the existing repositories (``owner/name``) with ``branches`` on each.
 
     ``token``: when set, requests with another token answer 401. ``watch``: plaintext values (the stack's
     secrets) that must never appear in a request: one that does is refused (400) and recorded in ``leaks``.
     """
+
+    fake_name = "fake-github"
+    server_version = "FakeGitHub/1.0"
 
     def __init__(
         self,
@@ -153,8 +133,7 @@ class FakeGitHub:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the fake only listens on loopback")
+        self._init_loopback(host, port)
         self.judge = Judge.shared()
         self.token = token
         self.watch = {w for w in watch if w}
@@ -172,14 +151,9 @@ class FakeGitHub:
         self.repos: dict[str, Repository] = {}
         for full in repos:
             self.add_repository(full, branches)
-        self.requests: list[RecordedRequest] = []
         self.unhandled: list[RecordedRequest] = []
         self.leaks: list[str] = []
         self.faults: list[Fault] = []
-        self._lock = threading.RLock()
-        self._host, self._port = host, port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._payloads = Payloads("http://127.0.0.1:0")
         self._handlers: dict[str, Handler] = self._routes()
 
@@ -337,76 +311,24 @@ class FakeGitHub:
     # ------------------------------------------------------------------------------------------ lifecycle
 
     def start(self) -> FakeGitHub:
-        fake = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # no request log (could show secrets)
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-            def do_PUT(self) -> None:
-                fake._handle(self, "PUT")
-
-            def do_PATCH(self) -> None:
-                fake._handle(self, "PATCH")
-
-            def do_DELETE(self) -> None:
-                fake._handle(self, "DELETE")
-
-        self._server = ThreadingHTTPServer((self._host, self._port), RequestHandler)
-        self._server.daemon_threads = True
-        self._payloads = Payloads(f"http://{self._host}:{self.port}")
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
-        self._thread.start()
+        self._start_server()
+        self._payloads = Payloads(self.base_url)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeGitHub is not started")
-        return int(self._server.server_address[1])
+        return self.bound_port
 
     @property
     def url(self) -> str:
         """The provider's ``base_url`` (trailing slash included, as the provider expects)."""
-        return f"http://{self._host}:{self.port}/"
+        return f"{self.base_url}/"
 
     # --------------------------------------------------------------------------------------- observation
 
     def request_lines(self) -> list[str]:
         with self._lock:
             return [r.line for r in self.requests]
-
-    def mark(self) -> int:
-        """A position in the request log, for ``since``."""
-        with self._lock:
-            return len(self.requests)
-
-    def since(self, mark: int) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self.requests[mark:])
 
     def counts(self, mark: int = 0) -> Counter[str]:
         """operationId (or ``METHOD path`` when undescribed) -> number of requests since ``mark``."""
@@ -466,11 +388,10 @@ class FakeGitHub:
 
     # ------------------------------------------------------------------------------------------- handling
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(h.path)
-        length = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(length) if length else b""
-        auth = h.headers.get("Authorization") or ""
+    def serve(self, request: Incoming) -> Answer:
+        method, raw, h = request.method, request.body, request.headers
+        parts = urlsplit(request.target)
+        auth = h.get("Authorization") or ""
         kind = auth.split(" ", 1)[0].lower() if auth else "none"
         rec = RecordedRequest(
             method=method,
@@ -478,14 +399,13 @@ class FakeGitHub:
             query={k: [v] for k, v in parse_qsl(parts.query)},
             status=0,
             auth_kind=kind if kind in ("token", "bearer", "basic", "none") else "other",
-            user_agent=h.headers.get("User-Agent") or "",
+            user_agent=h.get("User-Agent") or "",
         )
         try:
             rec.body = json.loads(raw) if raw else None
         except ValueError:
             rec.body = raw.decode("utf-8", "replace")
-        headers = {k: v for k, v in h.headers.items() if k.lower() != "authorization"}
-        extra_headers: dict[str, str] = {}
+        headers = {k: v for k, v in h.items() if k.lower() != "authorization"}
         with self._lock:
             status, payload, extra_headers = self._process(rec, method, parts.path, parts.query, raw, auth, headers)
             rec.status = status
@@ -493,18 +413,13 @@ class FakeGitHub:
             if rec.problems and not rec.operation_id:
                 self.unhandled.append(rec)
         data = b"" if payload is None else json.dumps(payload).encode()
-        h.send_response(status)
-        if data:
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(data)))
-        h.send_header("X-GitHub-Media-Type", "github.v3; format=json")
-        h.send_header("X-RateLimit-Limit", "5000")
-        h.send_header("X-RateLimit-Remaining", "4999")
-        h.send_header("X-RateLimit-Reset", str(int(time.time()) + 3600))
-        for k, v in extra_headers.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(data)
+        answer = Answer(status, {"Content-Type": "application/json; charset=utf-8"} if data else {}, data)
+        answer.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+        answer.headers["X-RateLimit-Limit"] = "5000"
+        answer.headers["X-RateLimit-Remaining"] = "4999"
+        answer.headers["X-RateLimit-Reset"] = str(int(time.time()) + 3600)
+        answer.headers.update(extra_headers)
+        return answer
 
     def _process(
         self,
@@ -576,22 +491,39 @@ class FakeGitHub:
             )
 
         fault = self._take_fault(op.operation_id, path)
-        if fault is not None and not fault.after_write:
+
+        def work() -> tuple[int, Any, dict[str, str]]:
+            return self._run_handler(rec, op, call, params, query, headers)
+
+        def failed() -> tuple[int, Any, dict[str, str]]:
+            assert fault is not None
             return self._fault_answer(rec, fault)
+
+        return answer_with_fault(None if fault is None else AFTER if fault.after_write else BEFORE, work, failed)
+
+    def _run_handler(
+        self,
+        rec: RecordedRequest,
+        op: Operation,
+        call: Call,
+        params: dict[str, str],
+        query: str,
+        headers: dict[str, str],
+    ) -> tuple[int, Any, dict[str, str]]:
+        """The operation's answer, checked against its description (a 501 when the fake's own is wrong)."""
+        p = self._payloads
         handler = self._handlers.get(op.operation_id)
         if handler is None:
             rec.problems.append(f"{op.operation_id} is described but the fake does not implement it")
-            return 501, p.error(f"fake GitHub: {op.operation_id} ({method} {op.template}) is not implemented"), {}
+            return 501, p.error(f"fake GitHub: {op.operation_id} ({call.method} {op.template}) is not implemented"), {}
         ctx = Context(op, params, dict(parse_qsl(query)), rec.body, headers)
         extra: dict[str, str] = {}
         try:
             status, payload = handler(ctx)
-            if isinstance(payload, _WithHeaders):
+            if isinstance(payload, WithHeaders):
                 extra, payload = payload.headers, payload.payload
         except HttpError as err:
             status, payload = err.status, p.error(err.message, err.status, err.errors)
-        if fault is not None:  # after_write: the work is done, the caller gets an error
-            return self._fault_answer(rec, fault)
         if status == 304:
             rec.undescribed_status = True  # conditional requests: documented for the whole API, not per operation
             return 304, None, extra
@@ -620,11 +552,7 @@ class FakeGitHub:
         return ""
 
     def _take_fault(self, operation_id: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.operation_id == operation_id and fault.path_contains in path and fault.hits < fault.times:
-                fault.hits += 1
-                return fault
-        return None
+        return take_fault(self.faults, lambda f: f.operation_id == operation_id and f.path_contains in path)
 
     def _fault_answer(self, rec: RecordedRequest, fault: Fault) -> tuple[int, Any, dict[str, str]]:
         p = self._payloads
@@ -685,470 +613,6 @@ class FakeGitHub:
             "issues/delete-comment": self._delete_comment,
         }
 
-    # accounts and repositories ------------------------------------------------------------------------
-
-    def _account(self, login: str) -> Account:
-        account = self.accounts.get(login.lower())
-        if account is None:
-            raise HttpError(404, "Not Found")
-        return account
-
-    def _repo(self, owner: str, name: str) -> Repository:
-        repo = self.repos.get(f"{owner}/{name}".lower())
-        if repo is None:
-            raise HttpError(404, "Not Found")
-        return repo
-
-    def _get_authenticated(self, c: Context) -> tuple[int, Any]:
-        return 200, self._payloads.full_user(self._account(self.login))
-
-    def _get_user(self, c: Context) -> tuple[int, Any]:
-        return 200, self._payloads.full_user(self._account(c.params["username"]))
-
-    def _get_org(self, c: Context) -> tuple[int, Any]:
-        account = self._account(c.params["org"])
-        if account.kind != "Organization":
-            raise HttpError(404, "Not Found")
-        count = sum(1 for r in self.repos.values() if r.owner.lower() == account.login.lower())
-        return 200, self._payloads.organization(account, count)
-
-    def _get_repo(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        return 200, self._payloads.repository(repo, self._account(repo.owner))
-
-    def _commit_payload(self, repo: Repository, sha: str) -> dict[str, Any]:
-        # GitHub links a commit to the account of its email; the fake links every commit to the token's user
-        return self._payloads.commit(repo, repo.git.commits[sha], self._account(self.login))
-
-    def _get_branch(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        name = c.params["branch"]
-        if name not in repo.git.branches:
-            raise HttpError(404, "Branch not found")
-        protected = any(_ruleset_covers(r, name) for r in repo.rulesets.values())
-        commit = self._commit_payload(repo, repo.git.branches[name])
-        return 200, self._payloads.branch(repo, name, commit, protected)
-
-    def _get_ref(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        ref = c.params["ref"]
-        branch = ref.removeprefix("heads/")
-        if not ref.startswith("heads/") or branch not in repo.git.branches:
-            raise HttpError(404, "Not Found")
-        return 200, self._payloads.ref(repo, f"refs/{ref}", repo.git.branches[branch])
-
-    # environments -------------------------------------------------------------------------------------
-
-    def _env(self, c: Context) -> tuple[Repository, Environment]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        env = repo.environments.get(c.params["environment_name"])
-        if env is None:
-            raise HttpError(404, "Not Found")
-        return repo, env
-
-    def _reviewer_payloads(self, env: Environment) -> list[dict[str, Any]]:
-        out = []
-        for kind, rid in env.reviewers:
-            if kind == "Team":
-                out.append({"type": "Team", "reviewer": self._payloads.team(self.teams[rid])})
-            else:
-                user = next(a for a in self.accounts.values() if a.id == rid and a.kind == "User")
-                out.append({"type": "User", "reviewer": self._payloads.simple_user(user)})
-        return out
-
-    def _environment_payload(self, repo: Repository, env: Environment) -> dict[str, Any]:
-        return self._payloads.environment(repo, env, self._reviewer_payloads(env))
-
-    def _list_environments(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        envs = [self._environment_payload(repo, e) for e in repo.environments.values()]
-        return 200, {"total_count": len(envs), "environments": envs}
-
-    def _get_environment(self, c: Context) -> tuple[int, Any]:
-        repo, env = self._env(c)
-        return 200, self._environment_payload(repo, env)
-
-    def _put_environment(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        name = c.params["environment_name"]
-        body = c.body or {}
-        reviewers = [(r["type"], int(r["id"])) for r in body.get("reviewers") or []]
-        for kind, rid in reviewers:
-            known = (
-                rid in self.teams
-                if kind == "Team"
-                else any(a.id == rid and a.kind == "User" for a in self.accounts.values())
-            )
-            if not known:
-                raise HttpError(422, f"Reviewer {kind} {rid} does not exist or has no access to {repo.full_name}")
-        if len(reviewers) > 6:
-            raise HttpError(422, "An environment can have at most 6 required reviewers")
-        policy = body.get("deployment_branch_policy")
-        if policy is not None and policy["protected_branches"] == policy["custom_branch_policies"]:
-            raise HttpError(422, "protected_branches and custom_branch_policies cannot have the same value")
-        stamp = now()
-        env = repo.environments.get(name)
-        if env is None:
-            env = repo.environments[name] = Environment(next_id(), name, stamp, stamp)
-            env.rule_ids = {k: next_id() for k in ("wait_timer", "required_reviewers", "branch_policy")}
-        env.updated_at = stamp
-        env.wait_timer = int(body.get("wait_timer") or 0)
-        env.prevent_self_review = bool(body.get("prevent_self_review", False))
-        env.can_admins_bypass = bool(body.get("can_admins_bypass", True))
-        env.reviewers = reviewers
-        env.branch_policy = None if policy is None else (policy["protected_branches"], policy["custom_branch_policies"])
-        if env.branch_policy is None or not env.branch_policy[1]:
-            env.policies.clear()  # GitHub drops name patterns when custom policies are switched off
-        return 200, self._environment_payload(repo, env)
-
-    def _delete_environment(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        if repo.environments.pop(c.params["environment_name"], None) is None:
-            raise HttpError(404, "Not Found")
-        return 204, None
-
-    # deployment branch policies -----------------------------------------------------------------------
-
-    def _policy(self, c: Context) -> tuple[Environment, BranchPolicy]:
-        _, env = self._env(c)
-        policy = env.policies.get(int(c.params["branch_policy_id"]))
-        if policy is None:
-            raise HttpError(404, "Not Found")
-        return env, policy
-
-    def _list_policies(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        items = [self._payloads.branch_policy(p) for p in env.policies.values()]
-        return 200, {"total_count": len(items), "branch_policies": items}
-
-    def _create_policy(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        if env.branch_policy is None or not env.branch_policy[1]:
-            raise HttpError(404, "Not Found")  # as described: custom_branch_policies is false
-        name, kind = c.body["name"], c.body.get("type", "branch")
-        if any(p.name == name and p.type == kind for p in env.policies.values()):
-            return 303, None
-        policy = BranchPolicy(next_id(), name, kind)
-        env.policies[policy.id] = policy
-        return 200, self._payloads.branch_policy(policy)
-
-    def _get_policy(self, c: Context) -> tuple[int, Any]:
-        return 200, self._payloads.branch_policy(self._policy(c)[1])
-
-    def _update_policy(self, c: Context) -> tuple[int, Any]:
-        _, policy = self._policy(c)
-        policy.name = c.body["name"]
-        return 200, self._payloads.branch_policy(policy)
-
-    def _delete_policy(self, c: Context) -> tuple[int, Any]:
-        env, policy = self._policy(c)
-        del env.policies[policy.id]
-        return 204, None
-
-    # secrets and variables ----------------------------------------------------------------------------
-
-    def _env_public_key(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        return 200, self._payloads.public_key(env.keys.key_id, env.keys.key)
-
-    def _repo_public_key(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        return 200, self._payloads.public_key(repo.keys.key_id, repo.keys.key)
-
-    def _list_secrets(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        items = [self._payloads.secret(s) for s in env.secrets.values()]
-        return 200, {"total_count": len(items), "secrets": items}
-
-    def _get_secret(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        secret = env.secrets.get(c.params["secret_name"])
-        if secret is None:
-            raise HttpError(404, "Not Found")
-        return 200, self._payloads.secret(secret)
-
-    def _put_secret(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        name = c.params["secret_name"]
-        key_id, sealed = c.body["key_id"], c.body["encrypted_value"]
-        if key_id != env.keys.key_id:
-            raise HttpError(422, f"key_id {key_id} is not this environment's public key ({env.keys.key_id})")
-        try:
-            env.keys.open(sealed)  # only a value sealed with this environment's public key is accepted
-        except (CryptoError, ValueError) as exc:
-            raise HttpError(422, f"encrypted_value cannot be opened with the environment's key: {exc}") from None
-        stamp = now()
-        existing = env.secrets.get(name)
-        env.secrets[name] = Secret(name, key_id, sealed, existing.created_at if existing else stamp, stamp)
-        return (204, None) if existing else (201, {})
-
-    def _delete_secret(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        if env.secrets.pop(c.params["secret_name"], None) is None:
-            raise HttpError(404, "Not Found")
-        return 204, None
-
-    def _list_variables(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        items = [self._payloads.variable(v) for v in env.variables.values()]
-        return 200, {"total_count": len(items), "variables": items}
-
-    def _variable(self, c: Context) -> tuple[Environment, Variable]:
-        _, env = self._env(c)
-        variable = env.variables.get(c.params["name"].upper())
-        if variable is None:
-            raise HttpError(404, "Not Found")
-        return env, variable
-
-    def _create_variable(self, c: Context) -> tuple[int, Any]:
-        _, env = self._env(c)
-        name = c.body["name"].upper()  # GitHub stores variable names upper-cased
-        if name in env.variables:
-            raise HttpError(409, "Already exists - Variable already exists")
-        stamp = now()
-        env.variables[name] = Variable(name, c.body["value"], stamp, stamp)
-        return 201, {}
-
-    def _get_variable(self, c: Context) -> tuple[int, Any]:
-        return 200, self._payloads.variable(self._variable(c)[1])
-
-    def _update_variable(self, c: Context) -> tuple[int, Any]:
-        env, variable = self._variable(c)
-        new_name = (c.body.get("name") or variable.name).upper()
-        if new_name != variable.name:
-            del env.variables[variable.name]
-            variable.name = new_name
-            env.variables[new_name] = variable
-        variable.value = c.body.get("value", variable.value)
-        variable.updated_at = now()
-        return 204, None
-
-    def _delete_variable(self, c: Context) -> tuple[int, Any]:
-        env, variable = self._variable(c)
-        del env.variables[variable.name]
-        return 204, None
-
-    # rulesets -----------------------------------------------------------------------------------------
-
-    def _ruleset(self, c: Context) -> tuple[Repository, Ruleset]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        ruleset = repo.rulesets.get(int(c.params["ruleset_id"]))
-        if ruleset is None:
-            raise HttpError(404, "Not Found")
-        return repo, ruleset
-
-    def _ruleset_answer(self, status: int, repo: Repository, r: Ruleset) -> tuple[int, Any]:
-        return status, _WithHeaders({"ETag": r.etag}, self._payloads.ruleset(repo, r))
-
-    def _list_rulesets(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        return 200, [self._payloads.ruleset(repo, r) for r in repo.rulesets.values()]
-
-    def _create_ruleset(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        body = c.body
-        if any(r.name == body["name"] for r in repo.rulesets.values()):
-            raise HttpError(422, f"Name must be unique: a ruleset named {body['name']!r} exists")
-        stamp = now()
-        ruleset = Ruleset(
-            next_id(),
-            body["name"],
-            body.get("target", "branch"),
-            body["enforcement"],
-            body.get("conditions") or {},
-            body.get("rules") or [],
-            body.get("bypass_actors") or [],
-            stamp,
-            stamp,
-        )
-        repo.rulesets[ruleset.id] = ruleset
-        return self._ruleset_answer(201, repo, ruleset)
-
-    def _get_ruleset(self, c: Context) -> tuple[int, Any]:
-        repo, ruleset = self._ruleset(c)
-        if c.headers.get("If-None-Match") == ruleset.etag:
-            return 304, _WithHeaders({"ETag": ruleset.etag}, None)
-        return self._ruleset_answer(200, repo, ruleset)
-
-    def _update_ruleset(self, c: Context) -> tuple[int, Any]:
-        repo, ruleset = self._ruleset(c)
-        body = c.body or {}
-        for key in ("name", "target", "enforcement", "conditions", "rules", "bypass_actors"):
-            if key in body:
-                setattr(ruleset, key, body[key] if body[key] is not None else ([] if key != "conditions" else {}))
-        ruleset.version += 1
-        ruleset.updated_at = now()
-        return self._ruleset_answer(200, repo, ruleset)
-
-    def _delete_ruleset(self, c: Context) -> tuple[int, Any]:
-        repo, ruleset = self._ruleset(c)
-        del repo.rulesets[ruleset.id]
-        return 204, None
-
-    # contents and commits -----------------------------------------------------------------------------
-
-    def _branch_of(self, repo: Repository, given: str | None) -> str:
-        branch = given or repo.default_branch
-        if branch not in repo.git.branches:
-            raise HttpError(404, f"Branch {branch} not found")
-        return branch
-
-    def _get_content(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        ref = c.query.get("ref") or repo.default_branch
-        if ref in repo.git.branches:
-            tree = repo.git.commits[repo.git.branches[ref]].tree
-        elif ref in repo.git.commits:
-            tree = repo.git.commits[ref].tree
-        else:
-            raise HttpError(404, f"No commit found for the ref {ref}")
-        path = c.params["path"].strip("/")
-        sha = tree.get(path)
-        if sha is None:
-            raise HttpError(404, "Not Found")
-        return 200, self._payloads.content_file(repo, path, sha, repo.git.blobs[sha], ref)
-
-    def _who(self, body: dict[str, Any]) -> dict[str, str]:
-        person = body.get("committer") or body.get("author") or {"name": self.login, "email": f"{self.login}@fake"}
-        return {"name": person["name"], "email": person["email"], "date": now()}
-
-    def _put_content(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        body = c.body
-        branch = self._branch_of(repo, body.get("branch"))
-        path = c.params["path"].strip("/")
-        current = repo.git.file(branch, path)
-        given = body.get("sha")
-        if current is not None and given is None:
-            raise HttpError(422, f'Invalid request. "sha" wasn\'t supplied (a file exists at {path})')
-        if current is not None and given != current[0]:
-            raise HttpError(409, f"{path} does not match {given}")  # the branch moved: a stale blob sha
-        if current is None and given is not None:
-            raise HttpError(409, f"{path} does not match {given} (no such file on {branch})")
-        try:
-            content = base64.b64decode(body["content"], validate=True)
-        except ValueError:
-            raise HttpError(422, "content is not valid Base64") from None
-        sha = repo.git.commit_on(branch, {path: content}, body["message"], self._who(body))
-        blob = repo.git.commits[sha].tree[path]
-        answer = self._payloads.file_commit(repo, path, blob, len(content), repo.git.commits[sha])
-        return (200 if current else 201), answer
-
-    def _delete_content(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        body = c.body
-        branch = self._branch_of(repo, body.get("branch"))
-        path = c.params["path"].strip("/")
-        current = repo.git.file(branch, path)
-        if current is None:
-            raise HttpError(404, "Not Found")
-        if body["sha"] != current[0]:
-            raise HttpError(409, f"{path} does not match {body['sha']}")
-        sha = repo.git.commit_on(branch, {path: None}, body["message"], self._who(body))
-        return 200, self._payloads.file_commit(repo, None, None, 0, repo.git.commits[sha])
-
-    def _get_commit(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        ref = c.params["ref"]
-        sha = repo.git.branches.get(ref, ref)
-        if sha not in repo.git.commits:
-            raise HttpError(422, f"No commit found for SHA: {ref}")
-        commit = repo.git.commits[sha]
-        parent = repo.git.commits[commit.parents[0]] if commit.parents else None
-        return 200, self._payloads.commit_with_files(repo, commit, parent, self._account(self.login))
-
-    def _list_commits(self, c: Context) -> tuple[int, Any]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        branch = c.query.get("sha") or repo.default_branch
-        if branch not in repo.git.branches:
-            raise HttpError(404, "Not Found")
-        per_page = int(c.query.get("per_page") or 30)
-        page = int(c.query.get("page") or 1)
-        commits = repo.git.history(branch, c.query.get("path"))[(page - 1) * per_page : page * per_page]
-        return 200, [self._commit_payload(repo, x.sha) for x in commits]
-
-    # issue and pull-request comments ------------------------------------------------------------------
-
-    def _issue(self, c: Context) -> tuple[Repository, Issue]:
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        issue = repo.issues.get(int(c.params["issue_number"]))
-        if issue is None:
-            raise HttpError(404, "Not Found")
-        return repo, issue
-
-    def _comment(self, c: Context) -> tuple[Repository, IssueComment]:
-        """The comment ``comment_id`` of this repository (another repository's id answers 404, as on GitHub)."""
-        repo = self._repo(c.params["owner"], c.params["repo"])
-        comment = repo.comments.get(int(c.params["comment_id"]))
-        if comment is None:
-            raise HttpError(404, "Not Found")
-        return repo, comment
-
-    def _comment_payload(self, repo: Repository, comment: IssueComment) -> dict[str, Any]:
-        author = self._account(comment.user)
-        # the token's user can write environments and rulesets: it owns the repository or collaborates on it
-        association = "OWNER" if author.login.lower() == repo.owner.lower() else "COLLABORATOR"
-        return self._payloads.issue_comment(repo, repo.issues[comment.issue_number], comment, author, association)
-
-    def _list_comments(self, c: Context) -> tuple[int, Any]:
-        """Oldest first; ``since`` keeps those updated at or after it; ``per_page`` (at most 100, as GitHub
-        caps it) and ``page``; a Link header with first/prev/next/last when there is more than one page."""
-        repo, issue = self._issue(c)
-        items = [x for x in repo.comments.values() if x.issue_number == issue.number]
-        if since := c.query.get("since"):
-            cutoff = _instant(since)
-            items = [x for x in items if _instant(x.updated_at) >= cutoff]
-        per_page = min(int(c.query.get("per_page") or 30), 100)
-        per_page = per_page if per_page > 0 else 30
-        page = max(int(c.query.get("page") or 1), 1)
-        answer = [self._comment_payload(repo, x) for x in items[(page - 1) * per_page : page * per_page]]
-        last = max(1, -(-len(items) // per_page))
-        base = f"{self._payloads.api}/repos/{repo.full_name}/issues/{issue.number}/comments"
-        link = _link_header(base, {k: v for k, v in c.query.items() if k != "page"}, page, last)
-        return 200, _WithHeaders({"Link": link} if link else {}, answer)
-
-    def _check_comment_body(self, body: str) -> None:
-        """GitHub refuses a blank body and one over 65536 characters (422 Validation Failed)."""
-        problem = ""
-        if not body.strip():
-            problem = "Body cannot be blank"
-        elif len(body) > MAX_COMMENT_CHARS:
-            problem = f"Body is too long (maximum is {MAX_COMMENT_CHARS} characters)"
-        if problem:
-            error = {"resource": "IssueComment", "code": "custom", "field": "body", "message": problem}
-            raise HttpError(422, "Validation Failed", [error])
-
-    def _create_comment(self, c: Context) -> tuple[int, Any]:
-        repo, issue = self._issue(c)
-        self._check_comment_body(c.body["body"])
-        stamp = now()
-        comment = IssueComment(next_id(), issue.number, c.body["body"], self.login, stamp, stamp)
-        repo.comments[comment.id] = comment
-        payload = self._comment_payload(repo, comment)
-        return 201, _WithHeaders({"Location": payload["url"]}, payload)
-
-    def _get_comment(self, c: Context) -> tuple[int, Any]:
-        repo, comment = self._comment(c)
-        return 200, self._comment_payload(repo, comment)
-
-    def _update_comment(self, c: Context) -> tuple[int, Any]:
-        repo, comment = self._comment(c)
-        self._check_comment_body(c.body["body"])
-        comment.body = c.body["body"]
-        comment.updated_at = now()
-        return 200, self._comment_payload(repo, comment)
-
-    def _delete_comment(self, c: Context) -> tuple[int, Any]:
-        repo, comment = self._comment(c)
-        del repo.comments[comment.id]
-        return 204, None
-
-
-@dataclass
-class _WithHeaders:
-    headers: dict[str, str]
-    payload: Any
-
 
 _REASONS = {
     500: "Internal Server Error",
@@ -1165,40 +629,3 @@ def _repository_id_path(path: str) -> tuple[str, str] | None:
     if len(parts) == 4 and parts[1] == "repositories" and parts[2].isdigit():
         return parts[2], "/" + parts[3]
     return None
-
-
-def _ruleset_covers(r: Ruleset, branch: str) -> bool:
-    include = (r.conditions.get("ref_name") or {}).get("include") or []
-    return f"refs/heads/{branch}" in include or "~ALL" in include
-
-
-#: GitHub's limit on an issue comment's body
-MAX_COMMENT_CHARS = 65536
-
-
-def _instant(stamp: str) -> datetime:
-    """An ISO 8601 time (``Z`` or an offset) as an aware datetime, for ``since`` comparisons."""
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        raise HttpError(422, f"since: {stamp!r} is not an ISO 8601 timestamp") from None
-    if when.tzinfo is None:
-        raise HttpError(422, f"since: {stamp!r} has no time zone (YYYY-MM-DDTHH:MM:SSZ)")
-    return when
-
-
-def _link_header(base: str, query: dict[str, str], page: int, last: int) -> str:
-    """GitHub's pagination Link header (RFC 8288): first/prev before ``page``, next/last after it; "" when
-    everything fits on one page."""
-    if last <= 1:
-        return ""
-
-    def at(n: int, rel: str) -> str:
-        return f'<{base}?{urlencode({**query, "page": n})}>; rel="{rel}"'
-
-    links = []
-    if page > 1:
-        links += [at(min(page - 1, last), "prev"), at(1, "first")]
-    if page < last:
-        links += [at(page + 1, "next"), at(last, "last")]
-    return ", ".join(links)

@@ -6,8 +6,9 @@ Used by the provider's contract tests and for a local rehearsal
 Layout
 ------
 ``schema`` (the vendored SDL, built once) · ``state`` (objects, recorded requests, faults) · ``base``
-(constants, helpers, the resolver registry) · ``server`` (HTTP) · ``core`` (faults, validation,
-execution, resolution) · ``model`` (lookups, views, variables, deployments, settings, config) ·
+(constants, helpers, the resolver registry) · ``server`` (the endpoint, on the loopback server shared by
+the three fakes, tests/fakes/base.py) · ``core`` (faults, validation, execution, resolution) ·
+``model`` (lookups, views, variables, deployments, settings, config) ·
 ``lifecycle`` (creators, cascading deletes) · ``queries`` · mutations by area: ``projects``
 (projects, environments, services, variables), ``network`` (domains, TCP proxies), ``deploys``
 (triggers, deployments, tokens), ``data`` (templates, volumes, backups) · ``fake`` (``FakeRailway``,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import fnmatch
-import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,8 @@ from graphql.language import (
     InlineFragmentNode,
     OperationDefinitionNode,
 )
+
+from tests.fakes.base import Answer, json_answer, text_answer
 
 GRAPHQL_PATH = "/graphql/v2"
 NOT_AUTHORIZED = "Not Authorized"
@@ -262,24 +263,10 @@ class _Ctx:
     token: dict[str, Any] | None
 
 
-@dataclass
-class _Response:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    drop: bool = False
-
-
-def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Response:
-    h = {"Content-Type": "application/json; charset=utf-8"}
-    h.update(headers or {})
-    return _Response(status, h, json.dumps(payload).encode())
-
-
-def _text_response(status: int, text: str, headers: dict[str, str] | None = None) -> _Response:
-    h = {"Content-Type": "text/plain; charset=utf-8"}
-    h.update(headers or {})
-    return _Response(status, h, text.encode())
+# The shared plumbing's answer type, under the names the resolver modules know.
+_Response = Answer
+_json_response = json_answer
+_text_response = text_answer
 
 
 # Registry of implemented root fields: name -> method name.

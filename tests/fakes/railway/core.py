@@ -17,6 +17,7 @@ from graphql.language import (
 )
 from graphql.utilities import get_operation_ast
 
+from tests.fakes.base import AFTER, BEFORE, SLOW, answer_with_fault, take_fault
 from tests.fakes.railway.base import (
     _MUTATIONS,
     _QUERIES,
@@ -32,6 +33,19 @@ from tests.fakes.railway.base import (
     _text_response,
 )
 from tests.fakes.railway.state import Fault, RecordedRequest
+
+#: When each of Railway's fault kinds hits, relative to the work (see ``inject``).
+_FAULT_WHEN = {
+    "http": BEFORE,
+    "cloudflare_1015": BEFORE,
+    "drop": BEFORE,
+    "graphql_error": BEFORE,
+    "slow": SLOW,
+    "slow_commit": SLOW,
+    "drop_after": AFTER,
+    "http_after": AFTER,
+    "graphql_error_after": AFTER,
+}
 
 
 class CoreMixin:
@@ -80,13 +94,7 @@ class CoreMixin:
             self.faults.clear()
 
     def _take_fault(self, op_name: str | None, root_fields: list[str]) -> Fault | None:
-        for f in self.faults:
-            if f.match is None or f.match == op_name or f.match in root_fields:
-                f.times -= 1
-                if f.times <= 0:
-                    self.faults.remove(f)
-                return f
-        return None
+        return take_fault(self.faults, lambda f: f.match is None or f.match == op_name or f.match in root_fields)
 
     # -------------------------------------------------------------------------------------- HTTP
 
@@ -165,59 +173,48 @@ class CoreMixin:
         if over_budget is not None:
             rec.fault, rec.http_status = "budget", 429
             return over_budget
-        drop_after = False
         if fault is not None:
             rec.fault = fault.kind
-            early = self._fault_response(fault)
-            if early is not None:
-                rec.http_status = None if early.drop else early.status
-                return early
-            if fault.kind in ("slow", "slow_commit"):
-                time.sleep(fault.delay if fault.delay is not None else 1.0)
-            drop_after = fault.kind == "drop_after"
 
-        resp = self._process(
-            rec, payload, query, variables, op_name_sent, document, syntax_error, op, auth_kind, token_rec
-        )
-        rec.http_status = resp.status
-        if drop_after:
-            rec.http_status = None
-            return _Response(drop=True)
-        if fault is not None and fault.kind == "http_after":
-            rec.http_status = fault.status or 500
-            return _text_response(rec.http_status, fault.message or f"error code: {rec.http_status}")
-        if fault is not None and fault.kind == "graphql_error_after":
-            ext = fault.extensions if fault.extensions is not None else {"code": "INTERNAL_SERVER_ERROR"}
-            return _json_response(
-                200, {"data": None, "errors": [{"message": fault.message or GENERIC_ERROR, "extensions": ext}]}
+        def work() -> _Response:
+            return self._process(
+                rec, payload, query, variables, op_name_sent, document, syntax_error, op, auth_kind, token_rec
             )
+
+        resp = answer_with_fault(
+            None if fault is None else _FAULT_WHEN[fault.kind],
+            work,
+            lambda: self._fault_response(fault),
+            delay=fault.delay if fault is not None and fault.delay is not None else 1.0,
+        )
+        rec.http_status = None if resp.drop else resp.status
         return resp
 
-    def _fault_response(self, fault: Fault) -> _Response | None:
-        if fault.kind == "drop":
+    def _fault_response(self, fault: Fault | None) -> _Response:
+        """What the fault sends instead of Railway's answer (or a dropped connection)."""
+        assert fault is not None
+        if fault.kind in ("drop", "drop_after"):
             return _Response(drop=True)
         if fault.kind == "cloudflare_1015":
             return _text_response(429, "error code: 1015")
-        if fault.kind == "graphql_error":
+        if fault.kind in ("graphql_error", "graphql_error_after"):
             ext = fault.extensions if fault.extensions is not None else {"code": "INTERNAL_SERVER_ERROR"}
+            default = GENERIC_ERROR if fault.kind == "graphql_error_after" else "Internal server error"
             return _json_response(
-                200,
-                {"data": None, "errors": [{"message": fault.message or "Internal server error", "extensions": ext}]},
+                200, {"data": None, "errors": [{"message": fault.message or default, "extensions": ext}]}
             )
-        if fault.kind == "http":
-            status = fault.status or 500
-            if status == 429:
-                hdrs = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "0"}
-                if fault.retry_after is not None:
-                    hdrs["Retry-After"] = _format_retry_after(fault.retry_after)
-                    hdrs["X-RateLimit-Reset"] = str(int(time.time() + fault.retry_after))
-                msg = fault.message or "Rate limit exceeded"
-                return _json_response(429, {"errors": [{"message": msg, "extensions": {"code": "RATE_LIMITED"}}]}, hdrs)
-            hdrs = {}
+        status = fault.status or 500
+        if fault.kind == "http" and status == 429:
+            hdrs = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "0"}
             if fault.retry_after is not None:
                 hdrs["Retry-After"] = _format_retry_after(fault.retry_after)
-            return _text_response(status, fault.message or f"error code: {status}", hdrs)
-        return None  # slow / the *_after faults: handled by the caller
+                hdrs["X-RateLimit-Reset"] = str(int(time.time() + fault.retry_after))
+            msg = fault.message or "Rate limit exceeded"
+            return _json_response(429, {"errors": [{"message": msg, "extensions": {"code": "RATE_LIMITED"}}]}, hdrs)
+        hdrs = {}
+        if fault.kind == "http" and fault.retry_after is not None:
+            hdrs["Retry-After"] = _format_retry_after(fault.retry_after)
+        return _text_response(status, fault.message or f"error code: {status}", hdrs)
 
     def _invalid(self, rec: RecordedRequest, document_text: str, errors: list[dict[str, Any]]) -> _Response:
         with self._lock:

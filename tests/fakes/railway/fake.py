@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graphql import GraphQLError
 
+from tests.fakes.base import LoopbackFake
 from tests.fakes.railway.alerts import AlertsMixin
 from tests.fakes.railway.base import GRAPHQL_PATH, IN_FLIGHT, _watched
 from tests.fakes.railway.core import CoreMixin
@@ -21,11 +21,12 @@ from tests.fakes.railway.network import NetworkMixin
 from tests.fakes.railway.projects import ProjectsMixin
 from tests.fakes.railway.queries import QueriesMixin
 from tests.fakes.railway.schema import load_schema
-from tests.fakes.railway.server import _Handler, _Server
+from tests.fakes.railway.server import HttpMixin
 from tests.fakes.railway.state import FakeState, Fault, RecordedRequest
 
 
 class FakeRailway(
+    HttpMixin,
     CoreMixin,
     ModelMixin,
     LifecycleMixin,
@@ -36,8 +37,12 @@ class FakeRailway(
     DataMixin,
     AlertsMixin,
     MetricsMixin,
+    LoopbackFake[RecordedRequest],
 ):
     """Stateful fake Railway GraphQL API served over real HTTP on 127.0.0.1."""
+
+    fake_name = "fake-railway"
+    server_version = "FakeRailway/1.0"
 
     def __init__(
         self,
@@ -65,18 +70,15 @@ class FakeRailway(
         self.workspace_id = workspace_id
         self.workspace_name = workspace_name
         self.deploy_polls_to_finish = deploy_polls_to_finish
-        self.host = host
+        self._init_loopback(host, port)
         self.port = port
         self.schema = load_schema(schema_path)
         self.state = FakeState()
-        self.requests: list[RecordedRequest] = []
         self.invalid_documents: list[str] = []
         self.unimplemented: list[str] = []
         self.unmodeled_fields: list[str] = []
-        self.internal_errors: list[str] = []
         self.faults: list[Fault] = []
         self.url: str = ""
-        self._lock = threading.RLock()
         self._seq = 0
         self._fail_next: list[tuple[str, str | None]] = []
         # Railway's hourly request limit (Hobby: 1,000/h): beyond it, HTTP 429 with Retry-After.
@@ -84,41 +86,14 @@ class FakeRailway(
         self.budget_window_seconds = budget_window_seconds
         self.refused_over_budget = 0
         self._budget_times: list[float] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ----------------------------------------------------------------------------------- lifecycle
 
     def start(self) -> str:
-        if self._server is not None:
-            return self.url
-        handler = type("FakeRailwayHandler", (_Handler,), {"fake": self})
-        self._server = _Server((self.host, self.port), handler)
-        port = self._server.server_port
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.url = f"http://{host}:{port}{GRAPHQL_PATH}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-railway"
-        )
-        self._thread.start()
+        """Serve on loopback; the GraphQL endpoint's URL (also ``self.url``)."""
+        self._start_server()
+        self.url = self.base_url + GRAPHQL_PATH
         return self.url
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeRailway:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------------------------ counters
 

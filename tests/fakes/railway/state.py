@@ -25,6 +25,11 @@ class RecordedRequest:
     error_messages: list[str] = field(default_factory=list)
     at: float = field(default_factory=time.monotonic)
 
+    @property
+    def is_write(self) -> bool:
+        """A mutation (what the shared request log counts as a write)."""
+        return self.is_mutation
+
 
 @dataclass
 class Fault:
@@ -36,6 +41,7 @@ class Fault:
     delay: float | None = None
     message: str | None = None
     extensions: dict[str, Any] | None = None
+    hits: int = 0  # requests it answered so far; it leaves the queue when hits reach times
 
 
 @dataclass(repr=False)
