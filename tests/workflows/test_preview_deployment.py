@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fakes.vercel_api import FakeVercel
@@ -38,18 +39,18 @@ def _env(fake: FakeVercel, project: str, **extra: str) -> dict[str, str]:
 def _wired(fake: FakeVercel) -> str:
     """A staging project whose branch the preview job pointed at its backend (NEXT_PUBLIC_API_URL set)."""
     project = fake.add_project("maya-frontend-staging")
-    status, _ = fake.handle(
-        "POST",
-        f"/v10/projects/{project}/env?upsert=true",
-        {"Authorization": f"Bearer {TOKEN}"},
-        {
+    answer = httpx.post(
+        f"{fake.url}/v10/projects/{project}/env?upsert=true",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={
             "key": pd.API_URL_VARIABLE,
             "value": "https://pr-1.up.railway.app",
             "target": ["preview"],
             "gitBranch": BRANCH,
         },
+        timeout=10,
     )
-    assert status == 201
+    assert answer.status_code == 201, answer.text
     return project
 
 
