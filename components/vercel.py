@@ -65,11 +65,28 @@ class VercelFrontend(pulumi.ComponentResource):
     def __init__(self, name: str, args: VercelFrontendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maya:vercel:Frontend", name, None, opts)
         cfg = args.config
-        frontend, github = cfg.frontend, cfg.github
+        frontend = cfg.frontend
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
+        # The steps keep the resources' names ("<name>-project", ...): they are the Pulumi names in every state.
+        project = self._project(name, cfg, child)
+        self._domains(name, cfg, project, child)
+        self._variables(name, args, project, child)
+        self.automation_bypass = self._automation_bypass(name, cfg, project, child)
+
+        self.project_id = project.id
+        self.team_id = project.team_id
+        self.url = pulumi.Output.from_input(frontend.url)
+        self.domains = [*frontend.domains, *frontend.redirect_domains]
+        self.variable_names = sorted(args.variables)
+        self.register_outputs({"project_id": self.project_id, "url": self.url, "domains": self.domains})
+
+    @staticmethod
+    def _project(name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> vercel.Project:
+        """The Vercel project, linked to the frontend repository; protected and retained in production."""
+        frontend, github = cfg.frontend, cfg.github
         project_name = f"{name}-project"
-        project = vercel.Project(
+        return vercel.Project(
             project_name,
             name=frontend.project_name,
             framework=frontend.framework,
@@ -87,7 +104,11 @@ class VercelFrontend(pulumi.ComponentResource):
             opts=adopted(cfg, project_name, stateful(cfg, child)),
         )
 
-        for domain in frontend.domains:  # the production domains: a name, protected in production
+    @staticmethod
+    def _domains(name: str, cfg: StackConfig, project: vercel.Project, child: pulumi.ResourceOptions) -> None:
+        """The production domains (a name, protected in production) and the ones that redirect to the first."""
+        frontend = cfg.frontend
+        for domain in frontend.domains:
             domain_name = f"{name}-domain-{domain}"
             vercel.ProjectDomain(
                 domain_name,
@@ -108,6 +129,11 @@ class VercelFrontend(pulumi.ComponentResource):
                 opts=adopted(cfg, redirect_name, child),
             )
 
+    @staticmethod
+    def _variables(name: str, args: VercelFrontendArgs, project: vercel.Project, child: pulumi.ResourceOptions) -> None:
+        """The frontend's variables (sensitive ones as Pulumi secrets), for production and, if on, previews."""
+        cfg = args.config
+        frontend = cfg.frontend
         targets = ["production", "preview"] if frontend.preview_deployments else ["production"]
         for key, variable in args.variables.items():
             value = pulumi.Output.secret(variable.value) if variable.sensitive else variable.value
@@ -128,20 +154,18 @@ class VercelFrontend(pulumi.ComponentResource):
                 ),
             )
 
-        self.automation_bypass = None
-        if cfg.preview_e2e:  # never production: it has no previews (config refuses them there)
-            bypass = vercel.ProjectProtectionBypass(
-                f"{name}-automation-bypass",
-                project_id=project.id,
-                team_id=frontend.team_id,
-                note="maya-infra: Playwright E2E of pull-request previews",
-                opts=child,
-            )
-            self.automation_bypass = pulumi.Output.secret(bypass.secret.apply(_generated))
-
-        self.project_id = project.id
-        self.team_id = project.team_id
-        self.url = pulumi.Output.from_input(frontend.url)
-        self.domains = [*frontend.domains, *frontend.redirect_domains]
-        self.variable_names = sorted(args.variables)
-        self.register_outputs({"project_id": self.project_id, "url": self.url, "domains": self.domains})
+    @staticmethod
+    def _automation_bypass(
+        name: str, cfg: StackConfig, project: vercel.Project, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str] | None:
+        """The previews' E2E bypass (a secret Vercel generates), or None: never production, which has no previews."""
+        if not cfg.preview_e2e:
+            return None
+        bypass = vercel.ProjectProtectionBypass(
+            f"{name}-automation-bypass",
+            project_id=project.id,
+            team_id=cfg.frontend.team_id,
+            note="maya-infra: Playwright E2E of pull-request previews",
+            opts=child,
+        )
+        return pulumi.Output.secret(bypass.secret.apply(_generated))

@@ -93,17 +93,18 @@ def _target(cfg: StackConfig) -> dict[str, str]:
     }
 
 
-def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
-    """The monitor workflow, checking the environments of every stack in ``configs``."""
-    failing = (
-        "steps.backend.outcome == 'failure' || steps.frontend.outcome == 'failure' || steps.errors.outcome == 'failure'"
-    )
-    healthy = (
-        "steps.backend.outcome == 'success' && steps.frontend.outcome == 'success' && steps.errors.outcome == 'success'"
-    )
-    errors_line = "backend 5xx rate: " + expr("steps.errors.outcome") + " (the run's log says the rate and window)"
-    title = "Monitoring: " + expr("matrix.environment") + " is unhealthy"
-    steps: list[dict[str, Any]] = [
+#: A check step's outcome, in the alert and the mail.
+_OUTCOMES = {
+    "backend health": expr("steps.backend.outcome") + " (" + expr("matrix.backend_health_url") + ")",
+    "frontend": expr("steps.frontend.outcome") + " (" + expr("matrix.frontend_url") + ")",
+}
+_CHECK_IDS = ("backend", "frontend", "errors")
+_TITLE = "Monitoring: " + expr("matrix.environment") + " is unhealthy"
+
+
+def _check_steps() -> list[dict[str, Any]]:
+    """The three checks; each may fail (``continue-on-error``) so that the alert steps see every outcome."""
+    return [
         write_script("health_check.py"),
         write_script("error_rate.py"),
         {
@@ -136,24 +137,23 @@ def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
             },
             "run": _ERROR_RATE,
         },
-        raise_alert(
-            title,
-            LABEL,
-            failing,
-            {
-                "backend health": expr("steps.backend.outcome") + " (" + expr("matrix.backend_health_url") + ")",
-                "frontend": expr("steps.frontend.outcome") + " (" + expr("matrix.frontend_url") + ")",
-                "backend 5xx rate": expr("steps.errors.outcome"),
-            },
-        ),
+    ]
+
+
+def _alert_steps() -> list[dict[str, Any]]:
+    """One issue per unhealthy environment, mailed once when it opens and once when it closes (not every run)."""
+    failing = " || ".join(f"steps.{i}.outcome == 'failure'" for i in _CHECK_IDS)
+    healthy = " && ".join(f"steps.{i}.outcome == 'success'" for i in _CHECK_IDS)
+    errors_line = "backend 5xx rate: " + expr("steps.errors.outcome") + " (the run's log says the rate and window)"
+    return [
+        raise_alert(_TITLE, LABEL, failing, {**_OUTCOMES, "backend 5xx rate": expr("steps.errors.outcome")}),
         send_mail_step(
             "Mail the alert recipients: a new incident",
-            "[maya " + expr("matrix.environment") + "] unhealthy: " + title,
+            "[maya " + expr("matrix.environment") + "] unhealthy: " + _TITLE,
             "\n".join(
                 [
-                    title,
-                    "backend health: " + expr("steps.backend.outcome") + " (" + expr("matrix.backend_health_url") + ")",
-                    "frontend: " + expr("steps.frontend.outcome") + " (" + expr("matrix.frontend_url") + ")",
+                    _TITLE,
+                    *(f"{name}: {outcome}" for name, outcome in _OUTCOMES.items()),
                     errors_line,
                     "Run: " + RUN_URL,
                     "The issue labelled monitoring stays open until a check passes; recovery is mailed too.",
@@ -161,7 +161,7 @@ def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
             ),
             "steps.alert.outputs.opened == 'true'",
         ),
-        clear_alert(title, LABEL, healthy),
+        clear_alert(_TITLE, LABEL, healthy),
         send_mail_step(
             "Mail the alert recipients: recovered",
             "[maya " + expr("matrix.environment") + "] recovered",
@@ -169,6 +169,11 @@ def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
             "steps.recovery.outputs.closed == 'true'",
         ),
     ]
+
+
+def render(configs: Sequence[StackConfig], routes: Sequence[Route]) -> str:
+    """The monitor workflow, checking the environments of every stack in ``configs``."""
+    steps = [*_check_steps(), *_alert_steps()]
     unmonitored = [c.environment for c in configs if not c.backend.custom_domain]
     notes = (
         [f"The backend of {', '.join(unmonitored)} is not monitored: its stack sets no backend.customDomain."]
