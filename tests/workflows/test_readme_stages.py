@@ -1,0 +1,48 @@
+"""The README's table "Every stage of the pipeline, as a job or step" names real steps of the generated workflows.
+
+The table is how a reader finds a spec stage in the YAML; a renamed step would leave it pointing at nothing.
+Every quoted step name in it must be the name (or, where the table abbreviates with "…", the start of the
+name) of a step that the program generates for one of the stacks.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from config.load import load_from_stack_file
+from tests.workflows.conftest import load_workflow
+from workflows import render_app_workflows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _table() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("#### Every stage of the pipeline, as a job or step")
+    return text[start : text.index("\n## ", start)]
+
+
+def _step_names() -> set[str]:
+    names: set[str] = set()
+    for stack in ("staging", "production"):
+        for files in render_app_workflows(load_from_stack_file(stack)).values():
+            for path, content in files.items():
+                if not path.startswith(".github/workflows/"):
+                    continue
+                for job in (load_workflow(content).get("jobs") or {}).values():
+                    names.update(str(step["name"]) for step in job.get("steps", []) if "name" in step)
+    return names
+
+
+def test_every_step_the_readme_names_is_generated() -> None:
+    quoted = re.findall(r"“([^”]+)”", _table())
+    assert len(quoted) > 40, "the README's stage table lost its step names"
+    names = _step_names()
+    missing = []
+    for name in quoted:
+        stem = name.replace("…", "").strip()
+        found = any(step.startswith(stem) for step in names) if name.endswith("…") else stem in names
+        if not found:
+            missing.append(name)
+    assert not missing, f"README names steps no workflow has: {missing}"
