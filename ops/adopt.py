@@ -43,6 +43,7 @@ from components.railway.providers.adopt import PINNED_ENV, RECORDING_ENV
 from components.railway.providers.base import edges
 from config import NAMESPACE, PROJECT_DIR, RAILWAY_ADOPT_KINDS, StackConfig, envvars
 from config.envvars import Target
+from ops.cli import command
 from ops.console import Streams
 from ops.context import OpsError, StackContext
 from ops.vercel import VercelClient, VercelError
@@ -716,7 +717,7 @@ def run(args: argparse.Namespace, io: Streams) -> int:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("adopt", help="take over the running MAYA: discover, show, record (no writes)")
+    parser = command(subparsers, "adopt", "take over the running MAYA: discover, show, record (no writes)", __doc__)
     parser.add_argument("--stack", required=True, choices=["staging", "production"])
     parser.add_argument("--id", action="append", metavar="KIND=ID", help="pin an object by id (repeatable)")
     parser.add_argument("--yes", action="store_true", help="adopt without asking")

@@ -30,6 +30,7 @@ from typing import Any
 
 from config import NAMESPACE, PROJECT_DIR, ConfigError, load_from_stack_file
 from ops import state_table
+from ops.cli import command
 from ops.console import Streams
 from policy import rules
 from policy.credentials import plaintext_credentials
@@ -513,11 +514,11 @@ def _markdown(report: Report) -> Iterator[str]:
 
 # ---- command line ---------------------------------------------------------------------------------------------
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = command(
+        subparsers,
         "audit",
-        help="audit a stack from `pulumi stack export`: inventory, secrets by name, findings (exit 1 on any)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "audit a stack from `pulumi stack export`: inventory, secrets by name, findings (exit 1 on any)",
+        __doc__,
     )
     parser.add_argument("state", nargs="?", help="the JSON of `pulumi stack export` (a file, or - for stdin)")
     parser.add_argument(

@@ -31,6 +31,7 @@ from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from components.railway.exactly_once import write_once
 from ops import health
+from ops.cli import command
 from ops.clock import age, clock, parse_time, utc_now
 from ops.console import FAILED, OK, StackCommand, Streams, Waiter, confirm
 from ops.context import OpsError, StackContext
@@ -291,21 +292,23 @@ def _wait_restoring(client: RailwayClient, volume: Volume, waiter: Waiter) -> No
 
 # ---- the commands ----------------------------------------------------------------------------------------------
 def register(subparsers: Any) -> None:
-    common = {"description": __doc__, "formatter_class": argparse.RawDescriptionHelpFormatter}
-    backup = subparsers.add_parser("backup", help="take a backup of the stack's database now and wait for it", **common)
-    health.add_common(backup)
+    backup = command(
+        subparsers, "backup", "take a backup of the stack's database now and wait for it", __doc__, stack=True
+    )
     backup.add_argument("--name", help="a label, e.g. before-migration-042 (default: manual <stack> <time>)")
     _timing(backup, BACKUP_TIMEOUT_SECONDS)
     backup.set_defaults(handler=StackCommand("backup", take_backup))
 
-    backups = subparsers.add_parser("backups", help="list the stack's database backups with their ages", **common)
-    health.add_common(backups)
+    backups = command(subparsers, "backups", "list the stack's database backups with their ages", __doc__, stack=True)
     backups.set_defaults(handler=StackCommand("backups", show_backups))
 
-    restore_ = subparsers.add_parser(
-        "restore", help="restore the stack's database from a backup, then check the backend's health", **common
+    restore_ = command(
+        subparsers,
+        "restore",
+        "restore the stack's database from a backup, then check the backend's health",
+        __doc__,
+        stack=True,
     )
-    health.add_common(restore_)
     restore_.add_argument("--backup", required=True, metavar="ID", help="the backup's id (see `ops backups`)")
     restore_.add_argument("--yes", action="store_true", help="do not ask for confirmation on production")
     restore_.add_argument(

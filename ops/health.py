@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
+from ops.cli import command
 from ops.clock import age, clock, utc_now
 from ops.console import FAILED, OK, Progress, Streams, run_guarded
 from ops.context import OpsError, StackContext
@@ -232,21 +232,14 @@ def report(watches: Sequence[Watch], out: TextIO) -> int:
 # ---- the command ---------------------------------------------------------------------------------------------
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="staging or production")
-    parser.add_argument(
-        "--outputs", type=Path, help="the stack's outputs as JSON (default: MAYA_OPS_OUTPUTS, else pulumi)"
-    )
-
-
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = command(
+        subparsers,
         "health",
-        help="probe the backend's /api/health and the frontend; exit 0 only when healthy",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "probe the backend's /api/health and the frontend; exit 0 only when healthy",
+        __doc__,
+        stack=True,
     )
-    add_common(parser)
     parser.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS", help="keep retrying until healthy or this long"
     )

@@ -22,7 +22,7 @@ import re
 from datetime import timedelta
 from typing import Any, TextIO
 
-from ops import health
+from ops.cli import command
 from ops.clock import age, parse_time, utc_now
 from ops.console import FAILED, OK, StackCommand, Streams
 from ops.context import OpsError, StackContext
@@ -40,13 +40,13 @@ def duration(text: str) -> timedelta:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = command(
+        subparsers,
         "previews",
-        help="list the live pull-request previews (age, URLs) and remove stale ones",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "list the live pull-request previews (age, URLs) and remove stale ones",
+        __doc__,
+        stack=True,
     )
-    health.add_common(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per preview")
     parser.add_argument("--prune-older-than", type=duration, metavar="AGE", help="remove previews older than AGE")
     parser.add_argument("--yes", action="store_true", help="prune without asking")

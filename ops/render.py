@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from config import STACKS, ConfigError, load_from_stack_file
+from ops.cli import command
 from ops.console import Streams
 from workflows import render_app_workflows, render_infra_workflows
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "render-workflows",
-        help="write the generated GitHub Actions workflows to a folder",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command(
+        subparsers, "render-workflows", "write the generated GitHub Actions workflows to a folder", __doc__
     )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--stack", help=f"the stack whose app workflows to write ({' or '.join(STACKS)})")

@@ -29,6 +29,7 @@ from components.railway.client import RailwayClient
 from components.railway.exactly_once import write_once
 from ops import health, vercel
 from ops import railway_deploys as railway
+from ops.cli import command
 from ops.clock import short
 from ops.console import FAILED, OK, StackCommand, Streams, Waiter, confirm
 from ops.context import OpsError, StackContext
@@ -39,21 +40,18 @@ FRONTEND_POLL_SECONDS = 2.0
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = command(
+        subparsers,
         "rollback",
-        help="roll the backend (Railway) or the frontend (Vercel) back to the previous good deployment",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "roll the backend (Railway) or the frontend (Vercel) back to the previous good deployment",
+        __doc__,
     )
     which = parser.add_subparsers(dest="target", required=True, metavar="{backend,frontend}")
     for name, action, what in (
         ("backend", rollback_backend, "Railway: roll back to the previous successful deployment"),
         ("frontend", rollback_frontend, "Vercel: promote the previous production deployment"),
     ):
-        sub = which.add_parser(
-            name, help=what, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-        )
-        health.add_common(sub)
+        sub = command(which, name, what, __doc__, stack=True)
         sub.add_argument("--to", metavar="DEPLOYMENT", help="the deployment id to go back to (default: the previous)")
         sub.add_argument("--yes", action="store_true", help="do not ask for confirmation on production")
         sub.add_argument(

@@ -18,19 +18,20 @@ from typing import Any, TextIO
 
 from ops import health, vercel
 from ops import railway_deploys as railway
+from ops.cli import command
 from ops.clock import clock, utc_now
 from ops.console import FAILED, OK, Streams, run_guarded
 from ops.context import StackContext
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = command(
+        subparsers,
         "status",
-        help="live deployments (Railway, Vercel), their commits, ages and states, and endpoint health",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "live deployments (Railway, Vercel), their commits, ages and states, and endpoint health",
+        __doc__,
+        stack=True,
     )
-    health.add_common(parser)
     parser.add_argument("--history", type=int, default=5, help="deployments shown per platform (default 5)")
     parser.set_defaults(handler=run)
 
