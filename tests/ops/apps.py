@@ -6,12 +6,13 @@ a sequence (failing, then healthy), or a look at a fake platform's live deployme
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+from tests.fakes.base import Answer as HttpAnswer
+from tests.fakes.base import Incoming, LoopbackFake, json_answer
 
 Answer = tuple[int, Any]  # (HTTP status, body: dict/list -> JSON, str -> text/html)
 
@@ -32,57 +33,48 @@ def sequence(answers: Iterable[Answer]) -> Callable[[], Answer]:
     return next_answer
 
 
-class FakeApp:
-    """A loopback HTTP server whose routes are ``path -> callable() -> (status, body)``."""
+@dataclass(frozen=True)
+class Hit:
+    """One request to a stand-in endpoint (all reads: a site and a health check are never written to)."""
+
+    method: str
+    path: str
+
+    @property
+    def is_write(self) -> bool:
+        return False
+
+
+class FakeApp(LoopbackFake[Hit]):
+    """A loopback HTTP server (tests/fakes/base.py) whose routes are ``path -> callable() -> (status, body)``."""
+
+    fake_name = "fake-app"
+    server_version = "FakeApp/1.0"
 
     def __init__(self, routes: dict[str, Callable[[], Answer]] | None = None) -> None:
+        self._init_loopback()
         self.routes: dict[str, Callable[[], Answer]] = dict(routes or {})
+        #: the paths asked for, in order (a test may clear it)
         self.hits: list[str] = []
         self.url = ""
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     def route(self, path: str, answer: Callable[[], Answer]) -> None:
         self.routes[path] = answer
 
+    def serve(self, request: Incoming) -> HttpAnswer:
+        path = request.path or "/"
+        with self._lock:
+            self.requests.append(Hit(request.method, path))
+            self.hits.append(path)
+        answer = self.routes.get(path)
+        status, body = answer() if answer else (404, "not found")
+        if isinstance(body, str):
+            return HttpAnswer(status, {"Content-Type": "text/html; charset=utf-8"}, body.encode())
+        return json_answer(status, body)
+
     def start(self) -> str:
-        app = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                path = urlsplit(self.path).path or "/"
-                app.hits.append(path)
-                answer = app.routes.get(path)
-                status, body = answer() if answer else (404, "not found")
-                if isinstance(body, str):
-                    payload, kind = body.encode(), "text/html; charset=utf-8"
-                else:
-                    payload, kind = json.dumps(body).encode(), "application/json"
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+        self.url = str(super().start())
         return self.url
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
 
     def __enter__(self) -> FakeApp:
         self.start()
