@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from config import StackConfig
 from workflows import backend, frontend, infra, monitor, previews
 from workflows.pipeline import BACKEND_CHECK, FRONTEND_CHECK, all_configs, all_routes, check_required
-from workflows.render import bundled_script
+from workflows.render import bundled_script, script_modules
 from workflows.render import header as generated_header
 
 #: The migration runner committed next to the backend's apply_migration.py (Railway's pre-deploy command).
@@ -86,6 +86,8 @@ def _migration_runner(routes: Sequence[object]) -> str:
     """The runner's source with the header every generated file carries (comment lines before the docstring)."""
     from workflows.pipeline import routes_source
 
+    if script_modules(MIGRATION_RUNNER):  # committed as one file into the app repository: it must stand alone
+        raise ValueError(f"{MIGRATION_RUNNER} imports {script_modules(MIGRATION_RUNNER)}: it must be one file")
     lines = generated_header(
         "Migration runner: Railway's pre-deploy command (`python apply_migrations.py`).",
         routes_source(routes),  # type: ignore[arg-type]

@@ -8,7 +8,9 @@ are never folded, and every ``uses:`` line gets its ``# <version>`` comment from
 
 from __future__ import annotations
 
+import ast
 import re
+import sys
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
@@ -269,18 +271,65 @@ def job(
     return result
 
 
+def script_modules(name: str) -> tuple[str, ...]:
+    """The sibling files a bundled script imports, transitively and sorted (``("script_http.py",)``).
+
+    Read from its import statements without importing it (see :mod:`workflows.scripts` for the two forms
+    a sibling is imported by), so what the runner gets is exactly what the script uses, with nothing to keep
+    in step. A sibling named like a standard module would be shadowed by it on the runner: refused.
+    """
+    here = resources.files("workflows.scripts")
+    found: set[str] = set()
+    pending = [name]
+    while pending:
+        for module in _imported_modules(bundled_script(pending.pop())):
+            file = f"{module.removeprefix('workflows.scripts.')}.py"
+            if "." in file[:-3] or file == name or file in found or not here.joinpath(file).is_file():
+                continue
+            if file[:-3] in sys.stdlib_module_names:
+                raise ValueError(f"workflows/scripts/{file} is named like a standard module: rename it")
+            found.add(file)
+            pending.append(file)
+    return tuple(sorted(found))
+
+
+def _imported_modules(source: str) -> Iterable[str]:
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+            if node.module == "workflows.scripts":  # from workflows.scripts import script_http
+                yield from (alias.name for alias in node.names)
+
+
+def script_bundle(name: str) -> dict[str, str]:
+    """File name -> source of what :func:`write_script` writes for ``name``: the script, then its modules."""
+    return {file: bundled_script(file) for file in (name, *script_modules(name))}
+
+
 def write_script(name: str) -> Step:
     """A step that writes a bundled stdlib script to $RUNNER_TEMP, its source inlined as a quoted heredoc.
 
     Inlining keeps the workflow self-contained (nothing fetched, reviewed in the same diff); writing it
-    once per job lets several steps run it through :func:`run_script`.
+    once per job lets several steps run it through :func:`run_script`. The sibling modules the script
+    imports (:func:`script_modules`) are written next to it, each as a heredoc of its own, so that
+    ``python3 $RUNNER_TEMP/<name>`` finds them by their bare names.
     """
-    source = bundled_script(name)
-    if "\nPYTHON_SCRIPT\n" in f"\n{source}":
-        raise ValueError(f"{name} contains the heredoc delimiter PYTHON_SCRIPT")
+    bundle = script_bundle(name)
+    for file, source in bundle.items():
+        if "\nPYTHON_SCRIPT\n" in f"\n{source}":
+            raise ValueError(f"{file} contains the heredoc delimiter PYTHON_SCRIPT")
+    modules = [file for file in bundle if file != name]
+    title = f"Write {name} (inlined from maya-infra workflows/scripts/{name})"
+    if modules:
+        title = f"Write {name} with {', '.join(modules)} (inlined from maya-infra workflows/scripts/)"
     return {
-        "name": f"Write {name} (inlined from maya-infra workflows/scripts/{name})",
-        "run": f"cat > \"$RUNNER_TEMP/{name}\" <<'PYTHON_SCRIPT'\n{source}PYTHON_SCRIPT\n",
+        "name": title,
+        "run": "".join(
+            f"cat > \"$RUNNER_TEMP/{file}\" <<'PYTHON_SCRIPT'\n{source}PYTHON_SCRIPT\n"
+            for file, source in bundle.items()
+        ),
     }
 
 

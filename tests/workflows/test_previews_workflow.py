@@ -64,7 +64,8 @@ def test_the_shape_comes_from_the_config_and_the_table(workflow: dict[str, Any])
 
 def test_the_script_is_inlined_verbatim(workflow: dict[str, Any]) -> None:
     write = _steps(workflow)[0]["run"]
-    assert write.split("<<'PYTHON_SCRIPT'\n", 1)[1].removesuffix("PYTHON_SCRIPT\n") == bundled_script(SCRIPT)
+    first = write.split("<<'PYTHON_SCRIPT'\n", 1)[1].split("\nPYTHON_SCRIPT\n", 1)[0] + "\n"
+    assert first == bundled_script(SCRIPT)  # the script first, then its modules (tests/workflows/test_render.py)
 
 
 def test_no_workflow_when_no_stack_has_previews() -> None:

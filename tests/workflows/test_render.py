@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tests.workflows.conftest import load_workflow
-from workflows import infra, pins
+from workflows import infra, pins, render
 from workflows.render import Commented, because, dump, header, script, zizmor_ignore
 
 
@@ -79,3 +87,104 @@ def test_the_policy_pack_runs_in_every_pulumi_step(monkeypatch: pytest.MonkeyPat
         steps = [s for job in load_workflow(files[path])["jobs"].values() for s in job["steps"]]
         pulumi_steps = [s for s in steps if str(s.get("uses", "")).startswith("pulumi/actions@")]
         assert pulumi_steps and all(s["with"]["policyPacks"] == "policy\n" for s in pulumi_steps), path
+
+
+# --- inlined scripts and the sibling modules written with them -------------------------------------------
+
+SCRIPTS = Path(render.__file__).parent / "scripts"
+_HEREDOC = re.compile(
+    r"(?ms)^cat > \"\$RUNNER_TEMP/(?P<file>[^\"/]+)\" <<'PYTHON_SCRIPT'\n(?P<body>.*?)^PYTHON_SCRIPT\n"
+)
+
+
+def _bundles(workflows: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Entry script -> {file: source} parsed out of every ``Write …`` step of every rendered workflow.
+
+    The step's whole ``run:`` must be heredocs; one entry written alike wherever it is written.
+    """
+    found: dict[str, dict[str, str]] = {}
+    for key, workflow in workflows.items():
+        for job in workflow["jobs"].values():
+            for step in job.get("steps", []):
+                run = str(step.get("run", ""))
+                if "<<'PYTHON_SCRIPT'" not in run:
+                    continue
+                files = {m["file"]: m["body"] for m in _HEREDOC.finditer(run)}
+                assert "".join(m.group(0) for m in _HEREDOC.finditer(run)) == run, (key, step["name"])
+                entry = next(iter(files))
+                assert found.setdefault(entry, files) == files, (key, entry)
+    return found
+
+
+def test_every_script_is_written_with_exactly_the_siblings_it_imports(workflows: dict[str, dict[str, Any]]) -> None:
+    bundles = _bundles(workflows)
+    assert {"pr_preview.py", "railway_rollback.py", "preview_deployment.py", "health_check.py"} <= set(bundles)
+    for entry, files in bundles.items():
+        assert files == render.script_bundle(entry), entry
+    assert render.script_modules("pr_preview.py") == (
+        "preview_clients.py",
+        "preview_environment.py",
+        "preview_graphql.py",
+        "script_http.py",
+    )
+    assert render.script_modules("railway_rollback.py") == ("script_http.py",)
+    assert render.script_modules("health_check.py") == ()
+
+
+@pytest.mark.timeout(120)
+def test_each_inlined_bundle_runs_on_its_own(workflows: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """Each bundle written as the runner writes it, then run by a Python that cannot see maya-infra.
+
+    ``-E -s`` is ``-I`` without ``-P``: no PYTHON* variables, no user site, but the script's folder stays
+    ``sys.path[0]``, as on the runner (``python3 "$RUNNER_TEMP/x.py"``); the folder is outside the repository.
+    Taking a sibling away must break it: the run proves the siblings come from the bundle.
+    """
+    bundles = _bundles(workflows)
+    for entry, files in bundles.items():
+        folder = tmp_path / entry.removesuffix(".py")
+        folder.mkdir()
+        for file, source in files.items():
+            (folder / file).write_text(source)
+        assert _run_help(folder, entry).returncode == 0, _run_help(folder, entry).stderr
+        if len(files) > 1:
+            (folder / next(file for file in sorted(files) if file != entry)).unlink()
+            broken = _run_help(folder, entry)
+            assert broken.returncode != 0 and "ModuleNotFoundError" in broken.stderr, (entry, broken.stderr)
+
+
+def _run_help(folder: Path, entry: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-E", "-s", str(folder / entry), "--help"]
+    env = {"PATH": os.environ["PATH"]}
+    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_write_script_refuses_a_source_that_contains_the_delimiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = {"entry.py": "from workflows.scripts import script_http\n", "script_http.py": "x = 1\nPYTHON_SCRIPT\n"}
+    monkeypatch.setattr(render, "bundled_script", sources.__getitem__)
+    with pytest.raises(ValueError, match=r"script_http\.py contains the heredoc delimiter"):
+        render.write_script("entry.py")
+
+
+def test_scripts_import_the_standard_library_and_their_siblings_only() -> None:
+    """The siblings by the two-branch block of workflows/scripts/__init__.py, so mypy sees one module name."""
+    siblings = {path.stem for path in SCRIPTS.glob("*.py")} - {"__init__"}
+    for path in sorted(SCRIPTS.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        bare: set[str] = set()
+        packaged: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING or __package__":
+                packaged |= {a.name for n in node.body if isinstance(n, ast.ImportFrom) for a in n.names}
+                assert all(isinstance(n, ast.ImportFrom) and n.module == "workflows.scripts" for n in node.body)
+                bare |= {a.name for n in node.orelse if isinstance(n, ast.Import) for a in n.names}
+                assert all(isinstance(n, ast.Import) for n in node.orelse), path.name
+        assert packaged == bare <= siblings, path.name
+        imported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module == "workflows.scripts":
+                assert {alias.name for alias in node.names} <= packaged, path.name  # only inside the block
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+        assert imported - bare <= set(sys.stdlib_module_names) | {"__future__"}, (path.name, imported - bare)

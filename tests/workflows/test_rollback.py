@@ -298,17 +298,6 @@ def test_missing_ids_fail_with_a_clear_message(env: dict[str, str], capsys: pyte
     assert "RAILWAY_SERVICE_ID not set" in capsys.readouterr().out
 
 
-def test_the_script_needs_only_the_standard_library() -> None:
-    import ast
-    import sys
-
-    for module in ("railway_rollback", "backend_checks"):
-        tree = ast.parse((Path(rr.__file__).parent / f"{module}.py").read_text())
-        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert imported <= set(sys.stdlib_module_names) | {"__future__"}, (module, imported)
-
-
 @pytest.mark.parametrize(
     "lost", [503, {"errors": [{"message": "Problem processing request"}]}], ids=["http-503", "generic-error"]
 )

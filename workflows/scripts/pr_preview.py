@@ -25,6 +25,12 @@ source), RAILWAY_SERVICE_ID (the backend); VERCEL_TOKEN, VERCEL_PROJECT_ID, VERC
 without them the frontend part is skipped); GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL. RAILWAY_API_URL
 and VERCEL_API_URL override the endpoints (tests point them at loopback fakes).
 
+The parts live in sibling modules, written next to this file on the runner and imported as
+``workflows.scripts.<module>`` in maya-infra (see workflows/scripts/__init__.py): script_http.py (HTTP with
+bounded retries), preview_graphql.py (Railway's GraphQL client and documents), preview_environment.py (the
+environment: cap, fork, variables, deployments), preview_clients.py (Vercel and GitHub). This file holds the
+health check, the comment's text and the commands.
+
 Commands:
   up --pr N --branch B --sha SHA      create or refresh the preview, deploy SHA, wait, comment
   down --pr N --branch B              remove the preview (environment, branch variable), update the comment
@@ -37,709 +43,47 @@ import argparse
 import json
 import os
 import re
-import secrets
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-RAILWAY_API = "https://backboard.railway.com/graphql/v2"
-VERCEL_API = "https://api.vercel.com"
-GITHUB_API = "https://api.github.com"
-USER_AGENT = "maya-infra-pr-preview/1"
-MARKER = "<!-- maya-infra:pr-preview -->"
-API_URL_VARIABLE = "NEXT_PUBLIC_API_URL"
-#: how Railway references another variable; built apart, as the joined text in a workflow would be expanded
-_REFERENCE = "$" + "{" + "{"
-PREVIEW_MARKER = "MAYA_PREVIEW"  # set on each service once its variables are the preview's own
-BRANCH_VARIABLE = "MAYA_PREVIEW_BRANCH"  # shared variable of a preview: the pull request's branch
-RETRY_HTTP = frozenset({429, 500, 502, 503, 504})
-LIVE = frozenset({"SUCCESS", "SLEEPING"})
-FAILED = frozenset({"FAILED", "CRASHED", "REMOVED", "SKIPPED"})
-MAX_PAGES = 20  # every listing is bounded
-
-# ---- GraphQL documents (validated against Railway's schema by tests/workflows/test_pr_preview.py) ------
-ENVIRONMENTS_QUERY = """
-query PreviewEnvironments($projectId: String!, $after: String) {
-  environments(projectId: $projectId, isEphemeral: true, first: 100, after: $after) {
-    edges { node { id name createdAt isEphemeral } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-ENVIRONMENT_CREATE = """
-mutation PreviewEnvironmentCreate($input: EnvironmentCreateInput!) {
-  environmentCreate(input: $input) { id name createdAt }
-}
-"""
-ENVIRONMENT_DELETE = """
-mutation PreviewEnvironmentDelete($id: String!) {
-  environmentDelete(id: $id)
-}
-"""
-ENVIRONMENT_QUERY = """
-query PreviewEnvironment($id: String!) {
-  environment(id: $id) {
-    id name isEphemeral
-    serviceInstances(first: 100) { edges { node { serviceId serviceName source { image repo } } } }
-    deploymentTriggers(first: 100) { edges { node { id serviceId } } }
-    volumeInstances(first: 100) { edges { node { id serviceId currentSizeMB } } }
-  }
-}
-"""
-VARIABLES_QUERY = """
-query PreviewVariables($projectId: String!, $environmentId: String!, $serviceId: String) {
-  variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: true)
-}
-"""
-VARIABLES_WRITE = """
-mutation PreviewVariablesWrite($input: VariableCollectionUpsertInput!) {
-  variableCollectionUpsert(input: $input)
-}
-"""
-INSTANCE_UPDATE = """
-mutation PreviewInstanceUpdate($serviceId: String!, $environmentId: String!, $input: ServiceInstanceUpdateInput!) {
-  serviceInstanceUpdate(serviceId: $serviceId, environmentId: $environmentId, input: $input)
-}
-"""
-INSTANCE_QUERY = """
-query PreviewInstance($serviceId: String!, $environmentId: String!) {
-  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) { id sleepApplication }
-}
-"""
-TRIGGER_DELETE = """
-mutation PreviewTriggerDelete($id: String!) {
-  deploymentTriggerDelete(id: $id)
-}
-"""
-DOMAINS_QUERY = """
-query PreviewDomains($projectId: String!, $environmentId: String!, $serviceId: String!) {
-  domains(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId) {
-    serviceDomains { id domain }
-  }
-}
-"""
-DOMAIN_CREATE = """
-mutation PreviewDomainCreate($input: ServiceDomainCreateInput!) {
-  serviceDomainCreate(input: $input) { id domain }
-}
-"""
-DEPLOYMENTS_QUERY = """
-query PreviewDeployments($input: DeploymentListInput!) {
-  deployments(input: $input, first: 20) { edges { node { id status createdAt meta } } }
-}
-"""
-DEPLOY = """
-mutation PreviewDeploy($serviceId: String!, $environmentId: String!, $commitSha: String) {
-  serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId, commitSha: $commitSha)
-}
-"""
-DEPLOYMENT_QUERY = """
-query PreviewDeployment($id: String!) {
-  deployment(id: $id) { id status }
-}
-"""
-DOCUMENTS = (
-    ENVIRONMENTS_QUERY,
-    ENVIRONMENT_CREATE,
-    ENVIRONMENT_DELETE,
-    ENVIRONMENT_QUERY,
-    VARIABLES_QUERY,
-    VARIABLES_WRITE,
-    INSTANCE_UPDATE,
-    INSTANCE_QUERY,
-    TRIGGER_DELETE,
-    DOMAINS_QUERY,
-    DOMAIN_CREATE,
-    DEPLOYMENTS_QUERY,
-    DEPLOY,
-    DEPLOYMENT_QUERY,
-)
-#: Mutations that create something: their answer lost, they are never resent before a read.
-CREATES = frozenset({ENVIRONMENT_CREATE, DOMAIN_CREATE, DEPLOY})
-
-
-class PreviewError(RuntimeError):
-    """A failure the workflow reports (never carries a token or a variable's value)."""
-
-
-class AmbiguousError(PreviewError):
-    """A create was sent but its answer was lost: it may or may not have happened."""
-
-
-# ---- HTTP ---------------------------------------------------------------------------------------------
-
-#: (method, url, headers, body) -> (status, headers, body); raises OSError when no answer came back.
-Send = Callable[[str, str, Mapping[str, str], bytes | None, float], tuple[int, Mapping[str, str], bytes]]
-
-
-def _urlopen(
-    method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float
-) -> tuple[int, Mapping[str, str], bytes]:
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method=method)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers or {}), error.read() or b""
-
-
-def _check_url(url: str) -> str:
-    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        raise PreviewError(f"{url!r}: APIs are reached over https only")
-    return url.rstrip("/")
-
-
-def _delay(headers: Mapping[str, str], attempt: int) -> float:
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    try:
-        seconds = float(value or "")  # Railway sets it on every 429
-    except ValueError:
-        seconds = -1.0
-    if 0.0 <= seconds < float("inf"):
-        return min(seconds, 60.0)
-    return min(2.0**attempt, 30.0)
-
-
-@dataclass
-class Http:
-    """Bounded retries of throttled or failed requests; a write that creates is never blindly resent."""
-
-    send: Send = _urlopen
-    sleep: Callable[[float], None] = time.sleep
-    attempts: int = 5
-    timeout: float = 30.0
-    requests: int = 0
-
-    def call(
-        self, method: str, url: str, headers: Mapping[str, str], payload: Any = None, *, creates: bool = False
-    ) -> tuple[int, Any]:
-        body = None if payload is None else json.dumps(payload).encode()
-        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
-        if body is not None:
-            sent["Content-Type"] = "application/json"
-        last = ""
-        for attempt in range(1, self.attempts + 1):
-            self.requests += 1
-            try:
-                status, answer_headers, raw = self.send(method, url, sent, body, self.timeout)
-            except (OSError, TimeoutError) as error:  # no answer: it may have been applied
-                if creates:
-                    raise AmbiguousError(f"{method} {_path(url)}: no answer ({type(error).__name__})") from None
-                last = type(error).__name__
-                self.sleep(_delay({}, attempt))
-                continue
-            if status == 429 or (status in RETRY_HTTP and not creates):
-                last = f"HTTP {status}"
-                if attempt < self.attempts:
-                    self.sleep(_delay(answer_headers, attempt))
-                continue
-            if status in RETRY_HTTP:
-                raise AmbiguousError(f"{method} {_path(url)}: HTTP {status}")
-            try:
-                decoded = json.loads(raw) if raw else None
-            except ValueError:
-                decoded = None
-            return status, decoded
-        raise PreviewError(f"{method} {_path(url)}: gave up after {self.attempts} attempts ({last})")
-
-
-def _path(url: str) -> str:
-    return urllib.parse.urlsplit(url).path
-
-
-class Railway:
-    """Railway's GraphQL API with a bearer (account or workspace) token."""
-
-    def __init__(self, token: str, url: str = RAILWAY_API, http: Http | None = None) -> None:
-        if not token:
-            raise PreviewError("RAILWAY_PREVIEW_TOKEN is empty: the `preview` GitHub environment must provide it")
-        self._token = token
-        self._url = _check_url(url)
-        self.http = http or Http()
-
-    def __call__(self, document: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        status, answer = self.http.call(
-            "POST",
-            f"{self._url}?source=maya-infra-previews",
-            {"Authorization": f"Bearer {self._token}"},
-            {"query": document, "variables": dict(variables)},
-            creates=document in CREATES,
-        )
-        if not isinstance(answer, dict):
-            raise PreviewError(f"Railway answered HTTP {status} without JSON")
-        if answer.get("errors"):
-            messages = "; ".join(str(e.get("message")) for e in answer["errors"])[:300]
-            raise PreviewError(f"Railway: {messages}")
-        data: dict[str, Any] = answer.get("data") or {}
-        return data
-
-
-def create_once(send: Callable[[], Any], find: Callable[[], Any]) -> Any:
-    """Send a create; when its answer is lost, look before sending it again (once)."""
-    try:
-        return send()
-    except AmbiguousError:
-        found = find()
-        if found is not None:
-            return found
-        return send()
-
-
-# ---- the preview's settings ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where previews live and how they are shaped (ids from the GitHub environment, shape from the config)."""
-
-    project_id: str
-    source_environment_id: str
-    service_id: str
-    prefix: str = "pr-"
-    max_environments: int = 5
-    sleep: bool = True
-    withhold: tuple[str, ...] = ()
-    fresh: tuple[str, ...] = ()
-    health_path: str = "/api/health"
-    port: int = 8000
-
-    def name(self, pr: int) -> str:
-        return f"{self.prefix}{pr}"
-
-    def number(self, name: str) -> int | None:
-        match = re.fullmatch(re.escape(self.prefix) + r"([0-9]+)", name)
-        return int(match.group(1)) if match else None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str], **shape: Any) -> Target:
-        names = ("RAILWAY_PROJECT_ID", "RAILWAY_ENVIRONMENT_ID", "RAILWAY_SERVICE_ID")
-        missing = [name for name in names if not env.get(name)]
-        if missing:
-            raise PreviewError(f"{', '.join(missing)} not set: they are variables of the `preview` GitHub environment")
-        return cls(env["RAILWAY_PROJECT_ID"], env["RAILWAY_ENVIRONMENT_ID"], env["RAILWAY_SERVICE_ID"], **shape)
-
-
-def _edges(connection: Any) -> list[dict[str, Any]]:
-    return [edge["node"] for edge in (connection or {}).get("edges") or []]
-
-
-# ---- Railway: the environment ------------------------------------------------------------------------------
-
-
-@dataclass
-class Preview:
-    pr: int
-    name: str
-    environment_id: str
-    created_at: str
-    backend_url: str | None = None
-
-
-def previews(railway: Railway, target: Target) -> list[Preview]:
-    """The live previews of the project: ephemeral environments named ``<prefix><number>``, oldest first."""
-    found: list[Preview] = []
-    after = None
-    for _ in range(MAX_PAGES):
-        page = railway(ENVIRONMENTS_QUERY, {"projectId": target.project_id, "after": after})["environments"]
-        for node in _edges(page):
-            number = target.number(node["name"])
-            if node.get("isEphemeral") and number is not None:
-                found.append(Preview(number, node["name"], node["id"], node["createdAt"]))
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    return sorted(found, key=lambda p: (p.created_at, p.environment_id))
-
-
-def find(railway: Railway, target: Target, pr: int) -> Preview | None:
-    return next((p for p in previews(railway, target) if p.pr == pr), None)
-
-
-@dataclass
-class Admission:
-    preview: Preview | None
-    created: bool
-    live: int
-    reason: str = ""
-
-
-def admit(railway: Railway, target: Target, pr: int) -> Admission:
-    """The PR's environment: found, or created within the cap (else None, with the reason)."""
-    live = previews(railway, target)
-    own = next((p for p in live if p.pr == pr), None)
-    if own is not None:
-        return Admission(own, False, len(live))
-    if len(live) >= target.max_environments:
-        return Admission(None, False, len(live), _cap_reason(live, target))
-    _create_environment(railway, target, pr)
-    return _keep_within_cap(railway, target, pr)
-
-
-def _create_environment(railway: Railway, target: Target, pr: int) -> None:
-    """Fork the source environment as ``<prefix><pr>``, at most once (a lost answer is looked up, not resent).
-
-    The fork deploys nothing by itself (``skipInitialDeploys``): staging's variables must be made preview-safe
-    first. A concurrent run of the same PR that created it first is not an error.
-    """
-    payload = {
-        "projectId": target.project_id,
-        "name": target.name(pr),
-        "sourceEnvironmentId": target.source_environment_id,
-        "ephemeral": True,
-        "skipInitialDeploys": True,  # nothing deploys before the variables are made preview-safe
-    }
-
-    def send() -> Any:
-        try:
-            return railway(ENVIRONMENT_CREATE, {"input": payload})["environmentCreate"]
-        except AmbiguousError:
-            raise
-        except PreviewError as error:
-            if "already exists" in str(error):  # a concurrent run of the same PR won the race
-                return None
-            raise
-
-    create_once(send, lambda: find(railway, target, pr))
-
-
-def _keep_within_cap(railway: Railway, target: Target, pr: int) -> Admission:
-    """Look again after the create: it may have raced other PRs past the cap; the oldest ``max`` stay.
-
-    Listing and creating are two requests, so two PRs can both see room; the younger one removes what it
-    just created, and the cap holds without a lock.
-    """
-    live = previews(railway, target)
-    own = next((p for p in live if p.pr == pr), None)
-    if own is None:
-        raise PreviewError(f"environment {target.name(pr)} was created but is not listed")
-    keep = live[: target.max_environments]
-    if own not in keep:
-        railway(ENVIRONMENT_DELETE, {"id": own.environment_id})
-        return Admission(None, False, target.max_environments, _cap_reason(keep, target))
-    return Admission(own, True, len(live))
-
-
-def _cap_reason(live: Sequence[Preview], target: Target) -> str:
-    names = ", ".join(p.name for p in live)
-    return (
-        f"the cap of {target.max_environments} concurrent preview environments is reached ({names}): close a pull "
-        "request or remove a stale preview (`python -m ops previews --stack staging --prune-older-than 3d`), then "
-        "push again"
-    )
-
-
-# ---- Railway: making the fork a preview ------------------------------------------------------------------
-
-
-def _is_reference(value: str) -> bool:
-    return _REFERENCE in value
-
-
-def _forked(
-    railway: Railway, target: Target, preview: Preview, sleep: Callable[[float], None], attempts: int
-) -> dict[str, Any]:
-    """The fork, once its service instances exist (they can appear only after Railway applied the fork)."""
-    for attempt in range(attempts):
-        env: dict[str, Any] = railway(ENVIRONMENT_QUERY, {"id": preview.environment_id})["environment"]
-        if not env.get("isEphemeral"):
-            raise PreviewError(f"environment {preview.name} is not ephemeral: refusing to treat it as a preview")
-        if any(node["serviceId"] == target.service_id for node in _edges(env.get("serviceInstances"))):
-            return env
-        if attempt + 1 < attempts:
-            sleep(5.0)
-    raise PreviewError(f"environment {preview.name} has no instance of the backend service after {attempts} looks")
-
-
-def prepare(
-    railway: Railway,
-    target: Target,
-    preview: Preview,
-    branch: str = "",
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    attempts: int = 12,
-) -> dict[str, Any]:
-    """Make the forked environment preview-safe and cheap; each step looks first, so a rerun writes nothing.
-
-    Returns the environment's shape: its service instances by id and which have a volume.
-    """
-    env = _forked(railway, target, preview, sleep, attempts)
-    instances = {node["serviceId"]: node for node in _edges(env.get("serviceInstances"))}
-    # 1. No branch trigger: this script deploys the PR's commit, so one push is one deploy.
-    for trigger in _edges(env.get("deploymentTriggers")):
-        railway(TRIGGER_DELETE, {"id": trigger["id"]})
-    # 2. Variables: the backend keeps only what is safe for previews; the database gets its own password.
-    _make_backend_variables_safe(railway, target, preview)
-    for service_id in sorted(set(instances) - {target.service_id}):
-        _rotate_passwords(railway, target, preview, service_id)
-    # 3. Idle sleep (cost): every service of the preview sleeps when it gets no traffic.
-    for service_id in sorted(instances):
-        _set_idle_sleep(railway, target, preview, service_id)
-    # 4. A public Railway domain for the backend.
-    preview.backend_url = backend_url(railway, target, preview, create=True)
-    # 5. Which branch it previews (a shared variable: `ops previews` shows it, a prune removes its Vercel variable).
-    if branch and branch_of(railway, target, preview) != branch:
-        scope = {"projectId": target.project_id, "environmentId": preview.environment_id}
-        railway(VARIABLES_WRITE, {"input": {**scope, "variables": {BRANCH_VARIABLE: branch}, "skipDeploys": True}})
-    volumes = {node["serviceId"] for node in _edges(env.get("volumeInstances"))}
-    return {"instances": instances, "volumes": volumes}
-
-
-def _make_backend_variables_safe(railway: Railway, target: Target, preview: Preview) -> None:
-    """Replace the backend's forked variables by the preview-safe set, once per preview.
-
-    ``--withhold`` names (staging's secrets) are dropped, ``--fresh`` ones get new random values, Railway's
-    own ``RAILWAY_*`` are left to Railway. The marker is written in the same request as the rest, so its
-    presence proves this preview's values are in place and a rerun skips the write.
-    """
-    scope = {"projectId": target.project_id, "environmentId": preview.environment_id, "serviceId": target.service_id}
-    backend = railway(VARIABLES_QUERY, scope)["variables"] or {}
-    if not (set(backend) & set(target.withhold)) and backend.get(PREVIEW_MARKER) == preview.name:
-        return
-    kept = {k: v for k, v in backend.items() if k not in target.withhold and not k.startswith("RAILWAY_")}
-    kept.update({name: secrets.token_urlsafe(32) for name in target.fresh})
-    kept[PREVIEW_MARKER] = preview.name  # written last, with the rest: this preview's values are in place
-    railway(VARIABLES_WRITE, {"input": {**scope, "variables": kept, "replace": True, "skipDeploys": True}})
-
-
-def _rotate_passwords(railway: Railway, target: Target, preview: Preview, service_id: str) -> None:
-    """Give another service of the fork (the database) its own ``*PASSWORD`` values, once per preview.
-
-    A fork copies staging's database password; the preview's own, empty volume must not share it. Values
-    that reference other variables are left as they are: Railway resolves them inside the preview.
-    """
-    scope = {"projectId": target.project_id, "environmentId": preview.environment_id, "serviceId": service_id}
-    values = railway(VARIABLES_QUERY, scope)["variables"] or {}
-    if values.get(PREVIEW_MARKER) == preview.name:
-        return  # already rotated for this preview
-    fresh = {
-        name: secrets.token_urlsafe(24)
-        for name, value in values.items()
-        if name.endswith("PASSWORD") and isinstance(value, str) and not _is_reference(value)
-    }
-    variables = {**fresh, PREVIEW_MARKER: preview.name}
-    railway(VARIABLES_WRITE, {"input": {**scope, "variables": variables, "skipDeploys": True}})
-
-
-def _set_idle_sleep(railway: Railway, target: Target, preview: Preview, service_id: str) -> None:
-    """Make one service of the preview sleep when idle (``--sleep``), or stay awake; written only on change."""
-    where = {"serviceId": service_id, "environmentId": preview.environment_id}
-    current = railway(INSTANCE_QUERY, where)
-    if bool((current.get("serviceInstance") or {}).get("sleepApplication")) != target.sleep:
-        railway(INSTANCE_UPDATE, {**where, "input": {"sleepApplication": target.sleep}})
-
-
-def branch_of(railway: Railway, target: Target, preview: Preview) -> str:
-    """The branch a preview was made for (its shared variable), or "" when it was not recorded."""
-    scope = {"projectId": target.project_id, "environmentId": preview.environment_id, "serviceId": None}
-    shared = railway(VARIABLES_QUERY, scope)["variables"] or {}
-    return str(shared.get(BRANCH_VARIABLE) or "")
-
-
-def backend_url(railway: Railway, target: Target, preview: Preview, *, create: bool = False) -> str | None:
-    scope = {
-        "projectId": target.project_id,
-        "environmentId": preview.environment_id,
-        "serviceId": target.service_id,
-    }
-
-    def look() -> dict[str, Any] | None:
-        domains = railway(DOMAINS_QUERY, scope)["domains"]["serviceDomains"]
-        return domains[0] if domains else None
-
-    found = look()
-    if found is None and create:
-        found = create_once(
-            lambda: railway(
-                DOMAIN_CREATE,
-                {
-                    "input": {
-                        "environmentId": preview.environment_id,
-                        "serviceId": target.service_id,
-                        "targetPort": target.port,
-                    }
-                },
-            )["serviceDomainCreate"],
-            look,
-        )
-    return f"https://{found['domain']}" if found else None
-
-
-def _deployments(railway: Railway, target: Target, preview: Preview, service_id: str) -> list[dict[str, Any]]:
-    listing = railway(
-        DEPLOYMENTS_QUERY,
-        {
-            "input": {
-                "projectId": target.project_id,
-                "environmentId": preview.environment_id,
-                "serviceId": service_id,
-            }
-        },
-    )["deployments"]
-    return _edges(listing)
-
-
-def _commit_of(deployment: Mapping[str, Any]) -> str | None:
-    meta = deployment.get("meta") or {}
-    return meta.get("commitHash") if isinstance(meta, Mapping) else None
-
-
-def deploy(railway: Railway, target: Target, preview: Preview, service_id: str, sha: str | None) -> tuple[str, bool]:
-    """Deploy ``sha`` (or the image, for the database) once: an existing deployment of it is reused."""
-
-    def existing() -> str | None:
-        for deployment in _deployments(railway, target, preview, service_id):
-            if sha is None or _commit_of(deployment) == sha:
-                return str(deployment["id"])
-        return None
-
-    found = existing()
-    if found is not None:
-        return found, False
-    variables = {"serviceId": service_id, "environmentId": preview.environment_id, "commitSha": sha}
-    deployment_id = create_once(lambda: railway(DEPLOY, variables)["serviceInstanceDeployV2"], existing)
-    return str(deployment_id), True
-
-
-def wait(
-    railway: Railway,
-    deployment_id: str,
-    *,
-    timeout: float,
-    poll: float,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> str:
-    """The deployment's status once it finished, or its last status at ``timeout``."""
-    deadline = clock() + timeout
-    while True:
-        status = str(railway(DEPLOYMENT_QUERY, {"id": deployment_id})["deployment"]["status"])
-        if status in LIVE or status in FAILED or clock() >= deadline:
-            return status
-        sleep(poll)
-
-
-# ---- Vercel: the branch's API URL and its preview build ---------------------------------------------------
-
-
-@dataclass
-class Vercel:
-    token: str
-    project_id: str
-    team_id: str | None = None
-    url: str = VERCEL_API
-    http: Http = field(default_factory=Http)
-
-    def _call(self, method: str, path: str, payload: Any = None, *, query: Mapping[str, str] | None = None) -> Any:
-        params = dict(query or {})
-        if self.team_id:
-            params["teamId"] = self.team_id
-        url = f"{_check_url(self.url)}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
-        status, answer = self.http.call(method, url, {"Authorization": f"Bearer {self.token}"}, payload)
-        if status >= 400 and not (method == "DELETE" and status == 404):
-            message = (answer or {}).get("error", {}).get("message", "") if isinstance(answer, dict) else ""
-            raise PreviewError(f"Vercel {method} {path}: HTTP {status} {message}"[:300])
-        return answer
-
-    def branch_variables(self, branch: str) -> list[dict[str, Any]]:
-        answer = self._call("GET", f"/v9/projects/{self.project_id}/env", query={"gitBranch": branch})
-        return [e for e in (answer or {}).get("envs", []) if e.get("gitBranch") == branch]
-
-    def set_api_url(self, branch: str, url: str) -> bool:
-        """Point the branch's previews at ``url``; True when the variable changed (a new build is needed)."""
-        for item in self.branch_variables(branch):
-            if item.get("key") == API_URL_VARIABLE and item.get("value") == url:
-                return False
-        body = {"key": API_URL_VARIABLE, "value": url, "type": "plain", "target": ["preview"], "gitBranch": branch}
-        self._call("POST", f"/v10/projects/{self.project_id}/env", body, query={"upsert": "true"})
-        return True
-
-    def remove_branch(self, branch: str) -> int:
-        items = [e for e in self.branch_variables(branch) if e.get("key") == API_URL_VARIABLE]
-        for item in items:
-            self._call("DELETE", f"/v9/projects/{self.project_id}/env/{item['id']}")
-        return len(items)
-
-    def latest(self, branch: str) -> dict[str, Any] | None:
-        answer = self._call(
-            "GET", "/v6/deployments", query={"projectId": self.project_id, "target": "preview", "limit": "100"}
-        )
-        for item in (answer or {}).get("deployments", []):
-            if (item.get("meta") or {}).get("githubCommitRef") == branch:
-                return dict(item)
-        return None
-
-    def build(self, repository: str, branch: str, sha: str) -> dict[str, Any]:
-        """One preview build of the branch's commit (the Git build that ran before the variable existed
-        baked the staging URL in)."""
-        owner, _, repo = repository.partition("/")
-        body = {
-            "name": self.project_id,
-            "project": self.project_id,
-            "target": "preview",
-            "gitSource": {"type": "github", "org": owner, "repo": repo, "ref": branch, "sha": sha},
-        }
-        answer = self._call("POST", "/v13/deployments", body)
-        return dict(answer or {})
-
-
-# ---- GitHub: the one comment ------------------------------------------------------------------------------
-
-
-@dataclass
-class GitHub:
-    token: str
-    repository: str
-    url: str = GITHUB_API
-    http: Http = field(default_factory=Http)
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}", "X-GitHub-Api-Version": "2022-11-28"}
-
-    def _find(self, pr: int) -> dict[str, Any] | None:
-        base = f"{_check_url(self.url)}/repos/{self.repository}/issues/{pr}/comments"
-        for page in range(1, MAX_PAGES + 1):
-            status, answer = self.http.call("GET", f"{base}?per_page=100&page={page}", self._headers())
-            if status >= 400 or not isinstance(answer, list):
-                raise PreviewError(f"GitHub: listing the comments of #{pr} answered HTTP {status}")
-            for comment in answer:
-                if MARKER in str(comment.get("body") or ""):
-                    return dict(comment)
-            if len(answer) < 100:
-                return None
-        return None
-
-    def comment(self, pr: int, body: str) -> str:
-        """Edit the preview comment of the PR, or create it once; returns ``created``/``updated``/``unchanged``."""
-        text = f"{MARKER}\n{body}"
-        found = self._find(pr)
-        if found is not None:
-            if found.get("body") == text:
-                return "unchanged"
-            url = f"{_check_url(self.url)}/repos/{self.repository}/issues/comments/{found['id']}"
-            status, _ = self.http.call("PATCH", url, self._headers(), {"body": text})
-            if status >= 400:
-                raise PreviewError(f"GitHub: editing the preview comment answered HTTP {status}")
-            return "updated"
-        url = f"{_check_url(self.url)}/repos/{self.repository}/issues/{pr}/comments"
-
-        def look() -> tuple[int, Any] | None:
-            again = self._find(pr)
-            return None if again is None else (200, again)
-
-        status, _ = create_once(
-            lambda: self.http.call("POST", url, self._headers(), {"body": text}, creates=True), look
-        )
-        if status >= 400:
-            raise PreviewError(f"GitHub: commenting on #{pr} answered HTTP {status}")
-        return "created"
-
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING or __package__:  # siblings of an inlined script: see workflows/scripts/__init__.py
+    from workflows.scripts import preview_clients, preview_environment, preview_graphql, script_http
+else:
+    import preview_clients
+    import preview_environment
+    import preview_graphql
+    import script_http
+
+# The names this module uses, and that `python -m ops previews`, bench/ and tests/ use as ``pr_preview.<name>``.
+Http = preview_graphql.Http
+PreviewError = preview_graphql.PreviewError
+Railway = preview_graphql.Railway
+RAILWAY_API = preview_graphql.RAILWAY_API
+USER_AGENT = preview_graphql.USER_AGENT
+DOCUMENTS = preview_graphql.DOCUMENTS
+ENVIRONMENT_CREATE = preview_graphql.ENVIRONMENT_CREATE
+ENVIRONMENT_DELETE = preview_graphql.ENVIRONMENT_DELETE
+Target = preview_environment.Target
+Preview = preview_environment.Preview
+LIVE = preview_environment.LIVE
+previews = preview_environment.previews
+find = preview_environment.find
+admit = preview_environment.admit
+prepare = preview_environment.prepare
+branch_of = preview_environment.branch_of
+backend_url = preview_environment.backend_url
+deploy = preview_environment.deploy
+wait = preview_environment.wait
+Vercel = preview_clients.Vercel
+GitHub = preview_clients.GitHub
+VERCEL_API = preview_clients.VERCEL_API
+GITHUB_API = preview_clients.GITHUB_API
+MARKER = preview_clients.MARKER
+API_URL_VARIABLE = preview_clients.API_URL_VARIABLE
 
 # ---- health and the comment's text ------------------------------------------------------------------------
 
@@ -749,7 +93,7 @@ Probe = Callable[[str], int | None]
 def probe(url: str) -> int | None:
     """The HTTP status of a GET, or None when nothing answered."""
     try:
-        status, _, _ = _urlopen("GET", _check_url(url), {"User-Agent": USER_AGENT}, None, 10.0)
+        status, _, _ = script_http.urlopen("GET", script_http.check_url(url), {"User-Agent": USER_AGENT}, None, 10.0)
         return status
     except (OSError, TimeoutError, PreviewError):
         return None
@@ -816,13 +160,6 @@ class Clients:
     github: GitHub | None
     check: Probe = probe
     sleep: Callable[[float], None] = time.sleep
-
-
-def _append(env: Mapping[str, str], variable: str, text: str) -> None:
-    path = env.get(variable)
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
 
 
 def up(
@@ -1004,7 +341,7 @@ def main(
         return _publish(args, env, clients, report)
     except PreviewError as error:
         print(f"::error::{error}")
-        _append(env, "GITHUB_STEP_SUMMARY", f"Preview {args.command} failed: {error}\n")
+        script_http.append(env, "GITHUB_STEP_SUMMARY", f"Preview {args.command} failed: {error}\n")
         return 1
 
 
@@ -1032,7 +369,7 @@ def _publish(args: argparse.Namespace, env: Mapping[str, str], clients: Clients,
         outcome = clients.github.comment(args.pr, text)
         print(f"pull request comment {outcome}")
     print(text)
-    _append(env, "GITHUB_STEP_SUMMARY", text)
+    script_http.append(env, "GITHUB_STEP_SUMMARY", text)
     healthy = args.command == "down" or not report.backend_url or report.backend_status in LIVE
     if report.note and args.command == "up":
         print(f"::warning::{report.note}")

@@ -30,7 +30,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING or __package__:  # a sibling of an inlined script: see workflows/scripts/__init__.py
+    from workflows.scripts import script_http
+else:
+    import script_http
 
 VERCEL_API = "https://api.vercel.com"
 API_URL_VARIABLE = "NEXT_PUBLIC_API_URL"  # what the preview job sets for the branch (pr_preview.py)
@@ -50,15 +55,9 @@ class Failed(Exception):
 
 
 def _urlopen(url: str, headers: Mapping[str, str]) -> tuple[int, Any]:
-    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+    if not script_http.is_safe(url):
         raise Failed(f"{url!r}: the Vercel API is reached over https only")
-    request = urllib.request.Request(url, headers=dict(headers))  # noqa: S310 - scheme checked above
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            raw = response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        raw, status = error.read() or b"", error.code
+    status, _, raw = script_http.urlopen("GET", url, headers, None, 30.0)
     try:
         return status, json.loads(raw) if raw else None
     except ValueError:
@@ -157,13 +156,6 @@ def find(
         vercel.sleep(poll)
 
 
-def _output(env: Mapping[str, str], line: str) -> None:
-    path = env.get("GITHUB_OUTPUT")
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-
-
 def main(
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -186,7 +178,7 @@ def main(
     except Failed as error:
         print(f"::error::{error}")
         return 1
-    _output(env, f"url={url}")
+    script_http.append(env, "GITHUB_OUTPUT", f"url={url}\n")
     print(f"E2E runs against {url}")
     return 0
 

@@ -31,7 +31,12 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING or __package__:  # a sibling of an inlined script: see workflows/scripts/__init__.py
+    from workflows.scripts import script_http
+else:
+    import script_http
 
 API_URL = "https://backboard.railway.com/graphql/v2"
 USER_AGENT = "maya-infra-railway-rollback/1"
@@ -240,7 +245,7 @@ class Railway:
     ) -> None:
         if not token:
             raise RailwayError("RAILWAY_TOKEN is empty: the deploy job's environment must provide it")
-        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        if not script_http.is_safe(url):
             raise RailwayError(f"{url!r}: the Railway API is reached over https only")
         self._token = token
         self._url = url
@@ -336,11 +341,7 @@ class Target:
         return cls(env["RAILWAY_PROJECT_ID"], env["RAILWAY_ENVIRONMENT_ID"], env["RAILWAY_SERVICE_ID"])
 
 
-def _append(env: Mapping[str, str], variable: str, text: str) -> None:
-    path = env.get(variable)
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
+_append = script_http.append  # to $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY
 
 
 def _list(client: Railway, target: Target) -> list[Deployment]:
