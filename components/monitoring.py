@@ -66,6 +66,15 @@ def _schedule(seconds: int) -> tuple[int, int | None]:
     return seconds // 60, None
 
 
+def _alert_after(failed_runs: int) -> dict[str, Any]:
+    """Checkly's escalation: alert after ``failed_runs`` failed runs in a row, then remind while it stays down."""
+    return {
+        "escalation_type": "RUN_BASED",
+        "run_based_escalations": [{"failed_run_threshold": failed_runs}],
+        "reminders": [REMINDERS],
+    }
+
+
 def _retries(count: int, backoff_seconds: int, max_duration_seconds: int) -> dict[str, Any]:
     if count == 0:
         return {"type": "NO_RETRIES"}
@@ -263,9 +272,7 @@ class CheckMonitoring(pulumi.ComponentResource):
             retry_strategy=_retries(mon.retries, backoff_seconds=5, max_duration_seconds=60),
             use_global_alert_settings=False,
             alert_settings={
-                "escalation_type": "RUN_BASED",
-                "run_based_escalations": [{"failed_run_threshold": mon.alert_after_failed_runs}],
-                "reminders": [REMINDERS],
+                **_alert_after(mon.alert_after_failed_runs),
                 "parallel_run_failure_thresholds": [{"enabled": True, "percentage": PARALLEL_FAILURE_PERCENTAGE}],
             },
             alert_channel_subscriptions=subscriptions,
@@ -305,11 +312,7 @@ class CheckMonitoring(pulumi.ComponentResource):
             },
             retry_strategy=_retries(mon.retries, backoff_seconds=30, max_duration_seconds=300),
             use_global_alert_settings=False,
-            alert_settings={
-                "escalation_type": "RUN_BASED",
-                "run_based_escalations": [{"failed_run_threshold": 1}],
-                "reminders": [REMINDERS],
-            },
+            alert_settings=_alert_after(1),
             alert_channel_subscriptions=subscriptions,
             opts=child,
         )
@@ -360,11 +363,7 @@ class CheckMonitoring(pulumi.ComponentResource):
             local_teardown_script=teardown_script(rate),
             retry_strategy=_retries(mon.retries, backoff_seconds=5, max_duration_seconds=60),
             use_global_alert_settings=False,
-            alert_settings={
-                "escalation_type": "RUN_BASED",
-                "run_based_escalations": [{"failed_run_threshold": 1}],
-                "reminders": [REMINDERS],
-            },
+            alert_settings=_alert_after(1),
             alert_channel_subscriptions=subscriptions,
             opts=child,
         )
