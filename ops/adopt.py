@@ -36,6 +36,7 @@ from urllib.parse import quote
 import httpx
 import yaml
 
+from components.railway import errors as railway_errors
 from components.railway import operations as rops
 from components.railway.backend import project_description
 from components.railway.client import RailwayClient
@@ -200,7 +201,10 @@ def _discover_project(
     if project_id is None:
         d.add("railway", "project", b.project_name, "-", MISSING, "the next `pulumi up` creates the whole backend")
         return None
-    project: dict[str, Any] = client.execute(rops.PROJECT, {"id": project_id})["project"]
+    try:
+        project: dict[str, Any] = client.execute(rops.PROJECT, {"id": project_id})["project"]
+    except railway_errors.NotFoundError:
+        raise OpsError(f"--id project={project_id}: Railway has no project {project_id} this token can see") from None
     if project["name"] != b.project_name:
         raise OpsError(
             f"the Railway project {project_id} is named {project['name']!r}, the config says {b.project_name!r}: "
@@ -656,7 +660,7 @@ def discover(ctx: StackContext, given: Mapping[str, str]) -> Discovery:
         except VercelError as exc:
             raise OpsError(f"Vercel: {exc}") from None
     if "github" in cfg.platforms:
-        reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), cfg.github.base_url)
+        reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), ctx.github_api())
         try:
             files = render_app_workflows(cfg) if cfg.github.commit_workflows else {}
             discover_github(reader, cfg, d, files)
@@ -714,6 +718,12 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     except OpsError as exc:
         print(f"ops adopt: {exc}", file=io.err)
         return exc.code
+    except (railway_errors.RailwayError, VercelError) as exc:  # one line, never a traceback
+        print(f"ops adopt: {exc}", file=io.err)
+        return 2 if isinstance(exc, railway_errors.NotAuthorizedError) else 1
+    except httpx.TransportError as exc:
+        print(f"ops adopt: GitHub cannot be reached ({type(exc).__name__}): check MAYA_GITHUB_API_URL", file=io.err)
+        return 1
 
 
 def register(subparsers: Any) -> None:

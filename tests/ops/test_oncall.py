@@ -46,6 +46,12 @@ def world(make_world: Callable[..., World]) -> World:
     return make_world()
 
 
+@pytest.fixture
+def production(make_world: Callable[..., World]) -> World:
+    """Production's world: its projects and outputs (the commands refuse another stack's)."""
+    return make_world(stack="production")
+
+
 @pytest.fixture(autouse=True)
 def no_pulumi(monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials never come from a real `pulumi config get` here (it could reach a real backend)."""
@@ -258,26 +264,33 @@ def test_rollback_backend_refuses_when_there_is_nothing_to_roll_back_to(make_wor
     assert world.rollbacks() == 0
 
 
-def test_rollback_backend_on_production_needs_a_terminal_or_yes(world: World) -> None:
-    result = world.run("rollback", "backend", "--stack", "production", *FAST)
+def test_rollback_backend_on_production_needs_a_terminal_or_yes(production: World) -> None:
+    result = production.run("rollback", "backend", "--stack", "production", *FAST)
     assert result.code == 2
     assert "no terminal to ask; pass --yes" in result.err
-    assert world.rollbacks() == 0
+    assert production.rollbacks() == 0
 
 
-def test_rollback_backend_on_production_asks_for_the_stack_name(world: World) -> None:
-    result = world.run("rollback", "backend", "--stack", "production", *FAST, stdin=Tty("prod\n"))
+def test_rollback_backend_on_production_asks_for_the_stack_name(production: World) -> None:
+    result = production.run("rollback", "backend", "--stack", "production", *FAST, stdin=Tty("prod\n"))
     assert result.code == 2 and "not confirmed" in result.err and "Type the stack name (production)" in result.err
-    assert world.rollbacks() == 0
-    result = world.run("rollback", "backend", "--stack", "production", *FAST, stdin=Tty("production\n"))
+    assert production.rollbacks() == 0
+    result = production.run("rollback", "backend", "--stack", "production", *FAST, stdin=Tty("production\n"))
     assert result.code == 0, result.text
-    assert world.rollbacks() == 1
+    assert production.rollbacks() == 1
 
 
-def test_rollback_backend_on_production_with_yes(world: World) -> None:
-    result = world.run("rollback", "backend", "--stack", "production", "--yes", *FAST)
+def test_rollback_backend_on_production_with_yes(production: World) -> None:
+    result = production.run("rollback", "backend", "--stack", "production", "--yes", *FAST)
     assert result.code == 0, result.text
     assert "Type the stack name" not in result.err
+
+
+def test_staging_rollbacks_do_not_ask(world: World) -> None:
+    for which in ("backend", "frontend"):
+        result = world.run("rollback", which, "--stack", "staging", *FAST)
+        assert result.code == 0, result.text
+        assert "Type the stack name" not in result.err
 
 
 def test_rollback_backend_that_stays_unhealthy_exits_1(world: World) -> None:
@@ -377,10 +390,10 @@ def test_rollback_frontend_refuses_when_there_is_nothing_to_roll_back_to(make_wo
     assert world.promotions() == []
 
 
-def test_rollback_frontend_on_production_needs_confirmation(world: World) -> None:
-    result = world.run("rollback", "frontend", "--stack", "production", *FAST)
-    assert result.code == 2 and "pass --yes" in result.err and world.promotions() == []
-    result = world.run("rollback", "frontend", "--stack", "production", *FAST, stdin=Tty("production\n"))
+def test_rollback_frontend_on_production_needs_confirmation(production: World) -> None:
+    result = production.run("rollback", "frontend", "--stack", "production", *FAST)
+    assert result.code == 2 and "pass --yes" in result.err and production.promotions() == []
+    result = production.run("rollback", "frontend", "--stack", "production", *FAST, stdin=Tty("production\n"))
     assert result.code == 0, result.text
 
 
@@ -451,8 +464,10 @@ def test_the_command_line_end_to_end(world: World) -> None:
     result = _cli("status", "--stack", "staging", env=world.env)
     assert result.returncode == 0, result.stderr
     assert world.deployments["c3"] in result.stdout
+    world.railway.reset_counters()
     result = _cli("rollback", "backend", "--stack", "production", env=world.env, stdin="production\n")
-    assert result.returncode == 2 and "pass --yes" in result.stderr  # a pipe is not a terminal
+    assert result.returncode == 2 and "are stack 'staging''s, not 'production'" in result.stderr
+    assert world.railway.count() == 0  # refused from the outputs alone
     result = _cli("health", "--stack", "prod", env=world.env)
     assert result.returncode == 2 and "unknown stack 'prod'" in result.stderr
     result = _cli("rollback", "sideways", "--stack", "staging", env=world.env)
@@ -467,7 +482,7 @@ def test_unknown_stack_and_unreadable_outputs(world: World) -> None:
     world.outputs_path.write_text("{not json")
     result = world.run("health", "--stack", "staging")
     assert result.code == 2 and "cannot read stack outputs" in result.err
-    world.outputs_path.write_text(json.dumps({"frontend_url": world.frontend.url}))
+    world.outputs_path.write_text(json.dumps({"stack": "staging", "frontend_url": world.frontend.url}))
     result = world.run("health", "--stack", "staging")
     assert result.code == 2 and "has no output 'backend_url'" in result.err
 
