@@ -304,9 +304,7 @@ def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
     return OK
 
 
-def _restore(
-    ctx: StackContext, args: argparse.Namespace, io: Streams, client: RailwayClient, waiter: Waiter
-) -> None:
+def _restore(ctx: StackContext, args: argparse.Namespace, io: Streams, client: RailwayClient, waiter: Waiter) -> None:
     """Check, confirm, send the restore once and follow it until Railway says it is done."""
     binding.railway_project(ctx, client)
     volume = database_volume(ctx, client)
