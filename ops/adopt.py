@@ -722,7 +722,15 @@ def run(args: argparse.Namespace, io: Streams) -> int:
         print(f"ops adopt: {exc}", file=io.err)
         return 2 if isinstance(exc, railway_errors.NotAuthorizedError) else 1
     except httpx.TransportError as exc:
-        print(f"ops adopt: GitHub cannot be reached ({type(exc).__name__}): check MAYA_GITHUB_API_URL", file=io.err)
+        try:
+            where = f" at {exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+        except RuntimeError:
+            where = ""
+        print(
+            f"ops adopt: cannot reach GitHub{where} ({type(exc).__name__}); it is set by MAYA_GITHUB_API_URL, "
+            f"else {NAMESPACE}:github.baseUrl: check it, and the network",
+            file=io.err,
+        )
         return 1
 
 

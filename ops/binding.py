@@ -84,6 +84,6 @@ def vercel_project(ctx: StackContext, project: Mapping[str, Any]) -> None:
     name = project.get("name")
     if name != wanted:
         raise OpsError(
-            f"the outputs point at Vercel project {project.get('id')} ({name!r}), but stack {ctx.stack!r}'s is "
+            f"the outputs point at Vercel project {project.get('id')} ({name!r}), but stack {ctx.stack!r}'s project is "
             f"{wanted!r} ({NAMESPACE}:frontend.projectName); {_FIX.format(ctx.stack)}"
         )

@@ -101,12 +101,11 @@ class Journal:
 
     @contextmanager
     def prompting(self) -> Iterator[None]:
-        """A question is on the screen, its line unfinished: an interruption starts a new line."""
+        """A question is on the screen, its line unfinished: an interruption starts a new line (so the flag
+        stays up when the block is left by an exception: Ctrl-C is reported after it)."""
         self._prompting = True
-        try:
-            yield
-        finally:
-            self._prompting = False
+        yield
+        self._prompting = False
 
     def going_on(self) -> str:
         """What was started and goes on without this command, and how to follow it ("" when nothing)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,8 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 OPS_BACKOFF_CAP_SECONDS = 1.0
 #: Where the Railway token comes from: the environment variable, else this secret of the stack's config.
 RAILWAY_CREDENTIAL = ("RAILWAY_API_TOKEN", "railwayToken")
+#: What the client says when an HTTP 4xx came back without a GraphQL answer: the URL is not Railway's API.
+_NOT_GRAPHQL = re.compile(r"^HTTP 4(0[0-9]|1[0-9]) (with a body that is not JSON|without data)")
 
 
 class OpsError(Exception):
@@ -187,7 +190,7 @@ class StackContext:
         url, source = self.railway_api()  # before the credentials: a configuration error needs no token
         settings = ClientSettings.of(self.config.railway, endpoint=url)
         settings = replace(settings, backoff_cap_seconds=min(settings.backoff_cap_seconds, OPS_BACKOFF_CAP_SECONDS))
-        return OpsRailwayClient(self.secret(*credential), settings, source=source)
+        return OpsRailwayClient(self.secret(*credential), settings, source=source, credential=credential)
 
     def vercel_api(self) -> str:
         if self.env.get("MAYA_VERCEL_API_URL"):
@@ -253,18 +256,32 @@ class OpsRailwayClient(RailwayClient):
     """The provider's Railway client as the on-call commands use it: when Railway cannot be reached at all
     (nothing was sent), the error names the URL and the variable or key that set it."""
 
-    def __init__(self, token: str, settings: ClientSettings, *, source: str) -> None:
+    def __init__(self, token: str, settings: ClientSettings, *, source: str, credential: tuple[str, str]) -> None:
         super().__init__(token, settings)
         self.source = source
+        self.credential = credential
 
     def execute(self, operation: Operation, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         try:
             return super().execute(operation, variables)
-        except railway_errors.UnavailableError as exc:
-            if isinstance(exc, railway_errors.AmbiguousResultError) or not exc.detail.startswith("cannot connect"):
-                raise
+        except railway_errors.NotAuthorizedError as exc:
+            variable, key = self.credential
             raise OpsError(
-                f"cannot reach the Railway API at {self.settings.endpoint} ({exc.detail}); it is set by "
-                f"{self.source}: check it, and the network",
-                1,
+                f"Railway refused the token ({operation.name}: {exc.detail.split(' — ')[0]}): check {variable} "
+                f"(else {NAMESPACE}:{key}); an account or workspace token with access to the project is needed"
             ) from None
+        except railway_errors.UnavailableError as exc:
+            if isinstance(exc, railway_errors.AmbiguousResultError):
+                raise
+            if exc.detail.startswith("cannot connect"):
+                raise OpsError(
+                    f"cannot reach the Railway API at {self.settings.endpoint} ({exc.detail}); it is set by "
+                    f"{self.source}: check it, and the network",
+                    1,
+                ) from None
+            if _NOT_GRAPHQL.match(exc.detail):  # something answers there, but not Railway's GraphQL API
+                raise OpsError(
+                    f"{self.settings.endpoint} is not Railway's GraphQL API ({exc.detail}); it is set by "
+                    f"{self.source}: it must be the GraphQL endpoint, https://backboard.railway.com/graphql/v2"
+                ) from None
+            raise

@@ -114,7 +114,7 @@ class VercelClient:
         if self._team_id:
             query["teamId"] = self._team_id
         what = f"Vercel {method} {path.split('?')[0]}"
-        last = ""
+        last = failure = ""
         unreachable = False
         for attempt in range(self._attempts):
             response: httpx.Response | None = None
@@ -123,6 +123,7 @@ class VercelClient:
             except httpx.TransportError as exc:
                 last = f"no answer ({type(exc).__name__})"
                 unreachable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                failure = type(exc).__name__
             else:
                 if response.status_code not in _RETRY:
                     return self._answer(what, response)
@@ -131,9 +132,8 @@ class VercelClient:
                 self._sleep(self._delay(attempt, response))
         if unreachable:
             raise VercelError(
-                f"cannot reach the Vercel API at {self._http.base_url} ({last.removeprefix('no answer ')}, "
-                f"{self._attempts} attempts); it is set by MAYA_VERCEL_API_URL (default {VERCEL_API}): check it, "
-                "and the network"
+                f"cannot reach the Vercel API at {self._http.base_url} ({failure}, {self._attempts} attempts); it "
+                f"is set by MAYA_VERCEL_API_URL (default {VERCEL_API}): check it, and the network"
             )
         raise VercelError(f"{what}: {last}; gave up after {self._attempts} attempts")
 
