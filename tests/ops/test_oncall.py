@@ -4,8 +4,6 @@ deployment "bad" are unhealthy; rolling back heals them)."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import io
 import json
 import subprocess
@@ -25,7 +23,6 @@ from ops import vercel as v
 from tests.ops import world as w
 from tests.ops.apps import FakeApp, fixed, sequence
 from tests.ops.oncall_world import RAILWAY_TOKEN, SHAS, VERCEL_TOKEN, Tty, World, build_world
-from tests.secrets import TEST_SECRETS
 from workflows.scripts import railway_rollback as rr
 
 FAST = ("--poll", "0.05")
@@ -503,40 +500,6 @@ def test_confirmation_reads_one_line_only() -> None:
     confirm("staging", "x", yes=False, stdin=io.StringIO(), err=io.StringIO())  # staging: never asks
     with pytest.raises(OpsError, match="not confirmed"):
         confirm("production", "x", yes=False, stdin=Tty("production-ish\n"), err=io.StringIO())
-
-
-# ---- the rehearsal's --serve mode ------------------------------------------------------------------------------
-
-
-def test_rehearsal_serve_writes_what_the_oncall_doc_sources(world: World, tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("rehearse", PROJECT_DIR / "scripts" / "rehearse.py")
-    assert spec is not None and spec.loader is not None
-    rehearse = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rehearse)
-    printed = io.StringIO()
-    world.railway.token = TEST_SECRETS["maya-infra:railwayToken"]  # the rehearsal's fake accepts the test token
-    with contextlib.redirect_stdout(printed):
-        rehearse._serve_oncall(world.railway, {"staging": dict(world.outputs)}, tmp_path, 0)
-    env = dict(
-        line.removeprefix("export ").split("=", 1)
-        for line in (tmp_path / "oncall-staging.env").read_text().splitlines()
-        if line.startswith("export ")
-    )
-    assert set(env) == {
-        "MAYA_RAILWAY_API_URL",
-        "RAILWAY_API_TOKEN",
-        "MAYA_VERCEL_API_URL",
-        "VERCEL_TOKEN",
-        "MAYA_OPS_OUTPUTS",
-    }
-    assert all(url.startswith("http://127.0.0.1:") for url in (env["MAYA_RAILWAY_API_URL"], env["MAYA_VERCEL_API_URL"]))
-    served = json.loads(Path(env["MAYA_OPS_OUTPUTS"]).read_text())
-    assert served["backend_url"].startswith("http://127.0.0.1:") and served["frontend_url"].startswith(
-        "http://127.0.0.1:"
-    )
-    assert "vercel" in served["platforms"] and served["railway_service_id"] == world.ids["railway_service_id"]
-    assert f"source {tmp_path / 'oncall-staging.env'}" in printed.getvalue()
-    assert "python -m ops rollback backend --stack staging" in printed.getvalue()
 
 
 def test_status_lists_every_active_alert_rule_and_where_it_sends(world: World) -> None:
