@@ -313,7 +313,7 @@ def test_restore_on_staging_asks_too_and_says_what_is_lost(staging: Stack) -> No
     assert staging.fake.count("VolumeInstanceBackupRestore") == 1
 
 
-def test_a_lost_restore_answer_is_followed_not_repeated(staging: Stack) -> None:
+def test_a_lost_restore_answer_is_followed_not_repeated(staging: Stack, quick_settle: None) -> None:
     backup_id = staging.add_scheduled_backup("DAILY", days_ago=1)
     staging.fake.inject("drop_after", match="VolumeInstanceBackupRestore")
 

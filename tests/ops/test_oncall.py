@@ -20,6 +20,7 @@ from config import PROJECT_DIR
 from ops import health as h
 from ops import railway_deploys
 from ops import vercel as v
+from ops.context import OpsError
 from tests.ops import world as w
 from tests.ops.apps import FakeApp, fixed, sequence
 from tests.ops.oncall_world import RAILWAY_TOKEN, SHAS, VERCEL_TOKEN, Tty, World, build_world
@@ -314,6 +315,24 @@ def test_rollback_backend_without_credentials_or_with_a_wrong_token(world: World
     )
     assert result.code == 2 and "Not Authorized" in result.err and "wrong-token-x" not in result.text
     assert world.rollbacks() == 0
+
+
+def test_the_rollback_deployment_is_the_one_the_request_made_never_the_newest() -> None:
+    def dep(id_: str, minute: int, status: str = "SUCCESS", **meta: str) -> dict[str, object]:
+        return {"id": id_, "status": status, "createdAt": f"2026-01-01T00:{minute:02d}:00Z", "meta": meta}
+
+    known = {"c1", "c2", "c3"}
+    ours = dep("r1", 5, "BUILDING", reason="rollback", sourceDeploymentId="c1")
+    newer_ci = dep("c4", 6, "QUEUED", reason="deploy")
+    someone_elses = dep("r0", 4, "REMOVED", reason="rollback", sourceDeploymentId="c2")
+    listed = [newer_ci, ours, someone_elses, dep("c3", 3), dep("c2", 2, "FAILED"), dep("c1", 1, "REMOVED")]
+    assert railway_deploys.rollback_of(listed, "c1", known) is ours
+    assert railway_deploys.rollback_of([newer_ci, someone_elses], "c1", known) is None  # not there yet
+    twice = [dep("r2", 7, reason="rollback", sourceDeploymentId="c1"), *listed]
+    with pytest.raises(OpsError, match="2 rollbacks to c1"):
+        railway_deploys.rollback_of(twice, "c1", known)
+    assert railway_deploys.rollback_in_flight(listed) is ours
+    assert railway_deploys.rollback_in_flight([newer_ci, someone_elses]) is None  # a CI deploy is no rollback
 
 
 def test_the_command_and_the_pipeline_choose_with_the_same_function() -> None:
