@@ -95,6 +95,7 @@ def _railway(stack: _Stack) -> None:
     wiring.railway_project_id = backend.project_id
     wiring.railway_environment_id = backend.environment_id
     wiring.railway_service_id = backend.service_id
+    wiring.railway_volume_instance_id = backend.volume_instance_id  # the production deploy's pre-deploy backup
     stack.exported.update(
         backend_url=backend.url,
         backend_service_domain=backend.service_domain,
@@ -157,6 +158,10 @@ def _github(stack: _Stack) -> None:
         for v in envvars.for_target(cfg, Target.CI_ALERTS)
         if cfg.monitoring is not None
     }
+    scan_values = {  # the scanners' tokens, in a job that holds no deploy secret (<environment>-scan)
+        v.name: CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
+        for v in envvars.for_target(cfg, Target.CI_SCAN)
+    }
     pipeline = GitHubPipeline(
         "pipeline",
         GitHubPipelineArgs(
@@ -167,6 +172,7 @@ def _github(stack: _Stack) -> None:
             alert_values=alert_values,
             # the scheduled monitor runs on the default branch, production's: it may mail for every stack
             alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production"),
+            scan_values=scan_values,
         ),
     )
     stack.declared.append(pipeline)
