@@ -376,9 +376,7 @@ def deploy_job(cfg: StackConfig, directory: str, node: str, production: str) -> 
             },
             write_script("health_check.py"),
             {
-                **_smoke(
-                    cfg, "DEPLOYMENT_URL", "Smoke tests of the new deployment (its own URL; the backend health)"
-                ),
+                **_smoke(cfg, "DEPLOYMENT_URL", "Smoke tests of the new deployment (its own URL; the backend health)"),
                 "env": {"DEPLOYMENT_URL": expr("steps.deploy.outputs.url"), **_smoke(cfg, "DEPLOYMENT_URL")["env"]},
             },
             *promote_steps(cfg, expr("steps.deploy.outputs.url"), in_production),

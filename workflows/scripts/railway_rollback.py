@@ -520,6 +520,13 @@ def cmd_deploy(
     return 0
 
 
+def pre_deploy_of(deployment: Deployment) -> list[str]:
+    """The pre-deploy commands a deployment ran (its service manifest), as a list."""
+    manifest = _meta(deployment).get("serviceManifest") or {}
+    ran = (manifest.get("deploy") or {}).get("preDeployCommand") if isinstance(manifest, Mapping) else None
+    return [str(c) for c in ran] if isinstance(ran, list) else [str(ran)] if ran else []
+
+
 def cmd_verify(client: Railway, target: Target, env: Mapping[str, str], deployment_id: str, pre_deploy: str) -> int:
     """The deployment CI made is the one serving, and it passed the migration gate (Railway's pre-deploy)."""
     deployments = _list(client, target)
@@ -528,9 +535,7 @@ def cmd_verify(client: Railway, target: Target, env: Mapping[str, str], deployme
     if live is None or live["id"] != deployment_id:
         problems.append(f"the live deployment is {live['id'] if live else 'none'}, not {deployment_id}")
     mine = next((d for d in deployments if d["id"] == deployment_id), None)
-    manifest = _meta(mine or {}).get("serviceManifest") or {}
-    ran = (manifest.get("deploy") or {}).get("preDeployCommand") if isinstance(manifest, Mapping) else None
-    commands = ran if isinstance(ran, list) else [ran] if ran else []
+    commands = pre_deploy_of(mine or {"id": deployment_id})
     if pre_deploy and pre_deploy not in commands:
         problems.append(f"deployment {deployment_id} did not run the migration gate {pre_deploy!r} (ran {commands})")
     lines = [f"- live deployment: `{live['id'] if live else '(none)'}`", f"- pre-deploy (migrations): {commands}"]
