@@ -5,7 +5,6 @@ close → everything removed; the cap; every Railway create exactly once."""
 from __future__ import annotations
 
 import dataclasses
-
 from functools import cache
 from typing import Any
 

@@ -82,12 +82,17 @@ def test_the_frontend_is_promoted_only_after_its_checks_and_rolled_back_on_a_fai
     deploy, promote = jobs["deploy"], jobs["promote"]
     names = [s["name"] for s in deploy["steps"]]
     runs = {s["name"]: str(s.get("run", "")) for s in deploy["steps"]}
-    assert 'vercel deploy --prebuilt --prod --skip-domain' in runs["Deploy to Vercel without moving the production domains"]
+    deployed = runs["Deploy to Vercel without moving the production domains"]
+    assert "vercel deploy --prebuilt --prod --skip-domain" in deployed
     smoke = names.index("Smoke tests of the new deployment (its own URL; the backend health)")
     promoted = names.index("Promote the verified deployment (the production domains move now)")
-    assert names.index("Verify deployment") < smoke < promoted < names.index(
-        "Health checks of the live site after the promotion"
-    ) < names.index("Roll back: promote what production served before (the live site failed its checks)")
+    assert (
+        names.index("Verify deployment")
+        < smoke
+        < promoted
+        < names.index("Health checks of the live site after the promotion")
+        < names.index("Roll back: promote what production served before (the live site failed its checks)")
+    )
     by_name = {s["name"]: s for s in deploy["steps"]}
     assert by_name["Promote the verified deployment (the production domains move now)"]["if"] == (
         "needs.changes.outputs.environment == 'production'"

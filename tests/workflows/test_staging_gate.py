@@ -119,9 +119,7 @@ def test_a_deploy_run_without_an_e2e_job_is_not_evidence(gh: FakeGitHub, capsys:
     assert "e2e missing" in capsys.readouterr().out
 
 
-def test_the_backends_run_never_stands_in_for_the_frontends(
-    gh: FakeGitHub, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_backends_run_never_stands_in_for_the_frontends(gh: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
     sha = _push(gh, {"omega-frontend/app/page.tsx": "v1", "backend/app/main.py": "v1"})
     _run(gh, FRONTEND, sha, {**FRONT_JOBS, "deploy": "failure", "e2e": "skipped", "promote": "skipped"})
     _run(gh, BACKEND, sha, BACK_JOBS)  # same commit, same job names, all green: another app's evidence
