@@ -24,6 +24,7 @@ Every command writes what it did to $GITHUB_STEP_SUMMARY when that variable is s
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sys
@@ -278,7 +279,7 @@ class Railway:
                     raise RailwayError(f"Railway API answered {last_error}") from None
                 maybe_done = error.code != 429
                 delay = _retry_after(error.headers.get("Retry-After") if error.headers else None, attempt)
-            except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
+            except (OSError, http.client.HTTPException, json.JSONDecodeError) as error:  # no answer, or half of one
                 last_error = type(error).__name__
                 maybe_done = not isinstance(getattr(error, "reason", None), ConnectionRefusedError)
                 delay = _retry_after(None, attempt)
