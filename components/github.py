@@ -18,39 +18,31 @@ from components.safety import adopted, stateful
 from config import StackConfig
 
 # ALERTS_SUFFIX: the environment of the alert mail (workflows/mail.py says why); SCAN_SUFFIX: the scanners'
-from config.envvars import ALERTS_SUFFIX, METRICS_VARIABLES, SCAN_SUFFIX
-
-
-@dataclass(frozen=True)
-class CiValue:
-    """A value a deploy job reads: a secret (``secrets.NAME``) or a plain variable (``vars.NAME``)."""
-
-    value: pulumi.Input[str]
-    secret: bool
+from config.envvars import ALERTS_SUFFIX, METRICS_VARIABLES, SCAN_SUFFIX, Resolved
 
 
 @dataclass(frozen=True)
 class GitHubPipelineArgs:
     config: StackConfig
     #: repository -> NAME -> value, for the stack's GitHub environment in that repository
-    ci_values: Mapping[str, Mapping[str, CiValue]]
+    ci_values: Mapping[str, Mapping[str, Resolved]]
     #: repository -> path -> file content, committed to the stack's branch
     workflow_files: Mapping[str, Mapping[str, str]]
     provider: github.Provider
     #: NAME -> value of the alert mail (SMTP_URL, ALERT_EMAILS, ALERT_FROM), for ``<environment>-alerts``
-    alert_values: Mapping[str, CiValue] | None = None
+    alert_values: Mapping[str, Resolved] | None = None
     #: Branches whose runs may mail through ``<environment>-alerts`` besides the stack's own: production's
     #: (the default branch, where the scheduled monitor runs and checks every environment)
     alert_branches: tuple[str, ...] = ()
     #: NAME -> value of the token-holding scanners (SNYK_TOKEN, SAFETY_API_KEY), for ``<environment>-scan``
-    scan_values: Mapping[str, CiValue] | None = None
+    scan_values: Mapping[str, Resolved] | None = None
 
 
 def declare_environment_values(
     prefix: str,
     repo: str,
     environment: str,
-    values: Mapping[str, CiValue],
+    values: Mapping[str, Resolved],
     opts: pulumi.ResourceOptions,
     adopt_from: StackConfig | None = None,
 ) -> None:
@@ -226,7 +218,7 @@ class GitHubPipeline(pulumi.ComponentResource):
         name: str,
         repo: str,
         cfg: StackConfig,
-        values: Mapping[str, CiValue],
+        values: Mapping[str, Resolved],
         branches: tuple[str, ...],
         child: pulumi.ResourceOptions,
     ) -> None:
@@ -263,7 +255,7 @@ class GitHubPipeline(pulumi.ComponentResource):
 
     @staticmethod
     def _scan_environment(
-        name: str, repo: str, cfg: StackConfig, values: Mapping[str, CiValue], child: pulumi.ResourceOptions
+        name: str, repo: str, cfg: StackConfig, values: Mapping[str, Resolved], child: pulumi.ResourceOptions
     ) -> None:
         """``<environment>-scan``: only the scanners' tokens (Snyk, Safety), usable from the stack's branch.
 
