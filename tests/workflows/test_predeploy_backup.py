@@ -48,42 +48,42 @@ def _run(env: dict[str, str], commit: str, tmp_path: Path) -> tuple[int, str, st
     return code, output.read_text() if output.exists() else "", summary.read_text() if summary.exists() else ""
 
 
-def _backups(fake: FakeRailway) -> list[dict[str, Any]]:
-    with fake._lock:
-        return [dict(b) for b in fake.state.backups.values()]
+def _backups(rail: FakeRailway) -> list[dict[str, Any]]:
+    with rail._lock:
+        return [dict(b) for b in rail.state.backups.values()]
 
 
 def test_no_new_migration_no_backup(world: Any, tmp_path: Path) -> None:
-    repo, env, fake = world
+    repo, env, rail = world
     commit = _commit(repo, "backend/app/main.py", "app = 1\n")
     assert _run(env, commit, tmp_path)[0] == 0
-    assert _backups(fake) == []
+    assert _backups(rail) == []
 
 
 def test_a_deploy_with_a_new_migration_is_backed_up_exactly_once(world: Any, tmp_path: Path) -> None:
-    repo, env, fake = world
+    repo, env, rail = world
     commit = _commit(repo, "backend/migrations/002_plans.sql", "CREATE TABLE plans (name text);\n")
     code, output, summary = _run(env, commit, tmp_path)
     assert code == 0
-    [backup] = _backups(fake)
+    [backup] = _backups(rail)
     assert backup["name"] == f"maya-predeploy-{commit[:12]}"
     assert f"backup_id={backup['id']}" in output
     assert backup["id"] in summary and "002_plans.sql" in summary
     assert _run(env, commit, tmp_path)[0] == 0  # a re-run of the deploy job: found, not taken again
-    assert len(_backups(fake)) == 1
+    assert len(_backups(rail)) == 1
 
 
 def test_a_lost_answer_is_looked_for_before_anything_is_sent_again(world: Any, tmp_path: Path) -> None:
-    repo, env, fake = world
+    repo, env, rail = world
     commit = _commit(repo, "backend/migrations/002_plans.sql", "CREATE TABLE plans (name text);\n")
-    fake.inject("drop_after", match="PredeployBackup")  # the backup is taken, the answer never arrives
+    rail.inject("drop_after", match="PredeployBackup")  # the backup is taken, the answer never arrives
     assert _run(env, commit, tmp_path)[0] == 0
-    assert len(_backups(fake)) == 1
+    assert len(_backups(rail)) == 1
 
 
 def test_without_the_backup_token_a_migrating_deploy_is_refused(world: Any, tmp_path: Path) -> None:
-    repo, env, fake = world
+    repo, env, rail = world
     commit = _commit(repo, "backend/migrations/002_plans.sql", "CREATE TABLE plans (name text);\n")
     code, _, summary = _run({**env, "RAILWAY_BACKUP_TOKEN": ""}, commit, tmp_path)
     assert code == 1 and "maya-infra:railwayBackupToken" in summary
-    assert _backups(fake) == []
+    assert _backups(rail) == []
