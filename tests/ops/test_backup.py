@@ -261,7 +261,7 @@ def test_restore_names_and_picks_the_pre_deploy_backup(staging: Stack) -> None:
     staging.run("backup", "--stack", "staging", "--name", "later-manual", *FAST)
     listed = staging.run("backups", "--stack", "staging")
     assert "pre-deploy 0123456789ab" in listed.out
-    result = staging.run("restore", "--stack", "staging", "--backup", "predeploy", *FAST)
+    result = staging.run("restore", "--stack", "staging", "--backup", "predeploy", "--yes", *FAST)
     assert result.code == 0, result.text
     assert "the pre-deploy backup of commit 0123456789ab, before its migrations ran" in result.text
     with staging.fake._lock:
