@@ -115,7 +115,7 @@ def database_volume(ctx: StackContext, client: RailwayClient) -> Volume:
     if environment and instance.get("environmentId") not in (None, environment):
         raise OpsError(
             f"the outputs' railway_volume_instance_id {volume_id} is a volume of environment "
-            f"{instance.get('environmentId')}, not of stack {ctx.stack!r}'s environment {environment}: nothing was "
+            f"{instance.get('environmentId')}, not of stack {ctx.stack}'s environment {environment}: nothing was "
             f"done; check the outputs against `pulumi stack output --stack {ctx.stack}`"
         )
     return Volume(ctx.stack, str(volume_id), instance.get("state"))

@@ -38,7 +38,7 @@ def railway_project(ctx: StackContext, client: RailwayClient) -> Mapping[str, An
         project: Mapping[str, Any] = client.execute(ops.PROJECT, {"id": project_id})["project"]
     except errors.NotFoundError:
         raise OpsError(
-            f"the Railway project {project_id} of stack {ctx.stack!r}'s outputs does not exist, or the token "
+            f"the Railway project {project_id} of stack {ctx.stack}'s outputs does not exist, or the token "
             f"cannot see it; {fix}"
         ) from None
     problem = railway_mismatch(ctx, project)
@@ -56,10 +56,10 @@ def railway_mismatch(ctx: StackContext, project: Mapping[str, Any]) -> str:
         return f"{label}, which is deleted"
     found = MARKER.search(description)
     if found is not None and found.group(0) != marker(ctx.stack):
-        return f"{label}, which is marked {found.group(0)!r}: not stack {ctx.stack!r}'s"
+        return f"{label}, which is marked {found.group(0)!r}: not stack {ctx.stack}'s"
     if found is None and name != cfg.backend.project_name:
         return (
-            f"{label}, but stack {ctx.stack!r}'s project is {cfg.backend.project_name!r} "
+            f"{label}, but stack {ctx.stack}'s project is {cfg.backend.project_name!r} "
             f"({NAMESPACE}:backend.projectName)"
         )
     environments = {str(e["id"]): str(e["name"]) for e in edges(project.get("environments"))}
@@ -69,7 +69,7 @@ def railway_mismatch(ctx: StackContext, project: Mapping[str, Any]) -> str:
     if environment_id and environments[environment_id] != cfg.environment:
         return (
             f"environment {environment_id} ({environments[environment_id]!r}) of {label}, but stack "
-            f"{ctx.stack!r}'s environment is {cfg.environment!r}"
+            f"{ctx.stack}'s environment is {cfg.environment!r}"
         )
     services = {str(s["id"]) for s in edges(project.get("services"))}
     service_id = str(ctx.outputs.get("railway_service_id") or "")
@@ -84,6 +84,6 @@ def vercel_project(ctx: StackContext, project: Mapping[str, Any]) -> None:
     name = project.get("name")
     if name != wanted:
         raise OpsError(
-            f"the outputs point at Vercel project {project.get('id')} ({name!r}), but stack {ctx.stack!r}'s project is "
+            f"the outputs point at Vercel project {project.get('id')} ({name!r}), but stack {ctx.stack}'s project is "
             f"{wanted!r} ({NAMESPACE}:frontend.projectName); {_FIX.format(ctx.stack)}"
         )

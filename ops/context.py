@@ -219,13 +219,14 @@ def check_outputs_stack(stack: str, outputs: Mapping[str, Any], where: str, *, f
     if declared is None:
         raise OpsError(
             f"the outputs from {where} do not say which stack they describe (no `stack` output), so they cannot "
-            f"be trusted to be {stack!r}'s; write them with `pulumi stack output --json --stack {stack} > FILE`"
+            f"be trusted to be {stack}'s; write them with `pulumi stack output --json --stack {stack} > FILE`"
         )
     if declared != stack:
+        shown = declared if isinstance(declared, str) and declared.isidentifier() else repr(declared)
         raise OpsError(
-            f"the outputs from {where} are stack {declared!r}'s, not {stack!r}: nothing was done. Give "
+            f"the outputs from {where} are stack {shown}'s, not {stack}'s: nothing was done. Give "
             f"{stack}'s outputs (--outputs FILE, or MAYA_OPS_OUTPUTS; the rehearsal writes one env file per "
-            f"stack), or run the command with --stack {declared}"
+            f"stack), or run the command with --stack {shown}"
         )
 
 

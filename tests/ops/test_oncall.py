@@ -482,7 +482,7 @@ def test_the_command_line_end_to_end(world: World) -> None:
     assert world.deployments["c3"] in result.stdout
     world.railway.reset_counters()
     result = _cli("rollback", "backend", "--stack", "production", env=world.env, stdin="production\n")
-    assert result.returncode == 2 and "are stack 'staging''s, not 'production'" in result.stderr
+    assert result.returncode == 2 and "are stack staging's, not production's" in result.stderr
     assert world.railway.count() == 0  # refused from the outputs alone
     result = _cli("health", "--stack", "prod", env=world.env)
     assert result.returncode == 2 and "unknown stack 'prod'" in result.stderr

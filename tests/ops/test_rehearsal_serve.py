@@ -96,4 +96,4 @@ def test_every_oncall_command_runs_from_the_env_file(
         code, out, err = _ops(env, "rollback", "backend", "--stack", "staging", "--poll", "0.05")
         assert code == 0 and "healthy" in out, err
         code, out, err = _ops(env, "rollback", "frontend", "--stack", "production", "--yes")
-        assert code == 2 and "are stack 'staging''s, not 'production'" in err  # the other stack's env file is needed
+        assert code == 2 and "are stack staging's, not production's" in err  # the other stack's env file is needed
