@@ -87,12 +87,18 @@ class Journal:
 
     @contextmanager
     def sending(self, what: str, follow: str) -> Iterator[None]:
-        """Around one write: ``what`` is under way and may have landed if the answer never comes."""
+        """Around one write: ``what`` is under way and may have landed if the answer never comes. Left by
+        Ctrl-C or by a lost answer, the write stays recorded as sent (it may be carried out); a refusal or a
+        normal answer clears it."""
         self._sending, self._follow = what, follow
         try:
             yield
-        finally:
+        except (KeyboardInterrupt, railway_errors.AmbiguousResultError):
+            raise
+        except BaseException:
             self._sending = None
+            raise
+        self._sending = None
 
     def started(self, key: str, what: str, follow: str) -> None:
         """The platform has accepted ``what`` (recorded under ``key``: later calls say more of the same)."""

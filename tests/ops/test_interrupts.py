@@ -73,6 +73,17 @@ def test_ctrl_c_mid_operation_says_what_goes_on_and_how_to_follow_it(
             assert f"(deployment {rollback['id']})" in line  # the deployment it created, named
 
 
+def test_ctrl_c_while_the_write_is_on_its_way_says_it_may_be_carried_out(stacks: Stacks) -> None:
+    stacks.railway.inject("slow", delay=20, match="VolumeInstanceBackupCreate")  # the answer takes its time
+    running = stacks.spawn("backup", "--stack", "staging", *FAST, env=stacks.env("staging"))
+    running.until(lambda: stacks.railway.count("VolumeInstanceBackupCreate") == 1, "the backup request sent")
+    code, line = _interrupt(running)
+    assert code == 130
+    assert line.startswith("ops backup: interrupted (Ctrl-C); already started on the platform")
+    assert "(sent: the platform may be doing it)" in line
+    assert "`python -m ops backups --stack staging` shows its progress" in line
+
+
 def test_ctrl_c_at_the_confirmation_prompt_changes_nothing(stacks: Stacks) -> None:
     backup = stacks.stacks["staging"].backup_id
     controller, terminal = pty.openpty()  # a terminal as stdin: restore asks on every stack
