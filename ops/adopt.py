@@ -45,7 +45,7 @@ from components.railway.providers.base import edges
 from config import NAMESPACE, PROJECT_DIR, RAILWAY_ADOPT_KINDS, StackConfig, envvars
 from config.envvars import Target
 from ops.cli import command
-from ops.console import Streams
+from ops.console import GUARDED, Streams, explain
 from ops.context import OpsError, StackContext
 from ops.vercel import VercelClient, VercelError
 from workflows import render_app_workflows
@@ -468,7 +468,14 @@ class GitHubReader:
         )
 
     def get(self, path: str) -> Any:
-        response = self._http.get(path)
+        try:
+            response = self._http.get(path)
+        except httpx.TransportError as exc:
+            raise OpsError(
+                f"cannot reach GitHub at {self._http.base_url} ({type(exc).__name__}); it is set by "
+                f"MAYA_GITHUB_API_URL, else {NAMESPACE}:github.baseUrl: check it, and the network",
+                1,
+            ) from None
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
@@ -715,23 +722,10 @@ def run(args: argparse.Namespace, io: Streams) -> int:
             file=io.out,
         )
         return 0
-    except OpsError as exc:
-        print(f"ops adopt: {exc}", file=io.err)
-        return exc.code
-    except (railway_errors.RailwayError, VercelError) as exc:  # one line, never a traceback
-        print(f"ops adopt: {exc}", file=io.err)
-        return 2 if isinstance(exc, railway_errors.NotAuthorizedError) else 1
-    except httpx.TransportError as exc:
-        try:
-            where = f" at {exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
-        except RuntimeError:
-            where = ""
-        print(
-            f"ops adopt: cannot reach GitHub{where} ({type(exc).__name__}); it is set by MAYA_GITHUB_API_URL, "
-            f"else {NAMESPACE}:github.baseUrl: check it, and the network",
-            file=io.err,
-        )
-        return 1
+    except GUARDED as exc:  # one line, never a traceback
+        text, code = explain(exc)
+        print(f"ops adopt: {text}", file=io.err)
+        return code
 
 
 def register(subparsers: Any) -> None:

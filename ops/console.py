@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
+import httpx
+
 from components.railway import errors as railway_errors
 from ops.context import OpsError, StackContext
 from ops.lock import stack_lock
@@ -156,28 +158,37 @@ class Waiter:
         return True
 
 
+#: What ``run_guarded`` turns into one line: the refusals and failures a command can meet.
+GUARDED = (OpsError, railway_errors.RailwayError, VercelError, httpx.TransportError)
+
+
+def explain(exc: BaseException) -> tuple[str, int]:
+    """(one line, exit status) for an exception of :data:`GUARDED`."""
+    if isinstance(exc, OpsError):
+        return str(exc), exc.code
+    if isinstance(exc, railway_errors.NotAuthorizedError):
+        return f"{exc}. Check RAILWAY_API_TOKEN / maya-infra:railwayToken.", USAGE
+    if isinstance(exc, VercelError):
+        return str(exc), USAGE if exc.is_config_problem else FAILED
+    if isinstance(exc, httpx.TransportError):  # a direct httpx client (GitHub's in ops adopt): name where
+        try:
+            where = f"{exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+        except RuntimeError:
+            where = "the API"
+        return f"cannot reach {where} ({type(exc).__name__}): check the URL that points there, and the network", 1
+    return str(exc), FAILED
+
+
 def run_guarded(command: str, err: TextIO, body: Callable[[], int], journal: Journal | None = None) -> int:
     """Run ``body``; report an :class:`OpsError`, a Railway or a Vercel error as one line on stderr, saying
     what the run had already started on a platform (``journal``) if anything."""
-
-    def say(text: str) -> None:
-        going_on = journal.going_on() if journal is not None else ""
-        print(f"ops {command}: {text}" + (f"; {going_on}" if going_on else ""), file=err)
-
     try:
         return body()
-    except OpsError as exc:
-        say(str(exc))
-        return exc.code
-    except railway_errors.NotAuthorizedError as exc:
-        say(f"{exc}. Check RAILWAY_API_TOKEN / maya-infra:railwayToken.")
-        return USAGE
-    except railway_errors.RailwayError as exc:
-        say(str(exc))
-        return FAILED
-    except VercelError as exc:
-        say(str(exc))
-        return USAGE if exc.is_config_problem else FAILED
+    except GUARDED as exc:
+        text, code = explain(exc)
+        going_on = journal.going_on() if journal is not None else ""
+        print(f"ops {command}: {text}" + (f"; {going_on}" if going_on else ""), file=err)
+        return code
 
 
 @dataclass(frozen=True)

@@ -109,93 +109,114 @@ def _backend_target(
     return found
 
 
+def _backend_plan(
+    ctx: StackContext, args: argparse.Namespace, client: RailwayClient, service: railway.Service, out: TextIO
+) -> tuple[list[railway.Deployment], railway.Deployment, railway.Deployment]:
+    """(deployments, current, target), printed as the plan; a refusal when a rollback is already under way
+    on Railway or there is nothing to roll back to."""
+    deployments = service.deployments(client)
+    if not deployments:
+        raise OpsError(f"nothing to roll back to: the backend ({service.label}) has no deployments")
+    running = railway.rollback_in_flight(deployments)
+    if running is not None:
+        raise OpsError(
+            f"a rollback is already under way on Railway: {railway.describe(running)}; nothing was done. "
+            f"Follow it with `python -m ops status --stack {ctx.stack}` and decide once it has finished"
+        )
+    current = railway.live(deployments) or deployments[0]
+    if args.to:
+        target = _backend_target(client, service, deployments, current, args.to)
+    else:
+        found, passed_over = railway.rollback_target(deployments, current["id"])
+        for reason in passed_over:  # a deployment we rolled back from is never a target: say so
+            print(f"  note: not {reason}", file=out)
+        if found is None:
+            raise OpsError(
+                f"nothing to roll back to: no deployment before {current['id']} went live, was not rolled back "
+                "from, and can be rolled back to (Railway keeps the recent ones). A git revert and a new "
+                "deploy is the way forward."
+            )
+        target = found
+    now = "now (live):" if current.get("status") in railway.LIVE else "now (newest, not live):"
+    plan = [
+        f"backend of {ctx.stack} — {service.label}",
+        f"  {now:<14} {railway.describe(current)}",
+        f"  {'roll back to:':<14} {railway.describe(target)}",
+    ]
+    for newer in deployments:
+        if newer is current:
+            break
+        if newer.get("status") not in railway.FINISHED:
+            plan.append(f"  note: {newer['id']} is {newer['status']}; if it goes live later it replaces the rollback")
+    print("\n".join(plan), file=out, flush=True)
+    return deployments, current, target
+
+
+def _send_rollback(
+    ctx: StackContext,
+    client: RailwayClient,
+    service: railway.Service,
+    known: set[str],
+    target_id: str,
+    io: Streams,
+    waiter: Waiter,
+) -> railway.Deployment | None:
+    """Send the rollback exactly once; the deployment Railway made for it, or None (said why on stdout)."""
+    follow = f"python -m ops status --stack {ctx.stack}"
+    what = f"Railway's rollback of the {ctx.stack} backend to deployment {target_id}"
+    # exactly once: a rollback whose answer was lost is looked for (a rollback of target_id that was not
+    # there before) before it is ever sent again
+    with io.journal.sending(what, follow):
+        outcome = write_once(
+            client,
+            f"rollback to {target_id}",
+            find=lambda: railway.rollback_of(service.deployments(client), target_id, known),
+            send=lambda: client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target_id}),
+            look_first=False,
+        )
+    if outcome.value.get("deploymentRollback") is False:
+        print(f"Railway refused to roll back to {target_id}; nothing changed", file=io.out)
+        return None
+    io.journal.started("rollback", what, follow)
+    created: railway.Deployment | None = outcome.value if "id" in outcome.value else None
+    for _ in range(MAX_LOOKS):
+        if created is not None or not waiter.pause("waiting for Railway to create the rollback deployment"):
+            break
+        created = railway.rollback_of(service.deployments(client), target_id, known)
+    if created is None:
+        print(
+            f"Railway accepted the rollback but showed no rollback deployment of {target_id} within "
+            f"{waiter.timeout:.0f}s; `{follow}` shows what it does",
+            file=io.out,
+        )
+        return None
+    io.journal.started("rollback", f"{what} (deployment {created['id']})", follow)
+    return created
+
+
 def rollback_backend(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
-    stdin, out, err, journal = io.stdin, io.out, io.err, io.journal
+    out = io.out
     service = railway.Service.of(ctx)
     endpoint = health.endpoints_of(ctx)[0]
     timeout = args.timeout if args.timeout is not None else float(ctx.config.backend.deploy_timeout_seconds)
     poll = args.poll if args.poll is not None else ctx.config.backend.deploy_poll_seconds
-    waiter = Waiter(timeout, poll, err)
+    waiter = Waiter(timeout, poll, io.err)
     client = ctx.railway()
-    follow = f"python -m ops status --stack {ctx.stack}"
     try:
         binding.railway_project(ctx, client)
-        deployments = service.deployments(client)
-        if not deployments:
-            raise OpsError(f"nothing to roll back to: the backend ({service.label}) has no deployments")
-        running = railway.rollback_in_flight(deployments)
-        if running is not None:
-            raise OpsError(
-                f"a rollback is already under way on Railway: {railway.describe(running)}; nothing was done. "
-                f"Follow it with `{follow}` and decide once it has finished"
-            )
-        current = railway.live(deployments) or deployments[0]
-        if args.to:
-            target = _backend_target(client, service, deployments, current, args.to)
-        else:
-            found, passed_over = railway.rollback_target(deployments, current["id"])
-            for reason in passed_over:  # a deployment we rolled back from is never a target: say so
-                print(f"  note: not {reason}", file=out)
-            if found is None:
-                raise OpsError(
-                    f"nothing to roll back to: no deployment before {current['id']} went live, was not rolled back "
-                    "from, and can be rolled back to (Railway keeps the recent ones). A git revert and a new "
-                    "deploy is the way forward."
-                )
-            target = found
-        plan = [
-            f"backend of {ctx.stack} — {service.label}",
-            f"  {'now (live):' if current.get('status') in railway.LIVE else 'now (newest, not live):':<14} "
-            f"{railway.describe(current)}",
-            f"  {'roll back to:':<14} {railway.describe(target)}",
-        ]
-        for newer in deployments:
-            if newer is current:
-                break
-            if newer.get("status") not in railway.FINISHED:
-                plan.append(
-                    f"  note: {newer['id']} is {newer['status']}; if it goes live later it replaces the rollback"
-                )
-        print("\n".join(plan), file=out, flush=True)
+        deployments, current, target = _backend_plan(ctx, args, client, service, out)
         confirm(
             ctx.stack,
             f"roll back the {ctx.stack} backend to deployment {target['id']} (commit {short(railway.commit(target))})",
             yes=args.yes,
-            stdin=stdin,
-            err=err,
-            journal=journal,
+            stdin=io.stdin,
+            err=io.err,
+            journal=io.journal,
         )
         target_id = str(target["id"])
-        known = {str(d["id"]) for d in deployments}
-        what = f"Railway's rollback of the {ctx.stack} backend to deployment {target_id}"
-        # exactly once: a rollback whose answer was lost is looked for (a rollback of target_id that was not
-        # there before) before it is ever sent again
-        with journal.sending(what, follow):
-            outcome = write_once(
-                client,
-                f"rollback to {target_id}",
-                find=lambda: railway.rollback_of(service.deployments(client), target_id, known),
-                send=lambda: client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target_id}),
-                look_first=False,
-            )
-        if outcome.value.get("deploymentRollback") is False:
-            print(f"Railway refused to roll back to {target_id}; nothing changed", file=out)
-            return FAILED
-        journal.started("rollback", what, follow)
-
-        created: railway.Deployment | None = outcome.value if "id" in outcome.value else None
-        for _ in range(MAX_LOOKS):
-            if created is not None or not waiter.pause("waiting for Railway to create the rollback deployment"):
-                break
-            created = railway.rollback_of(service.deployments(client), target_id, known)
+        created = _send_rollback(ctx, client, service, {str(d["id"]) for d in deployments}, target_id, io, waiter)
         if created is None:
-            print(
-                f"Railway accepted the rollback but showed no rollback deployment of {target_id} within "
-                f"{timeout:.0f}s; `{follow}` shows what it does",
-                file=out,
-            )
             return FAILED
-        journal.started("rollback", f"{what} (deployment {created['id']})", follow)
         status = str(created.get("status"))
         for _ in range(MAX_LOOKS):
             status = str(railway.get(client, str(created["id"])).get("status"))
@@ -207,7 +228,7 @@ def rollback_backend(ctx: StackContext, args: argparse.Namespace, io: Streams) -
     if status not in railway.FINISHED:
         print(
             f"rollback deployment {created['id']} is still {status} after {timeout:.0f}s: Railway goes on with it; "
-            f"`{follow}` shows whether it goes live",
+            f"`python -m ops status --stack {ctx.stack}` shows whether it goes live",
             file=out,
         )
         return FAILED
