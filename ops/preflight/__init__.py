@@ -54,6 +54,8 @@ FAMILIES: tuple[tuple[str, Callable[[Run], list[Check]]], ...] = (
 )
 #: ``--only`` values that name a part of a family rather than a family.
 PARTS = {"railway.schema": "railway"}
+#: Checks ``--skip`` can leave out (the introspection is the one slow request).
+SKIPPABLE = ("railway.schema",)
 
 
 def _selected(only: Sequence[str]) -> list[str]:
@@ -99,6 +101,9 @@ def register(subparsers: Any) -> None:
         "--only", action="append", default=[], metavar="FAMILY", help="run only this family (repeatable)"
     )
     parser.add_argument(
+        "--skip", action="append", default=[], metavar="CHECK", help="leave out this check (railway.schema)"
+    )
+    parser.add_argument(
         "--backend", metavar="URL", help="state backend to inspect (default: PULUMI_BACKEND_URL, else the login)"
     )
     parser.add_argument(
@@ -128,7 +133,17 @@ def main(args: argparse.Namespace, io: Streams) -> int:
             cfg = load_from_stack_file(args.stack)
         except ConfigError as exc:
             raise OpsError(str(exc)) from None
-        run = Run.of(cfg, io.env, backend_url=args.backend, dns_server=args.dns_server, timeout=args.timeout)
+        unknown = [s for s in args.skip if s not in SKIPPABLE]
+        if unknown:
+            raise OpsError(f"--skip {', '.join(unknown)}: only {', '.join(SKIPPABLE)} can be left out")
+        run = Run.of(
+            cfg,
+            io.env,
+            backend_url=args.backend,
+            dns_server=args.dns_server,
+            timeout=args.timeout,
+            skip=tuple(args.skip),
+        )
         started = time.monotonic()
         checks = run_checks(run, args.only)
         elapsed = time.monotonic() - started

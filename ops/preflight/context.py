@@ -109,6 +109,8 @@ class Run:
     backend_url: str | None = None
     dns_server: str | None = None
     timeout: float = 10.0
+    #: Checks not to run (``--skip``), by name, e.g. ``railway.schema``.
+    skip: tuple[str, ...] = ()
     notes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

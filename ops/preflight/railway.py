@@ -81,6 +81,9 @@ class RailwayChecks:
                 self._guarded(self._schema, c)
                 return self.checks
             for step in (self._workspace, self._rate_limit, self._schema, self._project, self._template):
+                if step is self._schema and "railway.schema" in self.run.skip:
+                    self.add(skipped("railway.schema", "--skip railway.schema"))
+                    continue
                 self._guarded(step, c)
             self._guarded(self._notifications, c)
             try:

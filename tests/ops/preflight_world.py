@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import dns.message
 import dns.rcode
@@ -26,6 +27,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import config
+from components.railway import operations as ops
+from components.railway.client import ClientSettings, RailwayClient
 from tests.fakes.checkly_api import FakeCheckly
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.railway_api import FakeRailway
@@ -116,7 +119,7 @@ class _Mailbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(envelope)
         return "250 OK"
 
@@ -202,17 +205,55 @@ def dns_records(cfg: config.StackConfig) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def _seed_custom_domain(railway: FakeRailway, cfg: config.StackConfig, project_id: str) -> None:
+    """The backend service and its custom domain, as the running MAYA has them (set-up requests, then forgotten)."""
+    environment_id = railway.environment_id(project_id, cfg.environment)
+    settings = ClientSettings(endpoint=railway.url, requests_per_second=500)
+    with RailwayClient(RAILWAY_TOKEN, settings) as client:
+        service = client.execute(
+            ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": cfg.backend.service_name}}
+        )
+        client.execute(
+            ops.CUSTOM_DOMAIN_CREATE,
+            {
+                "input": {
+                    "projectId": project_id,
+                    "environmentId": environment_id,
+                    "serviceId": service["serviceCreate"]["id"],
+                    "domain": cfg.backend.custom_domain,
+                    "targetPort": cfg.backend.port,
+                }
+            },
+        )
+    railway.reset_counters()
+
+
 @contextlib.contextmanager
-def world(stack: str = "staging", *, team: bool = True) -> Iterator[World]:
+def world(
+    stack: str = "staging",
+    *,
+    team: bool = True,
+    schema_path: Path | None = None,
+    request_budget: int | None = 1000,
+    seed_project: bool = True,
+    custom_domain: bool = False,
+) -> Iterator[World]:
     """``team``: the stack's frontend belongs to team ``TEAM`` (frontend.teamId, set on a copy of the config);
-    False: the stack file as it is (no team), for runs through the command line."""
+    False: the stack file as it is (no team), for runs through the command line. ``schema_path``: the schema the
+    fake Railway serves (and introspects); ``request_budget``: its hourly limit (None: no limit, no headers);
+    ``seed_project``: MAYA's Railway project runs already; ``custom_domain``: with its service and custom domain."""
     cfg = config.load_from_stack_file(stack)
     if team:
         cfg = cfg.model_copy(update={"frontend": cfg.frontend.model_copy(update={"team_id": TEAM})})
     with contextlib.ExitStack() as stack_of:
         folder = Path(stack_of.enter_context(tempfile.TemporaryDirectory(prefix="maya-preflight-")))
-        railway = stack_of.enter_context(FakeRailway(token=RAILWAY_TOKEN, request_budget=1000))
-        railway.seed_project(cfg.backend.project_name, environment=cfg.environment)
+        railway = stack_of.enter_context(
+            FakeRailway(token=RAILWAY_TOKEN, request_budget=request_budget, schema_path=schema_path)
+        )
+        if seed_project:
+            project_id = railway.seed_project(cfg.backend.project_name, environment=cfg.environment)
+            if custom_domain:
+                _seed_custom_domain(railway, cfg, project_id)
         github = FakeGitHub(repos=[f"{cfg.github.owner}/{r}" for r in cfg.github.repositories])
         github.scopes = ("repo", "workflow", "read:org")
         stack_of.enter_context(github)
@@ -237,7 +278,7 @@ def world(stack: str = "staging", *, team: bool = True) -> Iterator[World]:
             "MAYA_INFRA_VERCEL_DEPLOY_TOKEN": DEPLOY_TOKEN,
             "MAYA_INFRA_CHECKLY_API_KEY": checkly.api_key,
             "MAYA_INFRA_CHECKLY_ACCOUNT_ID": checkly.account_id,
-            "MAYA_INFRA_SMTP_URL": f"smtp://{SMTP_USER.replace('@', '%40')}:{SMTP_PASSWORD}@127.0.0.1:{_controller.port}",
+            "MAYA_INFRA_SMTP_URL": f"smtp://{quote(SMTP_USER)}:{SMTP_PASSWORD}@127.0.0.1:{_controller.port}",
             "PULUMI_BACKEND_URL": f"file://{folder / 'state'}",
         }
         (folder / "state").mkdir()
