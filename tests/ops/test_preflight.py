@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from aiosmtpd.controller import Controller
+
 from components.railway import operations as ops
 from components.railway.client import ClientSettings, RailwayClient
 from config.model import BypassActor
@@ -17,7 +19,16 @@ from ops.preflight import run_checks
 from ops.preflight.context import Run
 from ops.preflight.report import FAIL, PASS, SKIP, WARN, Check
 from tests.fakes.railway.schema import find_schema_path
-from tests.ops.preflight_world import DEPLOY_TOKEN, RAILWAY_TOKEN, TEAM, World, world
+from tests.ops.preflight_world import (
+    DEPLOY_TOKEN,
+    RAILWAY_TOKEN,
+    TEAM,
+    World,
+    _Accounts,
+    _free_port,
+    _Mailbox,
+    world,
+)
 
 APP_ID = 918273
 
@@ -409,3 +420,51 @@ def test_the_schema_only_run_writes_the_drift_issue_body(tmp_path: Path) -> None
         assert "components/railway/operations.py: Deployment" in text and "canRollback" in text
         counts = w.railway.counts()
         assert set(counts) == {"PreflightApiToken", "PreflightMe", "IntrospectionQuery"}
+
+
+def test_an_smtp_server_without_starttls_fails_before_any_credential_is_sent() -> None:
+    accounts = _Accounts()
+    plain = Controller(
+        _Mailbox(), hostname="127.0.0.1", port=_free_port(), authenticator=accounts, auth_require_tls=False
+    )
+    plain.start()
+    try:
+        with world("staging") as w:
+            url = {"MAYA_INFRA_SMTP_URL": f"smtp://user:password@127.0.0.1:{plain.port}"}
+            check = verdict(checks(w, env=url, only=("smtp",)), "smtp", FAIL)
+            assert "offers no STARTTLS" in check.seen and "smtps://" in check.fix
+        assert accounts.attempts == 0
+    finally:
+        plain.stop()
+
+
+def _fake_pulumi(folder: Path, body: str) -> dict[str, str]:
+    """A ``pulumi`` on PATH that answers ``pulumi config --json --show-secrets`` (and records its arguments)."""
+    script = folder / "pulumi"
+    script.write_text(f'#!/bin/sh\necho "$@" >> "{folder}/calls"\n{body}\n')
+    script.chmod(0o755)
+    return {"PATH": f"{folder}:/usr/bin:/bin"}
+
+
+def test_credentials_come_from_the_stacks_secrets_in_one_pulumi_call(tmp_path: Path) -> None:
+    with world("staging") as w:
+        env = {k: v for k, v in w.env.items() if not k.startswith("MAYA_INFRA_")}
+        secrets = {"maya-infra:railwayToken": {"value": RAILWAY_TOKEN, "secret": True}, "aws:region": {"value": "x"}}
+        env |= _fake_pulumi(tmp_path, f"echo '{json.dumps(secrets)}'")
+        run = Run.of(w.cfg, env)
+        found = {c.name: c for c in run_checks(run, ("railway", "vercel"))}
+        assert found["railway.token"].verdict == PASS
+        vercel = verdict(found, "vercel.token", FAIL)
+        assert "pulumi config set --secret maya-infra:vercelToken --stack staging" in vercel.fix
+        assert (tmp_path / "calls").read_text() == "config --json --show-secrets --stack staging\n"
+
+
+def test_an_unreadable_stack_fails_each_platform_with_pulumis_words(tmp_path: Path) -> None:
+    with world("staging") as w:
+        env = {k: v for k, v in w.env.items() if not k.startswith("MAYA_INFRA_")}
+        env |= _fake_pulumi(tmp_path, 'echo "error: incorrect passphrase" >&2; exit 255')
+        found = {c.name: c for c in run_checks(Run.of(w.cfg, env), ("railway", "github"))}
+        for name in ("railway.token", "github.token"):
+            check = verdict(found, name, FAIL)
+            assert "incorrect passphrase" in check.fix and "MAYA_INFRA_" in check.fix
+        assert (tmp_path / "calls").read_text().count("config") == 1

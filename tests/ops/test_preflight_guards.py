@@ -159,3 +159,31 @@ def test_a_dropped_field_is_found_in_every_document_that_uses_it_and_nowhere_els
     assert unused != schema.VENDORED.read_text()
     quiet = schema.compare(graphql.build_schema(unused, assume_valid=True))
     assert quiet.ok and quiet.relevant == [] and quiet.other_changes >= 1
+
+
+def test_preflights_railway_client_refuses_mutations_twice() -> None:
+    """The client preflight builds has the read-only switch on, and sits on the read-only transport too."""
+    import config
+    from ops.preflight.context import Run
+
+    with FakeRailway(token=TOKEN) as fake:
+        run = Run.of(config.load_from_stack_file("staging"), {"MAYA_RAILWAY_API_URL": fake.url})
+        with preflight_railway.client(run, TOKEN) as client:
+            assert client.read_only
+            with pytest.raises(errors.ReadOnlyError):
+                client.execute(ops.SERVICE_CREATE, {"input": {"projectId": "p"}})
+            client.read_only = False  # the transport still refuses what the switch would have let through
+            with pytest.raises(ReadOnlyViolation):
+                client.execute(ops.SERVICE_CREATE, {"input": {"projectId": "p"}})
+        assert fake.count() == 0 and run.ledger.requests == {}
+
+
+def test_no_preflight_module_builds_an_http_client_of_its_own() -> None:
+    """Every HTTP client of ops/preflight comes from readonly.read_only_client or the read-only Railway client."""
+    folder = PROJECT_DIR / "ops" / "preflight"
+    for path in sorted(folder.glob("*.py")):
+        text = path.read_text()
+        if path.name != "readonly.py":
+            assert "httpx.Client(" not in text and "HTTPTransport(" not in text, path.name
+        if "RailwayClient(" in text:
+            assert "read_only=True" in text and "transport=transport" in text, path.name
