@@ -18,27 +18,19 @@ from components.safety import adopted, stateful
 from config import StackConfig
 
 # ALERTS_SUFFIX: the environment of the alert mail (workflows/mail.py says why)
-from config.envvars import ALERTS_SUFFIX, METRICS_VARIABLES
-
-
-@dataclass(frozen=True)
-class CiValue:
-    """A value a deploy job reads: a secret (``secrets.NAME``) or a plain variable (``vars.NAME``)."""
-
-    value: pulumi.Input[str]
-    secret: bool
+from config.envvars import ALERTS_SUFFIX, METRICS_VARIABLES, Resolved
 
 
 @dataclass(frozen=True)
 class GitHubPipelineArgs:
     config: StackConfig
     #: repository -> NAME -> value, for the stack's GitHub environment in that repository
-    ci_values: Mapping[str, Mapping[str, CiValue]]
+    ci_values: Mapping[str, Mapping[str, Resolved]]
     #: repository -> path -> file content, committed to the stack's branch
     workflow_files: Mapping[str, Mapping[str, str]]
     provider: github.Provider
     #: NAME -> value of the alert mail (SMTP_URL, ALERT_EMAILS, ALERT_FROM), for ``<environment>-alerts``
-    alert_values: Mapping[str, CiValue] | None = None
+    alert_values: Mapping[str, Resolved] | None = None
     #: Branches whose runs may mail through ``<environment>-alerts`` besides the stack's own: production's
     #: (the default branch, where the scheduled monitor runs and checks every environment)
     alert_branches: tuple[str, ...] = ()
@@ -48,7 +40,7 @@ def declare_environment_values(
     prefix: str,
     repo: str,
     environment: str,
-    values: Mapping[str, CiValue],
+    values: Mapping[str, Resolved],
     opts: pulumi.ResourceOptions,
     adopt_from: StackConfig | None = None,
 ) -> None:
@@ -220,7 +212,7 @@ class GitHubPipeline(pulumi.ComponentResource):
         name: str,
         repo: str,
         cfg: StackConfig,
-        values: Mapping[str, CiValue],
+        values: Mapping[str, Resolved],
         branches: tuple[str, ...],
         child: pulumi.ResourceOptions,
     ) -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Literal
 
 import pulumi
 
 from config import StackConfig
 from config.model import MONITORING_SCHEDULE
+from config.secrets import SECRETS, PreviewUse, SecretSpec
 
 
 class Target(enum.Enum):
@@ -87,11 +87,6 @@ class Output:
 
 Source = ConfigSecret | Setting | Output
 
-#: What a pull-request preview gets of a backend/frontend variable (docs/previews.md): ``True`` the stack's
-#: value is copied, ``False`` it is not copied at all, ``"fresh"`` a new random value per preview (keys
-#: that sign or encrypt: a token minted by a preview's unreviewed code must not be valid on staging).
-PreviewUse = bool | Literal["fresh"]
-
 
 @dataclass(frozen=True)
 class EnvVar:
@@ -132,8 +127,18 @@ def _workflow_polls_error_rate(cfg: StackConfig) -> bool:
     return cfg.error_rate_poller == MONITORING_SCHEDULE and not cfg.is_production
 
 
-def _backend_secret(name: str, key: str, description: str, previews: PreviewUse = True) -> EnvVar:
-    return EnvVar(name, frozenset({Target.BACKEND}), True, ConfigSecret(key), _BOTH, description, previews=previews)
+def _backend_secret(spec: SecretSpec) -> EnvVar:
+    """The backend variable of a secret ``config.secrets`` declares as one (``SecretSpec.backend``)."""
+    assert spec.backend is not None
+    return EnvVar(
+        spec.env_name,
+        frozenset({Target.BACKEND}),
+        True,
+        ConfigSecret(spec.key),
+        _BOTH,
+        spec.description,
+        previews=spec.backend,
+    )
 
 
 TABLE: tuple[EnvVar, ...] = (
@@ -146,14 +151,8 @@ TABLE: tuple[EnvVar, ...] = (
         _BOTH,
         "PostgreSQL connection: ${{Postgres.DATABASE_URL}} on Railway, or the external URL secret",
     ),
-    # previews: a fresh signing/encryption key each (a preview's tokens are not staging's); staging's Claude key
-    # and test-mode Stripe key (the policy pack refuses a live-mode one); no Twilio (real SMS to real people).
-    _backend_secret("JWT_SECRET_KEY", "jwtSecretKey", "JWT signing key", previews="fresh"),
-    _backend_secret("ENCRYPTION_KEY", "encryptionKey", "AES-256 encryption key", previews="fresh"),
-    _backend_secret("ANTHROPIC_API_KEY", "anthropicApiKey", "Claude API key"),
-    _backend_secret("STRIPE_API_KEY", "stripeApiKey", "Stripe secret key (test mode on staging)"),
-    _backend_secret("TWILIO_ACCOUNT_SID", "twilioAccountSid", "Twilio account SID", previews=False),
-    _backend_secret("TWILIO_AUTH_TOKEN", "twilioAuthToken", "Twilio auth token", previews=False),
+    # the backend's secrets, from their one declaration in config/secrets.py (with what a preview gets of each)
+    *(_backend_secret(spec) for spec in SECRETS if spec.backend is not None),
     EnvVar(
         "ENVIRONMENT",
         frozenset({Target.BACKEND}),
@@ -402,6 +401,25 @@ def resolve(var: EnvVar, cfg: StackConfig, wiring: Wiring) -> pulumi.Output[str]
     if var.if_empty is not None:
         value = value.apply(lambda v: _not_empty(var, v))
     return pulumi.Output.secret(value) if var.secret else value
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A variable's value as a component receives it, and whether its platform must hold it as a secret
+    (a GitHub environment secret rather than a variable; a sensitive Vercel variable)."""
+
+    value: pulumi.Input[str]
+    secret: bool
+
+
+def resolved(var: EnvVar, cfg: StackConfig, wiring: Wiring) -> Resolved:
+    """:func:`resolve` with the variable's secrecy, what a component declares it from."""
+    return Resolved(resolve(var, cfg, wiring), var.secret)
+
+
+def resolved_for(cfg: StackConfig, target: Target, wiring: Wiring) -> dict[str, Resolved]:
+    """Every variable ``target`` receives in this stack, NAME -> :class:`Resolved`, in table order."""
+    return {v.name: resolved(v, cfg, wiring) for v in for_target(cfg, target)}
 
 
 def _not_empty(var: EnvVar, value: str) -> str:

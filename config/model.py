@@ -520,6 +520,25 @@ class StackConfig(BaseModel):
     secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
     #: Names of the secrets the stack holds, values known or not (tools reading only the stack file see these).
     declared_secrets: frozenset[str] = frozenset()
+    #: The other stacks' configs (their stack files' non-secret settings), read once together with this one
+    #: where the program or a tool starts (``config.load``), and handed down inside it: the workflows and the
+    #: GitHub side need every stack's branch and environment, and nothing below the root reads a file again.
+    peers: tuple[StackConfig, ...] = ()
+
+    @property
+    def all_stacks(self) -> tuple[StackConfig, ...]:
+        """Every stack's config in STACKS order: this one and its peers.
+
+        Raises when a peer was not loaded with this config (``config.load`` always loads them; a config made
+        by ``parse`` alone has none)."""
+        by_stack: dict[str, StackConfig] = {c.stack: c for c in (*self.peers, self)}
+        missing = [s for s in STACKS if s not in by_stack]
+        if missing:
+            raise ValueError(
+                f"stack {self.stack!r} was loaded without the config of {missing}: load it with "
+                "config.load_from_pulumi() or config.load_from_stack_file(), which read every stack once"
+            )
+        return tuple(by_stack[s] for s in STACKS)
 
     @property
     def environment(self) -> str:

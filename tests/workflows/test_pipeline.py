@@ -203,19 +203,23 @@ def test_two_stacks_on_one_branch_are_refused() -> None:
         all_routes([staging, same])
 
 
-def _with_checkly(stack: str) -> Any:
-    cfg = load_from_stack_file(stack)
+def _checkly(cfg: Any) -> Any:
     assert cfg.monitoring is not None
     return cfg.model_copy(update={"monitoring": cfg.monitoring.model_copy(update={"provider": "checkly"})})
 
 
-def test_monitor_workflow_only_for_environments_checkly_does_not_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+def _with_checkly(stack: str) -> Any:
+    return _checkly(load_from_stack_file(stack))
+
+
+def test_monitor_workflow_only_for_environments_checkly_does_not_watch() -> None:
     files = render_app_workflows(_with_checkly("production"))["maya"]
     matrix = load_workflow(files[".github/workflows/monitor.yml"])["jobs"]["health"]["strategy"]["matrix"]["include"]
     assert [row["environment"] for row in matrix] == ["staging"]  # production: Checkly alone, no double alerts
 
-    monkeypatch.setattr("workflows.pipeline.load_from_stack_file", _with_checkly)
-    everywhere = render_app_workflows(_with_checkly("production"))["maya"]
+    production = _with_checkly("production")  # and its peer, staging, watched by Checkly too
+    everywhere = render_app_workflows(production.model_copy(update={"peers": tuple(map(_checkly, production.peers))}))
+    everywhere = everywhere["maya"]
     assert ".github/workflows/monitor.yml" not in everywhere
     assert {".github/workflows/frontend.yml", ".github/workflows/backend.yml"} <= set(everywhere)
 
