@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from config import NAMESPACE, STACKS, ConfigError, load_from_stack_file
+from config import NAMESPACE
 from ops.preflight.context import Run
 from ops.preflight.readonly import read_only_client
 from ops.preflight.report import Check, failed, passed, skipped, warned
@@ -122,13 +122,12 @@ class VercelChecks:
 
     # ---- the pipeline's deploy token ------------------------------------------------------------------------
     def _other_project(self) -> str | None:
-        other = next((s for s in STACKS if s != self.run.stack), None)
-        if other is None:
-            return None
+        """The other stack's Vercel project (its peers were loaded with this config)."""
         try:
-            return load_from_stack_file(other).frontend.project_name
-        except ConfigError:
+            peers = [c for c in self.cfg.all_stacks if c.stack != self.run.stack]
+        except ValueError:
             return None
+        return peers[0].frontend.project_name if peers else None
 
     def _deploy_token(self, main_token: str) -> None:
         token, why = self.run.secrets.get("vercelDeployToken")
