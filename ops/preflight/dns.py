@@ -128,7 +128,9 @@ def checks(run: Run) -> list[Check]:
             kind, value = wanted[0]
             matches = value in cnames
             wants = f"Railway asks for {kind} {value}"
-        if matches:
+        if problem.startswith("could not be resolved"):
+            out.append(warned(name, f"today: {today}; {wants}", "check the resolver (--dns-server) and re-run"))
+        elif matches:
             out.append(passed(name, f"today: {today}; {wants}: it matches"))
         else:
             out.append(

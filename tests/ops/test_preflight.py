@@ -468,3 +468,10 @@ def test_an_unreadable_stack_fails_each_platform_with_pulumis_words(tmp_path: Pa
             check = verdict(found, name, FAIL)
             assert "incorrect passphrase" in check.fix and "MAYA_INFRA_" in check.fix
         assert (tmp_path / "calls").read_text().count("config") == 1
+
+
+def test_an_unreachable_resolver_is_a_warning_about_the_resolver() -> None:
+    with world("staging") as w:
+        found = checks(w, env={"MAYA_DNS_SERVER": "127.0.0.1:9"}, only=("dns",), timeout=0.5)
+        check = verdict(found, "dns staging.mayassistant.com", WARN)
+        assert "could not be resolved" in check.seen and "--dns-server" in check.fix
