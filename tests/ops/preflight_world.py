@@ -7,7 +7,10 @@ with (credentials as ``MAYA_INFRA_<KEY>``, endpoints as ``MAYA_*_URL``); a test 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
+import shutil
 import socket
 import ssl
 import subprocess
@@ -124,7 +127,9 @@ class _Mailbox:
         return "250 OK"
 
 
+@functools.cache
 def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made once per process (openssl), in a folder that lives as long."""
     cert, key = folder / "smtp.crt", folder / "smtp.key"
     subprocess.run(
         [
@@ -137,6 +142,10 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+_CERT_FOLDER = Path(tempfile.mkdtemp(prefix="maya-preflight-tls-"))
+atexit.register(shutil.rmtree, _CERT_FOLDER, True)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -144,9 +153,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def smtp_server(folder: Path) -> Iterator[tuple[Controller, _Accounts, _Mailbox, Path]]:
+def smtp_server() -> Iterator[tuple[Controller, _Accounts, _Mailbox, Path]]:
     """STARTTLS required before AUTH, on 127.0.0.1; yields (controller, accounts, mailbox, CA file)."""
-    cert, key = _certificate(folder)
+    cert, key = _certificate(_CERT_FOLDER)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     accounts, mailbox = _Accounts(), _Mailbox()
@@ -243,6 +252,8 @@ def world(
     fake Railway serves (and introspects); ``request_budget``: its hourly limit (None: no limit, no headers);
     ``seed_project``: MAYA's Railway project runs already; ``custom_domain``: with its service and custom domain."""
     cfg = config.load_from_stack_file(stack)
+    # the loopback fakes need no pacing: Railway's request-rate cap at its maximum keeps the tests quick
+    cfg = cfg.model_copy(update={"railway": cfg.railway.model_copy(update={"requests_per_second": 50.0})})
     if team:
         cfg = cfg.model_copy(update={"frontend": cfg.frontend.model_copy(update={"team_id": TEAM})})
     with contextlib.ExitStack() as stack_of:
@@ -262,7 +273,7 @@ def world(
         vercel.add_token(DEPLOY_TOKEN, project=project_id)
         checkly = stack_of.enter_context(FakeCheckly())
         server = stack_of.enter_context(DnsServer(dns_records(cfg)))
-        _controller, accounts, mailbox, ca_file = stack_of.enter_context(smtp_server(folder))
+        _controller, accounts, mailbox, ca_file = stack_of.enter_context(smtp_server())
         env = {
             "PATH": "/nonexistent",  # no pulumi CLI: every credential comes from MAYA_INFRA_*
             "HOME": str(folder),
