@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from components.railway import operations as ops
@@ -80,8 +81,9 @@ def verdict(found: dict[str, Check], name: str, expected: str) -> Check:
 # ---- everything in order ------------------------------------------------------------------------------------
 
 
-def test_a_ready_stack_passes_every_check_and_nothing_is_written() -> None:
-    with world("staging") as w:
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_a_ready_stack_passes_every_check_and_nothing_is_written(stack: str) -> None:
+    with world(stack) as w:
         found = checks(w, ready(w))
         failures = {name: c for name, c in found.items() if c.verdict == FAIL}
         assert failures == {}
@@ -103,9 +105,10 @@ def test_a_ready_stack_passes_every_check_and_nothing_is_written() -> None:
             "smtp",
             "state.backend",
             "state.lock",
-            "dns staging.mayassistant.com",
+            *(f"dns {d}" for d in (*w.cfg.frontend.domains, *w.cfg.frontend.redirect_domains)),
         ):
             verdict(found, name, PASS)
+        assert found[f"dns {w.cfg.backend.custom_domain}"].verdict == WARN  # Railway names it at create
         assert "account token" in found["railway.token"].seen
         assert "77/77" in found["railway.schema"].seen or "documents valid" in found["railway.schema"].seen
         assert w.mutations() == {"railway": 0, "github": 0, "vercel": 0, "checkly": 0, "smtp messages": 0}
