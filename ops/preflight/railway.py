@@ -25,7 +25,7 @@ from ops.preflight.readonly import ReadOnlyTransport
 from ops.preflight.report import Check, failed, passed, skipped, warned
 
 API_TOKEN = Operation("PreflightApiToken", "query PreflightApiToken { apiToken { workspaces { id name } } }")
-ME = Operation("PreflightMe", "query PreflightMe { me { id email } }")
+ME = Operation("PreflightMe", "query PreflightMe { me { id email workspaces { id name } } }")
 REGIONS = Operation("PreflightRegions", "query PreflightRegions { regions { id name } }")
 INTROSPECTION = Operation("IntrospectionQuery", schema.INTROSPECTION)
 #: Preflight's own documents (validated against the vendored schema by the tests, like every other).
@@ -101,9 +101,23 @@ class RailwayChecks:
 
     # ---- token and workspace ------------------------------------------------------------------------------
     def _token(self, c: RailwayClient) -> bool:
+        """The token's kind and workspaces: ``apiToken`` (any API token), ``me`` (an account token only).
+
+        When ``apiToken`` is refused, ``me`` decides: an account token whose workspaces ``me`` lists still
+        passes (the docs do not say that every account token may introspect itself)."""
+        me: dict[str, Any] | None = None
         try:
             workspaces = c.execute(API_TOKEN)["apiToken"]["workspaces"]
         except errors.NotAuthorizedError:
+            try:
+                me = c.execute(ME)["me"]
+                workspaces = me.get("workspaces") or []
+            except errors.NotAuthorizedError:
+                workspaces = None
+        except errors.RailwayError as exc:
+            self.add(failed("railway.token", str(exc), "check railway.apiUrl and the network, then re-run"))
+            return False
+        if workspaces is None:
             self.add(
                 failed(
                     "railway.token",
@@ -113,12 +127,9 @@ class RailwayChecks:
                 )
             )
             return False
-        except errors.RailwayError as exc:
-            self.add(failed("railway.token", str(exc), "check railway.apiUrl and the network, then re-run"))
-            return False
         self.run.notes["railway.workspaces"] = workspaces
         try:
-            me = c.execute(ME)["me"]
+            me = me or c.execute(ME)["me"]
             kind = f"account token of {me.get('email') or me.get('id')}"
         except errors.NotAuthorizedError:
             kind = "workspace token"

@@ -161,6 +161,16 @@ def test_the_token_kind_is_told_apart_and_a_refused_token_fails() -> None:
         assert not any(name.startswith("railway.") and name != "railway.token" for name in found)
 
 
+def test_an_account_token_that_may_not_introspect_itself_passes_through_me() -> None:
+    with world("staging") as w:
+        w.railway.api_token_introspection = False
+        found = checks(w, only=("railway",), skip=("railway.schema",))
+        assert verdict(found, "railway.token", PASS).seen.startswith("account token of fake@example.invalid")
+        assert verdict(found, "railway.workspace", WARN)
+        w.railway.token_kind = "workspace"
+        assert "Not Authorized" in verdict(checks(w, only=("railway",)), "railway.token", FAIL).seen
+
+
 def test_a_live_schema_that_dropped_a_field_a_document_uses_fails_per_document(tmp_path: Path) -> None:
     """The fake serves a modified copy of the vendored schema through its introspection."""
     sdl = find_schema_path().read_text()

@@ -71,6 +71,8 @@ class FakeRailway(
         #: the workspaces ``apiToken``/``me`` list (None: the fake's one workspace; [] : none at all).
         self.token_kind = "account"
         self.token_workspaces: list[dict[str, str]] | None = None
+        #: False: ``apiToken`` answers Not Authorized (an account token that may not introspect itself).
+        self.api_token_introspection = True
         self.workspace_id = workspace_id
         self.workspace_name = workspace_name
         self.deploy_polls_to_finish = deploy_polls_to_finish

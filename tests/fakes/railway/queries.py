@@ -40,6 +40,8 @@ class QueriesMixin:
 
     @_query("apiToken")
     def _q_api_token(self, info: Any) -> dict[str, Any]:
+        if not self.api_token_introspection:
+            raise GraphQLError(NOT_AUTHORIZED)
         return {"workspaces": self._token_workspaces()}
 
     def _token_workspaces(self) -> list[dict[str, Any]]:
