@@ -42,6 +42,8 @@ class Secrets:
 
     stack: str
     env: Mapping[str, str]
+    #: The stack as the backend names it (``org/maya-infra/stack`` on Pulumi Cloud; else the stack).
+    qualified: str = ""
     _values: dict[str, str] | None = None
     _problem: str = ""
 
@@ -49,10 +51,11 @@ class Secrets:
         if self._values is not None:
             return
         self._values = {}
-        command = f"pulumi config --json --show-secrets --stack {self.stack}"
+        stack = self.qualified or self.stack
+        command = f"pulumi config --json --show-secrets --stack {stack}"
         try:
             result = subprocess.run(
-                ["pulumi", "config", "--json", "--show-secrets", "--stack", self.stack],
+                ["pulumi", "config", "--json", "--show-secrets", "--stack", stack],
                 cwd=PROJECT_DIR,
                 capture_output=True,
                 text=True,
@@ -116,7 +119,9 @@ class Run:
     @classmethod
     def of(cls, cfg: StackConfig, env: Mapping[str, str] | None = None, **options: Any) -> Run:
         env = dict(os.environ if env is None else env)
-        return cls(cfg, env, Secrets(cfg.stack, env), **options)
+        backend = cfg.state_backend
+        qualified = backend.stack_name(cfg.stack) if backend is not None and backend.kind == "pulumi-cloud" else ""
+        return cls(cfg, env, Secrets(cfg.stack, env, qualified), **options)
 
     @property
     def stack(self) -> str:

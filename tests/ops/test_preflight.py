@@ -224,6 +224,21 @@ def test_notification_events_named_otherwise_by_the_workspace_fail() -> None:
         assert "DEPLOYMENT_FAILED" in check.seen and "DEPLOYMENT_FAILURE_EVENTS" in check.fix
 
 
+@pytest.mark.parametrize(
+    ("documented", "expected"),
+    [("Deployment.failed, Deployment.crashed, Deployment.succeeded", PASS), ("Deploy.failed, Deploy.crashed", FAIL)],
+)
+def test_event_names_the_live_schema_documents_decide(tmp_path: Path, documented: str, expected: str) -> None:
+    sdl = find_schema_path().read_text()
+    field = "  ephemeralEnvironments: Boolean\n  eventTypes: [String!]!\n  projectId: String\n"
+    assert sdl.count(field) == 1
+    described = sdl.replace(field, field.replace("  eventTypes", f'  """One of: {documented}."""\n  eventTypes'))
+    (tmp_path / "schema.graphql").write_text(described)
+    with world("staging", schema_path=tmp_path / "schema.graphql") as w:
+        check = verdict(checks(w, only=("railway",)), "railway.notifications", expected)
+        assert ("documented event types" in check.seen) if expected == PASS else ("Deploy.failed" in check.seen)
+
+
 def test_a_missing_project_is_a_warning_that_points_at_adoption() -> None:
     with world("staging", seed_project=False) as w:
         check = verdict(checks(w, only=("railway",), skip=("railway.schema",)), "railway.project", WARN)
