@@ -93,11 +93,20 @@ class RailwayChecks:
         return self.checks
 
     def _guarded(self, step: Any, c: RailwayClient) -> None:
+        """One step; its failure is its own row (a Railway error, or an answer of an unexpected shape)."""
         name = f"railway.{step.__name__.strip('_').replace('_', '-')}"
         try:
             step(c)
         except errors.RailwayError as exc:
             self.add(failed(name, str(exc), "see the message; re-run `python -m ops preflight` once Railway answers"))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.add(
+                failed(
+                    name,
+                    f"Railway's answer has an unexpected shape ({type(exc).__name__}: {str(exc)[:200]})",
+                    "compare the live schema (railway.schema) with the documents; the answer changed under the code",
+                )
+            )
 
     # ---- token and workspace ------------------------------------------------------------------------------
     def _token(self, c: RailwayClient) -> bool:

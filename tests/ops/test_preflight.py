@@ -207,6 +207,17 @@ def test_a_region_railway_does_not_have_fails_the_template_check() -> None:
         assert "backend.databaseRegion eu-north9 is not one of Railway's regions" in check.seen
 
 
+def test_an_answer_of_an_unexpected_shape_fails_its_own_row_and_the_others_still_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with world("staging") as w:
+        template = w.railway._postgres_template()
+        monkeypatch.setattr(w.railway, "_postgres_template", lambda: {**template, "serializedConfig": "not json"})
+        found = checks(w, only=("railway",), skip=("railway.schema",))
+        assert "unexpected shape (JSONDecodeError" in verdict(found, "railway.template", FAIL).seen
+        assert verdict(found, "railway.notifications", WARN)
+
+
 def test_notification_events_named_otherwise_by_the_workspace_fail() -> None:
     with world("staging") as w:
         with RailwayClient(RAILWAY_TOKEN, ClientSettings(endpoint=w.railway.url, requests_per_second=500)) as c:
