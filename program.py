@@ -89,6 +89,7 @@ def _railway(stack: _Stack) -> None:
     wiring.railway_project_id = backend.project_id
     wiring.railway_environment_id = backend.environment_id
     wiring.railway_service_id = backend.service_id
+    wiring.railway_volume_instance_id = backend.volume_instance_id  # the production deploy's pre-deploy backup
     stack.exported.update(
         backend_url=backend.url,
         backend_service_domain=backend.service_domain,
@@ -145,6 +146,8 @@ def _github(stack: _Stack) -> None:
         ci_values[repo].update(envvars.resolved_for(cfg, target, stack.wiring))
     # the alert mail of the pipelines and the monitor (<environment>-alerts)
     alert_values = envvars.resolved_for(cfg, Target.CI_ALERTS, stack.wiring) if cfg.monitoring is not None else {}
+    # the scanners' tokens, in a job that holds no deploy secret (<environment>-scan)
+    scan_values = envvars.resolved_for(cfg, Target.CI_SCAN, stack.wiring)
     pipeline = GitHubPipeline(
         "pipeline",
         GitHubPipelineArgs(
@@ -155,6 +158,7 @@ def _github(stack: _Stack) -> None:
             alert_values=alert_values,
             # the scheduled monitor runs on the default branch, production's: it may mail for every stack
             alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production"),
+            scan_values=scan_values,
         ),
     )
     stack.declared.append(pipeline)

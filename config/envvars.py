@@ -27,10 +27,14 @@ class Target(enum.Enum):
     CI_BACKEND = "ci-backend"  # GitHub environment secret/variable of the backend repository
     CI_PREVIEW = "ci-preview"  # GitHub `preview` environment of the backend repository (docs/previews.md)
     CI_ALERTS = "ci-alerts"  # GitHub environment "<environment>-alerts" of each repository: alert mail only
+    CI_SCAN = "ci-scan"  # GitHub environment "<environment>-scan" of each repository: scanner tokens only
 
 
 #: The GitHub environment of a stack's alert mail is ``<environment>`` plus this (no reviewers, mail only).
 ALERTS_SUFFIX = "-alerts"
+#: The GitHub environment of the token-holding scanners (Snyk, Safety): ``<environment>`` plus this. It holds
+#: no deploy secret, so the scanners — third-party code — never run in a job that can deploy.
+SCAN_SUFFIX = "-scan"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Wiring:
     railway_project_id: pulumi.Input[str] | None = None
     railway_environment_id: pulumi.Input[str] | None = None
     railway_service_id: pulumi.Input[str] | None = None
+    #: the PostgreSQL volume instance of the stack's Railway database (the pre-deploy backup), None without one
+    railway_volume_instance_id: pulumi.Input[str] | None = None
     vercel_project_id: pulumi.Input[str] | None = None
     vercel_team_id: pulumi.Input[str] | None = None
     #: the staging project's "Protection Bypass for Automation" secret (components/vercel.py), a secret Output
@@ -246,7 +252,7 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "SNYK_TOKEN",
-        frozenset({Target.CI_FRONTEND}),
+        frozenset({Target.CI_SCAN}),
         True,
         ConfigSecret("snykToken"),
         frozenset(),
@@ -254,7 +260,7 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "SAFETY_API_KEY",
-        frozenset({Target.CI_BACKEND}),
+        frozenset({Target.CI_SCAN}),
         True,
         ConfigSecret("safetyApiKey"),
         frozenset(),
@@ -295,6 +301,27 @@ TABLE: tuple[EnvVar, ...] = (
         _BOTH,
         "the backend service, for deploys and rollbacks",
         platform="railway",
+    ),
+    EnvVar(
+        "RAILWAY_VOLUME_INSTANCE_ID",
+        frozenset({Target.CI_BACKEND}),
+        False,
+        Output("railway_volume_instance_id"),
+        frozenset({"production"}),
+        "the PostgreSQL volume the production deploy backs up before new migrations run",
+        platform="railway",
+        only_if=lambda c: c.is_production and c.has_railway_database,
+    ),
+    EnvVar(
+        "RAILWAY_BACKUP_TOKEN",
+        frozenset({Target.CI_BACKEND}),
+        True,
+        ConfigSecret("railwayBackupToken"),
+        frozenset(),
+        "takes the pre-deploy backup of the database volume (project tokens cannot): an account token of a bot "
+        "that is a member of the production Railway project only",
+        platform="railway",
+        only_if=lambda c: c.is_production and c.has_railway_database,
     ),
     EnvVar(
         "RAILWAY_PREVIEW_TOKEN",

@@ -82,6 +82,12 @@ SECRETS: tuple[SecretSpec, ...] = (
         "Vercel token of the pull-request previews (optional; a team without production; docs/previews.md)",
         _never,
     ),
+    SecretSpec(
+        "railwayBackupToken",
+        "RAILWAY_BACKUP_TOKEN",
+        "Railway account token of a bot in the production project only: the pre-deploy backup (docs/migrations.md)",
+        _never,
+    ),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
     SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),
     # Monitoring: optional here; required by the checks at the end of `parse` when their feature is on.

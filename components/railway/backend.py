@@ -303,7 +303,8 @@ class RailwayBackend(pulumi.ComponentResource):
         variables: rw.Variables,
         service_domain: rw.ServiceDomain,
     ) -> rw.Deployment:
-        """One deployment when the settings or variables change (their revisions), awaited until it runs.
+        """One redeploy of the live commit when the settings or variables change (their revisions), checked and
+        rolled back like CI's deploy (components/railway/providers/deploy.py).
 
         It depends on settings, variables and domain so it deploys what they declare, not what ran before.
         """
@@ -316,6 +317,7 @@ class RailwayBackend(pulumi.ComponentResource):
             revision=pulumi.Output.all(instance.revision, variables.revision).apply(lambda r: f"{r[0]}|{r[1]}"),
             timeout_seconds=backend.deploy_timeout_seconds,
             poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
+            pre_deploy=backend.pre_deploy_command,  # verified like CI's deploy: it went live through the migrations
             opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, variables, service_domain]),
         )
 

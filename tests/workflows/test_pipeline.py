@@ -12,7 +12,7 @@ import pytest
 
 from config import load_from_stack_file
 from tests.workflows.conftest import load_workflow
-from workflows import render_app_workflows
+from workflows import render_app_workflows, tools
 from workflows.pipeline import Route, all_routes, check_required
 
 ZERO = "0" * 40
@@ -169,15 +169,22 @@ def test_split_repositories_get_their_own_files_without_path_filters() -> None:
         }
     )
     files = render_app_workflows(split)
+    locks = [f".github/ci-tools/{name}" for name in tools.FILES]  # every repository installs its tools locked
     assert {repo: sorted(paths) for repo, paths in files.items()} == {
-        "maya-backend": [
-            ".github/workflows/backend.yml",
-            ".github/workflows/monitor.yml",
-            ".github/workflows/previews.yml",  # previews fork the backend's environment (docs/previews.md)
-            "apply_migrations.py",
-        ],
-        "omega-frontend": [".github/workflows/frontend.yml"],
+        "maya-backend": sorted(
+            [
+                *locks,
+                ".github/workflows/backend.yml",
+                ".github/workflows/monitor.yml",
+                ".github/workflows/previews.yml",  # previews fork the backend's environment (docs/previews.md)
+                "apply_migrations.py",
+            ]
+        ),
+        "omega-frontend": sorted([*locks, ".github/workflows/frontend.yml"]),
     }
+    back = files["maya-backend"][".github/workflows/backend.yml"]
+    # the backend's E2E job tests the staging site with the suite of the frontend's repository
+    assert "repository: mayassistant/omega-frontend" in back and "ref: develop" in back
     front = files["omega-frontend"][".github/workflows/frontend.yml"]
     assert "paths=()" in front and "working-directory: omega-frontend" not in front
     assert "Stack-specific: github.frontendRepository/backendRepository differs" in front
