@@ -8,9 +8,12 @@ regions, template, notificationRules, project, domains — about ten, a few seco
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+import graphql
 
 from components.railway import errors
 from components.railway import operations as ops
@@ -35,6 +38,8 @@ TOKENS_PAGE = "https://railway.com/account/tokens"
 #: Requests a first ``up`` of one stack sends, about (bench/railway_requests.py): less than this left is a warning.
 FIRST_UP_REQUESTS = 150
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
+#: How an event type looks in Railway's event stream and webhooks: ``Deployment.failed``.
+EVENT_NAME = re.compile(r"\b[A-Z][A-Za-z]+\.[a-z][A-Za-z_]+\b")
 
 
 def client(run: Run, token: str) -> RailwayClient:
@@ -361,13 +366,18 @@ class RailwayChecks:
             )
 
     def _documented_events(self) -> set[str] | None:
-        """Event names the live schema documents (an enum, or a list in the field's description), if any."""
+        """Event names the live schema documents — an enum ``NotificationEventType``, or names such as
+        ``Deployment.failed`` in the description of ``CreateNotificationRuleInput.eventTypes`` — if any (the
+        vendored schema has neither: the field is a bare ``[String!]!``)."""
         if self.live is None:
             return None
         enum = self.live.type_map.get("NotificationEventType")
-        if enum is not None and hasattr(enum, "values"):
+        if isinstance(enum, graphql.GraphQLEnumType):
             return set(enum.values)
-        return None
+        rule_input = self.live.type_map.get("CreateNotificationRuleInput")
+        field = rule_input.fields.get("eventTypes") if isinstance(rule_input, graphql.GraphQLInputObjectType) else None
+        names = set(EVENT_NAME.findall(field.description or "")) if field is not None else set()
+        return names or None
 
     # ---- what the custom domain needs (for the DNS checks) -------------------------------------------------
     def custom_domain_records(self, c: RailwayClient) -> list[Mapping[str, Any]] | None:

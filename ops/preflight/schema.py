@@ -2,10 +2,10 @@
 
 ``documents()`` is the one list of every GraphQL document maya-infra sends to Railway — the provider's
 (``components/railway/operations.py``), the pipelines' scripts (``workflows/scripts/``: the pull-request
-previews, the backend rollback, the 5xx-rate poller) and the Checkly check's copy of the metrics query
-(``components/error_rate.py``). ``compare()`` validates each one against the *live* schema (from
-introspection) and lists the differences from the vendored copy (``tests/railway/schema.graphql``) that touch a
-type, field or argument a document uses; the rest are only counted. The scheduled schema-drift job
+previews, the backend rollback, the pre-deploy backup, the 5xx-rate poller) and the Checkly check's copy of
+the metrics query (``components/error_rate.py``). ``compare()`` validates each one against the *live* schema
+(from introspection) and lists the differences from the vendored copy (``tests/railway/schema.graphql``) that
+touch a type, field or argument a document uses; the rest are only counted. The scheduled schema-drift job
 (``python -m ops preflight --only railway.schema``) runs the same comparison and keeps one issue open while a
 document is refused.
 """
@@ -23,7 +23,7 @@ from graphql.utilities import find_breaking_changes, find_dangerous_changes
 from components import error_rate as checkly_error_rate
 from components.railway import operations
 from config import PROJECT_DIR
-from workflows.scripts import error_rate, preview_graphql, railway_rollback
+from workflows.scripts import error_rate, predeploy_backup, preview_graphql, railway_rollback
 
 VENDORED = PROJECT_DIR / "tests" / "railway" / "schema.graphql"
 #: How many of the differences that matter are named in the table (the rest are counted).
@@ -50,6 +50,7 @@ def _name(text: str) -> str:
 SOURCES: tuple[tuple[str, Sequence[str]], ...] = (
     ("workflows/scripts/preview_graphql.py", preview_graphql.DOCUMENTS),
     ("workflows/scripts/railway_rollback.py", railway_rollback.DOCUMENTS),
+    ("workflows/scripts/predeploy_backup.py", predeploy_backup.DOCUMENTS),
     ("workflows/scripts/error_rate.py", (error_rate.QUERY,)),
     ("components/error_rate.py", (checkly_error_rate.QUERY,)),
 )
