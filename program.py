@@ -27,7 +27,7 @@ from components.vercel import VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
 from config.alerts import alert_rules
 from config.envvars import Resolved, Target, Wiring
-from config.model import MONITORING_CHECKLY
+from config.monitoring import MONITORING_CHECKLY
 from workflows import render_app_workflows
 from workflows.pipeline import all_configs, all_routes
 

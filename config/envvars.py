@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 import pulumi
 
 from config import StackConfig
-from config.model import MONITORING_SCHEDULE
+from config.monitoring import MONITORING_SCHEDULE
 from config.secrets import SECRETS, PreviewUse, SecretSpec
 
 
