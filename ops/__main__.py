@@ -13,12 +13,12 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ops import adopt, audit, backup, health, previews, render, rollback, status
+from ops import adopt, audit, backup, health, preflight, previews, render, rollback, status
 from ops.cli import Parser
 from ops.console import FAILED, INTERRUPTED, Streams
 
 #: One module per subcommand group; each adds its subcommands with ``register(subparsers)``.
-GROUPS = (render, status, health, rollback, audit, backup, previews, adopt)
+GROUPS = (render, status, health, rollback, audit, backup, previews, adopt, preflight)
 
 
 def build_parser() -> Parser:

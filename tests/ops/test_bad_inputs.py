@@ -163,6 +163,15 @@ def cases(p: Paths) -> dict[str, Case]:
         {},
         "quick",
     )
+    # preflight (its checks' failures are rows of its table; these are its usage and configuration errors)
+    local = ("--only", "state", "--backend", f"file://{p.folder}")  # the local state check only: no request
+    out["preflight/unknown-stack"] = Case(("preflight", "--stack", "prod"), 2, ("unknown stack 'prod'",))
+    out["preflight/unknown-family"] = Case(("preflight", "--stack", "staging", "--only", "bogus"), 2, ("--only bogus",))
+    out["preflight/unknown-skip"] = Case(("preflight", "--stack", "staging", "--skip", "dns"), 2, ("--skip dns",))
+    out["preflight/zero-timeout"] = Case(("preflight", "--stack", "staging", "--timeout", "0"), 2, ("--timeout",))
+    summary = ("preflight", "--stack", "staging", *local, "--summary")
+    out["preflight/summary-is-a-folder"] = Case((*summary, str(p.folder)), 2, ("cannot write", "--summary"))
+    out["preflight/summary-under-a-file"] = Case((*summary, str(p.file / "s.md")), 2, ("cannot write",))
     # adopt (discovery only: no --yes, no terminal)
     adopt = ("adopt", "--stack", "staging")
     out["adopt/unknown-project-id"] = Case((*adopt, "--id", "project=prj-nope"), 2, ("--id project=prj-nope",))
