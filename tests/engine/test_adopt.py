@@ -137,7 +137,8 @@ def test_up_after_adoption_creates_and_deletes_nothing_and_keeps_the_data(
     creates = {op for op in counts if op.endswith("Create") or op == "TemplateDeployV2"}
     deletes = {op for op in counts if op.endswith("Delete")}
     assert creates == {"ProjectTokenCreate", "NotificationRuleCreate"} and deletes == set(), counts
-    deploys = counts.get("ServiceInstanceDeployV2", 0)
+    assert counts.get("ServiceInstanceDeployV2", 0) == 0  # the running commit is redeployed, never Railway's pick
+    deploys = counts.get("ServiceInstanceDeployCommit", 0)
     assert deploys == (1 if stack.name == "production" else 0)  # only when a setting differs
     assert running.volume_id in fake.state.volumes and fake.state.volumes[running.volume_id]["_marker"] == MARKER
     outputs = stack.outputs()

@@ -97,8 +97,11 @@ def test_preview_after_adoption_imports_the_github_objects(
         assert seeded and adopted >= {f"pipeline-{cfg.github.backend_repository}-{k}-{n}" for k, n in seeded}
         assert adopted <= imported, f"found by ops adopt, created anyway: {sorted(adopted & created)}"
         # workflow files are committed over (overwrite_on_create), not imported (see ops/adopt.py); the rest of
-        # what is created is what the running MAYA does not have: the alerts and previews environments
-        assert {n for n in created if "/" not in n and "-alerts-" not in n and not n.startswith("previews-")} == set()
+        # what is created is what the running MAYA does not have: the alerts, scan and previews environments
+        new = ("-alerts-", "-scan-")
+        assert {
+            n for n in created if "/" not in n and not any(k in n for k in new) and not n.startswith("previews-")
+        } == set()
         assert not any(op in ("delete", "replace") for op, _ in github_steps)
         assert railway.count(mutations_only=True) == 0
         assert not [r for r in gh.requests if r.method != "GET"], "a preview writes nothing to GitHub"

@@ -37,6 +37,12 @@ def _changes(result: auto.UpResult | auto.RefreshResult | auto.DestroyResult) ->
     return {k: v for k, v in (result.summary.resource_changes or {}).items() if k != "same"}
 
 
+def _redeploys_of_the_live_commit(fake: FakeRailway) -> int:
+    """Deploys a stack update sent once the service runs: each names the live commit (never Railway's pick)."""
+    assert fake.count("ServiceInstanceDeployV2") == 0, "a redeploy let Railway pick the commit"
+    return fake.count("ServiceInstanceDeployCommit")
+
+
 def _project_count(fake: FakeRailway) -> int:
     return len(fake.state.projects)
 
@@ -69,7 +75,7 @@ def test_one_variable_changed_is_one_update_and_one_deploy(world: tuple[EngineSt
     result = stack.up()
     assert _changes(result) == {"update": 2}  # the variable set, and the deployment it triggers
     assert fake.count("VariableCollectionUpsert") == 1
-    assert fake.count("ServiceInstanceDeployV2") == 1
+    assert _redeploys_of_the_live_commit(fake) == 1
     outputs = stack.outputs()
     key = (outputs["railway_project_id"], outputs["railway_environment_id"], outputs["railway_service_id"])
     assert fake.state.variables[key]["STRIPE_API_KEY"] == "test-stripe-key-rotated-77"
@@ -96,7 +102,7 @@ def test_drift_is_found_by_refresh_and_reverted_by_up(world: tuple[EngineStack, 
         fake.state.variables[(project, env, service)]["ANTHROPIC_API_KEY"] == TEST_SECRETS["maya-infra:anthropicApiKey"]
     )
     assert fake.state.instances[(service, env)]["healthcheckPath"] == "/api/health"
-    assert fake.count("ServiceInstanceDeployV2") == 1
+    assert _redeploys_of_the_live_commit(fake) == 1
     fake.reset_counters()
     assert _changes(stack.up()) == {} and fake.count(mutations_only=True) == 0
 
@@ -167,7 +173,7 @@ def test_failed_deployment_fails_up_naming_it_and_the_next_up_retries(world: tup
     assert failed and any(failed[0]["id"] in line and "CRASHED" in line for line in lines)
     fake.reset_counters()
     stack.up()
-    assert fake.count("ServiceInstanceDeployV2") == 1
+    assert _redeploys_of_the_live_commit(fake) == 1
     assert stack.outputs()["railway_deployment_status"] == "SUCCESS"
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
+from config.envvars import SCAN_SUFFIX
 from tests.engine.github_world import (
     GITHUB_SECRETS,
     USERS,
@@ -120,8 +121,8 @@ def _check_created(w: World) -> None:
 
     repo_key = gh["backendRepository"]
     assert sorted(env.secrets) == outputs["secret_names"]["github"][repo_key]
-    for name, key in GITHUB_SECRETS.items():  # the plaintext the deploy job will see is the stack's value
-        assert w.github.decrypt_secret(w.repo, env.name, name) == TEST_SECRETS[key]
+    for name, key in GITHUB_SECRETS.items():  # the plaintext the scan job will see is the stack's value
+        assert w.github.decrypt_secret(w.repo, f"{env.name}{SCAN_SUFFIX}", name) == TEST_SECRETS[key]
     assert w.github.decrypt_secret(w.repo, env.name, "RAILWAY_TOKEN") in w.railway_tokens()
     assert env.variables["RAILWAY_PROJECT_ID"].value == outputs["railway_project_id"]
     assert env.variables["BACKEND_URL"].value == outputs["backend_url"]
@@ -171,7 +172,7 @@ def test_the_github_half_from_nothing_to_nothing(world: World) -> None:
     assert _writes(gh, mark) == []
 
     # one secret changed: exactly one sealed PUT, and the deploy job would see the new value
-    env_name = w.stack.outputs()["github_environment"]
+    env_name = w.stack.outputs()["github_environment"] + SCAN_SUFFIX  # the scanners' tokens live there alone
     w.stack.set_secret("maya-infra:snykToken", "test-snyk-token-rotated-51")
     mark = gh.mark()
     assert _changes(w.stack.up(on_output=out)) == {"update": 1}
