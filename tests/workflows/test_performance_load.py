@@ -198,7 +198,8 @@ def test_a_healthy_staging_passes_every_budget_and_reports_a_table(
     status, report = _judge(job, runner_temp, fast, _plan())
     assert status == 0, report
     assert "| `backend /api/health` |" in report and "| `frontend /` |" in report and "| all |" in report
-    assert "no baseline" in report and "Every budget holds" in report
+    assert "Baseline: none, the first successful run" in report and "new: no baseline" in report
+    assert "Every budget holds" in report
     same, report = _judge(job, runner_temp, fast, _plan(), baseline=fast)
     assert same == 0 and "+0 %" in report, report
 

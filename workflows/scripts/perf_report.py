@@ -197,8 +197,7 @@ def evaluate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     note = args.baseline_note or (
         "compared with the last successful run on the staging branch"
         if baseline is not None
-        else "no baseline: this is the first successful run (or its artifact expired); regressions are judged "
-        "from the next run on"
+        else "none, the first successful run (or its artifact expired); regressions are judged from the next run on"
     )
     head = [
         "### Load test of staging (Locust)",
