@@ -151,12 +151,15 @@ def main(args: argparse.Namespace, io: Streams) -> int:
         print(text_table(checks), file=io.out)
         print(f"\n{counts(checks)}; {elapsed:.1f} s; requests: {requests} (all reads)", file=io.out)
         summary = args.summary or run.env.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with Path(summary).open("a", encoding="utf-8") as handle:
-                handle.write(markdown_table(checks, f"Preflight of stack {args.stack}"))
         comparison = run.notes.get("railway.schema")
-        if args.schema_issue is not None and isinstance(comparison, Comparison) and not comparison.ok:
-            args.schema_issue.write_text(issue_body(comparison, args.stack), encoding="utf-8")
+        try:  # an unusable --summary / --schema-issue path is one line (exit 2), never a traceback
+            if summary:
+                with Path(summary).open("a", encoding="utf-8") as handle:
+                    handle.write(markdown_table(checks, f"Preflight of stack {args.stack}"))
+            if args.schema_issue is not None and isinstance(comparison, Comparison) and not comparison.ok:
+                args.schema_issue.write_text(issue_body(comparison, args.stack), encoding="utf-8")
+        except OSError as exc:
+            raise OpsError(f"cannot write {exc.filename}: {exc.strerror} (--summary, --schema-issue)") from None
         return exit_code(checks)
 
     return run_guarded("preflight", io.err, body)
