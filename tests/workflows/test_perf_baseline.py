@@ -48,12 +48,14 @@ def github() -> Iterator[FakeGitHub]:
         yield fake
 
 
-def _fetch(github: FakeGitHub, tmp_path: Path, *extra: str) -> tuple[int, dict[str, str], str]:
+def _fetch(
+    github: FakeGitHub, tmp_path: Path, *extra: str, sleeps: list[float] | None = None
+) -> tuple[int, dict[str, str], str]:
     output = tmp_path / "github_output"
     output.write_text("")
     env = {"GITHUB_API_URL": github.url + "api/v3", "GITHUB_TOKEN": TOKEN, "GITHUB_OUTPUT": str(output)}
     argv = ["--repo", REPO, "--branch", "develop", "--artifact", BASELINE_ARTIFACT, "--out", str(tmp_path / "b.csv")]
-    status = perf_baseline.main([*argv, *extra], env=env)
+    status = perf_baseline.main([*argv, *extra], env=env, sleep=(sleeps if sleeps is not None else []).append)
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     return status, outputs, (tmp_path / "b.csv").read_text() if (tmp_path / "b.csv").exists() else ""
 
@@ -130,11 +132,12 @@ def test_an_unusable_artifact_fails_the_step(
 
 
 def test_github_unreachable_after_the_retries_fails_rather_than_judging_without_a_baseline(
-    github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("time.sleep", lambda _seconds: None)  # script_http's backoff between attempts
     github.inject(Fault("actions/list-artifacts-for-repo", 502, times=10))
-    status, outputs, _ = _fetch(github, tmp_path)
+    sleeps: list[float] = []
+    status, outputs, _ = _fetch(github, tmp_path, sleeps=sleeps)
+    assert len(sleeps) == 3  # script_http's backoff between the 4 attempts (not waited here)
     assert status == 1 and outputs == {}
     assert "could not be fetched" in capsys.readouterr().out
     assert len([r for r in github.requests if r.operation_id == "actions/list-artifacts-for-repo"]) == 4

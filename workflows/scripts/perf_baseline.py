@@ -21,6 +21,7 @@ import argparse
 import io
 import os
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -121,7 +122,12 @@ def stats_member(archive: bytes) -> bytes:
         raise script_http.ScriptError("the artifact is not a zip archive") from None
 
 
-def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, get: Fetch = fetch) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    get: Fetch = fetch,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
     parser = argparse.ArgumentParser(prog="perf_baseline", description=__doc__.split("\n\n")[0])
     for option in ("--repo", "--branch", "--artifact"):
         parser.add_argument(option, required=True)
@@ -132,7 +138,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     github = GitHub(
         environment.get("GITHUB_API_URL") or "https://api.github.com",
         environment.get("GITHUB_TOKEN", ""),
-        script_http.Http(attempts=4),
+        script_http.Http(attempts=4, sleep=sleep),
         get,
     )
     try:
