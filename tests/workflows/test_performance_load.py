@@ -1,6 +1,6 @@
 """The performance job's steps, run as the runner runs them, with Locust really loading a local server.
 
-The job is rendered from staging's config with a short run (3 s at full load), its ``Write …`` steps write the
+The job is rendered from staging's config with a short run (4 s at full load), its ``Write …`` steps write the
 scripts into a temporary ``$RUNNER_TEMP``, its load-test step runs ``locust`` headless against a server on
 127.0.0.1 that the test slows down or makes fail on purpose, and its judge step evaluates the statistics.
 Each rule is seen failing on its own: the p95 budget, the error-rate budget, the regression rule against a
@@ -77,21 +77,21 @@ SHORT = PerformanceSettings(
     duration_seconds=10,
     min_wait_seconds=0.02,
     max_wait_seconds=0.05,
-    backend=(LoadPath(path="/api/health", weight=2, p95_ms=1000),),
+    backend=(LoadPath(path="/api/health", weight=4, p95_ms=1000),),
     frontend=(LoadPath(path="/", weight=1, p95_ms=1000),),
-    min_requests=10,
+    min_requests=3,  # a run of a few seconds on a busy shared machine: enough to judge, never flaky
 )
 
 
 @pytest.fixture(scope="module")
 def job() -> dict[str, Any]:
-    """The performance job of staging's config, with a run of 1 s of ramp and 3 s at full load.
+    """The performance job of staging's config, with a run of 1 s of ramp and 4 s at full load.
 
     ``model_copy`` skips validation, which refuses runs shorter than 10 s (too short to mean anything on
     staging); the steps themselves are the ones staging's workflow has.
     """
     cfg = load_from_stack_file("staging")
-    short = cfg.model_copy(update={"performance": SHORT.model_copy(update={"duration_seconds": 3})})
+    short = cfg.model_copy(update={"performance": SHORT.model_copy(update={"duration_seconds": 4})})
     return performance_jobs([short], after=["deploy"])[PERFORMANCE_JOB]
 
 
@@ -193,8 +193,10 @@ def test_a_healthy_staging_passes_every_budget_and_reports_a_table(
     job: dict[str, Any], runner_temp: Path, fast: Path
 ) -> None:
     stats = read_stats(fast)
-    assert stats["backend /api/health"].requests >= 10 and stats["frontend /"].requests >= 5
-    assert stats["backend /api/health"].requests > stats["frontend /"].requests  # weight 2 against 1
+    assert stats["backend /api/health"].requests >= 3 and stats["frontend /"].requests >= 3
+    # weight 4 against 1: a share of 80 %; at least twice the other's requests (2.6 standard errors below 80 % at
+    # 60 requests, 3.3 above the 50 % of ignored weights)
+    assert stats["backend /api/health"].requests >= 2 * stats["frontend /"].requests, stats
     status, report = _judge(job, runner_temp, fast, _plan())
     assert status == 0, report
     assert "| `backend /api/health` |" in report and "| `frontend /` |" in report and "| all |" in report
