@@ -133,6 +133,22 @@ def _workflow_polls_error_rate(cfg: StackConfig) -> bool:
     return cfg.error_rate_poller == MONITORING_SCHEDULE and not cfg.is_production
 
 
+def _tracks_errors(cfg: StackConfig) -> bool:
+    return cfg.error_tracking is not None
+
+
+#: The backend's release is the commit of the running deployment: Railway sets RAILWAY_GIT_COMMIT_SHA in every
+#: deployment of a GitHub source, and a same-service reference resolves to it (the deploy job marks that release).
+SENTRY_RELEASE_REFERENCE = "${{RAILWAY_GIT_COMMIT_SHA}}"
+
+
+def _tracking(
+    name: str, targets: frozenset[Target], secret: bool, source: Source, description: str, previews: PreviewUse = True
+) -> EnvVar:
+    """A variable of the optional error tracker: present exactly where ``maya-infra:errorTracking`` is set."""
+    return EnvVar(name, targets, secret, source, _BOTH, description, previews=previews, only_if=_tracks_errors)
+
+
 def _backend_secret(spec: SecretSpec) -> EnvVar:
     """The backend variable of a secret ``config.secrets`` declares as one (``SecretSpec.backend``)."""
     assert spec.backend is not None
@@ -385,6 +401,74 @@ TABLE: tuple[EnvVar, ...] = (
         only_if=lambda c: c.preview_e2e,
     ),
     EnvVar("BACKEND_URL", _CI, False, Output("backend_url"), _BOTH, "health checks and smoke tests after a deploy"),
+    # --- error tracking (optional: maya-infra:errorTracking; docs/monitoring.md, "Error tracking") --------------
+    # never in previews: a pull request's unreviewed code must not report into the stack's Sentry project
+    _tracking(
+        "SENTRY_DSN", frozenset({Target.BACKEND}), True, ConfigSecret("sentryDsn"), "the backend's Sentry DSN", False
+    ),
+    _tracking(
+        "SENTRY_ENVIRONMENT",
+        frozenset({Target.BACKEND}),
+        False,
+        Setting(lambda c: c.environment),
+        "the environment the backend's errors are filed under",
+    ),
+    _tracking(
+        "SENTRY_RELEASE",
+        frozenset({Target.BACKEND}),
+        False,
+        Setting(lambda c: SENTRY_RELEASE_REFERENCE),
+        "the release of the backend's errors: the commit Railway deployed (the deploy job marks it in Sentry)",
+    ),
+    _tracking(
+        "NEXT_PUBLIC_SENTRY_DSN",
+        frozenset({Target.FRONTEND_BUILD}),
+        False,
+        Setting(lambda c: c.error_tracking.frontend_dsn if c.error_tracking else ""),
+        "the frontend's Sentry DSN (public: the browser sends errors with it)",
+    ),
+    _tracking(
+        "NEXT_PUBLIC_SENTRY_ENVIRONMENT",
+        frozenset({Target.FRONTEND_BUILD}),
+        False,
+        Setting(lambda c: c.environment),
+        "the environment the frontend's errors are filed under (its release is the built commit, SENTRY_RELEASE)",
+    ),
+    _tracking(
+        "SENTRY_AUTH_TOKEN",
+        _CI,
+        True,
+        ConfigSecret("sentryAuthToken"),
+        "lets the deploy jobs mark each release in Sentry (sentry-cli; scope project:releases)",
+    ),
+    _tracking(
+        "SENTRY_URL",
+        _CI,
+        False,
+        Setting(lambda c: c.error_tracking.url if c.error_tracking else ""),
+        "the Sentry server sentry-cli talks to",
+    ),
+    _tracking(
+        "SENTRY_ORG",
+        _CI,
+        False,
+        Setting(lambda c: c.error_tracking.organization if c.error_tracking else ""),
+        "the Sentry organization of the releases",
+    ),
+    _tracking(
+        "SENTRY_FRONTEND_PROJECT",
+        frozenset({Target.CI_FRONTEND}),
+        False,
+        Setting(lambda c: c.error_tracking.frontend_project if c.error_tracking else ""),
+        "the frontend's Sentry project (the frontend deploy job marks its releases there)",
+    ),
+    _tracking(
+        "SENTRY_BACKEND_PROJECT",
+        frozenset({Target.CI_BACKEND}),
+        False,
+        Setting(lambda c: c.error_tracking.backend_project if c.error_tracking else ""),
+        "the backend's Sentry project (the backend deploy job marks its releases there)",
+    ),
     EnvVar(
         "FRONTEND_URL",
         frozenset({Target.CI_FRONTEND}),

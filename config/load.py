@@ -40,7 +40,9 @@ from config.model import (
     StateBackendSettings,
     _KeyedError,
 )
+from config.performance import PerformanceSettings
 from config.secrets import KNOWN_KEYS, SECRET_KEYS, SECRETS
+from config.tracking import ErrorTrackingSettings, dsn_problem
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "stateBackend": StateBackendSettings,
     "previews": PreviewSettings,
     "adopt": AdoptSettings,
+    "performance": PerformanceSettings,
+    "errorTracking": ErrorTrackingSettings,
 }
 
 
@@ -132,6 +136,8 @@ def parse(
     sections = _read_sections(stack, ours, problems)
     if require_secrets:
         problems += _missing_secret_problems(stack, platforms, sections, secrets, reported)
+        tracking = sections.get("errorTracking") if "errorTracking" in ours else False
+        problems += _error_tracking_secret_problems(stack, tracking, platforms, secrets, reported)
     if problems:
         raise ConfigError(stack, problems)
     return _assemble(stack, platforms, sections, secrets, secret_keys)
@@ -236,6 +242,8 @@ def _missing_section(stack: str, name: str, ours: Mapping[str, Any], problems: l
         return None  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
     if name == "adopt":
         return None  # nothing to adopt (written by `python -m ops adopt`)
+    if name in ("performance", "errorTracking"):
+        return None  # no performance stage (production never has one) / no error tracker: both optional
     if name == "stateBackend":
         return None  # needed to render the infra workflows, which say so (workflows/infra.py)
     if name == "monitoring" and stack != "production":
@@ -273,7 +281,8 @@ def _section_problems(stack: str, name: str, model: type[BaseModel], exc: Valida
         path = _loc_to_path(name, loc)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            known = sorted(f.alias or n for n, f in model.model_fields.items())
+            owner = _model_at(model, loc[:-1])
+            known = sorted(f.alias or n for n, f in owner.model_fields.items())
             leaf = str(err["loc"][-1]) if err["loc"] else ""
             close = difflib.get_close_matches(leaf, known, n=1)
             msg = "is not a known setting" + (f" (did you mean {close[0]}?)" if close else "")
@@ -287,6 +296,26 @@ def _section_problems(stack: str, name: str, model: type[BaseModel], exc: Valida
             fix = _fix_set(stack, path, "<value>")
         problems.append(Problem(path, msg, fix))
     return problems
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The (nested) model that holds the key at ``loc``, so a misspelt nested key gets its own suggestion."""
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an item of a tuple of models: the same model
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        nested = [t for t in _types_in(field.annotation if field else None) if issubclass(t, BaseModel)]
+        if not nested:
+            return model
+        model = nested[0]
+    return model
+
+
+def _types_in(annotation: Any) -> list[type]:
+    """The classes named by an annotation (``tuple[X, ...]``, ``X | None``, ``X``)."""
+    if isinstance(annotation, type):
+        return [annotation]
+    return [t for arg in getattr(annotation, "__args__", ()) for t in _types_in(arg)]
 
 
 def _missing_secret_problems(
@@ -364,6 +393,7 @@ def _assemble(
     )
     sections = {**sections}
     sections["state_backend"] = sections.pop("stateBackend", None)
+    sections["error_tracking"] = sections.pop("errorTracking", None)
     try:
         fields = {"platforms": platforms, "secrets": secrets, "declared_secrets": declared | set(secrets), **sections}
         return StackConfig(stack=stack, **fields)  # type: ignore[arg-type]
@@ -372,7 +402,8 @@ def _assemble(
         for err in exc.errors():
             cause = err.get("ctx", {}).get("error")
             if isinstance(cause, _KeyedError):
-                problems.append(Problem(cause.path, cause.message, _fix_set(stack, cause.path, "<value>")))
+                fix = cause.fix or _fix_set(stack, cause.path, "<value>")
+                problems.append(Problem(cause.path, cause.message, fix))
             else:
                 problems.append(Problem(".".join(map(str, err["loc"])) or "(stack)", err["msg"], "see README"))
         raise ConfigError(stack, problems) from None
@@ -432,6 +463,44 @@ def _monitoring_secret_problems(
                 "slackWebhookUrl", "must be an https:// incoming-webhook URL", _fix_secret(stack, "slackWebhookUrl")
             )
         )
+    return problems
+
+
+def _error_tracking_secret_problems(
+    stack: str, tracking: Any, platforms: Collection[str], secrets: Mapping[str, SecretStr], reported: Collection[str]
+) -> list[Problem]:
+    """``sentryDsn`` (and, with GitHub, ``sentryAuthToken``) exactly when ``errorTracking`` is set.
+
+    ``tracking``: the valid section, None when it is set but invalid (reported with its own keys), False when
+    the stack has none.
+    """
+    problems: list[Problem] = []
+    if tracking is None:
+        return problems
+    if tracking is False:
+        for key in ("sentryDsn", "sentryAuthToken"):
+            if key in secrets:
+                problems.append(
+                    Problem(
+                        key,
+                        f"is set but {NAMESPACE}:errorTracking is not (nothing would use it; docs/monitoring.md)",
+                        f"pulumi config rm {NAMESPACE}:{key} --stack {stack}",
+                    )
+                )
+        return problems
+    needed = {"sentryDsn": "errorTracking is set: the backend reports its errors with it"}
+    if "github" in platforms:
+        needed["sentryAuthToken"] = (
+            "errorTracking is set: the deploy jobs mark each release with it (a Sentry auth token with the "
+            "project:releases scope)"
+        )
+    for key, why in needed.items():
+        if key not in secrets and key not in reported:
+            problems.append(Problem(key, f"is missing ({why})", _fix_secret(stack, key)))
+    dsn = secrets.get("sentryDsn")
+    problem = None if dsn is None else dsn_problem(dsn.get_secret_value())
+    if problem:
+        problems.append(Problem("sentryDsn", problem, _fix_secret(stack, "sentryDsn")))
     return problems
 
 

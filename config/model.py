@@ -24,6 +24,8 @@ from pydantic import (
 )
 
 from config.monitoring import MONITORING_CHECKLY, MONITORING_NONE, MONITORING_SCHEDULE, MonitoringSettings
+from config.performance import PerformanceSettings
+from config.tracking import ErrorTrackingSettings
 from config.types import REGION_RE, Branch, Domain, GitHubName, UrlPath, _Section
 
 NAMESPACE = "maya-infra"
@@ -340,6 +342,10 @@ class StackConfig(BaseModel):
     state_backend: StateBackendSettings | None = None
     previews: PreviewSettings = PreviewSettings(enabled=False)
     adopt: AdoptSettings = AdoptSettings()
+    #: the staging performance stage (config/performance.py); staging only, None = no stage
+    performance: PerformanceSettings | None = None
+    #: the optional error tracker (config/tracking.py); None = the 5xx-rate alert is the error signal
+    error_tracking: ErrorTrackingSettings | None = None
     secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
     #: Names of the secrets the stack holds, values known or not (tools reading only the stack file see these).
     declared_secrets: frozenset[str] = frozenset()
@@ -508,10 +514,31 @@ class StackConfig(BaseModel):
                 "needs backend.database 'railway': each preview gets its own PostgreSQL, while an external "
                 "database would be shared with the stack (set previews.enabled to false)",
             )
+        self._performance_check()
         overlap = set(self.frontend.domains) & set(self.frontend.redirect_domains)
         if overlap:
             raise _KeyedError("frontend.redirectDomains", f"{sorted(overlap)} are also primary domains")
         return self
+
+    def _performance_check(self) -> None:
+        """The stage runs on staging only, against the addresses users reach (workflows/performance.py)."""
+        perf = self.performance
+        if perf is None:
+            return
+        if self.is_production:
+            raise _KeyedError(
+                "performance",
+                "the performance stage runs on staging only (the gate carries its result to production, and "
+                "production's real users must never be load-tested): remove the section from this stack",
+                f"pulumi config rm {NAMESPACE}:performance --stack {self.stack}",
+            )
+        if perf.backend and not self.backend.custom_domain:
+            raise _KeyedError(
+                "performance.backend",
+                "needs backend.customDomain: the load test targets the backend at the address its users reach, "
+                "written into the workflow (or empty this list to load the frontend only)",
+                f"pulumi config set --path '{NAMESPACE}:backend.customDomain' <api domain> --stack {self.stack}",
+            )
 
     def _production_monitor_check(self) -> None:
         """Production's monitor must be a real 30-second check that mails (Checkly), not the 5-minute schedule.
@@ -543,7 +570,11 @@ class StackConfig(BaseModel):
 
 
 class _KeyedError(ValueError):
-    def __init__(self, path: str, message: str) -> None:
+    """A cross-section problem: the key it is about, what is wrong, and (when setting the key is not the fix)
+    the command that fixes it."""
+
+    def __init__(self, path: str, message: str, fix: str | None = None) -> None:
         super().__init__(message)
         self.path = path
         self.message = message
+        self.fix = fix

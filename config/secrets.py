@@ -101,6 +101,14 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("checklyAccountId", "CHECKLY_ACCOUNT_ID", "Checkly account id (uptime monitoring)", _never),
     SecretSpec("slackWebhookUrl", "SLACK_WEBHOOK_URL", "Slack incoming-webhook URL for alerts", _never),
     SecretSpec("pagerdutyServiceKey", "PAGERDUTY_SERVICE_KEY", "PagerDuty integration (service) key", _never),
+    # Error tracking: required by the checks at the end of `parse` when errorTracking is set, refused without it.
+    SecretSpec("sentryDsn", "SENTRY_DSN", "the backend's Sentry DSN (with errorTracking)", _never),
+    SecretSpec(
+        "sentryAuthToken",
+        "SENTRY_AUTH_TOKEN",
+        "Sentry auth token with project:releases, marks each deploy's release (with errorTracking)",
+        _never,
+    ),
 )
 SECRET_KEYS = {spec.key for spec in SECRETS}
 STRUCTURED_KEYS = (
@@ -114,5 +122,7 @@ STRUCTURED_KEYS = (
     "stateBackend",
     "previews",
     "adopt",
+    "performance",
+    "errorTracking",
 )
 KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)

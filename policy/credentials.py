@@ -51,6 +51,8 @@ SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")),
     ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    # the error tracker's CI token (maya-infra:sentryAuthToken): organization (sntrys_) or user (sntryu_) tokens
+    ("Sentry auth token", re.compile(r"\bsntry[su]_[A-Za-z0-9+/=_-]{20,}")),
     ("Twilio account SID", re.compile(r"\bAC[0-9a-f]{32}\b")),
     ("Authorization header", re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{20,}")),
     (

@@ -19,6 +19,7 @@ from config.envvars import SCAN_SUFFIX, Target
 from workflows import pins, tools
 from workflows.e2e import E2E_JOB, playwright_job, site_target
 from workflows.mail import ALERT_JOB, pipeline_alert_job
+from workflows.performance import performance_jobs
 from workflows.pipeline import (
     BACKEND_CHECK,
     CHANGES_JOB,
@@ -45,6 +46,7 @@ from workflows.render import (
     write_script,
 )
 from workflows.smoke import health_arguments
+from workflows.tracking import mark_release
 
 PATH = ".github/workflows/backend.yml"
 TEST_DATABASE_URL = "postgresql://postgres@localhost:5432/maya_test"
@@ -180,7 +182,7 @@ def test_job(directory: str) -> Job:
 
 def build_job(directory: str) -> Job:
     """The app imports, migrations are named, ordered and apply twice cleanly, .env.example is complete."""
-    backend_variables = " ".join(shlex.quote(name) for name in ci_names(Target.BACKEND))
+    backend_variables = " ".join(shlex.quote(name) for name in ci_names(Target.BACKEND, optional=False))
     return _python_job(
         "Build checks",
         directory,
@@ -290,6 +292,7 @@ def deploy_job(cfg: StackConfig, directory: str, production: str) -> Job:
                 "env": health_url,
                 "run": health,
             },
+            mark_release("backend"),
             {
                 "name": "Roll back to the last deployment that was live and healthy",
                 "id": "rollback",
@@ -370,6 +373,7 @@ def render(
         "scan": safety_job(directory),
         "deploy": deploy_job(cfg, directory, production),
         E2E_JOB: e2e_job(cfg, configs),
+        **performance_jobs(configs, after=["deploy", E2E_JOB]),
     }
     gate = staging_gate_job(
         configs, BACKEND_CHECK, checks, folder=directory, workflow=PATH, required=gated_jobs(later, "deploy")

@@ -22,6 +22,7 @@ from config.envvars import SCAN_SUFFIX, Target
 from workflows import pins, tools
 from workflows.e2e import E2E_JOB, playwright_job, staging_target
 from workflows.mail import ALERT_JOB, pipeline_alert_job
+from workflows.performance import performance_jobs
 from workflows.pipeline import (
     CHANGES_JOB,
     DEPLOY,
@@ -48,6 +49,7 @@ from workflows.render import (
     write_script,
 )
 from workflows.smoke import health_arguments
+from workflows.tracking import mark_release, release_env
 
 PATH = ".github/workflows/frontend.yml"
 PRODUCTION_SCRIPT = "vercel_production.py"
@@ -357,7 +359,7 @@ def deploy_job(cfg: StackConfig, directory: str, node: str, production: str) -> 
                 "env": vercel,
                 "run": "vercel pull --yes --environment=production",
             },
-            {"name": "Build with the Vercel CLI", "env": vercel, "run": "vercel build --prod"},
+            {"name": "Build with the Vercel CLI", "env": {**vercel, **release_env()}, "run": "vercel build --prod"},
             {
                 "name": "Deploy to Vercel without moving the production domains",
                 "id": "deploy",
@@ -380,6 +382,7 @@ def deploy_job(cfg: StackConfig, directory: str, node: str, production: str) -> 
                 "env": {"DEPLOYMENT_URL": expr("steps.deploy.outputs.url"), **_smoke(cfg, "DEPLOYMENT_URL")["env"]},
             },
             *promote_steps(cfg, expr("steps.deploy.outputs.url"), in_production),
+            mark_release("frontend", in_production),  # staging's release is marked by the promote job
         ],
         timeout=30,
         needs=[CHANGES_JOB, "lint", "test", "build", "security", "scan", GATE_JOB],
@@ -402,6 +405,7 @@ def promote_job(cfg: StackConfig, node: str, staging: Sequence[str]) -> Job:
             tools.install_node_tools(),
             write_script("health_check.py"),
             *promote_steps(cfg, expr("needs.deploy.outputs.url")),
+            mark_release("frontend"),
         ],
         timeout=15,
         needs=[CHANGES_JOB, "deploy", E2E_JOB],
@@ -426,6 +430,7 @@ def render(
         "deploy": deploy_job(cfg, directory, node, production),
         E2E_JOB: playwright_job(directory, node, _at(directory, "package-lock.json"), staging_target(staging)),
         "promote": promote_job(cfg, node, staging),
+        **performance_jobs(configs, after=["deploy", E2E_JOB, "promote"]),  # the promoted site: what users reach
     }
     gate = staging_gate_job(
         configs,

@@ -96,6 +96,14 @@ PYPI_TOOLS: dict[str, str] = {
 }
 
 
+#: Tools of one job each, in lockfiles of their own (workflows/tools.py), so a job installs only what it runs: the
+#: staging performance stage's load test and Lighthouse CI (workflows/performance.py; @lhci/cli 0.14.0: a lockfile
+#: made with 0.15.1 is refused by `npm ci`) and the deploy jobs' Sentry release marker (workflows/tracking.py).
+PERFORMANCE_PYPI_TOOLS: dict[str, str] = {"locust": "2.47.0"}
+RELEASE_PYPI_TOOLS: dict[str, str] = {"sentry-cli": "3.8.2"}
+LIGHTHOUSE_NPM_TOOLS: dict[str, str] = {"@lhci/cli": "0.14.0"}
+
+
 def npm(name: str) -> str:
     """``name@version``, as the lockfile holds it."""
     return f"{name}@{NPM_TOOLS[name]}"

@@ -4,8 +4,9 @@
   once when the deploy targets staging. For production it requires this app's folder, as it is at the pushed
   commit, to have been deployed to staging by a **push** run of this app's workflow on the staging branch
   whose deploy job and staging verification jobs (:data:`STAGING_VERIFICATION`: E2E against staging, and for
-  the frontend the promotion after it) succeeded, read from GitHub Actions' runs and jobs. A pull request's
-  run, a failed or rolled-back deploy, a failed E2E run, or the other app's run never count.
+  the frontend the promotion after it; :data:`OPTIONAL_VERIFICATION`: the performance stage) succeeded, read
+  from GitHub Actions' runs and jobs. A pull request's run, a failed or rolled-back deploy, a failed E2E run, a
+  failed performance stage, or the other app's run never count.
 * :func:`fresh_commit_step`, the first step of every deploy job: the run's commit must be the branch head
   (workflows/scripts/branch_head.py), so re-running an old run never redeploys old code.
 """
@@ -16,6 +17,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 
 from config import StackConfig
+from workflows.performance import PERFORMANCE_JOB
 from workflows.pipeline import CHANGES_JOB, DEPLOY
 from workflows.render import Job, Step, because, expr, job, run_script, script, write_script
 
@@ -23,9 +25,11 @@ GATE_JOB = "staging-gate"
 SCRIPT = "staging_gate.py"
 HEAD_SCRIPT = "branch_head.py"
 #: The jobs (by id) whose success in the staging push run the gate requires, after the deploy job itself.
-#: Each is named like its id (``name:``), because the jobs API reports display names. The ``perf`` work adds
-#: its staging performance job here.
+#: Each is named like its id (``name:``), because the jobs API reports display names.
 STAGING_VERIFICATION: tuple[str, ...] = ("e2e",)
+#: Verification jobs a workflow has only with their feature, required wherever they are: the staging
+#: performance stage (workflows/performance.py; a stack with ``maya-infra:performance``).
+OPTIONAL_VERIFICATION: tuple[str, ...] = (PERFORMANCE_JOB,)
 
 
 def _config_of(configs: Sequence[StackConfig], production: bool) -> StackConfig:
@@ -34,7 +38,7 @@ def _config_of(configs: Sequence[StackConfig], production: bool) -> StackConfig:
 
 def gated_jobs(jobs: Mapping[str, Job], deploy: str, extra: Sequence[str] = ()) -> list[str]:
     """The display names of the jobs the gate requires (deploy first), checked to be named like their ids."""
-    wanted = [deploy, *extra, *STAGING_VERIFICATION]
+    wanted = [deploy, *extra, *STAGING_VERIFICATION, *(j for j in OPTIONAL_VERIFICATION if j in jobs)]
     for job_id in wanted:
         if job_id not in jobs:
             raise ValueError(f"the staging gate requires job {job_id!r}, which this workflow does not have")

@@ -173,9 +173,15 @@ def expr(inner: str) -> str:
 # --- the CI variables of components/envvars.TABLE ---------------------------------------------------
 
 
-def ci_names(target: Target) -> tuple[str, ...]:
-    """Every variable the table gives ``target``, in table order, whether or not one stack sets it."""
-    names = [var.name for var in envvars.TABLE if target in var.targets]
+def ci_names(target: Target, *, optional: bool = True) -> tuple[str, ...]:
+    """Every variable the table gives ``target``, in table order, whether or not one stack sets it;
+    ``optional=False`` leaves out those a stack has only with an optional feature (e.g. the error tracker)."""
+    names = [
+        var.name
+        for var in envvars.TABLE
+        if target in var.targets
+        and (optional or (var.only_if is None and var.required_in == {"staging", "production"}))
+    ]
     return tuple(names)
 
 
@@ -227,12 +233,12 @@ def setup_python(python_version: str, requirements: str | None) -> Step:
     return {"name": "Set up Python", "uses": pins.uses("actions/setup-python"), "with": with_}
 
 
-def upload_artifact(name: str, artifact: str, path: str, *, when: str = "always()") -> Step:
+def upload_artifact(name: str, artifact: str, path: str, *, when: str = "always()", days: int = 14) -> Step:
     return {
         "name": name,
         "if": when,
         "uses": pins.uses("actions/upload-artifact"),
-        "with": {"name": artifact, "path": path, "if-no-files-found": "warn", "retention-days": 14},
+        "with": {"name": artifact, "path": path, "if-no-files-found": "warn", "retention-days": days},
     }
 
 

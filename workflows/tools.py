@@ -7,6 +7,9 @@ does the same for Python. So every tool comes from a lockfile committed next to 
 
 * the Node CLIs (Vercel, Snyk) from ``package-lock.json`` with ``npm ci --ignore-scripts`` (exact versions and
   integrity hashes of the whole tree; no install script runs), into that folder's ``node_modules/.bin``;
+* the performance stage's Locust (``requirements-performance-tools.txt``) and Lighthouse CI (``lighthouse-ci/``,
+  its own npm tree), and the deploy jobs' sentry-cli (``requirements-release-tools.txt``), each apart so a job
+  installs only what it runs;
 * the Python tools (Ruff, mypy, Bandit, pip-audit, Safety) from ``requirements-tools.txt`` with
   ``--require-hashes`` into their own virtual environment, so they never mix with the app's dependencies
   (mypy checks the app's interpreter through ``--python-executable``), and the test tools (pytest,
@@ -27,7 +30,13 @@ FOLDER = ".github/ci-tools"
 NODE_FILES = ("package.json", "package-lock.json")
 PYTHON_TOOLS = "requirements-tools.txt"
 PYTHON_TEST_TOOLS = "requirements-test-tools.txt"
-FILES = (*NODE_FILES, PYTHON_TOOLS, PYTHON_TEST_TOOLS)
+#: The performance job's load test (Locust) and the deploy jobs' release marker (sentry-cli), hashed like the rest.
+PERFORMANCE_TOOLS = "requirements-performance-tools.txt"
+RELEASE_TOOLS = "requirements-release-tools.txt"
+#: Lighthouse CI's own npm tree (about 350 packages): a folder apart, so the deploy jobs' ``npm ci`` never installs it.
+LIGHTHOUSE = "lighthouse-ci"
+LIGHTHOUSE_FILES = (f"{LIGHTHOUSE}/package.json", f"{LIGHTHOUSE}/package-lock.json")
+FILES = (*NODE_FILES, PYTHON_TOOLS, PYTHON_TEST_TOOLS, PERFORMANCE_TOOLS, RELEASE_TOOLS, *LIGHTHOUSE_FILES)
 #: The virtual environment of the Python tools on the runner.
 VENV = "$RUNNER_TEMP/ci-tools"
 
@@ -81,3 +90,12 @@ def install_python_test_tools() -> str:
         "python -m pip install --require-hashes --no-deps "
         f'--requirement "$GITHUB_WORKSPACE/{FOLDER}/{PYTHON_TEST_TOOLS}"'
     )
+
+
+def install_in_venv(lock: str, venv: str) -> list[str]:
+    """Shell lines: the hashed ``lock`` of ``.github/ci-tools/`` into the virtual environment ``venv``."""
+    return [
+        f'python3 -m venv "{venv}"',
+        f'"{venv}/bin/python" -m pip install --require-hashes --no-deps '
+        f'--requirement "$GITHUB_WORKSPACE/{FOLDER}/{lock}"',
+    ]

@@ -60,8 +60,8 @@ def _previews_file(resources: tuple[Resource, ...]) -> Resource:
     ("edit", "expected"),
     [
         (
-            "--withhold TWILIO_ACCOUNT_SID,TWILIO_AUTH_TOKEN",
-            "does not --withhold TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN",
+            "--withhold TWILIO_ACCOUNT_SID,TWILIO_AUTH_TOKEN,SENTRY_DSN",
+            "does not --withhold SENTRY_DSN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN",
         ),
         ("--fresh JWT_SECRET_KEY,ENCRYPTION_KEY", "does not --fresh ENCRYPTION_KEY, JWT_SECRET_KEY"),
     ],

@@ -13,7 +13,8 @@ def _doc(workflows: dict[str, dict[str, Any]], file: str, stack: str = "producti
     return workflows[f"{stack}/maya/.github/workflows/{file}"]
 
 
-GATED = {"frontend.yml": ["deploy", "promote", "e2e"], "backend.yml": ["deploy", "e2e"]}
+# the staging run's jobs the gate requires; `performance`: the staging performance stage (workflows/performance.py)
+GATED = {"frontend.yml": ["deploy", "promote", "e2e", "performance"], "backend.yml": ["deploy", "e2e", "performance"]}
 
 
 @pytest.mark.parametrize("file", FILES)

@@ -8,7 +8,9 @@ refuses anything it cannot open) and variables, repository rulesets (with ETags 
 does), and files on branches (git blobs/commits/branches with real SHA-1s, 409 when a write names a stale
 blob). Plus the reads the provider makes on the way: the owner, the repository, a branch, a commit. And
 issue / pull-request comments (list with GitHub's paging and Link header, get, create, edit, delete): the
-preview workflow's one comment per pull request (workflows/scripts/pr_preview.py). Issues and pull requests
+preview workflow's one comment per pull request (workflows/scripts/pr_preview.py). Workflow-run artifacts
+(listed; downloaded through a 302 to a storage that refuses the token, tests/fakes/github/artifacts.py): the
+performance job's baseline (workflows/scripts/perf_baseline.py). Issues and pull requests
 exist only once a test opens them (``add_issue``); anything else answers 404, as GitHub does.
 
 Loud by design: a path GitHub does not describe answers 501 naming the method and path; a described
@@ -34,6 +36,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.fakes.base import AFTER, BEFORE, Answer, Incoming, LoopbackFake, answer_with_fault, take_fault
 from tests.fakes.github.actions import ActionsMixin
+from tests.fakes.github.artifacts import ArtifactsMixin
 from tests.fakes.github.comments import CommentsMixin
 from tests.fakes.github.common import Context, Handler, HttpError, WithHeaders
 from tests.fakes.github.environments import EnvironmentsMixin
@@ -110,7 +113,13 @@ class Fault:
 
 
 class FakeGitHub(
-    ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, ActionsMixin, LoopbackFake[RecordedRequest]
+    ReposMixin,
+    EnvironmentsMixin,
+    RulesetsMixin,
+    CommentsMixin,
+    ActionsMixin,
+    ArtifactsMixin,
+    LoopbackFake[RecordedRequest],
 ):
     """The fake GitHub API. ``orgs``/``users``/``teams`` are the accounts it knows (logins; teams as
     ``org/slug``), ``repos`` the existing repositories (``owner/name``) with ``branches`` on each.
@@ -651,6 +660,8 @@ class FakeGitHub(
             "issues/get-comment": self._get_comment,
             "issues/update-comment": self._update_comment,
             "issues/delete-comment": self._delete_comment,
+            "actions/list-artifacts-for-repo": self._list_artifacts,
+            "actions/download-artifact": self._download_artifact,
         }
 
 
