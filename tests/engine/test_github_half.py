@@ -172,15 +172,16 @@ def test_the_github_half_from_nothing_to_nothing(world: World) -> None:
     assert _writes(gh, mark) == []
 
     # one secret changed: exactly one sealed PUT, and the deploy job would see the new value
-    env_name = w.stack.outputs()["github_environment"] + SCAN_SUFFIX  # the scanners' tokens live there alone
+    env_name = w.stack.outputs()["github_environment"]
+    scan_env = env_name + SCAN_SUFFIX  # the scanners' tokens live there alone
     w.stack.set_secret("maya-infra:snykToken", "test-snyk-token-rotated-51")
     mark = gh.mark()
     assert _changes(w.stack.up(on_output=out)) == {"update": 1}
     assert _writes(gh, mark) == [
         f"actions/create-or-update-environment-secret /api/v3/repositories/{gh.repository(w.repo).id}"
-        f"/environments/{env_name}/secrets/SNYK_TOKEN"
+        f"/environments/{scan_env}/secrets/SNYK_TOKEN"
     ]
-    assert gh.decrypt_secret(w.repo, env_name, "SNYK_TOKEN") == "test-snyk-token-rotated-51"
+    assert gh.decrypt_secret(w.repo, scan_env, "SNYK_TOKEN") == "test-snyk-token-rotated-51"
     assert "test-snyk-token-rotated-51" not in "\n".join(w.output)
 
     # one reviewer changed: the environment is updated in place (one PUT), nothing else moves
@@ -209,7 +210,7 @@ def test_the_github_half_from_nothing_to_nothing(world: World) -> None:
     repository = gh.repository(w.repo)
     if env_name == "production":  # protected and retained on delete (issue 12): a deliberate tear-down
         destroyed = w.stack.destroy_deliberately(on_output=out)
-        retained = {env_name, f"{env_name}-alerts"}
+        retained = {env_name, f"{env_name}-alerts", scan_env}
         assert set(repository.environments) == retained and not repository.rulesets
         assert all(not e.secrets and not e.variables for e in repository.environments.values())
     else:
