@@ -243,15 +243,32 @@ def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
     )
     send = {"volumeInstanceId": volume.volume_instance_id, "volumeInstanceBackupId": backup["id"]}
     print(f"restoring {volume.label} from {backup['id']} …", file=err, flush=True)
-    try:
-        workflow_id = client.execute(ops.VOLUME_INSTANCE_BACKUP_RESTORE, send)["volumeInstanceBackupRestore"][
-            "workflowId"
-        ]
+
+    def restoring() -> dict[str, Any] | None:  # a restore that landed shows as the volume RESTORING
+        state = client.execute(ops.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
+        return {"workflowId": None} if state == "RESTORING" else None
+
+    try:  # exactly once and never twice: a lost answer is followed (one look), not repeated
+        outcome = write_once(
+            client,
+            f"restore from {backup['id']}",
+            find=restoring,
+            send=lambda: dict(client.execute(ops.VOLUME_INSTANCE_BACKUP_RESTORE, send)["volumeInstanceBackupRestore"]),
+            look_first=False,
+            max_sends=1,
+            settle_seconds=0.0,
+        )
     except errors.AmbiguousResultError:
-        workflow_id = None
-        _wait_restoring(client, volume, waiter)  # never sent twice: follow what Railway is doing instead
+        raise OpsError(
+            f"the answer to the restore request was lost and {volume.label} is not restoring, so whether Railway "
+            "restored it is unknown: check the database in Railway's dashboard, then run the restore again if needed",
+            FAILED,
+        ) from None
+    workflow_id: str | None = outcome.value.get("workflowId")
     if workflow_id:
         wait_workflow(client, workflow_id, "restore", waiter)
+    else:
+        _wait_restoring(client, volume, waiter, seen_restoring=True)  # the answer was lost: follow Railway
     state = client.execute(ops.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
     print(f"restored {volume.label} from backup {backup['id']} ({taken}); volume state: {state or '?'}", file=out)
 
@@ -269,9 +286,8 @@ def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
     return OK
 
 
-def _wait_restoring(client: RailwayClient, volume: Volume, waiter: Waiter) -> None:
+def _wait_restoring(client: RailwayClient, volume: Volume, waiter: Waiter, *, seen_restoring: bool = False) -> None:
     """The restore's answer was lost: Railway marks the volume RESTORING while it works; wait for READY."""
-    seen_restoring = False
     for _ in range(MAX_LOOKS):
         state = client.execute(ops.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
         if state == "RESTORING":

@@ -44,7 +44,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.railway.client import ClientSettings, RailwayClient
 from tests.engine.github_world import fake_github, github_overrides, github_plugin_dir, use_plugin
 from tests.engine.harness import PASSPHRASE, engine_bin, local_overrides, make_stack
 from tests.engine.postgres import PostgresServer
@@ -99,7 +98,7 @@ def _serve_oncall(fake: FakeRailway, outputs: dict[str, dict[str, Any]], root: P
     """Stand in for production being unhealthy, and serve until Ctrl-C or ``minutes`` (docs/oncall.md)."""
     railway_token = TEST_SECRETS["maya-infra:railwayToken"]
     vercel_token = TEST_SECRETS["maya-infra:vercelToken"]
-    client = RailwayClient(railway_token, ClientSettings(endpoint=fake.url, requests_per_second=50))
+    client = fake.dashboard()  # CI's deploys, not maya-infra's
     with ExitStack() as running:
         vercel = running.enter_context(FakeVercel(token=vercel_token))
         guides = []
@@ -135,7 +134,6 @@ def _serve_oncall(fake: FakeRailway, outputs: dict[str, dict[str, Any]], root: P
                 f"export MAYA_OPS_OUTPUTS={outputs_file}\n"
             )
             guides.append((name, env_file, bad))
-        client.close()
         _banner("on-call rehearsal: production is unhealthy (docs/oncall.md)")
         for name, env_file, bad in guides:
             print(

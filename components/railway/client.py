@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from components.railway import errors
+from components.railway.exactly_once import admit
 from components.railway.operations import Operation
 from config.model import RailwaySettings
 
@@ -212,8 +213,11 @@ class RailwayClient:
           :class:`errors.AmbiguousResultError` — the caller reads before it sends again.
         * Anything else is final and typed (invalid input, not found, not authorized).
 
-        There is no wait after the last attempt.
+        There is no wait after the last attempt. A non-idempotent mutation is sent only as the ``send`` of
+        :func:`components.railway.exactly_once.write_once` (:func:`~components.railway.exactly_once.admit`
+        refuses it otherwise, before anything goes out).
         """
+        admit(operation)
         variables = dict(variables or {})
         secrets = [self._token, *_values(variables)]
         body = {"query": operation.document, "variables": variables, "operationName": operation.name}

@@ -299,7 +299,7 @@ class DeploymentProvider(RailwayProvider):
                 raise self._failed(deployment_id, status, scope, "fix the cause and run `pulumi up` again")
             if status == "NEEDS_APPROVAL":
                 raise self._failed(deployment_id, status, scope, "approve it in Railway, then run `pulumi up` again")
-            time.sleep(poll)
+            self.client.sleep(poll)
         raise self._failed(
             deployment_id,
             f"still {status} after {timeout:.0f} s",
