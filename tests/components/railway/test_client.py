@@ -127,13 +127,15 @@ def test_server_messages_are_scrubbed_of_sent_values(
     fake: FakeRailway, client: RailwayClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     secret = "super-secret-variable-value"
-    fake.inject("graphql_error", message=f"cannot store {secret} for {TOKEN}")
+    # a final answer (not Railway's generic failure, which would be retried away before anyone reads it)
+    fake.inject("graphql_error", message=f"cannot store {secret} for {TOKEN}", extensions={"code": "BAD_USER_INPUT"})
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(errors.RailwayError) as exc:
+    with pytest.raises(errors.InvalidInputError) as exc:
         client.execute(
             ops.VARIABLE_COLLECTION_UPSERT,
             {"input": {"projectId": "p", "environmentId": "e", "serviceId": "s", "variables": {"K": secret}}},
         )
+    assert "cannot store [redacted] for [redacted]" in str(exc.value), "the server's message is what is shown"
     assert secret not in str(exc.value) and TOKEN not in str(exc.value)
     assert secret not in caplog.text and TOKEN not in caplog.text
 
