@@ -220,7 +220,24 @@ class CoreMixin:
             delay=fault.delay if fault is not None and fault.delay is not None else 1.0,
         )
         rec.http_status = None if resp.drop else resp.status
+        if not resp.drop:
+            resp.headers = {**self._rate_headers(_credential_of(headers)), **resp.headers}
         return resp
+
+    def _rate_headers(self, credential: str) -> dict[str, str]:
+        """Railway's X-RateLimit-* headers on every answer, while a request budget applies (the credential's
+        own budget, on the fake's clock)."""
+        if self.request_budget is None:
+            return {}
+        with self._lock:
+            now = self.now()
+            times = [t for t in self._budget_times.get(credential, []) if t > now - self.budget_window_seconds]
+            reset = (times[0] if times else now) + self.budget_window_seconds
+        return {
+            "X-RateLimit-Limit": str(self.request_budget),
+            "X-RateLimit-Remaining": str(max(0, self.request_budget - len(times))),
+            "X-RateLimit-Reset": str(int(time.time() + max(0.0, reset - now))),
+        }
 
     def _fault_response(self, fault: Fault | None) -> _Response:
         """What the fault sends instead of Railway's answer (or a dropped connection)."""
