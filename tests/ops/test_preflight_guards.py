@@ -35,9 +35,9 @@ def test_a_read_only_railway_client_refuses_a_mutation_before_sending_it() -> No
                 client.execute(ops.PROJECT_DELETE, {"id": "p"})
             assert client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})["projects"]["edges"] == []
         assert fake.count(mutations_only=True) == 0 and fake.count() == 1
-        with RailwayClient(TOKEN, settings) as writable:  # the switch is off by default: the provider writes
-            with pytest.raises(errors.NotFoundError):  # (a create would go through write_once: exactly_once.py)
-                writable.execute(ops.PROJECT_DELETE, {"id": "p"})
+        # the switch is off by default: the provider writes (a create would go through write_once, exactly_once.py)
+        with RailwayClient(TOKEN, settings) as writable, pytest.raises(errors.NotFoundError):
+            writable.execute(ops.PROJECT_DELETE, {"id": "p"})
         assert fake.count(mutations_only=True) == 1
 
 
