@@ -155,8 +155,9 @@ def test_rate_cap_spaces_requests(fake: FakeRailway) -> None:
     railway = RailwayClient(TOKEN, ClientSettings(endpoint=fake.url, requests_per_second=2), sleep=waits.append)
     for _ in range(3):
         railway.execute(ops.PROJECTS, {"workspaceId": None, "after": None})
-    # the recorder does not really sleep, so the second wait also covers the first: 0.5 s apart each
-    assert len(waits) == 2 and 0.4 < waits[0] <= 0.5 and 0.9 < waits[1] <= 1.0
+    # the recorder does not really sleep, so the second wait also covers the first: 0.5 s apart each (less the
+    # requests' own time, which a loaded machine stretches: bounds that hold while both take under 0.5 s)
+    assert len(waits) == 2 and 0 < waits[0] <= 0.5 and 0.5 < waits[1] <= 1.0
 
 
 def test_no_token_is_refused_before_any_request() -> None:

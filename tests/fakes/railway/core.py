@@ -220,7 +220,7 @@ class CoreMixin:
             delay=fault.delay if fault is not None and fault.delay is not None else 1.0,
         )
         rec.http_status = None if resp.drop else resp.status
-        if not resp.drop:
+        if not resp.drop and (fault is None or fault.kind != "cloudflare_1015"):  # the edge block sends none
             resp.headers = {**self._rate_headers(_credential_of(headers)), **resp.headers}
         return resp
 
