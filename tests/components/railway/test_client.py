@@ -42,7 +42,9 @@ def _answer_to_one_create(client: RailwayClient, name: str = "p") -> list[errors
             raise
 
     with contextlib.suppress(errors.RailwayError):
-        write_once(client, name, find=lambda: _named(client, name), send=send, look_first=False, max_sends=1)
+        write_once(
+            client, name, find=lambda: _named(client, name), send=send, look_first=False, max_sends=1, settle_seconds=0
+        )
     return raised
 
 
