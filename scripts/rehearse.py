@@ -142,14 +142,15 @@ def serving(
     railway_token = TEST_SECRETS["maya-infra:railwayToken"]
     vercel_token = TEST_SECRETS["maya-infra:vercelToken"]
     client = RailwayClient(railway_token, ClientSettings(endpoint=fake.url, requests_per_second=50))
+    ci = fake.dashboard()  # CI's deploys: not maya-infra's, so not through its exactly-once rule
     with ExitStack() as running:
         vercel = running.enter_context(FakeVercel(token=vercel_token))
         guides = []
         for index, (name, stack_outputs) in enumerate(outputs.items()):
             ids = {k: str(stack_outputs[k]) for k in RAILWAY_IDS}
             good, bad = f"{index + 1:x}" * 40, f"b{index + 1:x}d" * 13 + "b"
-            world.railway_deploy(client, fake, ids, good)  # a good CI deploy, then a bad one: live and unhealthy
-            world.railway_deploy(client, fake, ids, bad)
+            world.railway_deploy(ci, fake, ids, good)  # a good CI deploy, then a bad one: live and unhealthy
+            world.railway_deploy(ci, fake, ids, bad)
             if name == "staging":
                 _open_preview(client, ids)
             project_id = str(stack_outputs.get("vercel_project_id") or f"prj_rehearsal{name}")

@@ -35,6 +35,11 @@ class Operation:
         """A mutation whose repetition would make a second object (or a second deploy/rollback/backup)."""
         return self.is_mutation and not self.idempotent
 
+    @property
+    def root_field(self) -> str:
+        """The first field the document selects at its root (``projectCreate``, ``deploymentRollback``...)."""
+        return self.document.split("{", 1)[1].split("(", 1)[0].split("{", 1)[0].split()[0]
+
 
 def _op(document: str, *, idempotent: bool | None = None) -> Operation:
     """Queries are idempotent; a mutation is idempotent only when it says so."""
@@ -155,7 +160,7 @@ CUSTOM_DOMAIN_CREATE = _op(
 )
 CUSTOM_DOMAIN = _op(
     """query CustomDomain($id: String!, $projectId: String!) {
-      customDomain(id: $id, projectId: $projectId) { id domain targetPort environmentId serviceId
+      customDomain(id: $id, projectId: $projectId) { id domain targetPort environmentId serviceId deletedAt
         status { verified verificationDnsHost verificationToken certificateStatus
           dnsRecords { recordType hostlabel fqdn zone requiredValue currentValue status } } } }"""
 )
@@ -315,3 +320,6 @@ PROJECT_PR_SETTINGS_UPDATE = _op(
 )
 
 ALL: tuple[Operation, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Operation))
+#: The root fields of every non-idempotent mutation: a document selecting one of them creates, whatever its
+#: ``Operation`` says (the client's exactly-once check does not trust a hand-made ``idempotent=True``).
+CREATING_ROOT_FIELDS: frozenset[str] = frozenset(o.root_field for o in ALL if o.creates)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.railway import operations as ops
-from components.railway.client import ClientSettings, RailwayClient
 from components.railway.providers.base import edges
 from components.railway.providers.database import placed
 from config import StackConfig
@@ -51,7 +50,7 @@ def seed(
 ) -> RunningMaya:
     """Build the running MAYA of ``cfg``'s stack; ``variables`` are its backend's declared values,
     ``settings`` overrides of the instance settings (a difference from the config)."""
-    client = RailwayClient(fake.token, ClientSettings(endpoint=fake.url, requests_per_second=200, max_attempts=2))
+    client = fake.dashboard()  # a person built it, not maya-infra
     b, gh = cfg.backend, cfg.github
     project = client.execute(
         ops.PROJECT_CREATE,
@@ -147,7 +146,6 @@ def seed(
     fake.advance_deployments()
     with fake._lock:
         fake.state.volumes[volume["volumeId"]]["_marker"] = MARKER  # the data a replaced volume would lose
-    client.close()
     fake.reset_counters()
     return RunningMaya(
         project_id=project_id,

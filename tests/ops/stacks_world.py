@@ -157,7 +157,8 @@ class Stacks:
 def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
     cfg = load_from_stack_file(name)
     client, fake = world.client, world.railway
-    created = client.execute(
+    human = fake.dashboard()  # what people and CI made before: not through maya-infra's exactly-once rule
+    created = human.execute(
         ops.PROJECT_CREATE,
         {
             "input": {
@@ -169,7 +170,7 @@ def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
     )["projectCreate"]
     project_id = created["id"]
     environment_id = created["environments"]["edges"][0]["node"]["id"]
-    service = client.execute(
+    service = human.execute(
         ops.SERVICE_CREATE,
         {"input": {"projectId": project_id, "name": cfg.backend.service_name, "source": {"repo": "mayassistant/maya"}}},
     )["serviceCreate"]["id"]
@@ -177,9 +178,9 @@ def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
     fake.advance_deployments()
     shas = {k: f"{k}{name}".encode().hex()[:40].ljust(40, "0") for k in ("c1", "c2", "c3")}
     deployments = {
-        "c1": w.railway_deploy(client, fake, ids, shas["c1"]),
-        "c2": w.railway_deploy(client, fake, ids, shas["c2"], fail="FAILED"),
-        "c3": w.railway_deploy(client, fake, ids, shas["c3"]),
+        "c1": w.railway_deploy(human, fake, ids, shas["c1"]),
+        "c2": w.railway_deploy(human, fake, ids, shas["c2"], fail="FAILED"),
+        "c3": w.railway_deploy(human, fake, ids, shas["c3"]),
     }
 
     def provider(cls: type[Any]) -> Any:
@@ -191,7 +192,7 @@ def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
         {"project_id": project_id, "environment_id": environment_id, "workflow_poll_seconds": 0.01}
     )
     volume = str(postgres.outs["volume_instance_id"])
-    client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, {"volumeInstanceId": volume, "name": f"nightly {name}"})
+    human.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, {"volumeInstanceId": volume, "name": f"nightly {name}"})
     fake.finish_workflows()
     with fake._lock:
         backup_id = next(b["id"] for b in fake.state.backups.values() if b["_volumeInstanceId"] == volume)

@@ -35,8 +35,9 @@ def test_a_read_only_railway_client_refuses_a_mutation_before_sending_it() -> No
                 client.execute(ops.PROJECT_DELETE, {"id": "p"})
             assert client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})["projects"]["edges"] == []
         assert fake.count(mutations_only=True) == 0 and fake.count() == 1
-        with RailwayClient(TOKEN, settings) as writable:  # the switch is off by default: the provider writes
-            writable.execute(ops.PROJECT_CREATE, {"input": {"name": "x"}})
+        # the switch is off by default: the provider writes (a create would go through write_once, exactly_once.py)
+        with RailwayClient(TOKEN, settings) as writable, pytest.raises(errors.NotFoundError):
+            writable.execute(ops.PROJECT_DELETE, {"id": "p"})
         assert fake.count(mutations_only=True) == 1
 
 
@@ -176,7 +177,7 @@ def test_preflights_railway_client_refuses_mutations_twice() -> None:
                 client.execute(ops.SERVICE_CREATE, {"input": {"projectId": "p"}})
             client.read_only = False  # the transport still refuses what the switch would have let through
             with pytest.raises(ReadOnlyViolation):
-                client.execute(ops.SERVICE_CREATE, {"input": {"projectId": "p"}})
+                client.execute(ops.PROJECT_DELETE, {"id": "p"})  # (a create is refused earlier: outside write_once)
         assert fake.count() == 0 and run.ledger.requests == {}
 
 

@@ -15,7 +15,7 @@ Semantics every provider here keeps (see the dynamic-provider notes in the READM
 * **Exactly once**: every create goes through :meth:`RailwayProvider.create_exactly_once` (look the
   natural key up first, adopt a match, never resend a write whose outcome is unknown before reads show it
   did not land — :mod:`components.railway.exactly_once`). No provider sends a create mutation any other
-  way (``tests/components/railway/test_operations.py`` holds this by reading the source).
+  way: the client refuses one outside ``write_once`` at run time (``exactly_once.admit``).
 * **Origin**: every resource records in its ``origin`` output how its object came to be: ``created``
   (by us, including by an interrupted run of ours) or ``adopted`` (it existed before and is not ours).
   ``delete`` of an adopted object does nothing: the stack never deletes what it did not create.

@@ -102,6 +102,13 @@ class PostgresProvider(RailwayProvider):
             settle_seconds=float(inputs.get("workflow_timeout_seconds") or 600),
         )
         found = outcome.value
+        if found.get("volume") is None:  # what a template that failed half-way leaves: never our database
+            raise errors.RailwayError(
+                "Postgres",
+                f"the service {found['name']!r} has no volume in this environment (a PostgreSQL template that "
+                "failed half-way leaves one); a database without its volume loses its data at every restart, so "
+                "it is not used: delete it in Railway (service → Settings → Danger) and run `pulumi up` again",
+            )
         self._check_region(found, inputs.get("region"))
         return found["id"], {**self._outputs(found), "origin": outcome.origin}
 
@@ -125,7 +132,7 @@ class PostgresProvider(RailwayProvider):
                 return
             if status["status"] in ("Error", "NotFound"):
                 raise errors.RailwayError("WorkflowStatus", f"the PostgreSQL template failed: {status.get('error')}")
-            time.sleep(poll)
+            self.client.sleep(poll)
         raise errors.RailwayError(
             "WorkflowStatus",
             f"the PostgreSQL template did not finish in time ({workflow_id}); run `pulumi up` again: it "

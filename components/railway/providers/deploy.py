@@ -282,7 +282,7 @@ class DeploymentProvider(RailwayProvider):
                     inputs,
                     "nothing was deployed by `pulumi up`; wait for that deploy and run `pulumi up` again",
                 )
-            time.sleep(poll)
+            self.client.sleep(poll)
 
     def _deploy(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Redeploy the live commit once. Natural key: a deployment of that commit made after the revision was
@@ -390,7 +390,7 @@ class DeploymentProvider(RailwayProvider):
                 raise self._failed(deployment_id, status, scope, "fix the cause and run `pulumi up` again")
             if status == "NEEDS_APPROVAL":
                 raise self._failed(deployment_id, status, scope, "approve it in Railway, then run `pulumi up` again")
-            time.sleep(poll)
+            self.client.sleep(poll)
         raise self._failed(
             deployment_id,
             f"still {status} after {timeout:.0f} s",

@@ -183,4 +183,6 @@ class CustomDomainProvider(RailwayProvider):
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         domain = self.client.execute(ops.CUSTOM_DOMAIN, {"id": id_, "projectId": state["project_id"]})["customDomain"]
+        if domain.get("deletedAt"):  # Railway keeps a deleted domain readable by id for a while
+            return None
         return {"domain": domain["domain"], "target_port": domain.get("targetPort"), **_dns_outputs(domain)}

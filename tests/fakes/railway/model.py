@@ -7,7 +7,6 @@ import hashlib
 import json
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -137,40 +136,6 @@ class ModelMixin:
             if d["serviceId"] == service_id and d["environmentId"] == environment_id
         ]
         return sorted(ds, key=lambda d: d["_seq"], reverse=True)
-
-    def _new_workflow(self, kind: str, **extra: Any) -> str:
-        wid = _uid()
-        self.state.workflows[wid] = {
-            "id": wid,
-            "kind": kind,
-            "polls": 0,
-            "status": "Running",
-            "error": None,
-            "_polls_needed": 2,
-            "_due": None,
-            **extra,
-        }
-        return wid
-
-    def _complete_workflow(self, wf: dict[str, Any]) -> None:
-        wf["status"] = "Complete"
-        on_done = wf.get("_on_complete")
-        if on_done is not None:
-            on_done()
-
-    def _advance_workflows(self) -> None:
-        """Workflows that are due by time complete whether or not anyone polls them (like Railway's)."""
-        now = time.monotonic()
-        for wf in list(self.state.workflows.values()):
-            if wf["status"] == "Running" and wf.get("_due") is not None and now >= wf["_due"]:
-                self._complete_workflow(wf)
-
-    def finish_workflows(self) -> None:
-        """Complete every running workflow now (as if enough time passed)."""
-        with self._lock:
-            for wf in list(self.state.workflows.values()):
-                if wf["status"] == "Running":
-                    self._complete_workflow(wf)
 
     # -------------------------------------------------------------------------------------- views
 
@@ -747,7 +712,7 @@ class ModelMixin:
     # ----------------------------------------------------------------------------------- config
 
     def _env_config(self, environment_id: str, decrypt: bool) -> dict[str, Any]:
-        env = self.state.environments[environment_id]
+        env = self.state.environments.get(environment_id) or self.state.deleted["environments"][environment_id]
         pid = env["projectId"]
         services: dict[str, Any] = {}
         for (sid, eid), inst in sorted(self.state.instances.items(), key=lambda kv: kv[1]["_seq"]):
