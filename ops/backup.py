@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import RailwayClient
 from components.railway.exactly_once import write_once
 from ops import health
@@ -74,7 +74,7 @@ def database_volume(ctx: StackContext, client: RailwayClient) -> Volume:
     volume_id = ctx.outputs.get("railway_volume_instance_id")
     if not volume_id:
         environment = ctx.output("railway_environment_id")
-        listed = client.execute(ops.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": environment})["environment"]
+        listed = client.execute(gql.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": environment})["environment"]
         candidates = [
             edge["node"]
             for edge in listed["volumeInstances"]["edges"]
@@ -89,7 +89,7 @@ def database_volume(ctx: StackContext, client: RailwayClient) -> Volume:
             )
         volume_id = candidates[0]["id"]
     try:
-        instance = client.execute(ops.VOLUME_INSTANCE, {"id": volume_id})["volumeInstance"]
+        instance = client.execute(gql.VOLUME_INSTANCE, {"id": volume_id})["volumeInstance"]
     except errors.NotFoundError:
         raise OpsError(
             f"stack {ctx.stack!r} has no database volume: {volume_id} no longer exists in Railway; "
@@ -100,7 +100,7 @@ def database_volume(ctx: StackContext, client: RailwayClient) -> Volume:
 
 def list_backups(client: RailwayClient, volume: Volume) -> list[dict[str, Any]]:
     """The volume's backups, newest first."""
-    backups = client.execute(ops.VOLUME_INSTANCE_BACKUPS, {"volumeInstanceId": volume.volume_instance_id})[
+    backups = client.execute(gql.VOLUME_INSTANCE_BACKUPS, {"volumeInstanceId": volume.volume_instance_id})[
         "volumeInstanceBackupList"
     ]
     return sorted(backups, key=lambda b: parse_time(b.get("createdAt")) or utc_now(), reverse=True)
@@ -108,7 +108,7 @@ def list_backups(client: RailwayClient, volume: Volume) -> list[dict[str, Any]]:
 
 def list_schedules(client: RailwayClient, volume: Volume) -> list[dict[str, Any]]:
     return list(
-        client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume.volume_instance_id})[
+        client.execute(gql.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume.volume_instance_id})[
             "volumeInstanceBackupScheduleList"
         ]
     )
@@ -118,7 +118,7 @@ def list_schedules(client: RailwayClient, volume: Volume) -> list[dict[str, Any]
 def wait_workflow(client: RailwayClient, workflow_id: str, what: str, waiter: Waiter) -> None:
     """Follow one of Railway's workflows until it completes; its failure or the deadline is an error."""
     for _ in range(MAX_LOOKS):
-        result = client.execute(ops.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"]
+        result = client.execute(gql.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"]
         status = result.get("status")
         if status == "Complete":
             return
@@ -154,7 +154,7 @@ def take_backup(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int
         client,
         f"backup {name!r}",
         find=new_one,
-        send=lambda: dict(client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"]),
+        send=lambda: dict(client.execute(gql.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"]),
         look_first=False,
     )
     workflow_id: str | None = outcome.value.get("workflowId")
@@ -244,7 +244,7 @@ def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
     send = {"volumeInstanceId": volume.volume_instance_id, "volumeInstanceBackupId": backup["id"]}
     print(f"restoring {volume.label} from {backup['id']} …", file=err, flush=True)
     try:
-        workflow_id = client.execute(ops.VOLUME_INSTANCE_BACKUP_RESTORE, send)["volumeInstanceBackupRestore"][
+        workflow_id = client.execute(gql.VOLUME_INSTANCE_BACKUP_RESTORE, send)["volumeInstanceBackupRestore"][
             "workflowId"
         ]
     except errors.AmbiguousResultError:
@@ -252,7 +252,7 @@ def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
         _wait_restoring(client, volume, waiter)  # never sent twice: follow what Railway is doing instead
     if workflow_id:
         wait_workflow(client, workflow_id, "restore", waiter)
-    state = client.execute(ops.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
+    state = client.execute(gql.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
     print(f"restored {volume.label} from backup {backup['id']} ({taken}); volume state: {state or '?'}", file=out)
 
     endpoint = next(e for e in health.endpoints_of(ctx) if e.name == "backend")
@@ -273,7 +273,7 @@ def _wait_restoring(client: RailwayClient, volume: Volume, waiter: Waiter) -> No
     """The restore's answer was lost: Railway marks the volume RESTORING while it works; wait for READY."""
     seen_restoring = False
     for _ in range(MAX_LOOKS):
-        state = client.execute(ops.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
+        state = client.execute(gql.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
         if state == "RESTORING":
             seen_restoring = True
         elif seen_restoring and state == "READY":

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import RailwayClient
 from components.railway.exactly_once import write_once
 from ops import health, vercel
@@ -154,7 +154,7 @@ def rollback_backend(ctx: StackContext, args: argparse.Namespace, io: Streams) -
             client,
             f"rollback to {target['id']}",
             find=lambda: railway.deployment_after(service.deployments(client), newest_before),
-            send=lambda: client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target["id"]}),
+            send=lambda: client.execute(gql.DEPLOYMENT_ROLLBACK, {"id": target["id"]}),
             look_first=False,
         )
         if outcome.value.get("deploymentRollback") is False:

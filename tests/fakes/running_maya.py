@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import ClientSettings, RailwayClient
 from components.railway.providers.base import edges
 from components.railway.providers.database import placed
@@ -54,7 +54,7 @@ def seed(
     client = RailwayClient(fake.token, ClientSettings(endpoint=fake.url, requests_per_second=200, max_attempts=2))
     b, gh = cfg.backend, cfg.github
     project = client.execute(
-        ops.PROJECT_CREATE,
+        gql.PROJECT_CREATE,
         {
             "input": {
                 "name": b.project_name,
@@ -66,9 +66,9 @@ def seed(
     project_id = project["id"]
     env_id = edges(project["environments"])[0]["id"]
 
-    template = client.execute(ops.TEMPLATE, {"code": "postgres"})["template"]
+    template = client.execute(gql.TEMPLATE, {"code": "postgres"})["template"]
     deployed = client.execute(
-        ops.TEMPLATE_DEPLOY,
+        gql.TEMPLATE_DEPLOY,
         {
             "input": {
                 "templateId": template["id"],
@@ -79,15 +79,15 @@ def seed(
         },
     )["templateDeployV2"]
     for _ in range(100):
-        if client.execute(ops.WORKFLOW_STATUS, {"workflowId": deployed["workflowId"]})["workflowStatus"]["status"] == (
+        if client.execute(gql.WORKFLOW_STATUS, {"workflowId": deployed["workflowId"]})["workflowStatus"]["status"] == (
             "Complete"
         ):
             break
         time.sleep(0.02)
-    service = client.execute(ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": b.service_name}})[
+    service = client.execute(gql.SERVICE_CREATE, {"input": {"projectId": project_id, "name": b.service_name}})[
         "serviceCreate"
     ]
-    listed = client.execute(ops.PROJECT, {"id": project_id})["project"]["services"]
+    listed = client.execute(gql.PROJECT, {"id": project_id})["project"]["services"]
     services = {s["name"]: s["id"] for s in edges(listed)}
     postgres_id = services["Postgres"]
 
@@ -106,23 +106,23 @@ def seed(
         **(settings or {}),
     }
     client.execute(
-        ops.SERVICE_INSTANCE_UPDATE, {"serviceId": service["id"], "environmentId": env_id, "input": instance}
+        gql.SERVICE_INSTANCE_UPDATE, {"serviceId": service["id"], "environmentId": env_id, "input": instance}
     )
     scope = {"projectId": project_id, "environmentId": env_id, "serviceId": service["id"]}
     client.execute(
-        ops.VARIABLE_COLLECTION_UPSERT,
+        gql.VARIABLE_COLLECTION_UPSERT,
         {"input": {**scope, "variables": {**variables, **UNDECLARED}, "replace": False, "skipDeploys": True}},
     )
     service_domain = client.execute(
-        ops.SERVICE_DOMAIN_CREATE,
+        gql.SERVICE_DOMAIN_CREATE,
         {"input": {"serviceId": service["id"], "environmentId": env_id, "targetPort": b.port}},
     )["serviceDomainCreate"]
     custom = client.execute(
-        ops.CUSTOM_DOMAIN_CREATE,
+        gql.CUSTOM_DOMAIN_CREATE,
         {"input": {**scope, "domain": b.custom_domain, "targetPort": b.port}},
     )["customDomainCreate"]
     trigger = client.execute(
-        ops.DEPLOYMENT_TRIGGER_CREATE,
+        gql.DEPLOYMENT_TRIGGER_CREATE,
         {
             "input": {
                 **scope,
@@ -135,13 +135,13 @@ def seed(
         },
     )["deploymentTriggerCreate"]
     volumes = edges(
-        client.execute(ops.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": env_id})["environment"]["volumeInstances"]
+        client.execute(gql.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": env_id})["environment"]["volumeInstances"]
     )
     volume = next(v for v in volumes if v["serviceId"] == postgres_id)
     client.execute(
-        ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume["id"], "kinds": list(cfg.backup_kinds)}
+        gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume["id"], "kinds": list(cfg.backup_kinds)}
     )
-    deployment_id = client.execute(ops.SERVICE_INSTANCE_DEPLOY, {"serviceId": service["id"], "environmentId": env_id})[
+    deployment_id = client.execute(gql.SERVICE_INSTANCE_DEPLOY, {"serviceId": service["id"], "environmentId": env_id})[
         "serviceInstanceDeployV2"
     ]
     fake.advance_deployments()

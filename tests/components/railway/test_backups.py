@@ -10,7 +10,7 @@ import pytest
 from pulumi.output import Unknown
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.client import RailwayClient
 from tests.fakes.railway_api import FakeRailway
@@ -115,7 +115,7 @@ def test_drift_other_kinds_or_a_cleared_schedule_is_reverted_by_the_next_up(
     created = provider.create(inputs)
 
     # someone switched to monthly backups in the dashboard
-    client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": ["MONTHLY"]})
+    client.execute(gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": ["MONTHLY"]})
     fake.reset_counters()
     drifted = provider.read(created.id, created.outs)
     assert fake.count() == 1
@@ -125,7 +125,7 @@ def test_drift_other_kinds_or_a_cleared_schedule_is_reverted_by_the_next_up(
     assert fixed.outs["kinds"] == ["DAILY", "WEEKLY"] and _remote_kinds(fake, volume) == ["DAILY", "WEEKLY"]
 
     # someone turned backups off: the resource stays, its kinds are empty, the next up restores them
-    client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": []})
+    client.execute(gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": []})
     cleared = provider.read(created.id, fixed.outs)
     assert cleared.id == volume and cleared.outs["kinds"] == [] and cleared.outs["schedules"] == []
     assert provider.diff(created.id, cleared.outs, inputs).changes is True

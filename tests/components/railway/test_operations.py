@@ -9,7 +9,7 @@ from pathlib import Path
 import graphql
 import pytest
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 
 SCHEMA = Path(__file__).resolve().parents[2] / "railway" / "schema.graphql"
 
@@ -19,8 +19,8 @@ def schema() -> graphql.GraphQLSchema:
     return graphql.build_schema(SCHEMA.read_text(), assume_valid=True)
 
 
-@pytest.mark.parametrize("operation", ops.ALL, ids=lambda o: o.name)
-def test_document_validates_against_the_schema(operation: ops.Operation) -> None:
+@pytest.mark.parametrize("operation", gql.ALL, ids=lambda o: o.name)
+def test_document_validates_against_the_schema(operation: gql.Operation) -> None:
     document = graphql.parse(operation.document)
     assert graphql.validate(schema(), document) == []
     definition = document.definitions[0]
@@ -30,17 +30,17 @@ def test_document_validates_against_the_schema(operation: ops.Operation) -> None
 
 
 def test_creates_are_only_mutations() -> None:
-    assert all(o.is_mutation for o in ops.ALL if o.creates)
+    assert all(o.is_mutation for o in gql.ALL if o.creates)
 
 
 def test_provider_sends_only_declared_operations() -> None:
     used = {
         node.attr
-        for module in (Path(ops.__file__).parent / "providers").glob("*.py")
+        for module in (Path(gql.__file__).parent / "providers").glob("*.py")
         for node in ast.walk(ast.parse(module.read_text()))
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ops"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "gql"
     }
-    declared = {name for name, value in vars(ops).items() if isinstance(value, ops.Operation)}
+    declared = {name for name, value in vars(gql).items() if isinstance(value, gql.Operation)}
     assert used and used <= declared
 
 
@@ -57,13 +57,13 @@ def _creates_outside_create_exactly_once(source: str) -> list[str]:
             for keyword in call.keywords:
                 if keyword.arg == "send":
                     guarded |= {id(n) for n in ast.walk(keyword.value)}
-    creates = {name for name, value in vars(ops).items() if isinstance(value, ops.Operation) and value.creates}
+    creates = {name for name, value in vars(gql).items() if isinstance(value, gql.Operation) and value.creates}
     return [
-        f"ops.{node.attr} (line {node.lineno})"
+        f"gql.{node.attr} (line {node.lineno})"
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
-        and node.value.id == "ops"
+        and node.value.id == "gql"
         and node.attr in creates
         and id(node) not in guarded
     ]
@@ -74,14 +74,14 @@ def test_no_provider_sends_a_create_except_through_create_exactly_once() -> None
 
     (PostgresProvider sends its template deploy inside the ``send`` it hands over, via a named method;
     that method's body is checked to be called only from there.)"""
-    providers = Path(ops.__file__).parent / "providers"
+    providers = Path(gql.__file__).parent / "providers"
     offenders = {
         module.name: found
         for module in providers.glob("*.py")
         if (found := _creates_outside_create_exactly_once(module.read_text()))
     }
     assert offenders == {
-        "database.py": [f"ops.TEMPLATE_DEPLOY (line {_line_of('database.py', 'ops.TEMPLATE_DEPLOY')})"]
+        "database.py": [f"gql.TEMPLATE_DEPLOY (line {_line_of('database.py', 'gql.TEMPLATE_DEPLOY')})"]
     }
     database = (providers / "database.py").read_text()
     assert database.count("self._deploy_template(") == 1
@@ -89,24 +89,24 @@ def test_no_provider_sends_a_create_except_through_create_exactly_once() -> None
 
 
 def _line_of(module: str, text: str) -> int:
-    lines = (Path(ops.__file__).parent / "providers" / module).read_text().splitlines()
+    lines = (Path(gql.__file__).parent / "providers" / module).read_text().splitlines()
     return next(i for i, line in enumerate(lines, 1) if text in line)
 
 
 def test_the_guard_sees_a_direct_create() -> None:
-    assert _creates_outside_create_exactly_once("self.client.execute(ops.SERVICE_CREATE, {})") == [
-        "ops.SERVICE_CREATE (line 1)"
+    assert _creates_outside_create_exactly_once("self.client.execute(gql.SERVICE_CREATE, {})") == [
+        "gql.SERVICE_CREATE (line 1)"
     ]
     assert (
         _creates_outside_create_exactly_once(
-            "self.create_exactly_once('k', find=f, send=lambda: self.client.execute(ops.SERVICE_CREATE, {}))"
+            "self.create_exactly_once('k', find=f, send=lambda: self.client.execute(gql.SERVICE_CREATE, {}))"
         )
         == []
     )
 
 
 def test_mutations_say_how_they_may_be_retried() -> None:
-    not_idempotent = {o.name for o in ops.ALL if o.creates}
+    not_idempotent = {o.name for o in gql.ALL if o.creates}
     assert not_idempotent == {
         "ProjectCreate",
         "EnvironmentCreate",
@@ -122,4 +122,4 @@ def test_mutations_say_how_they_may_be_retried() -> None:
         "VolumeInstanceBackupRestore",
         "NotificationRuleCreate",
     }
-    assert all(o.idempotent for o in ops.ALL if not o.is_mutation)
+    assert all(o.idempotent for o in gql.ALL if not o.is_mutation)
