@@ -31,7 +31,7 @@ from components.railway import errors
 from components.railway import operations as gql
 from components.railway.client import RailwayClient
 from components.railway.plan import DATABASE_URL, Join, Planned, Ref, backend_plan, root_directory, source_repository
-from components.railway.providers.adoption import AmbiguousAdoption, Runs
+from components.railway.providers.adoption import Adopted, AmbiguousAdoption, Runs
 from components.railway.providers.base import RailwayProvider, is_unknown
 from components.railway.providers.schema import KINDS
 from components.railway.providers.variables import scope_of
@@ -105,20 +105,21 @@ class _Found:
     replaces: bool
 
 
-def _resolve(value: Any, found: Mapping[str, _Found | None]) -> Any:
-    """A planned input with its references replaced by what runs; unknown where ``up`` will change it."""
+def _resolve(value: Any, found: Mapping[str, _Found | None], *, after_up: bool) -> Any:
+    """A planned input with its references replaced by the found objects' values: as the recording run
+    records them, or (``after_up``) as the next ``up`` will see them — unknown where ``up`` changes them."""
     if isinstance(value, Ref):
         target = found.get(value.suffix)
         if target is None:
             raise LookupError(value.suffix)
         if value.attr == "id":
-            return Unknown() if target.replaces else target.id
-        return Unknown() if target.changes else target.state.get(value.attr)
+            return Unknown() if after_up and target.replaces else target.id
+        return Unknown() if after_up and target.changes else target.state.get(value.attr)
     if isinstance(value, Join):
-        parts = [_resolve(p, found) for p in value.parts]
+        parts = [_resolve(p, found, after_up=after_up) for p in value.parts]
         return Unknown() if any(is_unknown(p) for p in parts) else value.sep.join(str(p) for p in parts)
     if isinstance(value, Mapping):
-        return {k: _resolve(v, found) for k, v in value.items()}
+        return {k: _resolve(v, found, after_up=after_up) for k, v in value.items()}
     return value
 
 
@@ -146,7 +147,7 @@ def _differences(
         elif field.local:
             out.append(f"{key}: will change (what it depends on changes)")
         else:
-            action = "replaces the object" if key in provider.replace_keys else "updates it in place"
+            action = provider.what_up_does(key, running, wanted)
             out.append(f"{key}: runs {_shown(running)}, config {_shown(wanted)} (up {action})")
     return out
 
@@ -179,7 +180,8 @@ def discover_railway(
         provider.use_client(client)
         row_kind = _row_kind(item.kind.__name__, item.kind.adopt_key)
         try:
-            inputs = {k: _resolve(v, found) for k, v in item.inputs.items()}
+            recorded = {k: _resolve(v, found, after_up=False) for k, v in item.inputs.items()}
+            inputs = {k: _resolve(v, found, after_up=True) for k, v in item.inputs.items()}
         except LookupError as missing:
             found[item.suffix] = None
             d.add("railway", row_kind, item.suffix, "-", MISSING, f"up creates it (with its {missing.args[0]})")
@@ -189,7 +191,7 @@ def discover_railway(
             d.add("railway", row_kind, str(inputs.get("name") or item.suffix), "-", MISSING, item.kind.not_adoptable)
             continue
         try:
-            adopted = provider.adopt(inputs, pinned=given.get(item.kind.adopt_key or ""), runs=runs)
+            adopted = provider.adopt(recorded, pinned=given.get(item.kind.adopt_key or ""), runs=runs)
         except AmbiguousAdoption as exc:
             raise OpsError(f"Railway {row_kind}: {exc.detail}") from None
         except errors.NotFoundError:
@@ -202,9 +204,9 @@ def discover_railway(
             runs = replace(runs, environment_id=adopted.id)
         adopted_ids.add(adopted.id)
         extras += adopted.extras
-        found[item.suffix] = _verdict(d, item, provider, inputs, adopted.id, adopted.outputs, adopted.label, row_kind)
+        found[item.suffix] = _verdict(d, item, provider, recorded, inputs, adopted, row_kind)
         if item.kind.__name__ == "Variables":
-            scope = scope_of(inputs)
+            scope = scope_of(recorded)
             d.undeclared += [(scope, e.label) for e in adopted.extras if e.kind == "variable"]
     for extra in extras:
         if extra.id not in adopted_ids:
@@ -215,25 +217,30 @@ def _verdict(
     d: Discovery,
     item: Planned,
     provider: RailwayProvider,
+    recorded: dict[str, Any],
     inputs: dict[str, Any],
-    id_: str,
-    running: dict[str, Any],
-    label: str,
+    adopted: Adopted,
     row_kind: str,
 ) -> _Found:
     """Compare what runs with the declaration the way the next preview will, after ``--yes`` recorded the
-    running names; add the row; and remember the object for the references of the resources after it."""
+    running names; add the row; and remember the object for the references of the resources after it.
+
+    ``recorded``: the inputs as the recording run resolves them (the state it writes); ``inputs``: as the
+    next preview resolves them."""
+    id_, running, label = adopted.id, adopted.outputs, adopted.label
     notes = []
     for key, setting in item.names.items():
         if running.get(key) not in (None, inputs.get(key)):
             notes.append(
                 f"name: runs {running[key]!r}, config {inputs.get(key)!r} (kept: --yes records "
-                f"{setting}: {running[key]}; up renames nothing)"
+                f"{setting}: {running[key]}, up renames nothing)"
             )
             d.names[setting] = str(running[key])
             inputs = {**inputs, key: running[key]}
+            recorded = {**recorded, key: running[key]}
     checked = provider.check({}, inputs).inputs
-    state = {**{k: checked.get(k) for k in provider.input_keys}, **running}
+    stored = provider.check({}, recorded).inputs
+    state = {**{k: stored.get(k) for k in provider.input_keys}, **running}
     diff = provider.diff(id_, state, checked)
     changed = provider.changed_keys(state, checked)
     if diff.changes and not changed:

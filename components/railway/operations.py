@@ -58,7 +58,7 @@ PROJECT = _op(
 PROJECTS = _op(
     """query Projects($workspaceId: String, $after: String) {
       projects(workspaceId: $workspaceId, first: 100, after: $after) {
-        edges { node { id name description
+        edges { node { id name description workspaceId
           environments(first: 100) { edges { node { id name
             serviceInstances(first: 100) { edges { node { serviceId serviceName rootDirectory source { repo } } } }
           } } } } }

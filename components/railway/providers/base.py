@@ -383,6 +383,10 @@ class RailwayProvider(ResourceProvider):
         except errors.NotFoundError:
             return None
 
+    def what_up_does(self, key: str, running: Any, declared: Any) -> str:
+        """What the next ``up`` does about one differing setting (``ops adopt``'s table says it)."""
+        return "replaces the object" if key in self.replace_keys else "updates it in place"
+
     def label(self, node: Mapping[str, Any]) -> str:
         """How ``ops adopt``'s table names a found object."""
         return str(node.get("name") or node.get("domain") or node.get("id") or "")

@@ -13,6 +13,7 @@ from pulumi.dynamic import CheckFailure, CheckResult
 
 from components.railway import errors
 from components.railway import operations as gql
+from components.railway.exactly_once import ADOPTED, CREATED
 from components.railway.providers.adoption import Runs
 from components.railway.providers.base import RailwayProvider, edges, is_unknown
 from components.railway.providers.schema import RailwayResource, output, parent, setting
@@ -67,6 +68,14 @@ class PostgresProvider(RailwayProvider):
         if volume.get("region"):
             outs["region"] = volume["region"]  # where the data lives now: a different config is a real difference
         return outs
+
+    def what_up_does(self, key: str, running: Any, declared: Any) -> str:
+        if key == "region":
+            return (
+                f"refuses to move the data: set backend.databaseRegion to {running!r}, or move the volume in "
+                "the dashboard"
+            )
+        return super().what_up_does(key, running, declared)
 
     def label(self, node: Mapping[str, Any]) -> str:
         volume = (node.get("volume") or {}).get("volumeId") or node.get("volume_id")
@@ -285,8 +294,14 @@ class BackupScheduleProvider(RailwayProvider):
         return self._schedules(volume_instance_id)
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Looks first: a volume that already takes backups had them set before this state (adopted, or a
+        state rebuilt from nothing) — ``adopted``, so no destroy ever clears them."""
         volume = inputs["volume_instance_id"]
-        return volume, self._apply(volume, list(inputs["kinds"]))
+        running = self._schedules(volume)
+        origin = ADOPTED if running["kinds"] else CREATED
+        if running["kinds"] == list(inputs["kinds"]):
+            return volume, {**running, "origin": origin}
+        return volume, {**self._apply(volume, list(inputs["kinds"])), "origin": origin}
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         return self._apply(id_, list(news["kinds"]))

@@ -106,6 +106,17 @@ class ProjectProvider(RailwayProvider):
             return ours + [p for p in named if p not in ours]
         return [p for p in listed if _environments_running(p, runs)]
 
+    def _running(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The listing that found the project holds what runs (one request for both)."""
+        if node is None:
+            return super()._running(id_, inputs, node)
+        return {
+            "name": node["name"],
+            "description": node.get("description") or "",
+            "workspace_id": node.get("workspaceId") if inputs.get("workspace_id") else None,
+            "default_environment_id": self._default_env(node, inputs),
+        }
+
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         payload = {
             "name": inputs["name"],

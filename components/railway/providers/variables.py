@@ -25,6 +25,7 @@ from pulumi.dynamic import CheckFailure
 
 from components.railway import errors
 from components.railway import operations as gql
+from components.railway.exactly_once import ADOPTED, CREATED
 from components.railway.providers.adoption import RECORDED_REVISION, Extra, Runs
 from components.railway.providers.base import VARIABLE_NAME, RailwayProvider, is_unknown, revision_of
 from components.railway.providers.schema import RailwayResource, output, parent, setting
@@ -100,7 +101,13 @@ class VariablesProvider(RailwayProvider):
         return {"revision": revision, "owned": sorted(after)}
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        return set_id(inputs), self._apply(inputs, {}, dict(inputs.get("variables") or {}), set())
+        """Looks first, like every create: a declared name already on Railway means the set existed before
+        this state (adopted, or a state rebuilt from nothing): it is then ``adopted``, and never deleted."""
+        declared = dict(inputs.get("variables") or {})
+        remote = self.client.execute(gql.VARIABLES, scope_of(inputs))["variables"] or {}
+        before = {k: v for k, v in remote.items() if k in declared}
+        outs = self._apply(inputs, before, declared, set())
+        return set_id(inputs), {**outs, "origin": ADOPTED if before else CREATED}
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         after = dict(news.get("variables") or {})
