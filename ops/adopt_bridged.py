@@ -24,6 +24,17 @@ from ops.vercel import VercelClient
 GITHUB_API = "https://api.github.com"
 
 
+def declared_ci_names(cfg: StackConfig, repo: str) -> set[str]:
+    """The secret and variable names the stack declares in ``repo``'s deployment environment (program.py)."""
+    gh = cfg.github
+    targets = [
+        t
+        for t, r in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository))
+        if r == repo
+    ]
+    return {v.name for t in targets for v in envvars.for_target(cfg, t)}
+
+
 # ---- Vercel -----------------------------------------------------------------------------------------------
 def discover_vercel(client: VercelClient, cfg: StackConfig, given: Mapping[str, str], d: Discovery) -> None:
     """The Vercel project, its domains and environment variables (keys only), by name or ``--id vercel=prj_…``."""
@@ -123,10 +134,14 @@ def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Map
         else:
             d.imports[f"pipeline-{repo}-branch-policy"] = f"{repo}:{env}:{policy['id']}"
             d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", str(policy["id"]), MATCHES)
+        declared = declared_ci_names(cfg, repo)
         for kind in ("secrets", "variables"):
             listed = gh.get(f"{base}/environments/{quote(env)}/{kind}") or {}
             for item in listed.get(kind, []):
                 name = str(item["name"])
+                if name not in declared:  # each declared value is its own resource: this one never enters the state
+                    d.add("github", kind[:-1], f"{repo}:{env}:{name}", name, EXTRA, "not declared: kept, never deleted")
+                    continue
                 resource = f"pipeline-{repo}-{kind[:-1]}-{name}"
                 d.imports[resource] = f"{repo}:{env}:{name}"
                 d.add("github", kind[:-1], f"{repo}:{env}:{name}", name, MATCHES, "value write-only: up writes it")

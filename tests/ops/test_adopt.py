@@ -176,7 +176,11 @@ def github_world(fake: FakeGitHub, cfg: config.StackConfig) -> dict[str, Any]:
     repo = f"{cfg.github.owner}/{cfg.github.backend_repository}"
     reviewers = [("Team" if r.kind == "team" else "User", r.id) for r in cfg.github.reviewers]
     fake.add_environment(
-        repo, cfg.environment, reviewers=reviewers, secrets=["RAILWAY_TOKEN"], variables={"API_URL": "https://x"}
+        repo,
+        cfg.environment,
+        reviewers=reviewers,
+        secrets=["RAILWAY_TOKEN", "SET_BY_HAND_TOKEN"],
+        variables={"API_URL": "https://x"},
     )
     ruleset = fake.add_ruleset(repo, f"maya-infra {cfg.stack}: {cfg.github.branch}", cfg.github.branch)
     files = render_app_workflows(cfg)[cfg.github.backend_repository]
@@ -202,6 +206,10 @@ def test_github_discovery_gives_environment_ruleset_and_file_import_ids(stack: s
     assert f"pipeline-{repo}-{world['path']}" not in found.imports  # committed over, not imported (ops/adopt.py)
     assert next(r for r in found.rows if r.name == world["path"]).verdict == adopt.MATCHES
     assert found.imports[f"pipeline-{repo}-secret-RAILWAY_TOKEN"] == f"{repo}:{cfg.environment}:RAILWAY_TOKEN"
+    # set by hand, declared nowhere: listed as extra, never imported (so never in the state, never deleted)
+    assert f"pipeline-{repo}-secret-SET_BY_HAND_TOKEN" not in found.imports
+    hand_set = next(r for r in found.rows if r.name.endswith(":SET_BY_HAND_TOKEN"))
+    assert hand_set.verdict == adopt.EXTRA and "never deleted" in hand_set.detail
     environment = next(r for r in found.rows if r.kind == "environment")
     assert environment.verdict == adopt.MATCHES
     missing_files = [r for r in found.rows if r.kind == "workflow" and r.verdict == adopt.MISSING]
