@@ -33,7 +33,7 @@ from components.railway.client import RailwayClient
 from components.railway.plan import DATABASE_URL, Join, Planned, Ref, backend_plan, root_directory, source_repository
 from components.railway.providers.adoption import Adopted, AmbiguousAdoption, Runs
 from components.railway.providers.base import RailwayProvider, is_unknown
-from components.railway.providers.schema import KINDS
+from components.railway.providers.schema import KINDS, defaults
 from components.railway.providers.variables import scope_of
 from config import NAMESPACE, StackConfig, envvars
 from config.envvars import Target
@@ -179,9 +179,10 @@ def discover_railway(
         provider = item.kind.provider_class()
         provider.use_client(client)
         row_kind = _row_kind(item.kind.__name__, item.kind.adopt_key)
+        declared = {**defaults(item.kind), **item.inputs}  # as the constructor fills them
         try:
-            recorded = {k: _resolve(v, found, after_up=False) for k, v in item.inputs.items()}
-            inputs = {k: _resolve(v, found, after_up=True) for k, v in item.inputs.items()}
+            recorded = {k: _resolve(v, found, after_up=False) for k, v in declared.items()}
+            inputs = {k: _resolve(v, found, after_up=True) for k, v in declared.items()}
         except LookupError as missing:
             found[item.suffix] = None
             d.add("railway", row_kind, item.suffix, "-", MISSING, f"up creates it (with its {missing.args[0]})")

@@ -119,7 +119,6 @@ def backend_plan(
                     "environment_id": Ref("environment"),
                     "service_name": backend.database_service_name,
                     "region": backend.postgres_region,
-                    "workflow_timeout_seconds": 600,
                     "workflow_poll_seconds": poll_seconds or backend.deploy_poll_seconds,
                 },
                 kept=True,

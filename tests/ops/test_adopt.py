@@ -3,6 +3,7 @@ and the import ids the program then hands Vercel and GitHub (under mocks)."""
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 from typing import Any
@@ -263,3 +264,32 @@ def test_a_database_in_another_region_is_reported_with_the_fix() -> None:
     assert postgres.verdict == adopt.DIFFERS
     assert "region: runs 'us-west2', config 'europe-west4-drams3a'" in postgres.detail
     assert "up refuses to move the data" in postgres.detail and "backend.databaseRegion" in postgres.detail
+
+
+def test_the_command_lists_what_it_would_delete_and_deletes_nothing_unasked(tmp_path: Path) -> None:
+    """``--remove-undeclared-variables`` names every variable it would delete before anything is written;
+    unconfirmed (no --yes, no terminal), nothing is written and nothing deleted."""
+    import io
+
+    from ops.console import Streams
+
+    document = yaml.safe_load((config.PROJECT_DIR / "Pulumi.staging.yaml").read_text())
+    document["config"]["maya-infra:platforms"] = ["railway"]
+    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(document))
+    before = (tmp_path / "Pulumi.staging.yaml").read_text()
+    cfg = config.load_from_stack_file("staging", tmp_path)
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+        seed(fake, cfg, _declared(cfg))
+        out, err = io.StringIO(), io.StringIO()
+        env = {"RAILWAY_API_TOKEN": TOKEN, "MAYA_RAILWAY_API_URL": fake.url, "PATH": "/nonexistent"}
+        args = argparse.Namespace(
+            stack="staging", id=None, yes=False, remove_undeclared_variables=True, project_dir=str(tmp_path)
+        )
+        assert adopt.run(args, Streams(env, io.StringIO(), out, err)) == 0, err.getvalue()
+        assert fake.count(mutations_only=True) == 0
+    text = out.getvalue()
+    listed = next(line for line in text.splitlines() if line.startswith("--remove-undeclared-variables"))
+    assert all(name in listed for name in UNDECLARED) and "nothing written" in text
+    assert not any(value in text for value in UNDECLARED.values())
+    assert "variable values not compared" in text  # no pulumi here: the secrets cannot be read, and it says so
+    assert (tmp_path / "Pulumi.staging.yaml").read_text() == before

@@ -194,11 +194,6 @@ class RailwayResource(_Declared):
     origin: pulumi.Output[str] = output()
 
 
-def kind_of(provider: type[RailwayProvider]) -> type[RailwayResource]:
-    """The declaration of a provider class (its kind)."""
-    return KINDS[provider.kind]
-
-
 def defaults(kind: type[RailwayResource]) -> Mapping[str, Any]:
     """The declared defaults of a kind's inputs (those that have one)."""
     return {f.name: f.default for f in kind.fields if not f.output and f.default is not MISSING}

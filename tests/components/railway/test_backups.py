@@ -198,3 +198,28 @@ def test_railways_generic_error_on_an_idempotent_update_is_retried(make: Make, f
 def test_an_unknown_volume_is_a_clear_error(make: Make) -> None:
     with pytest.raises(errors.NotFoundError, match="VolumeInstance not found"):
         make(p.BackupScheduleProvider).create({"volume_instance_id": "no-such-volume", "kinds": ["DAILY"]})
+
+
+def test_a_schedule_found_on_create_is_adopted_and_never_cleared(make: Any, stack: dict[str, Any], fake: Any) -> None:
+    """A state rebuilt from nothing: the volume already takes backups, so the schedule is adopted (no write
+    when it already matches) and a destroy leaves it."""
+    postgres = make(p.PostgresProvider).create(
+        {
+            "project_id": stack["project_id"],
+            "environment_id": stack["environment_id"],
+            "workflow_timeout_seconds": 30,
+            "workflow_poll_seconds": 0.05,
+        }
+    )
+    volume = postgres.outs["volume_instance_id"]
+    make(p.BackupScheduleProvider).client.execute(
+        gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": ["DAILY"]}
+    )
+    fake.reset_counters()
+    adopted = make(p.BackupScheduleProvider).create({"volume_instance_id": volume, "kinds": ["DAILY"]})
+    assert adopted.outs["origin"] == "adopted" and fake.count(mutations_only=True) == 0
+    make(p.BackupScheduleProvider).delete(adopted.id, adopted.outs)
+    listed = make(p.BackupScheduleProvider).client.execute(
+        gql.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume}
+    )["volumeInstanceBackupScheduleList"]
+    assert [s["kind"] for s in listed] == ["DAILY"]

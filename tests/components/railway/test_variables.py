@@ -171,3 +171,16 @@ def test_states_written_before_ownership_was_recorded(
     deleted = [r.variables["input"]["name"] for r in fake.requests if r.operation_name == "VariableDelete"]
     assert deleted == (["B"] if dropped_is_deleted else [])
     assert "PULLED_IN" not in deleted and updated.outs["owned"] == ["A"]
+
+
+def test_a_state_rebuilt_from_nothing_adopts_the_running_set_and_never_deletes_it(
+    world: Scope, fake: FakeRailway
+) -> None:
+    """The state is lost: a plain create looks first, finds the declared names running, and records the set
+    as adopted — so no later destroy removes them (nor, ever, the hand-set ones)."""
+    fake.reset_counters()
+    rebuilt = world.provider.create({**world.ids, "variables": {"A": "1", "B": "2"}})
+    assert rebuilt.outs["origin"] == "adopted" and rebuilt.outs["owned"] == ["A", "B"]
+    assert fake.count(mutations_only=True) == 0, "the running values are the declared ones: nothing to write"
+    world.provider.delete(rebuilt.id, rebuilt.outs)
+    assert world.running("service") == {"A": "1", "B": "2", **BY_HAND}
