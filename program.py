@@ -18,15 +18,15 @@ import pulumi_github as github
 import pulumiverse_vercel as vercel
 
 from components.frontend_alerts import frontend_error_alert
-from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
+from components.github import GitHubPipeline, GitHubPipelineArgs
 from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.safety import DestroyGuard
-from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
+from components.vercel import VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars
 from config.alerts import alert_rules
-from config.envvars import Target, Wiring
-from config.model import MONITORING_CHECKLY
+from config.envvars import Resolved, Target, Wiring
+from config.monitoring import MONITORING_CHECKLY
 from workflows import render_app_workflows
 from workflows.pipeline import all_configs, all_routes
 
@@ -73,27 +73,22 @@ def build(cfg: StackConfig) -> dict[str, Any]:
 def _railway(stack: _Stack) -> None:
     """The backend, its database, domains, deploy trigger and CI token on Railway."""
     cfg = stack.cfg
-    variables = {
-        v.name: envvars.resolve(v, cfg, stack.wiring)
-        for v in envvars.for_target(cfg, Target.BACKEND)
-        if v.source != envvars.Output("database_url")  # the backend component provides it
-    }
     backend = RailwayBackend(
         "backend",
         RailwayBackendArgs(
             config=cfg,
-            variables=variables,
+            wiring=stack.wiring,  # it adds database_url and resolves the backend's variables from the table
             external_database_url=_secret_value(cfg, "databaseUrl") if cfg.backend.database == "external" else None,
         ),
     )
     stack.declared.append(backend)
     wiring = stack.wiring
     wiring.backend_url = backend.url
-    wiring.database_url = backend.database_url
     wiring.railway_project_token = backend.project_token
     wiring.railway_project_id = backend.project_id
     wiring.railway_environment_id = backend.environment_id
     wiring.railway_service_id = backend.service_id
+    wiring.railway_volume_instance_id = backend.volume_instance_id  # the production deploy's pre-deploy backup
     stack.exported.update(
         backend_url=backend.url,
         backend_service_domain=backend.service_domain,
@@ -122,10 +117,7 @@ def _vercel(stack: _Stack) -> None:
     """The frontend project on Vercel, built with the backend's URL."""
     cfg = stack.cfg
     provider = vercel.Provider("vercel", api_token=_secret_value(cfg, "vercelToken"), team=cfg.frontend.team_id)
-    variables = {
-        v.name: FrontendVariable(envvars.resolve(v, cfg, stack.wiring), v.secret)
-        for v in envvars.for_target(cfg, Target.FRONTEND_BUILD)
-    }
+    variables = envvars.resolved_for(cfg, Target.FRONTEND_BUILD, stack.wiring)
     frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, variables, provider))
     stack.declared.append(frontend)
     stack.wiring.vercel_project_id = frontend.project_id
@@ -135,22 +127,21 @@ def _vercel(stack: _Stack) -> None:
     if alert is not None:
         stack.declared.append(alert)
     stack.exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
-    stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.sensitive)
+    stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.secret)
 
 
 def _github(stack: _Stack) -> None:
     """Environments, their secrets and variables, the branch ruleset and the generated workflow files."""
     cfg, gh = stack.cfg, stack.cfg.github
     provider = github.Provider("github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url)
-    ci_values: dict[str, dict[str, CiValue]] = {repo: {} for repo in gh.repositories}
+    ci_values: dict[str, dict[str, Resolved]] = {repo: {} for repo in gh.repositories}
     for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
-        for v in envvars.for_target(cfg, target):  # variables of platforms left out are not listed
-            ci_values[repo][v.name] = CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
-    alert_values = {  # the alert mail of the pipelines and the monitor (<environment>-alerts)
-        v.name: CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
-        for v in envvars.for_target(cfg, Target.CI_ALERTS)
-        if cfg.monitoring is not None
-    }
+        # variables of platforms left out are not listed
+        ci_values[repo].update(envvars.resolved_for(cfg, target, stack.wiring))
+    # the alert mail of the pipelines and the monitor (<environment>-alerts)
+    alert_values = envvars.resolved_for(cfg, Target.CI_ALERTS, stack.wiring) if cfg.monitoring is not None else {}
+    # the scanners' tokens, in a job that holds no deploy secret (<environment>-scan)
+    scan_values = envvars.resolved_for(cfg, Target.CI_SCAN, stack.wiring)
     pipeline = GitHubPipeline(
         "pipeline",
         GitHubPipelineArgs(
@@ -161,6 +152,7 @@ def _github(stack: _Stack) -> None:
             alert_values=alert_values,
             # the scheduled monitor runs on the default branch, production's: it may mail for every stack
             alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production"),
+            scan_values=scan_values,
         ),
     )
     stack.declared.append(pipeline)
@@ -173,10 +165,7 @@ def _github(stack: _Stack) -> None:
     )
     stack.secret_names["github"] = pipeline.secret_names
     if cfg.previews_active:  # the `preview` environment of the previews workflow (docs/previews.md)
-        preview_values = {
-            v.name: CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
-            for v in envvars.for_target(cfg, Target.CI_PREVIEW)
-        }
+        preview_values = envvars.resolved_for(cfg, Target.CI_PREVIEW, stack.wiring)
         preview = PreviewEnvironment("previews", PreviewEnvironmentArgs(cfg, preview_values, provider))
         stack.declared.append(preview)
         stack.secret_names["github_preview"] = preview.secret_names

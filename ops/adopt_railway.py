@@ -30,7 +30,7 @@ from pulumi.output import Unknown
 from components.railway import errors
 from components.railway import operations as gql
 from components.railway.client import RailwayClient
-from components.railway.plan import DATABASE_URL, Join, Planned, Ref, backend_plan, root_directory, source_repository
+from components.railway.plan import Join, Planned, Ref, backend_plan, root_directory, source_repository
 from components.railway.providers.adoption import Adopted, AmbiguousAdoption, Runs
 from components.railway.providers.base import RailwayProvider, is_unknown
 from components.railway.providers.schema import KINDS, defaults
@@ -79,12 +79,11 @@ def stack_secrets(project_dir: Path, stack: str, env: Mapping[str, str]) -> tupl
 
 
 def declared_values(cfg: StackConfig, secrets: Mapping[str, str]) -> dict[str, Any]:
-    """The backend's declared variable values, as the program resolves them (``program.py``), in plain values;
-    a secret this command cannot read is unknown (its value is not compared)."""
+    """The backend's declared variable values as the table resolves them (``config.envvars``), in plain
+    values; a secret this command cannot read is unknown (its value is not compared). Values the backend
+    produces itself (the database URL) come from the plan (``components/railway/plan.py``)."""
     values: dict[str, Any] = {}
     for var in envvars.for_target(cfg, Target.BACKEND):
-        if var.name == DATABASE_URL:
-            continue  # the component adds it from the database it declares
         source = var.source
         if isinstance(source, envvars.ConfigSecret):
             values[var.name] = secrets[source.key] if source.key in secrets else Unknown()
@@ -168,9 +167,9 @@ def discover_railway(
 
     ``values``: the declared backend variable values (default: settings known, secrets not compared).
     """
-    values = declared_values(cfg, {}) if values is None else values
+    known = declared_values(cfg, {}) if values is None else values
     external = (external_database_url or Unknown()) if cfg.backend.database == "external" else None
-    plan = backend_plan(cfg, values, external_database_url=external)
+    plan = backend_plan(cfg, lambda var: known.get(var.name, Unknown()), external_database_url=external)
     runs = Runs(source_repository(cfg), root_directory(cfg), cfg.environment)
     found: dict[str, _Found | None] = {}
     adopted_ids: set[str] = set()

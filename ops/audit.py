@@ -6,7 +6,7 @@
     PGPASSWORD=… python -m ops audit --postgres postgres://auditor@db/pulumi --stack production
 
 The report has: the stack's last update time; every finding; the result of each policy of the policy
-pack (policy/rules.py, the same functions ``pulumi preview --policy-pack policy`` runs); the secrets by
+pack (policy/rules/, the same functions ``pulumi preview --policy-pack policy`` runs); the secrets by
 name (never by value); the inventory by platform and type (URNs, ids, key settings).
 
 Findings: a credential-looking value stored in plain text anywhere in the resources (by name or shape,

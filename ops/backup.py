@@ -3,12 +3,17 @@
     python -m ops backup  --stack production [--name before-migration-042]   # take one now; waits until it exists
     python -m ops backups --stack production                                 # list them, newest first, with ages
     python -m ops restore --stack production --backup ID [--yes]             # restore; waits; health check
+    python -m ops restore --stack production --backup predeploy              # the newest pre-deploy backup
 
 The backups are Railway's backups of the stack's PostgreSQL volume: the scheduled ones
 (``maya-infra:backups``, kept for Railway's retention of each kind) and the manual ones taken here (kept
 until deleted in the dashboard). The volume is found from the stack's outputs
 (``railway_volume_instance_id``; for a stack deployed before that output existed, the PostgreSQL volume of
 ``railway_environment_id``).
+
+The production deploy job takes one more kind before a deploy that brings new migration files: the
+**pre-deploy backup** ``maya-predeploy-<commit>`` (workflows/scripts/predeploy_backup.py). ``backups`` names it
+(kind ``pre-deploy <commit>``), and ``restore --backup predeploy`` restores the newest one.
 
 ``restore`` overwrites the database with the backup: every write since the backup is lost. On production
 it asks you to type the stack's name unless ``--yes`` (no terminal and no ``--yes``: refused). It waits
@@ -35,6 +40,7 @@ from ops.cli import command
 from ops.clock import age, clock, parse_time, utc_now
 from ops.console import FAILED, OK, StackCommand, Streams, Waiter, confirm
 from ops.context import OpsError, StackContext
+from workflows.scripts.predeploy_backup import PREFIX as PREDEPLOY_PREFIX
 
 POSTGRES_MOUNT_PATH = "/var/lib/postgresql/data"  # where Railway's PostgreSQL template mounts its volume
 BACKUP_TIMEOUT_SECONDS = 900.0
@@ -204,7 +210,7 @@ def show_backups(ctx: StackContext, args: argparse.Namespace, io: Streams) -> in
                 str(b["id"]),
                 clock(created) if created else "?",
                 age(created, now),
-                kind_of.get(b["scheduleId"], "scheduled") if b.get("scheduleId") else "manual",
+                _kind(b, kind_of),
                 f"in {age(now, expires)}" if expires and expires > now else ("expired" if expires else "never"),
                 f"{b['usedMB']} MB" if isinstance(b.get("usedMB"), int) else "-",
                 str(b.get("name") or ""),
@@ -216,6 +222,20 @@ def show_backups(ctx: StackContext, args: argparse.Namespace, io: Streams) -> in
     return OK
 
 
+def _kind(backup: dict[str, Any], kind_of: dict[str, str]) -> str:
+    name = str(backup.get("name") or "")
+    if name.startswith(PREDEPLOY_PREFIX):
+        return f"pre-deploy {name.removeprefix(PREDEPLOY_PREFIX)}"  # taken by the deploy job, before migrations
+    return kind_of.get(backup["scheduleId"], "scheduled") if backup.get("scheduleId") else "manual"
+
+
+def _chosen(backups: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
+    """The backup ``wanted`` names: its id, or ``predeploy`` for the newest pre-deploy backup."""
+    if wanted == "predeploy":
+        return next((b for b in backups if str(b.get("name") or "").startswith(PREDEPLOY_PREFIX)), None)
+    return next((b for b in backups if b["id"] == wanted), None)
+
+
 # ---- restore ---------------------------------------------------------------------------------------------------
 def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
     stdin, out, err = io.stdin, io.out, io.err
@@ -225,7 +245,7 @@ def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
     require_database(ctx)
     client = ctx.railway()
     volume = database_volume(ctx, client)
-    backup = next((b for b in list_backups(client, volume) if b["id"] == args.backup), None)
+    backup = _chosen(list_backups(client, volume), args.backup)
     if backup is None:
         raise OpsError(
             f"{args.backup!r} is not a backup of {volume.label}; list them with: "
@@ -233,6 +253,9 @@ def restore(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
         )
     created = parse_time(backup.get("createdAt"))
     taken = f"taken {clock(created)}, {age(created)} ago" if created else "taken at an unknown time"
+    name = str(backup.get("name") or "")
+    if name.startswith(PREDEPLOY_PREFIX):
+        taken += f"; the pre-deploy backup of commit {name.removeprefix(PREDEPLOY_PREFIX)}, before its migrations ran"
     confirm(
         ctx.stack,
         f"restore {volume.label} from backup {backup['id']} ({backup.get('name') or 'unnamed'}, {taken}); "
@@ -309,7 +332,12 @@ def register(subparsers: Any) -> None:
         __doc__,
         stack=True,
     )
-    restore_.add_argument("--backup", required=True, metavar="ID", help="the backup's id (see `ops backups`)")
+    restore_.add_argument(
+        "--backup",
+        required=True,
+        metavar="ID",
+        help="the backup's id (see `ops backups`), or `predeploy`: the newest pre-deploy backup of the deploy job",
+    )
     restore_.add_argument("--yes", action="store_true", help="do not ask for confirmation on production")
     restore_.add_argument(
         "--health-wait",

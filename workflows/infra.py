@@ -148,7 +148,7 @@ def _stack_job(
 
 
 def _configs() -> tuple[StackConfig, ...]:
-    return tuple(load_from_stack_file(stack) for stack in STACKS)
+    return load_from_stack_file(STACKS[0]).all_stacks  # every stack file read once
 
 
 def preview_workflow(configs: Sequence[StackConfig]) -> str:

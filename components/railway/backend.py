@@ -15,19 +15,21 @@ from typing import Any
 import pulumi
 
 from components.railway import resources as rw
-from components.railway.plan import DATABASE_URL, Join, Planned, Ref, backend_plan
+from components.railway.plan import Join, Planned, Ref, backend_plan
 from components.railway.plan import project_description as project_description
 from components.railway.providers.schema import KINDS
 from components.safety import stateful
-from config import NAMESPACE, StackConfig
+from config import NAMESPACE, StackConfig, envvars
+from config.envvars import Target, Wiring
 
 
 @dataclass(frozen=True)
 class RailwayBackendArgs:
     config: StackConfig
-    #: Backend variables, NAME -> value (secret ones as secret Outputs), except DATABASE_URL,
-    #: which this component adds from the database it declares (or the external URL it is given).
-    variables: Mapping[str, pulumi.Input[str]]
+    #: The values the platforms hand each other. This component fills in ``database_url`` (the reference to
+    #: the PostgreSQL it declares, or the external URL) and takes the backend's variables from
+    #: ``config.envvars``' table, DATABASE_URL included: no variable is special here.
+    wiring: Wiring
     #: The external database URL when ``backend.database`` is ``external`` (a secret Output).
     external_database_url: pulumi.Input[str] | None = None
     #: Seconds between deployment polls (tests and the local rehearsal use a short one).
@@ -54,7 +56,6 @@ class RailwayBackend(pulumi.ComponentResource):
     environment_id: pulumi.Output[str]
     service_id: pulumi.Output[str]
     project_token: pulumi.Output[str]
-    database_url: pulumi.Output[str]
     service_domain: pulumi.Output[str]
     custom_domain_dns_records: pulumi.Output[list[dict[str, str]]] | None
     deployment_status: pulumi.Output[str]
@@ -74,7 +75,10 @@ class RailwayBackend(pulumi.ComponentResource):
         if cfg.backend.database == "external" and args.external_database_url is None:
             raise ValueError("backend.database is 'external' but no database URL was given")
         plan = backend_plan(
-            cfg, args.variables, external_database_url=args.external_database_url, poll_seconds=args.poll_seconds
+            cfg,
+            lambda var: envvars.resolve(var, cfg, args.wiring),
+            external_database_url=args.external_database_url,
+            poll_seconds=args.poll_seconds,
         )
         # The names ("<name>-project", ...) are the Pulumi names in every state: never rename one.
         built = self._declare(name, cfg, plan)
@@ -116,7 +120,7 @@ class RailwayBackend(pulumi.ComponentResource):
         metrics = built.get("metrics-token")
         self.metrics_token = pulumi.Output.secret(metrics.token) if metrics is not None else None
         database_url: Any = postgres.database_url_reference if postgres is not None else args.external_database_url
-        self.database_url = pulumi.Output.secret(database_url)
+        args.wiring.database_url = pulumi.Output.secret(database_url)
         self.service_domain = service_domain.domain
         self.url = (
             pulumi.Output.concat("https://", backend.custom_domain) if backend.custom_domain else service_domain.url
@@ -124,7 +128,7 @@ class RailwayBackend(pulumi.ComponentResource):
         custom = built.get("custom-domain")
         self.custom_domain_dns_records = custom.dns_records if custom is not None else None
         self.deployment_status = built["deployment"].status
-        self.variable_names = pulumi.Output.from_input(sorted([*args.variables, DATABASE_URL]))
+        self.variable_names = pulumi.Output.from_input(sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND)))
         self.volume_instance_id = postgres.volume_instance_id if postgres is not None else None
         backups = built.get("backups")
         self.backup_kinds = pulumi.Output.from_input(backups.kinds if backups is not None else [])

@@ -10,7 +10,7 @@ matches — so the adoption table and the next ``pulumi preview`` compare the sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +21,8 @@ from components.railway.providers.project import marker
 from config import StackConfig, envvars
 from config.envvars import Target
 
-#: The backend variable the component adds from the database it declares.
-DATABASE_URL = "DATABASE_URL"
+#: The value this component produces for the table's variables (``envvars.Output`` sources), by Wiring field.
+DATABASE_URL_OUTPUT = "database_url"
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,20 @@ def source_repository(cfg: StackConfig) -> str:
     return f"{cfg.github.owner}/{cfg.github.backend_repository}"
 
 
+def backend_values(
+    cfg: StackConfig, value_of: Callable[[envvars.EnvVar], Any], produced: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Every backend variable of the table (``config.envvars``), NAME -> value: what this component produces
+    itself (``produced``, by Wiring field: the database URL) as its reference, the rest as ``value_of`` says
+    (the program: Outputs; ``ops adopt``: plain values)."""
+    return {
+        v.name: produced[v.source.name]
+        if isinstance(v.source, envvars.Output) and v.source.name in produced
+        else value_of(v)
+        for v in envvars.for_target(cfg, Target.BACKEND)
+    }
+
+
 def variable_sets(cfg: StackConfig, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The service's variables and the environment's shared ones, from every backend value by name.
 
@@ -83,14 +97,14 @@ def variable_sets(cfg: StackConfig, values: Mapping[str, Any]) -> tuple[dict[str
 
 def backend_plan(
     cfg: StackConfig,
-    variables: Mapping[str, Any],
+    value_of: Callable[[envvars.EnvVar], Any],
     *,
     external_database_url: Any = None,
     poll_seconds: float | None = None,
 ) -> list[Planned]:
     """Every Railway resource of the stack's backend, in the order they are declared (see the module doc).
 
-    ``variables``: the backend's values by name (DATABASE_URL aside: added here from the database).
+    ``value_of``: a backend variable's value (see :func:`backend_values`).
     """
     backend, github = cfg.backend, cfg.github
     scope = {"project_id": Ref("project"), "environment_id": Ref("environment"), "service_id": Ref("service")}
@@ -158,7 +172,8 @@ def backend_plan(
             },
         ),
     ]
-    service_values, shared_values = variable_sets(cfg, {**variables, DATABASE_URL: database_url})
+    values = backend_values(cfg, value_of, {DATABASE_URL_OUTPUT: database_url})
+    service_values, shared_values = variable_sets(cfg, values)
     plan.append(Planned("variables", rw.Variables, {**scope, "variables": service_values, "keep_undeclared": None}))
     revision = [Ref("settings", "revision"), Ref("variables", "revision")]
     if shared_values:
@@ -224,6 +239,8 @@ def backend_plan(
                 "revision": Join(tuple(revision)),
                 "timeout_seconds": backend.deploy_timeout_seconds,
                 "poll_seconds": poll_seconds or backend.deploy_poll_seconds,
+                # verified like CI's deploy: it went live through the migrations
+                "pre_deploy": backend.pre_deploy_command,
             },
             depends_on=(*tuple(r.suffix for r in revision), "domain"),
         )

@@ -20,7 +20,7 @@ import pytest
 
 import config
 from components import error_rate
-from config.model import BackendErrorRateSettings
+from config.monitoring import BackendErrorRateSettings
 from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
 from tests.components.test_monitoring import CHECK, GROUP, _plain, run_checkly
 from tests.fakes.railway_api import FakeRailway

@@ -10,6 +10,7 @@ import pytest
 import config
 from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
 from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
+from workflows import tools
 
 VERCEL_PROJECT = "vercel:index/project:Project"
 VERCEL_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
@@ -63,12 +64,13 @@ def test_resource_set(run: ProgramRun) -> None:
     tokens = sorted(r.name for r in run.mocks.of_type(RAILWAY + "ProjectToken"))
     assert tokens == ["backend-ci-token", "backend-metrics-token"]
     assert types.count(VERCEL_PROJECT) == 1
-    # the deploy environment and <environment>-alerts (alert mail only), each with its branch policy
-    # (staging's alerts environment also admits main, the default branch, where the scheduled monitor runs);
-    # staging's `preview` environment of the previews workflow (docs/previews.md) is counted apart
+    # the deploy environment, <environment>-alerts (alert mail only) and <environment>-scan (the scanners' tokens
+    # only: docs/gates.md), each with its branch policy (staging's alerts environment also admits main, the
+    # default branch, where the scheduled monitor runs); staging's `preview` environment of the previews
+    # workflow (docs/previews.md) is counted apart
     stack_envs = [r for r in run.mocks.of_type(GH_ENV) if r.inputs.get("environment") != "preview"]
-    policies = 3 if run.outputs["stack"] == "staging" else 2
-    assert len(stack_envs) == 2 and types.count(GH_RULESET) == 1
+    policies = 4 if run.outputs["stack"] == "staging" else 3
+    assert len(stack_envs) == 3 and types.count(GH_RULESET) == 1
     assert len([r for r in run.mocks.of_type(GH_POLICY) if r.inputs.get("environment") != "preview"]) == policies
     assert types.count(GH_FILE) >= 2
     components = {r.typ for r in run.mocks.resources if not r.custom}
@@ -150,7 +152,7 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
     environments = {
         r.inputs["environment"]: r.inputs for r in run.mocks.of_type(GH_ENV) if r.inputs["environment"] != "preview"
     }
-    assert set(environments) == {cfg.stack, f"{cfg.stack}-alerts"}
+    assert set(environments) == {cfg.stack, f"{cfg.stack}-alerts", f"{cfg.stack}-scan"}
     environment = environments[cfg.stack]
     for each in environments.values():
         assert each["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
@@ -160,7 +162,13 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
         if r.inputs["environment"] != "preview"
     }
     alert_branches = {cfg.github.branch, "main"}  # main: the default branch, where the monitor's schedule runs
-    assert policies == {(cfg.stack, cfg.github.branch), *((f"{cfg.stack}-alerts", b) for b in alert_branches)}
+    assert policies == {
+        (cfg.stack, cfg.github.branch),
+        (f"{cfg.stack}-scan", cfg.github.branch),
+        *((f"{cfg.stack}-alerts", b) for b in alert_branches),
+    }
+    scan = environments[f"{cfg.stack}-scan"]  # the scanners' tokens only: no reviewers, no deploy secret
+    assert not scan.get("reviewers") and scan["canAdminsBypass"] is False
     alerts = environments[f"{cfg.stack}-alerts"]
     assert not alerts.get("reviewers") and alerts["canAdminsBypass"] is False  # an alert never waits
     if cfg.is_production:
@@ -175,7 +183,8 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
     files = run.mocks.of_type(GH_FILE)
     assert {f.inputs["branch"] for f in files} == {cfg.github.branch}
     assert {f.inputs["file"] for f in files if not f.inputs["file"].startswith(".github/workflows/")} == {
-        "backend/apply_migrations.py"  # the migration runner, Railway's pre-deploy command
+        "backend/apply_migrations.py",  # the migration runner, Railway's pre-deploy command
+        *(f".github/ci-tools/{name}" for name in tools.FILES),  # the CI tools' lockfiles (docs/gates.md)
     }
 
 
@@ -197,7 +206,8 @@ def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
     assert variables["BACKEND_URL"] == run.outputs["backend_url"]
     stack = run.outputs["stack"]
     deploy = {n: s for n, s in secrets.items() if s["environment"] == stack}
-    assert {s["environment"] for s in secrets.values()} == {stack, f"{stack}-alerts"}
+    assert {s["environment"] for s in secrets.values()} == {stack, f"{stack}-alerts", f"{stack}-scan"}
+    assert secrets["SNYK_TOKEN"]["environment"] == f"{stack}-scan"  # never beside a deploy secret
     assert "SMTP_URL" not in deploy  # the alert mail lives in <environment>-alerts only, and nothing else does
     alert_secrets = {
         r.inputs["secretName"] for r in run.mocks.of_type(GH_SECRET) if r.inputs["environment"].endswith("-alerts")

@@ -276,6 +276,7 @@ def test_the_command_lists_what_it_would_delete_and_deletes_nothing_unasked(tmp_
     document = yaml.safe_load((config.PROJECT_DIR / "Pulumi.staging.yaml").read_text())
     document["config"]["maya-infra:platforms"] = ["railway"]
     (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(document))
+    shutil.copy2(config.PROJECT_DIR / "Pulumi.production.yaml", tmp_path)  # every stack's config is read
     before = (tmp_path / "Pulumi.staging.yaml").read_text()
     cfg = config.load_from_stack_file("staging", tmp_path)
     with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:

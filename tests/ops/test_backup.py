@@ -234,6 +234,22 @@ def test_backup_then_restore_then_health(staging: Stack) -> None:
     assert "/api/health" in staging.backend.hits
 
 
+def test_restore_names_and_picks_the_pre_deploy_backup(staging: Stack) -> None:
+    """The production deploy job's backup before new migrations (maya-predeploy-<commit>): listed by kind, and
+    ``--backup predeploy`` restores the newest one."""
+    staging.run("backup", "--stack", "staging", "--name", "maya-predeploy-0123456789ab", *FAST)
+    staging.run("backup", "--stack", "staging", "--name", "later-manual", *FAST)
+    listed = staging.run("backups", "--stack", "staging")
+    assert "pre-deploy 0123456789ab" in listed.out
+    result = staging.run("restore", "--stack", "staging", "--backup", "predeploy", *FAST)
+    assert result.code == 0, result.text
+    assert "the pre-deploy backup of commit 0123456789ab, before its migrations ran" in result.text
+    with staging.fake._lock:
+        [restore] = [w for w in staging.fake.state.workflows.values() if w["kind"] == "backupRestore"]
+        predeploy = next(b for b in staging.fake.state.backups.values() if b["name"].startswith("maya-predeploy-"))
+    assert restore["backupId"] == predeploy["id"]
+
+
 def test_restore_that_leaves_the_backend_unhealthy_exits_1(staging: Stack) -> None:
     backup_id = staging.add_scheduled_backup("DAILY", days_ago=1)
     staging.backend.route("/api/health", fixed(503, UNHEALTHY))

@@ -66,7 +66,7 @@ def test_pins_are_full_shas_and_tools_have_exact_versions() -> None:
     with pytest.raises(ValueError, match="40-hex"):
         pins.Pin("a/b", "v1", "v1")
     assert all(len(p.sha) == 40 for p in pins.ACTIONS.values())
-    assert pins.npm("vercel") == "vercel@64.0.2"
+    assert pins.npm("vercel") == "vercel@58.10.0"
     assert pins.pypi("ruff", "mypy") == "ruff==0.17.5 mypy==2.4.1"
     assert "@sha256:" in pins.POSTGRES_IMAGE
 

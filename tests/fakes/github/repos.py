@@ -146,3 +146,30 @@ class ReposMixin:
         page = int(c.query.get("page") or 1)
         commits = repo.git.history(branch, c.query.get("path"))[(page - 1) * per_page : page * per_page]
         return 200, [self._commit_payload(repo, x.sha) for x in commits]
+
+    # git objects: commits and trees (what the staging gate compares) -----------------------------------
+
+    def _get_git_commit(self, c: Context) -> tuple[int, Any]:
+        repo = self._repo(c.params["owner"], c.params["repo"])
+        commit = repo.git.commits.get(c.params["commit_sha"])
+        if commit is None:
+            raise HttpError(404, "Not Found")
+        return 200, self._payloads.git_commit(repo, commit)
+
+    def _get_git_tree(self, c: Context) -> tuple[int, Any]:
+        """One tree object; ``recursive`` lists every entry below it with its path (GitHub's form)."""
+        repo = self._repo(c.params["owner"], c.params["repo"])
+        sha = c.params["tree_sha"]
+        if sha not in repo.git.trees:
+            raise HttpError(404, "Not Found")
+        recursive = c.query.get("recursive") not in (None, "", "0", "false")
+        entries: list[tuple[str, Any]] = []
+
+        def walk(tree: str, prefix: str) -> None:
+            for entry in repo.git.trees[tree]:
+                entries.append((prefix + entry.name, entry))
+                if recursive and entry.kind == "tree":
+                    walk(entry.sha, f"{prefix}{entry.name}/")
+
+        walk(sha, "")
+        return 200, self._payloads.git_tree(repo, sha, entries, repo.git.blobs)

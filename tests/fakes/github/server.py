@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.fakes.base import AFTER, BEFORE, Answer, Incoming, LoopbackFake, answer_with_fault, take_fault
+from tests.fakes.github.actions import ActionsMixin
 from tests.fakes.github.comments import CommentsMixin
 from tests.fakes.github.common import Context, Handler, HttpError, WithHeaders
 from tests.fakes.github.environments import EnvironmentsMixin
@@ -108,7 +109,9 @@ class Fault:
     hits: int = 0  # requests it answered so far; it leaves ``FakeGitHub.faults`` when hits reach times
 
 
-class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, LoopbackFake[RecordedRequest]):
+class FakeGitHub(
+    ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, ActionsMixin, LoopbackFake[RecordedRequest]
+):
     """The fake GitHub API. ``orgs``/``users``/``teams`` are the accounts it knows (logins; teams as
     ``org/slug``), ``repos`` the existing repositories (``owner/name``) with ``branches`` on each.
 
@@ -302,6 +305,21 @@ class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, Lo
         with self._lock:
             git = self._seed_repository(repo, branch).git
             return git.commit_on(branch, {path: content.encode()}, f"add {path}", who)
+
+    def push(self, repo: str, branch: str, files: dict[str, str | None], message: str = "") -> str:
+        """Someone pushed a commit changing ``files`` (path -> content, None deletes) on ``branch``
+        (created off the default branch when missing); returns the commit's sha."""
+        who = {"name": "maya-dev", "email": "dev@mayassistant.com", "date": now()}
+        changes = {path: None if text is None else text.encode() for path, text in files.items()}
+        with self._lock:
+            git = self._seed_repository(repo, branch).git
+            return git.commit_on(branch, changes, message or f"change {', '.join(sorted(files))}", who)
+
+    def merge(self, repo: str, into: str, source: str) -> str:
+        """Someone merged branch ``source`` into ``into`` with a merge commit; returns its sha."""
+        who = {"name": "maya-dev", "email": "dev@mayassistant.com", "date": now()}
+        with self._lock:
+            return self._seed_repository(repo, into).git.merge(into, source, who)
 
     def inject(self, fault: Fault) -> Fault:
         with self._lock:
@@ -605,6 +623,11 @@ class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, Lo
             "repos/create-or-update-file-contents": self._put_content,
             "repos/delete-file": self._delete_content,
             "repos/get-commit": self._get_commit,
+            "git/get-commit": self._get_git_commit,
+            "git/get-tree": self._get_git_tree,
+            "actions/list-workflow-runs-for-repo": self._list_runs,
+            "actions/list-workflow-runs": self._list_runs,
+            "actions/list-jobs-for-workflow-run": self._list_run_jobs,
             "repos/list-commits": self._list_commits,
             "issues/list-comments": self._list_comments,
             "issues/create-comment": self._create_comment,
