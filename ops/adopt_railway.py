@@ -175,7 +175,7 @@ def discover_railway(
     adopted_ids: set[str] = set()
     extras = []
     for item in plan:
-        provider = item.kind.provider_class()
+        provider: RailwayProvider = item.kind.provider_class()
         provider.use_client(client)
         row_kind = _row_kind(item.kind.__name__, item.kind.adopt_key)
         declared = {**defaults(item.kind), **item.inputs}  # as the constructor fills them

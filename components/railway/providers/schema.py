@@ -30,13 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, dataclass_transform
+from typing import Any, ClassVar, Literal, dataclass_transform
 
 import pulumi
 from pulumi.dynamic import Resource
-
-if TYPE_CHECKING:
-    from components.railway.providers.base import RailwayProvider
 
 
 class _Missing:
@@ -133,7 +130,8 @@ class _Declared(Resource):
     """The run-time half of a declaration: collects the fields of the class body (see the module doc)."""
 
     fields: ClassVar[tuple[Field, ...]] = ()
-    provider_class: ClassVar[type[RailwayProvider]]
+    #: The kind's ``RailwayProvider`` subclass (typed loosely: this ground floor of the providers imports none).
+    provider_class: ClassVar[Any]
     #: The key of ``maya-infra:adopt.railway`` that pins this kind's id (``ops adopt --id KEY=ID``); None when
     #: the id follows from its parents' (settings, variables, deployment ...).
     adopt_key: ClassVar[str | None] = None
@@ -143,7 +141,7 @@ class _Declared(Resource):
     def __init_subclass__(
         cls,
         *,
-        provider: type[RailwayProvider] | None = None,
+        provider: Any = None,
         adopt_key: str | None = None,
         not_adoptable: str = "",
         **kwargs: Any,
@@ -169,7 +167,7 @@ class _Declared(Resource):
         cls.provider_class = provider
         cls.adopt_key = adopt_key
         cls.not_adoptable = not_adoptable
-        provider._install(cls)  # type: ignore[arg-type]  # every kind derives from RailwayResource
+        provider._install(cls)
         KINDS[cls.__name__] = cls  # type: ignore[assignment]
 
     def __init__(self, resource_name: str, /, *, opts: pulumi.ResourceOptions | None = None, **given: Any) -> None:
