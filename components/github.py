@@ -272,7 +272,7 @@ class GitHubPipeline(pulumi.ComponentResource):
             deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                 protected_branches=False, custom_branch_policies=True
             ),
-            opts=child,
+            opts=stateful(cfg, child),  # production's environments are protected and retained, like -alerts
         )
         env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
         github.RepositoryEnvironmentDeploymentPolicy(

@@ -39,7 +39,7 @@ class PagerDutySettings(_Section):
 
 
 class BackendErrorRateSettings(_Section):
-    """The backend's 5xx share alert (docs/monitoring.md, "High error rate"): over the last ``windowMinutes``,
+    """The backend's 5xx share alert (docs/monitoring.md, "The backend's 5xx rate"): over the last ``windowMinutes``,
     5xx responses above ``thresholdPercent`` of all requests mail ``alertEmails`` — unless the window saw
     fewer than ``minRequests`` requests, so 1 failure out of 2 requests at 3 a.m. pages nobody.
 

@@ -50,7 +50,7 @@ from ops.adopt_railway import (
 )
 from ops.adopt_table import DIFFERS, EXTRA, MATCHES, MISSING, Discovery, Row, render
 from ops.cli import command
-from ops.console import Streams
+from ops.console import GUARDED, Streams, explain
 from ops.context import OpsError, StackContext
 from ops.vercel import VercelClient, VercelError
 from workflows import render_app_workflows
@@ -195,8 +195,8 @@ def discover(ctx: StackContext, given: Mapping[str, str], project_dir: Path = PR
     cfg = ctx.config
     d = Discovery(cfg.stack)
     if "railway" in cfg.platforms:
-        secrets, why = stack_secrets(project_dir, cfg.stack, ctx.env)
         with ctx.railway() as client:
+            secrets, why = stack_secrets(project_dir, cfg.stack, ctx.env)
             discover_railway(
                 client, cfg, given, d, declared_values(cfg, secrets), external_database_url=secrets.get("databaseUrl")
             )
@@ -209,7 +209,7 @@ def discover(ctx: StackContext, given: Mapping[str, str], project_dir: Path = PR
         except VercelError as exc:
             raise OpsError(f"Vercel: {exc}") from None
     if "github" in cfg.platforms:
-        reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), cfg.github.base_url)
+        reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), ctx.github_api())
         try:
             files = render_app_workflows(cfg) if cfg.github.commit_workflows else {}
             discover_github(reader, cfg, d, files)
@@ -284,9 +284,10 @@ def run(args: argparse.Namespace, io: Streams) -> int:
                 removed = remove_undeclared(client, d)
             print(f"deleted {len(removed)} undeclared Railway variables: {', '.join(removed)}", file=io.out)
         return 0
-    except OpsError as exc:
-        print(f"ops adopt: {exc}", file=io.err)
-        return exc.code
+    except GUARDED as exc:  # one line, never a traceback
+        text, code = explain(exc)
+        print(f"ops adopt: {text}", file=io.err)
+        return code
 
 
 def register(subparsers: Any) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from config import StackConfig, envvars
+from config import NAMESPACE, StackConfig, envvars
 from config.envvars import Target
 from ops.adopt_table import DIFFERS, EXTRA, MATCHES, MISSING, Discovery
 from ops.context import OpsError
@@ -97,7 +97,14 @@ class GitHubReader:
         )
 
     def get(self, path: str) -> Any:
-        response = self._http.get(path)
+        try:
+            response = self._http.get(path)
+        except httpx.TransportError as exc:
+            raise OpsError(
+                f"cannot reach GitHub at {self._http.base_url} ({type(exc).__name__}); it is set by "
+                f"MAYA_GITHUB_API_URL, else {NAMESPACE}:github.baseUrl: check it, and the network",
+                1,
+            ) from None
         if response.status_code == 404:
             return None
         if response.status_code >= 400:

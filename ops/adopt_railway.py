@@ -190,12 +190,17 @@ def discover_railway(
             found[item.suffix] = None
             d.add("railway", row_kind, str(inputs.get("name") or item.suffix), "-", MISSING, item.kind.not_adoptable)
             continue
+        pinned = given.get(item.kind.adopt_key or "")
         try:
-            adopted = provider.adopt(recorded, pinned=given.get(item.kind.adopt_key or ""), runs=runs)
+            adopted = provider.adopt(recorded, pinned=pinned, runs=runs)
         except AmbiguousAdoption as exc:
             raise OpsError(f"Railway {row_kind}: {exc.detail}") from None
         except errors.NotFoundError:
             adopted = None
+        if adopted is None and pinned:
+            raise OpsError(
+                f"--id {item.kind.adopt_key}={pinned}: Railway has no {row_kind} {pinned} this token can see"
+            )
         if adopted is None:
             found[item.suffix] = None
             d.add("railway", row_kind, item.suffix, "-", MISSING, "up creates it")

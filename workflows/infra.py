@@ -21,14 +21,15 @@ Nothing is read from repository-wide secrets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from config import PROJECT_DIR, STACKS, StackConfig, load_from_stack_file
+from config import STACKS, StackConfig, load_from_stack_file
 from config.model import StateBackendSettings
 from workflows import pins
 from workflows.alerts import clear_alert, raise_alert
+from workflows.pins import pulumi_version
+from workflows.preflight import SCHEMA_PATH, preflight_steps, schema_workflow
 from workflows.render import (
     Job,
     Step,
@@ -54,15 +55,6 @@ POLICY_PACKS: tuple[str, ...] = ("policy",)
 
 #: The stacks a pull request previews. Never production: its passphrase stays behind its reviewers.
 PREVIEW_STACKS: tuple[str, ...] = ("staging",)
-
-
-def pulumi_version(requirements: str | None = None) -> str:
-    """The CLI version CI runs: the one of the ``pulumi`` SDK pinned in requirements.txt."""
-    text = requirements if requirements is not None else (PROJECT_DIR / "requirements.txt").read_text()
-    match = re.search(r"^pulumi==([0-9][0-9.]*)\s*$", text, re.MULTILINE)
-    if not match:
-        raise ValueError("requirements.txt does not pin pulumi==X.Y.Z; CI cannot choose a Pulumi CLI version")
-    return match.group(1)
 
 
 def _setup() -> list[Step]:
@@ -161,6 +153,7 @@ def preview_workflow(configs: Sequence[StackConfig]) -> str:
             f"pulumi preview ({cfg.stack})",
             cfg,
             [
+                *preflight_steps(cfg),
                 _pulumi(
                     "preview",
                     cfg,
@@ -170,7 +163,7 @@ def preview_workflow(configs: Sequence[StackConfig]) -> str:
                         "comment-on-summary": True,
                         "diff": True,
                     },
-                )
+                ),
             ],
             timeout=30,
             # a fork's pull request gets no environment secrets; skip instead of failing on them
@@ -207,7 +200,7 @@ def up_workflow(configs: Sequence[StackConfig]) -> str:
         jobs[f"up-{cfg.stack}"] = _stack_job(
             f"pulumi up ({cfg.stack})",
             cfg,
-            [_pulumi("up", cfg, {"comment-on-summary": True, "diff": True})],
+            [*preflight_steps(cfg), _pulumi("up", cfg, {"comment-on-summary": True, "diff": True})],
             timeout=60,
             condition=f"github.ref_name == '{cfg.github.branch}'",
             concurrency={"group": f"pulumi-{cfg.stack}", "cancel-in-progress": False},
@@ -290,5 +283,6 @@ def render() -> dict[str, str]:
     return {
         DRIFT_PATH: drift_workflow(configs),
         PREVIEW_PATH: preview_workflow(configs),
+        SCHEMA_PATH: schema_workflow(configs),
         UP_PATH: up_workflow(configs),
     }

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from config import PROJECT_DIR
+
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -102,3 +104,12 @@ def npm(name: str) -> str:
 def pypi(*names: str) -> str:
     """``name==version …``, in the order given, as the lockfiles hold them."""
     return " ".join(f"{name}=={PYPI_TOOLS[name]}" for name in names)
+
+
+def pulumi_version(requirements: str | None = None) -> str:
+    """The CLI version CI runs: the one of the ``pulumi`` SDK pinned in requirements.txt."""
+    text = requirements if requirements is not None else (PROJECT_DIR / "requirements.txt").read_text()
+    match = re.search(r"^pulumi==([0-9][0-9.]*)\s*$", text, re.MULTILINE)
+    if not match:
+        raise ValueError("requirements.txt does not pin pulumi==X.Y.Z; CI cannot choose a Pulumi CLI version")
+    return match.group(1)

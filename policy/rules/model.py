@@ -24,6 +24,7 @@ MIGRATION_COMMAND = "python apply_migrations.py"  # the runner: each pending fil
 # ---- type tokens ------------------------------------------------------------------------------------------
 RAILWAY = "pulumi-python:dynamic/railway:"
 ALERTS_SUFFIX = "-alerts"  # config.envvars.ALERTS_SUFFIX: the environment of the alert mail
+SCAN_SUFFIX = "-scan"  # config.envvars.SCAN_SUFFIX: the environment of the scanners' tokens
 RAILWAY_PROJECT = RAILWAY + "Project"
 RAILWAY_ENVIRONMENT = RAILWAY + "Environment"
 RAILWAY_INSTANCE = RAILWAY + "ServiceInstance"

@@ -19,6 +19,7 @@ from policy.rules.model import (
     RAILWAY_POSTGRES,
     RAILWAY_PROJECT,
     RAILWAY_SERVICE,
+    SCAN_SUFFIX,
     UNKNOWN,
     VERCEL_DOMAIN,
     VERCEL_PROJECT,
@@ -37,8 +38,10 @@ def production_environment_protected(r: Resource) -> Iterator[str]:
         return
     if environment != "production" and r.stack != "production":
         return
-    if isinstance(environment, str) and environment.endswith(ALERTS_SUFFIX):
-        return  # <environment>-alerts holds only the alert mail settings and must never wait for a reviewer
+    if isinstance(environment, str) and environment.endswith((ALERTS_SUFFIX, SCAN_SUFFIX)):
+        # <environment>-alerts holds only the alert mail settings, <environment>-scan only the scanners' tokens:
+        # neither can deploy anything, and neither may wait for a reviewer (the mail and the scan must run)
+        return
     reviewers = r.get("reviewers")
     if reviewers is not UNKNOWN:
         ids = [

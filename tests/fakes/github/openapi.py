@@ -9,7 +9,7 @@ paths; an operation must be described, with the same operationId, in both.
 
 Validation is done by openapi-core (parameters, request bodies, status codes, response bodies and their
 ``required`` properties). Exactly two things the provider does are not in the descriptions; they are
-listed in :data:`KNOWN_DEVIATIONS` and in the README ("The fake GitHub"), counted on each request, and
+listed in :data:`KNOWN_DEVIATIONS` and in docs/github.md ("Three listed deviations"), counted on each request, and
 never silently accepted beyond what is listed there.
 """
 

@@ -28,7 +28,15 @@ class ReposMixin:
         return repo
 
     def _get_authenticated(self, c: Context) -> tuple[int, Any]:
+        if self.installation:  # an App installation token is no user
+            raise HttpError(403, "Resource not accessible by integration")
         return 200, self._payloads.full_user(self._account(self.login))
+
+    def _installation_repositories(self, c: Context) -> tuple[int, Any]:
+        if not self.installation:
+            raise HttpError(403, "You must authenticate with an installation access token")
+        repos = [self._payloads.repository(r, self._account(r.owner)) for r in self.repos.values()]
+        return 200, {"total_count": len(repos), "repositories": repos}
 
     def _get_user(self, c: Context) -> tuple[int, Any]:
         return 200, self._payloads.full_user(self._account(c.params["username"]))
@@ -42,7 +50,11 @@ class ReposMixin:
 
     def _get_repo(self, c: Context) -> tuple[int, Any]:
         repo = self._repo(c.params["owner"], c.params["repo"])
-        return 200, self._payloads.repository(repo, self._account(repo.owner))
+        payload = self._payloads.repository(repo, self._account(repo.owner))
+        if not self.installation:  # the user's role on the repository, as GitHub shows it to a user token
+            admin = bool(self.admin)
+            payload["permissions"] = {"admin": admin, "maintain": admin, "push": True, "triage": True, "pull": True}
+        return 200, payload
 
     def _commit_payload(self, repo: Repository, sha: str) -> dict[str, Any]:
         # GitHub links a commit to the account of its email; the fake links every commit to the token's user

@@ -154,6 +154,15 @@ class FakeGitHub(
         self.repos: dict[str, Repository] = {}
         for full in repos:
             self.add_repository(full, branches)
+        #: The token, as GitHub sees it (``ops preflight``'s checks): ``scopes`` of a classic PAT, sent back in
+        #: X-OAuth-Scopes on every answer (None: a fine-grained or App token, which gets none); ``installation``:
+        #: an App installation token (``/user`` is refused, ``/installation/repositories`` lists the repos);
+        #: ``withheld``: fine-grained permissions it lacks ("contents", "secrets"): the operations that need them
+        #: answer 403 naming the permission in X-Accepted-GitHub-Permissions; ``admin``: the user's role.
+        self.scopes: tuple[str, ...] | None = None
+        self.installation = False
+        self.withheld: set[str] = set()
+        self.admin = True
         self.unhandled: list[RecordedRequest] = []
         self.leaks: list[str] = []
         self.faults: list[Fault] = []
@@ -436,6 +445,8 @@ class FakeGitHub(
         answer.headers["X-RateLimit-Limit"] = "5000"
         answer.headers["X-RateLimit-Remaining"] = "4999"
         answer.headers["X-RateLimit-Reset"] = str(int(time.time()) + 3600)
+        if self.scopes is not None:
+            answer.headers["X-OAuth-Scopes"] = ", ".join(self.scopes)
         answer.headers.update(extra_headers)
         return answer
 
@@ -530,6 +541,11 @@ class FakeGitHub(
     ) -> tuple[int, Any, dict[str, str]]:
         """The operation's answer, checked against its description (a 501 when the fake's own is wrong)."""
         p = self._payloads
+        needed = _PERMISSION_OF.get(op.operation_id)
+        # a fine-grained actor lacking the permission: GitHub refuses and names what the route needs
+        if needed is not None and self.scopes is None and needed.split("=")[0] in self.withheld:
+            actor = "integration" if self.installation else "personal access token"
+            return 403, p.error(f"Resource not accessible by {actor}", 403), {"X-Accepted-GitHub-Permissions": needed}
         handler = self._handlers.get(op.operation_id)
         if handler is None:
             rec.problems.append(f"{op.operation_id} is described but the fake does not implement it")
@@ -629,6 +645,7 @@ class FakeGitHub(
             "actions/list-workflow-runs": self._list_runs,
             "actions/list-jobs-for-workflow-run": self._list_run_jobs,
             "repos/list-commits": self._list_commits,
+            "apps/list-repos-accessible-to-installation": self._installation_repositories,
             "issues/list-comments": self._list_comments,
             "issues/create-comment": self._create_comment,
             "issues/get-comment": self._get_comment,
@@ -636,6 +653,14 @@ class FakeGitHub(
             "issues/delete-comment": self._delete_comment,
         }
 
+
+#: The fine-grained permission GitHub asks of a few routes (X-Accepted-GitHub-Permissions), for ``withheld``.
+_PERMISSION_OF = {
+    "repos/get-content": "contents=read",
+    "actions/get-repo-public-key": "secrets=read",
+    "actions/get-environment-public-key": "secrets=read",
+    "repos/create-or-update-file-contents": "contents=write; workflows=write",
+}
 
 _REASONS = {
     500: "Internal Server Error",
