@@ -48,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import ClientSettings, RailwayClient
 from components.railway.exactly_once import write_once
 from tests.engine.github_world import fake_github, github_overrides, github_plugin_dir, use_plugin
@@ -113,14 +113,14 @@ def _open_preview(client: RailwayClient, ids: dict[str, str]) -> None:
     payload = {"projectId": project, "name": "pr-12", "sourceEnvironmentId": ids["railway_environment_id"]}
 
     def find() -> dict[str, Any] | None:
-        environments = client.execute(ops.PROJECT, {"id": project})["project"]["environments"]["edges"]
+        environments = client.execute(gql.PROJECT, {"id": project})["project"]["environments"]["edges"]
         return next((e["node"] for e in environments if e["node"]["name"] == "pr-12"), None)
 
     write_once(
         client,
         "preview environment pr-12",
         find=find,
-        send=lambda: client.execute(ops.ENVIRONMENT_CREATE, {"input": {**payload, "ephemeral": True}}),
+        send=lambda: client.execute(gql.ENVIRONMENT_CREATE, {"input": {**payload, "ephemeral": True}}),
     )
 
 

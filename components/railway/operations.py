@@ -63,9 +63,14 @@ PROJECT = _op(
 PROJECTS = _op(
     """query Projects($workspaceId: String, $after: String) {
       projects(workspaceId: $workspaceId, first: 100, after: $after) {
-        edges { node { id name description environments(first: 100) { edges { node { id name } } } } }
+        edges { node { id name description workspaceId
+          environments(first: 100) { edges { node { id name
+            serviceInstances(first: 100) { edges { node { serviceId serviceName rootDirectory source { repo } } } }
+          } } } } }
         pageInfo { hasNextPage endCursor } } }"""
 )
+# The workspaces the token may act in (a project without a workspace takes the token's only one).
+API_TOKEN_WORKSPACES = _op("query ApiTokenWorkspaces { apiToken { workspaces { id name } } }")
 PROJECT_UPDATE = _op(
     """mutation ProjectUpdate($id: String!, $input: ProjectUpdateInput!) {
       projectUpdate(id: $id, input: $input) { id name description } }""",
@@ -84,7 +89,8 @@ ENVIRONMENT = _op(
 )
 ENVIRONMENTS = _op(
     """query Environments($projectId: String!) {
-      environments(projectId: $projectId, first: 100) { edges { node { id name } } } }"""
+      environments(projectId: $projectId, first: 100) { edges { node { id name
+        serviceInstances(first: 100) { edges { node { serviceId rootDirectory source { repo } } } } } } } }"""
 )
 ENVIRONMENT_RENAME = _op(
     """mutation EnvironmentRename($id: String!, $input: EnvironmentRenameInput!) {
@@ -130,6 +136,10 @@ VARIABLE_COLLECTION_UPSERT = _op(
     """mutation VariableCollectionUpsert($input: VariableCollectionUpsertInput!) {
       variableCollectionUpsert(input: $input) }""",
     idempotent=True,
+)
+VARIABLE_DELETE = _op(
+    "mutation VariableDelete($input: VariableDeleteInput!) { variableDelete(input: $input) }",
+    idempotent=True,  # a repeated delete answers "not found", which the caller treats as done
 )
 
 # ---- domains --------------------------------------------------------------------------------------------
@@ -251,7 +261,7 @@ ENVIRONMENT_VOLUME_INSTANCES = _op(
 ENVIRONMENT_INSTANCES = _op(
     """query EnvironmentInstances($environmentId: String!) {
       environment(id: $environmentId) {
-        serviceInstances(first: 100) { edges { node { serviceId serviceName } } }
+        serviceInstances(first: 100) { edges { node { serviceId serviceName rootDirectory source { repo image } } } }
         volumeInstances(first: 100) { edges { node { id volumeId serviceId mountPath region } } } } }"""
 )
 VOLUME_DELETE = _op("mutation VolumeDelete($volumeId: String!) { volumeDelete(volumeId: $volumeId) }", idempotent=True)

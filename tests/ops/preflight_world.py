@@ -30,7 +30,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import config
-from components.railway import operations as ops
+from components.railway import operations as gql
 from tests.fakes.checkly_api import FakeCheckly
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.railway_api import FakeRailway
@@ -217,9 +217,9 @@ def _seed_custom_domain(railway: FakeRailway, cfg: config.StackConfig, project_i
     """The backend service and its custom domain, as the running MAYA has them (set-up requests, then forgotten)."""
     environment_id = railway.environment_id(project_id, cfg.environment)
     client = railway.dashboard()  # made by hand before maya-infra
-    service = client.execute(ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": cfg.backend.service_name}})
+    service = client.execute(gql.SERVICE_CREATE, {"input": {"projectId": project_id, "name": cfg.backend.service_name}})
     client.execute(
-        ops.CUSTOM_DOMAIN_CREATE,
+        gql.CUSTOM_DOMAIN_CREATE,
         {
             "input": {
                 "projectId": project_id,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.backend import project_description
 from components.railway.client import ClientSettings, RailwayClient
@@ -159,7 +159,7 @@ def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
     client, fake = world.client, world.railway
     human = fake.dashboard()  # what people and CI made before: not through maya-infra's exactly-once rule
     created = human.execute(
-        ops.PROJECT_CREATE,
+        gql.PROJECT_CREATE,
         {
             "input": {
                 "name": cfg.backend.project_name,
@@ -171,7 +171,7 @@ def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
     project_id = created["id"]
     environment_id = created["environments"]["edges"][0]["node"]["id"]
     service = human.execute(
-        ops.SERVICE_CREATE,
+        gql.SERVICE_CREATE,
         {"input": {"projectId": project_id, "name": cfg.backend.service_name, "source": {"repo": "mayassistant/maya"}}},
     )["serviceCreate"]["id"]
     ids = {"railway_project_id": project_id, "railway_environment_id": environment_id, "railway_service_id": service}
@@ -192,7 +192,7 @@ def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
         {"project_id": project_id, "environment_id": environment_id, "workflow_poll_seconds": 0.01}
     )
     volume = str(postgres.outs["volume_instance_id"])
-    human.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, {"volumeInstanceId": volume, "name": f"nightly {name}"})
+    human.execute(gql.VOLUME_INSTANCE_BACKUP_CREATE, {"volumeInstanceId": volume, "name": f"nightly {name}"})
     fake.finish_workflows()
     with fake._lock:
         backup_id = next(b["id"] for b in fake.state.backups.values() if b["_volumeInstanceId"] == volume)

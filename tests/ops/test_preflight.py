@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from config.model import BypassActor
 from ops import __main__ as cli
 from ops.console import Streams
@@ -47,7 +47,7 @@ def ready(w: World) -> Any:
     )
     c = w.railway.dashboard()  # set up by hand: not maya-infra's own write
     c.execute(
-        ops.NOTIFICATION_RULE_CREATE,
+        gql.NOTIFICATION_RULE_CREATE,
         {
             "input": {
                 "workspaceId": w.railway.workspace_id,
@@ -221,7 +221,7 @@ def test_notification_events_named_otherwise_by_the_workspace_fail() -> None:
     with world("staging") as w:
         c = w.railway.dashboard()  # set up by hand: not maya-infra's own write
         c.execute(
-            ops.NOTIFICATION_RULE_CREATE,
+            gql.NOTIFICATION_RULE_CREATE,
             {
                 "input": {
                     "workspaceId": w.railway.workspace_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.operations import Operation
 from tests.fakes.railway.dashboard import Dashboard
 from tests.fakes.railway_api import FakeRailway
@@ -32,11 +32,11 @@ VERCEL_HISTORY = ("good1", "broken", "good2", "preview", "bad")  # oldest first;
 
 def railway_service(client: Dashboard, project: str, environment: str) -> dict[str, str]:
     """A project, its environment and a ``backend`` service connected to a repository."""
-    created = client.execute(ops.PROJECT_CREATE, {"input": {"name": project, "defaultEnvironmentName": environment}})
+    created = client.execute(gql.PROJECT_CREATE, {"input": {"name": project, "defaultEnvironmentName": environment}})
     project_id = created["projectCreate"]["id"]
     environment_id = created["projectCreate"]["environments"]["edges"][0]["node"]["id"]
     service = client.execute(
-        ops.SERVICE_CREATE,
+        gql.SERVICE_CREATE,
         {"input": {"projectId": project_id, "name": "backend", "source": {"repo": "mayassistant/maya"}}},
     )
     return {

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from tests.fakes.railway_api import FakeRailway
 
@@ -42,7 +42,7 @@ def service(make: Make, stack: dict[str, Any], fake: FakeRailway) -> dict[str, A
 
 def _ci_deploy(make: Make, stack: dict[str, Any], commit: str, fake: FakeRailway, finish: bool = True) -> str:
     deployment = fake.dashboard().execute(  # CI's deploy: not maya-infra's, so not through its exactly-once rule
-        ops.SERVICE_INSTANCE_DEPLOY_COMMIT,
+        gql.SERVICE_INSTANCE_DEPLOY_COMMIT,
         {"serviceId": stack["service_id"], "environmentId": stack["environment_id"], "commitSha": commit},
     )["serviceInstanceDeployV2"]
     if finish:

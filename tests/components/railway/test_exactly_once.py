@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from components.railway import exactly_once
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.client import ClientSettings, RailwayClient
 from components.railway.exactly_once import ADOPTED, CREATED
@@ -92,7 +92,7 @@ class World:
         provider.use_client(self.client)
         return provider
 
-    def run(self, query: ops.Operation, variables: dict[str, Any]) -> dict[str, Any]:
+    def run(self, query: gql.Operation, variables: dict[str, Any]) -> dict[str, Any]:
         """What was there before (by hand, an earlier tool, CI): sent as a person would, outside maya-infra."""
         return self.fake.dashboard().execute(query, variables)
 
@@ -121,7 +121,7 @@ def _project_inputs(w: World) -> dict[str, Any]:
 
 
 def _seed_project(w: World) -> None:
-    w.run(ops.PROJECT_CREATE, {"input": {"name": "maya-matrix", "description": "made by hand"}})
+    w.run(gql.PROJECT_CREATE, {"input": {"name": "maya-matrix", "description": "made by hand"}})
 
 
 def _pg_inputs(w: World) -> dict[str, Any]:
@@ -135,9 +135,9 @@ def _pg_inputs(w: World) -> dict[str, Any]:
 
 
 def _seed_postgres(w: World) -> None:
-    template = w.run(ops.TEMPLATE, {"code": "postgres"})["template"]
+    template = w.run(gql.TEMPLATE, {"code": "postgres"})["template"]
     w.run(
-        ops.TEMPLATE_DEPLOY,
+        gql.TEMPLATE_DEPLOY,
         {
             "input": {
                 "templateId": template["id"],
@@ -157,13 +157,13 @@ def _deploy_inputs(w: World) -> dict[str, Any]:
 
 def _seed_deployment(w: World) -> None:
     _deploy_inputs(w)  # the revision is written first; then something deploys it (an interrupted run, CI)
-    w.run(ops.SERVICE_INSTANCE_DEPLOY, {"serviceId": w.service_id, "environmentId": w.environment_id})
+    w.run(gql.SERVICE_INSTANCE_DEPLOY, {"serviceId": w.service_id, "environmentId": w.environment_id})
 
 
 def _volume_instance(w: World) -> str:
     if "volume" not in w.__dict__:
         _seed_postgres(w)
-        env = w.run(ops.ENVIRONMENT_INSTANCES, {"environmentId": w.environment_id})["environment"]
+        env = w.run(gql.ENVIRONMENT_INSTANCES, {"environmentId": w.environment_id})["environment"]
         w.__dict__["volume"] = env["volumeInstances"]["edges"][0]["node"]["id"]
     return str(w.__dict__["volume"])
 
@@ -209,14 +209,14 @@ KINDS: dict[str, Kind] = {
         "EnvironmentCreate",
         lambda w: {"project_id": w.project_id, "name": "preview"},
         lambda w: _named(w.fake.state.environments, name="preview", projectId=w.project_id),
-        lambda w: w.run(ops.ENVIRONMENT_CREATE, {"input": {"projectId": w.project_id, "name": "preview"}}) and None,
+        lambda w: w.run(gql.ENVIRONMENT_CREATE, {"input": {"projectId": w.project_id, "name": "preview"}}) and None,
     ),
     "service": Kind(
         p.ServiceProvider,
         "ServiceCreate",
         lambda w: {"project_id": w.project_id, "name": "api"},
         lambda w: _named(w.fake.state.services, name="api", projectId=w.project_id),
-        lambda w: w.run(ops.SERVICE_CREATE, {"input": {"projectId": w.project_id, "name": "api"}}) and None,
+        lambda w: w.run(gql.SERVICE_CREATE, {"input": {"projectId": w.project_id, "name": "api"}}) and None,
     ),
     "service settings": Kind(
         p.ServiceInstanceProvider,
@@ -251,7 +251,7 @@ KINDS: dict[str, Kind] = {
         lambda w: _named(w.fake.state.service_domains, serviceId=w.service_id, environmentId=w.environment_id),
         lambda w: (
             w.run(
-                ops.SERVICE_DOMAIN_CREATE,
+                gql.SERVICE_DOMAIN_CREATE,
                 {"input": {"serviceId": w.service_id, "environmentId": w.environment_id, "targetPort": 8000}},
             )
             and None
@@ -264,7 +264,7 @@ KINDS: dict[str, Kind] = {
         lambda w: _named(w.fake.state.custom_domains, domain="api.matrix.example.com"),
         lambda w: (
             w.run(
-                ops.CUSTOM_DOMAIN_CREATE,
+                gql.CUSTOM_DOMAIN_CREATE,
                 {
                     "input": {
                         "projectId": w.project_id,
@@ -285,7 +285,7 @@ KINDS: dict[str, Kind] = {
         lambda w: _named(w.fake.state.triggers, serviceId=w.service_id, repository="mayassistant/maya"),
         lambda w: (
             w.run(
-                ops.DEPLOYMENT_TRIGGER_CREATE,
+                gql.DEPLOYMENT_TRIGGER_CREATE,
                 {
                     "input": {
                         "projectId": w.project_id,
@@ -308,7 +308,7 @@ KINDS: dict[str, Kind] = {
         lambda w: _named(w.fake.state.project_tokens, name="ci", projectId=w.project_id),
         lambda w: (
             w.run(
-                ops.PROJECT_TOKEN_CREATE,
+                gql.PROJECT_TOKEN_CREATE,
                 {"input": {"projectId": w.project_id, "environmentId": w.environment_id, "name": "ci"}},
             )
             and None
@@ -367,11 +367,11 @@ def matrix_table() -> list[str]:
 def world() -> Iterator[World]:
     with FakeRailway(token=TOKEN, deploy_polls_to_finish=2) as fake:
         human = fake.dashboard()
-        project = human.execute(ops.PROJECT_CREATE, {"input": {"name": "parent", "defaultEnvironmentName": "staging"}})
+        project = human.execute(gql.PROJECT_CREATE, {"input": {"name": "parent", "defaultEnvironmentName": "staging"}})
         project = project["projectCreate"]
         env_id = project["environments"]["edges"][0]["node"]["id"]
-        service = human.execute(ops.SERVICE_CREATE, {"input": {"projectId": project["id"], "name": "backend"}})
-        other = human.execute(ops.ENVIRONMENT_CREATE, {"input": {"projectId": project["id"], "name": "other"}})
+        service = human.execute(gql.SERVICE_CREATE, {"input": {"projectId": project["id"], "name": "backend"}})
+        other = human.execute(gql.ENVIRONMENT_CREATE, {"input": {"projectId": project["id"], "name": "other"}})
         settings = ClientSettings(
             endpoint=fake.url,
             requests_per_second=1000,

@@ -16,7 +16,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.client import RailwayClient
 from tests.fakes.railway_api import FakeRailway
@@ -137,7 +137,8 @@ def test_variables_one_request_whatever_their_number(make: Make, stack: dict[str
         fake.reset_counters()
         values = {f"VAR_{i}": f"value-{i}" for i in range(count)}
         created = provider.create({**scope, "variables": values})
-        assert fake.count("VariableCollectionUpsert") == 1 and fake.count() == 1
+        # one look first (a set found on Railway is adopted, never deleted), then one write of them all
+        assert fake.count("VariableCollectionUpsert") == 1 and fake.count() == 2
         fake.reset_counters()
         changed = {**values, "VAR_1": "changed"}
         provider.update(created.id, created.outs, {**scope, "variables": changed})
@@ -152,13 +153,14 @@ def test_variables_writes_skip_deploys_and_removed_names_are_deleted(
     created = _lifecycle(
         make, p.VariablesProvider, {**scope, "variables": {"A": "1", "B": "2"}}, {"variables": {"A": "1", "C": "3"}}
     )
-    assert created.outs["variables"] == {"A": "1", "C": "3"}
-    upserts = [r for r in fake.requests if r.operation_name == "VariableCollectionUpsert"]
-    assert all(r.variables["input"]["skipDeploys"] is True for r in upserts)
-    # create, drop B, delete all, delete all again (idempotent)
-    assert [r.variables["input"]["replace"] for r in upserts] == [False, True, True, True]
-    assert fake.count("VariableDelete") == 0  # it has no skipDeploys: removals go through one replace
-    assert fake.count("ServiceInstanceDeployV2") == 0 and not fake.state.deployments
+    assert created.outs["variables"] == {"A": "1", "C": "3"} and created.outs["owned"] == ["A", "C"]
+    upserts = [r.variables["input"] for r in fake.requests if r.operation_name == "VariableCollectionUpsert"]
+    assert all(u["skipDeploys"] is True and u["replace"] is False for u in upserts)
+    assert [sorted(u["variables"]) for u in upserts] == [["A", "B"], ["C"]]  # only what changed, by name
+    deletes = [r.variables["input"]["name"] for r in fake.requests if r.operation_name == "VariableDelete"]
+    # drop B; then the resource's delete removes its own names (twice: the second finds them gone)
+    assert deletes == ["B", "A", "C", "A", "C"]
+    assert fake.count("ServiceInstanceDeployV2") == 0
 
 
 def test_variables_check_refuses_reserved_and_bad_names(make: Make) -> None:
@@ -411,7 +413,7 @@ def test_drift_changed_and_deleted_behind_our_back(make: Make, stack: dict[str, 
     var_read = variables.read(var.id, var.outs)
     assert fake.count() == 2  # one read per resource
     assert inst_read.outs["healthcheck_path"] == "/broken" and inst_read.inputs["healthcheck_path"] == "/broken"
-    assert var_read.outs["variables"] == {"A": "1", "EXTRA": "x"}
+    assert var_read.outs["variables"] == {"A": "1"}, "a name nobody declared never enters the state"
 
     assert settings.diff(inst.id, inst_read.outs, inst_inputs).changes is True
     fixed = settings.update(inst.id, inst_read.outs, inst_inputs)
@@ -419,7 +421,7 @@ def test_drift_changed_and_deleted_behind_our_back(make: Make, stack: dict[str, 
     variables.update(var.id, var_read.outs, var_inputs)
     assert fake.state.instances[(stack["service_id"], stack["environment_id"])]["healthcheckPath"] == "/api/health"
     remote = fake.state.variables[(stack["project_id"], stack["environment_id"], stack["service_id"])]
-    assert {k: v for k, v in remote.items() if not k.startswith("RAILWAY_")} == {"A": "1", "B": "2"}
+    assert {k: v for k, v in remote.items() if not k.startswith("RAILWAY_")} == {"A": "1", "B": "2", "EXTRA": "x"}
 
 
 @pytest.mark.parametrize(
@@ -717,8 +719,8 @@ MARKED = "MAYA/OMEGA backend (staging), managed by maya-infra (stack staging)"
 
 def test_a_project_found_with_our_marker_is_ours_and_without_it_is_adopted(make: Make, fake: FakeRailway) -> None:
     human = fake.dashboard()  # made before: by an interrupted run of ours, and by hand
-    human.execute(ops.PROJECT_CREATE, {"input": {"name": "ours", "description": MARKED}})
-    human.execute(ops.PROJECT_CREATE, {"input": {"name": "maya", "description": "the running MAYA"}})
+    human.execute(gql.PROJECT_CREATE, {"input": {"name": "ours", "description": MARKED}})
+    human.execute(gql.PROJECT_CREATE, {"input": {"name": "maya", "description": "the running MAYA"}})
     ours = make(p.ProjectProvider).create({"name": "ours", "description": MARKED, "default_environment_name": "x"})
     theirs = make(p.ProjectProvider).create({"name": "maya", "description": MARKED, "default_environment_name": "x"})
     assert (ours.outs["origin"], theirs.outs["origin"]) == ("created", "adopted")
@@ -734,7 +736,7 @@ def test_children_found_before_any_create_are_adopted_and_kept(
     make: Make, stack: dict[str, Any], fake: FakeRailway
 ) -> None:
     existing = fake.dashboard().execute(
-        ops.SERVICE_CREATE, {"input": {"projectId": stack["project_id"], "name": "worker"}}
+        gql.SERVICE_CREATE, {"input": {"projectId": stack["project_id"], "name": "worker"}}
     )
     service = make(p.ServiceProvider).create({"project_id": stack["project_id"], "name": "worker"})
     assert service.id == existing["serviceCreate"]["id"] and service.outs["origin"] == "adopted"
@@ -780,7 +782,7 @@ def test_deployment_refresh_reads_the_active_deployment_not_the_newest(
     created = provider.create(_deploy_inputs(stack))
     fake.fail_next_deploy("FAILED")
     fake.dashboard().execute(  # CI deploys too
-        ops.SERVICE_INSTANCE_DEPLOY, {"serviceId": stack["service_id"], "environmentId": stack["environment_id"]}
+        gql.SERVICE_INSTANCE_DEPLOY, {"serviceId": stack["service_id"], "environmentId": stack["environment_id"]}
     )
     fake.advance_deployments()  # a newer attempt failed; the old one still serves
     read = provider.read(created.id, created.outs)

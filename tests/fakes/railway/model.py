@@ -448,7 +448,7 @@ class ModelMixin:
         self, project_id: str, environment_id: str, service_id: str | None, names: Iterable[str]
     ) -> None:
         if service_id is not None:
-            self._new_deployment(service_id, environment_id, "variables")
+            self._redeploy_with_new_variables(service_id, environment_id)
             return
         wanted = set(names)
         for (sid, eid), _inst in list(self.state.instances.items()):
@@ -457,7 +457,13 @@ class ModelMixin:
             vals = self.state.variables.get((project_id, eid, sid), {}).values()
             refs = {m.group(1) for v in vals for m in _REF_RE.finditer(v)}
             if any(f"shared.{n}" in refs for n in wanted):
-                self._new_deployment(sid, eid, "variables")
+                self._redeploy_with_new_variables(sid, eid)
+
+    def _redeploy_with_new_variables(self, service_id: str, environment_id: str) -> None:
+        """Like Railway: a variable change redeploys what is live (its build, now with the new variables) — a
+        new commit is never picked up by it; with nothing live, the service's source is deployed."""
+        live = next((d for d in self._deployments_of(service_id, environment_id) if d["status"] == "SUCCESS"), None)
+        self._new_deployment(service_id, environment_id, "variables", copy_of=live)
 
     # ------------------------------------------------------------------------------ deployments
 
