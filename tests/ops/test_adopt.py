@@ -98,7 +98,9 @@ def test_two_services_running_the_repository_are_refused_with_the_id_to_choose()
     with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
         running = seed(fake, cfg, _declared(cfg), names={"service": "maya"})
         client = _client(fake)
-        twin = fake.dashboard().execute(gql.SERVICE_CREATE, {"input": {"projectId": running.project_id, "name": "maya-2"}})
+        twin = fake.dashboard().execute(
+            gql.SERVICE_CREATE, {"input": {"projectId": running.project_id, "name": "maya-2"}}
+        )
         twin_id = twin["serviceCreate"]["id"]
         instance: dict[str, Any] = {"source": {"repo": f"{cfg.github.owner}/{cfg.github.backend_repository}"}}
         if cfg.github.monorepo:
