@@ -3,7 +3,9 @@ cross-platform values, and the stack's monitoring (Checkly, or the scheduled wor
 backups (docs/monitoring.md).
 
 The order follows the data: the backend's public URL feeds the frontend build; the Vercel project ids and
-the Railway project token feed the GitHub deploy jobs. What one component hands the others is the typed
+the Railway project token feed the GitHub deploy jobs. GitHub is written by production's program only (its
+token can change every environment of the repository; docs/trust.md): staging hands its GitHub values over
+as a secret output, and production declares them beside its own. What one component hands the others is the typed
 :class:`config.envvars.Wiring`; which variable goes where is decided by the table in :mod:`config.envvars`,
 not here. Each platform is one named step below; ``build`` only runs them in the order of the data.
 """
@@ -19,12 +21,12 @@ import pulumiverse_vercel as vercel
 
 from components.frontend_alerts import frontend_error_alert
 from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
-from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
+from components.handoff import GitHubValues, HandedOffGitHub, HandedOffGitHubArgs, handoff_output, values_from
 from components.railway import resources as rw
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.safety import DestroyGuard
 from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
-from config import StackConfig, envvars
+from config import StackConfig, envvars, handoff, trust
 from config.alerts import alert_rules
 from config.envvars import Target, Wiring
 from config.model import MONITORING_CHECKLY
@@ -53,6 +55,7 @@ def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
 
 def build(cfg: StackConfig) -> dict[str, Any]:
     """Declare everything of the stack and return the stack outputs."""
+    trust.require_confined(cfg.stack, all_configs(cfg))  # no token of one stack reaches the other (docs/trust.md)
     stack = _Stack(
         cfg, exported={"stack": cfg.stack, "platforms": sorted(cfg.platforms), "frontend_url": cfg.frontend.url}
     )
@@ -144,29 +147,53 @@ def _vercel(stack: _Stack) -> None:
     stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.sensitive)
 
 
-def _github(stack: _Stack) -> None:
-    """Environments, their secrets and variables, the branch ruleset and the generated workflow files."""
-    cfg, gh = stack.cfg, stack.cfg.github
-    provider = github.Provider("github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url)
-    ci_values: dict[str, dict[str, CiValue]] = {repo: {} for repo in gh.repositories}
+def _github_values(cfg: StackConfig, wiring: Wiring) -> GitHubValues:
+    """The values of the stack's GitHub environments, from the variable table."""
+    gh = cfg.github
+    ci: dict[str, dict[str, CiValue]] = {repo: {} for repo in gh.repositories}
     for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
         for v in envvars.for_target(cfg, target):  # variables of platforms left out are not listed
-            ci_values[repo][v.name] = CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
-    alert_values = {  # the alert mail of the pipelines and the monitor (<environment>-alerts)
-        v.name: CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
-        for v in envvars.for_target(cfg, Target.CI_ALERTS)
-        if cfg.monitoring is not None
-    }
+            ci[repo][v.name] = CiValue(envvars.resolve(v, cfg, wiring), v.secret)
+
+    def values(target: Target) -> dict[str, CiValue]:
+        return {v.name: CiValue(envvars.resolve(v, cfg, wiring), v.secret) for v in envvars.for_target(cfg, target)}
+
+    # the alert mail of the pipelines and the monitor (<environment>-alerts); the previews' (docs/previews.md)
+    alerts = values(Target.CI_ALERTS) if cfg.monitoring is not None else {}
+    return GitHubValues(ci, alerts, values(Target.CI_PREVIEW) if cfg.previews_active else {})
+
+
+def _alert_branches(cfg: StackConfig) -> tuple[str, ...]:
+    """The scheduled monitor runs on the default branch, production's: it may mail for every stack."""
+    return tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production")
+
+
+def _github(stack: _Stack) -> None:
+    """Environments, their secrets and variables, the branch ruleset and the generated workflow files.
+
+    Only production declares them, for every stack (docs/trust.md); another stack hands its values over.
+    """
+    cfg, gh = stack.cfg, stack.cfg.github
+    values = _github_values(cfg, stack.wiring)
+    stack.exported["previews"] = (
+        {"max_environments": cfg.previews.max_environments, "sleep_when_idle": cfg.previews.sleep_when_idle}
+        if cfg.previews_active
+        else "off"
+    )
+    if not cfg.is_production:
+        stack.exported[handoff.HANDOFF_OUTPUT] = handoff_output(cfg.stack, values)
+        stack.exported["github_declared_by"] = "production"
+        return
+    provider = github.Provider("github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url)
     pipeline = GitHubPipeline(
         "pipeline",
         GitHubPipelineArgs(
             config=cfg,
-            ci_values=ci_values,
+            ci_values=values.ci,
             workflow_files=render_app_workflows(cfg),
             provider=provider,
-            alert_values=alert_values,
-            # the scheduled monitor runs on the default branch, production's: it may mail for every stack
-            alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production"),
+            alert_values=values.alerts or None,
+            alert_branches=_alert_branches(cfg),
         ),
     )
     stack.declared.append(pipeline)
@@ -178,19 +205,29 @@ def _github(stack: _Stack) -> None:
         workflow_files=pipeline.workflow_paths,
     )
     stack.secret_names["github"] = pipeline.secret_names
-    if cfg.previews_active:  # the `preview` environment of the previews workflow (docs/previews.md)
-        preview_values = {
-            v.name: CiValue(envvars.resolve(v, cfg, stack.wiring), v.secret)
-            for v in envvars.for_target(cfg, Target.CI_PREVIEW)
-        }
-        preview = PreviewEnvironment("previews", PreviewEnvironmentArgs(cfg, preview_values, provider))
-        stack.declared.append(preview)
-        stack.secret_names["github_preview"] = preview.secret_names
-    stack.exported["previews"] = (
-        {"max_environments": cfg.previews.max_environments, "sleep_when_idle": cfg.previews.sleep_when_idle}
-        if cfg.previews_active
-        else "off"
-    )
+    handed: dict[str, Any] = {}
+    for other in all_configs(cfg):
+        if other.stack == cfg.stack or "github" not in other.platforms:
+            continue
+        try:
+            received = handoff.read(other)
+        except handoff.HandoffError as exc:  # before anything is declared: a failed program deletes nothing
+            raise pulumi.RunError(str(exc)) from None
+        half = HandedOffGitHub(
+            other.stack,
+            HandedOffGitHubArgs(
+                config=other,
+                declared_by=cfg,
+                values=values_from(received),
+                workflow_files=render_app_workflows(other),
+                provider=provider,
+                alert_branches=_alert_branches(cfg),
+            ),
+        )
+        stack.declared.append(half)
+        handed[other.stack] = half.summary()
+    if handed:
+        stack.exported["handed_off"] = handed
 
 
 def _monitoring(stack: _Stack) -> None:

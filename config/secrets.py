@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from config.model import Platform
+from config.model import STACKS, Platform
 
 
 @dataclass(frozen=True)
 class SecretSpec:
-    """A secret the stack may hold: its config key, what it is, and when it is required."""
+    """A secret the stack may hold: its config key, what it is, when it is required, and which stacks may hold it."""
 
     key: str
     env_name: str
     description: str
     required: Callable[[frozenset[str], str | None], bool]
+    #: The stacks allowed to hold it; any other stack is refused (the blast-radius model, docs/trust.md).
+    stacks: frozenset[str] = frozenset(STACKS)
 
 
 def _always(_platforms: frozenset[str], _database: str | None) -> bool:
@@ -54,7 +56,13 @@ SECRETS: tuple[SecretSpec, ...] = (
         "Vercel token scoped to this stack's project only, for the CI deploy job (README, 'Secrets')",
         _with_all("vercel", "github"),
     ),
-    SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
+    SecretSpec(
+        "githubToken",
+        "GITHUB_TOKEN",
+        "GitHub token of production's `pulumi up`: writes the repository settings of every stack (docs/trust.md)",
+        _with("github"),
+        stacks=frozenset({"production"}),
+    ),
     SecretSpec(
         "previewsRailwayToken",
         "RAILWAY_PREVIEW_TOKEN",
@@ -92,6 +100,7 @@ STRUCTURED_KEYS = (
     "backups",
     "stateBackend",
     "previews",
+    "infra",
     "adopt",
 )
 KNOWN_KEYS = SECRET_KEYS | set(STRUCTURED_KEYS)

@@ -32,14 +32,14 @@ from config import NAMESPACE, PROJECT_DIR, ConfigError, load_from_stack_file
 from ops import state_table
 from ops.cli import command
 from ops.console import Streams
-from policy import rules
+from policy import pack, rules
 from policy.credentials import plaintext_credentials
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 #: Policies the audit runs on a state. The advisory value heuristic is replaced by the scan of the whole
 #: state (where secrets are visible as envelopes), whose hits are findings.
-AUDIT_POLICIES = tuple(p for p in rules.POLICIES if p.name != "no-plaintext-credential-values")
+AUDIT_POLICIES = tuple(p for p in pack.POLICIES if p.name != "no-plaintext-credential-values")
 
 #: The settings shown for each type in the inventory (from outputs, else inputs). Other types show their
 #: plain scalar inputs.
@@ -322,7 +322,7 @@ def _facts(
                 f"cross-stack comparison skipped: {project_dir / f'Pulumi.{other_name}.yaml'} is missing or invalid"
             )
     facts = rules.facts_from_config(None, other, stack)
-    return rules.StackFacts(stack, branch, checks, facts.other_stack, facts.other_identifiers)
+    return rules.StackFacts(stack, branch, checks, facts.other_stack, facts.other_identifiers, other=other)
 
 
 # ---- the audit ------------------------------------------------------------------------------------------------

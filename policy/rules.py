@@ -188,6 +188,19 @@ class StackFacts:
     #: The other stack's name and the real-world identifiers it owns, as ``(kind, value)``.
     other_stack: str | None = None
     other_identifiers: frozenset[tuple[str, str]] = frozenset()
+    #: The validated configs of this stack and of the other one, when known (policy/trust.py compares them).
+    own: StackConfig | None = None
+    other: StackConfig | None = None
+
+
+#: The component production declares another stack's GitHub half under (components/handoff.py), as in a URN.
+HANDED_OFF = "maya:github:HandedOff$"
+
+
+def is_handed_off(r: Resource) -> bool:
+    """Declared by production for another stack, from that stack's hand-off (docs/trust.md): the other stack's
+    object, held to the other stack's rules (policy/trust.py), not to production's."""
+    return HANDED_OFF in r.urn
 
 
 def identifiers_of_config(cfg: StackConfig) -> frozenset[tuple[str, str]]:
@@ -208,6 +221,8 @@ def facts_from_config(cfg: StackConfig | None, other: StackConfig | None, stack:
         required_checks=tuple(cfg.github.required_checks) if cfg else (),
         other_stack=other.stack if other else None,
         other_identifiers=identifiers_of_config(other) if other else frozenset(),
+        own=cfg,
+        other=other,
     )
 
 
@@ -252,7 +267,7 @@ def _text(value: Any) -> str | None:
 # ---- resource rules -----------------------------------------------------------------------------------------
 def production_environment_protected(r: Resource) -> Iterator[str]:
     """The production GitHub environment: required reviewers, no self-review, admins cannot bypass."""
-    if r.type != GH_ENVIRONMENT:
+    if r.type != GH_ENVIRONMENT or is_handed_off(r):
         return
     environment = r.get("environment")
     if environment is UNKNOWN:
@@ -487,9 +502,10 @@ def _repository_of(r: Resource) -> str | None:
 
 def branch_protected_with_ci(resources: Sequence[Resource], facts: StackFacts) -> Iterator[tuple[str, str | None]]:
     """The stack's branch, in every repository the stack deploys from, requires the CI checks."""
+    resources = [r for r in resources if not is_handed_off(r)]  # another stack's branch: policy/trust.py
     managed = [r for r in resources if r.type in (GH_ENVIRONMENT, GH_FILE, GH_ENV_SECRET, GH_ENV_VARIABLE)]
     if not managed:
-        return  # GitHub is left out of this stack (see README, "Platforms")
+        return  # GitHub is left out of this stack (see README, "Platforms"), or declared by production
     branch = facts.branch or _branch_of(resources)
     if not branch:
         yield "cannot tell the stack's branch (no github.branch in config, no deployment branch policy)", None
@@ -525,8 +541,11 @@ def branch_protected_with_ci(resources: Sequence[Resource], facts: StackFacts) -
 
 
 def _identifiers(resources: Sequence[Resource]) -> Iterator[tuple[str, str, str]]:
-    """(kind, value, urn) of the real-world objects this stack declares."""
+    """(kind, value, urn) of the real-world objects this stack declares (not those it declares for another stack
+    from its hand-off: those are the other stack's own, checked by policy/trust.py)."""
     for r in resources:
+        if is_handed_off(r):
+            continue
         pick: list[tuple[str, Any]] = []
         if r.type == VERCEL_PROJECT:
             pick = [("Vercel project", r.get("name"))]
@@ -592,7 +611,7 @@ STATEFUL: Mapping[str, str] = {
 
 
 def _is_stateful(r: Resource) -> bool:
-    if r.type not in STATEFUL:
+    if r.type not in STATEFUL or is_handed_off(r):  # staging's GitHub half stays destroyable like staging
         return False
     return not (r.type == VERCEL_DOMAIN and _text(r.get("redirect")))  # a redirect domain holds no name of ours
 
@@ -761,7 +780,7 @@ def previews_get_no_production_secret(
                 "with every secret, uncapped (previews come from the previews workflow; keep prDeploys off)",
                 r.urn,
             )
-        if facts.stack == "production":
+        if facts.stack == "production" and not is_handed_off(r):  # staging's preview environment is staging's
             reachable = _preview_reachable(r)
             if reachable:
                 yield f"production declares {reachable}: a pull request's preview could read it", r.urn
@@ -776,8 +795,13 @@ def previews_get_no_production_secret(
                         f"previews={use!r}): re-render it (bash scripts/regenerate-workflows.sh)",
                         r.urn,
                     )
-    has_previews = any(_preview_shape(r) is not None for r in resources) and any(
-        r.type == GH_ENVIRONMENT and _text(r.get("environment")) == PREVIEW_ENVIRONMENT for r in resources
+    # the stack forks previews: its config says so (its GitHub half may be declared by production, docs/trust.md),
+    # else its own previews workflow and preview environment do
+    has_previews = (
+        facts.own.previews_active
+        if facts.own is not None
+        else any(_preview_shape(r) is not None for r in resources)
+        and any(r.type == GH_ENVIRONMENT and _text(r.get("environment")) == PREVIEW_ENVIRONMENT for r in resources)
     )
     copied = set(envvars.preview_names(True))
     for r in resources if has_previews else ():

@@ -24,6 +24,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from config import PROJECT_DIR, read_stack_file
+from policy import pack as registry
 from policy import rules
 
 PACK = PROJECT_DIR / "policy"
@@ -52,8 +53,9 @@ def test_pack_files_run_in_the_project_venv() -> None:
 def test_pack_declares_every_rule_at_its_level(pack: dict[str, Any]) -> None:
     assert pack["name"] == "maya-infra"
     declared = {p.name: p for p in pack["policies"]}
-    assert list(declared) == [p.name for p in rules.POLICIES]
-    for rule in rules.POLICIES:
+    assert list(declared) == [p.name for p in registry.POLICIES]
+    assert {p.name for p in rules.POLICIES} < set(declared)  # the trust family too (policy/trust.py)
+    for rule in registry.POLICIES:
         policy = declared[rule.name]
         want = EnforcementLevel.MANDATORY if rule.level == rules.MANDATORY else EnforcementLevel.ADVISORY
         assert policy.enforcement_level == want
