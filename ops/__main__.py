@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ops import adopt, audit, backup, health, previews, render, rollback, status
+from ops import adopt, audit, backup, handoff, health, infra_environments, plan, previews, render, rollback, status
 from ops.console import Streams
 
 #: One module per subcommand group; each adds its subcommands with ``register(subparsers)``.
-GROUPS = (render, status, health, rollback, audit, backup, previews, adopt)
+GROUPS = (render, status, health, rollback, audit, backup, previews, adopt, handoff, plan, infra_environments)
 
 
 def build_parser() -> argparse.ArgumentParser:

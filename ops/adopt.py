@@ -46,6 +46,7 @@ from config.envvars import Target
 from ops.cli import command
 from ops.console import Streams
 from ops.context import OpsError, StackContext
+from ops.handoff import handed_stacks
 from ops.vercel import VercelClient, VercelError
 from workflows import render_app_workflows
 
@@ -475,8 +476,16 @@ class GitHubReader:
         self._http.close()
 
 
-def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Mapping[str, Mapping[str, str]]) -> None:
-    """Environments with reviewers, environment secret/variable names, the ruleset, the workflow files."""
+def discover_github(
+    gh: GitHubReader,
+    cfg: StackConfig,
+    d: Discovery,
+    files: Mapping[str, Mapping[str, str]],
+    prefix: str = "pipeline",
+) -> None:
+    """Environments with reviewers, environment secret/variable names, the ruleset, the workflow files of
+    ``cfg``'s GitHub half, recorded under the resource names ``<prefix>-…`` of the stack that declares them
+    (production declares staging's as ``staging-pipeline-…``; docs/trust.md)."""
     owner, env = cfg.github.owner, cfg.environment
     reviewers = sorted((r.kind, r.id) for r in cfg.github.reviewers)
     for repo in cfg.github.repositories:
@@ -492,20 +501,20 @@ def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Map
             for r in rule.get("reviewers") or []
         )
         differs = "" if running == reviewers else f"reviewers: runs {running}, config {reviewers}"
-        d.imports[f"pipeline-{repo}-environment"] = f"{repo}:{env}"
+        d.imports[f"{prefix}-{repo}-environment"] = f"{repo}:{env}"
         d.add("github", "environment", f"{repo}:{env}", f"{repo}:{env}", DIFFERS if differs else MATCHES, differs)
         policies = gh.get(f"{base}/environments/{quote(env)}/deployment-branch-policies") or {}
         policy = next((x for x in policies.get("branch_policies", []) if x.get("name") == cfg.github.branch), None)
         if policy is None:
             d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", "-", MISSING, "up adds it")
         else:
-            d.imports[f"pipeline-{repo}-branch-policy"] = f"{repo}:{env}:{policy['id']}"
+            d.imports[f"{prefix}-{repo}-branch-policy"] = f"{repo}:{env}:{policy['id']}"
             d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", str(policy["id"]), MATCHES)
         for kind in ("secrets", "variables"):
             listed = gh.get(f"{base}/environments/{quote(env)}/{kind}") or {}
             for item in listed.get(kind, []):
                 name = str(item["name"])
-                resource = f"pipeline-{repo}-{kind[:-1]}-{name}"
+                resource = f"{prefix}-{repo}-{kind[:-1]}-{name}"
                 d.imports[resource] = f"{repo}:{env}:{name}"
                 d.add("github", kind[:-1], f"{repo}:{env}:{name}", name, MATCHES, "value write-only: up writes it")
         if cfg.github.protection == "ruleset":
@@ -514,7 +523,7 @@ def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Map
             if ruleset is None:
                 d.add("github", "ruleset", wanted, "-", MISSING, "up creates it")
             else:
-                d.imports[f"pipeline-{repo}-ruleset"] = f"{repo}:{ruleset['id']}"
+                d.imports[f"{prefix}-{repo}-ruleset"] = f"{repo}:{ruleset['id']}"
                 d.add("github", "ruleset", wanted, str(ruleset["id"]), MATCHES)
         if cfg.github.commit_workflows:
             for path, content in sorted(files.get(repo, {}).items()):
@@ -644,7 +653,7 @@ def record_railway(
 
 
 # ---- the command ------------------------------------------------------------------------------------------
-def discover(ctx: StackContext, given: Mapping[str, str]) -> Discovery:
+def discover(ctx: StackContext, given: Mapping[str, str], project_dir: Path = PROJECT_DIR) -> Discovery:
     cfg = ctx.config
     d = Discovery(cfg.stack)
     if "railway" in cfg.platforms:
@@ -655,11 +664,13 @@ def discover(ctx: StackContext, given: Mapping[str, str]) -> Discovery:
                 discover_vercel(vercel, cfg, given, d)
         except VercelError as exc:
             raise OpsError(f"Vercel: {exc}") from None
-    if "github" in cfg.platforms:
+    if "github" in cfg.platforms and cfg.is_production:  # only production declares GitHub, every stack's half
         reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), cfg.github.base_url)
+        halves = [(cfg, "pipeline"), *((other, f"{other.stack}-pipeline") for other in handed_stacks(cfg, project_dir))]
         try:
-            files = render_app_workflows(cfg) if cfg.github.commit_workflows else {}
-            discover_github(reader, cfg, d, files)
+            for half, prefix in halves:
+                files = render_app_workflows(half) if half.github.commit_workflows else {}
+                discover_github(reader, half, d, files, prefix)
         finally:
             reader.close()
     return d
@@ -688,7 +699,7 @@ def run(args: argparse.Namespace, io: Streams) -> int:
         except ConfigError as exc:
             raise OpsError(str(exc)) from None
         ctx = StackContext(args.stack, cfg, {}, env)
-        d = discover(ctx, _given(args.id or []))
+        d = discover(ctx, _given(args.id or []), project_dir)
         print(render(d), file=io.out)
         if not args.yes:
             if not io.stdin.isatty():

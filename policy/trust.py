@@ -7,8 +7,8 @@ change production.
   projects: each stack names its own Railway workspace, and its own Vercel team (or staging's token is
   project-scoped).
 * ``handed-off-half-is-the-other-stacks`` — what production declares for another stack (from its hand-off)
-  sits in that stack's environments and branch only, carries none of production's secret values, and keeps
-  that branch protected; nothing of the other stack's is declared outside the hand-off.
+  sits in that stack's environments and branch only, carries none of production's platform credentials, and
+  keeps that branch protected; nothing of the other stack's is declared outside the hand-off.
 * ``pull-request-secrets-wait-for-a-reviewer`` — a GitHub environment holding secrets that any branch (and so
   any pull request) may use has required reviewers who cannot approve their own run.
 * ``required-checks-from-github-actions`` — every required check names GitHub Actions (app 15368), so a
@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from config import envvars
 from config.model import GITHUB_ACTIONS_APP_ID, StackConfig
 from config.trust import confinement_problems
 from policy.rules import (
@@ -152,13 +153,20 @@ def _ruleset_includes(r: Resource) -> list[str]:
     return [p for p in ref_name.get("includes") or [] if isinstance(p, str)]
 
 
+#: The GitHub secrets that act on a platform (the variable table's secret Railway and Vercel rows: project tokens,
+#: deploy tokens, the previews' tokens, the bypass). A shared scanner key or SMTP account may serve both stacks;
+#: production's platform credentials must never reach staging's environments.
+PLATFORM_CREDENTIALS = frozenset(v.name for v in envvars.TABLE if v.secret and v.platform in ("railway", "vercel"))
+
+
 def _secret_values(resources: Iterable[Resource]) -> dict[str, str]:
-    """Plaintext value -> secret name, where the pack sees plaintext (never in a state: those are SECRET)."""
+    """Plaintext value -> name of production's platform credentials, where the pack sees plaintext (a state shows
+    them as SECRET, so the audit cannot compare them)."""
     out = {}
     for r in resources:
-        value = r.get("value", "plaintextValue")
-        if r.type == GH_ENV_SECRET and isinstance(value, str) and value:
-            out[value] = str(r.get("secretName") or r.name)
+        value, name = r.get("value", "plaintextValue"), str(r.get("secretName") or "")
+        if r.type == GH_ENV_SECRET and name in PLATFORM_CREDENTIALS and isinstance(value, str) and value:
+            out[value] = name
     return out
 
 
@@ -333,7 +341,7 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "handed-off-half-is-the-other-stacks",
         "What production declares for another stack comes from that stack's hand-off, sits in its environments and "
-        "branch only, holds none of production's secret values and keeps its branch protected.",
+        "branch only, holds none of production's platform credentials and keeps its branch protected.",
         MANDATORY,
         "production writes every stack's GitHub settings, so a wiring mistake there would hand production's "
         "credentials to staging's pipeline; " + _MANDATORY_WHY,

@@ -22,7 +22,7 @@ from tests.components.program import run_program
 from tests.engine.harness import REPO, EngineStack, _merge, engine_bin, local_overrides, make_stack
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.running_maya import MARKER, UNDECLARED, RunningMaya, seed
-from tests.secrets import TEST_SECRETS
+from tests.secrets import TEST_GITHUB_TOKEN, TEST_SECRETS
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(1200)]
 RAILWAY_TOKEN = TEST_SECRETS["maya-infra:railwayToken"]
@@ -56,7 +56,7 @@ def ops_adopt(stack: EngineStack, *args: str) -> subprocess.CompletedProcess[str
         **os.environ,
         **stack.env,
         "RAILWAY_API_TOKEN": RAILWAY_TOKEN,
-        "GITHUB_TOKEN": TEST_SECRETS["maya-infra:githubToken"],
+        "GITHUB_TOKEN": TEST_GITHUB_TOKEN,
     }
     return subprocess.run(
         [sys.executable, "-m", "ops", "adopt", "--stack", stack.name, "--project-dir", str(stack.project_dir), *args],

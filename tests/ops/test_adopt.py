@@ -34,7 +34,8 @@ def _declared(cfg: config.StackConfig) -> dict[str, str]:
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_railway_discovery_reads_only_and_reports_every_object(stack: str) -> None:
     cfg = config.load_from_stack_file(stack)
-    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+    # the stack's own workspace (docs/trust.md): discovery looks there only
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
         running = seed(fake, cfg, _declared(cfg), settings={"healthcheckTimeout": 120})
         client = RailwayClient(TOKEN, ClientSettings(endpoint=fake.url, requests_per_second=500))
         found = adopt.Discovery(stack)
@@ -88,9 +89,10 @@ def test_vercel_discovery_gives_import_ids_the_program_uses(stack: str) -> None:
         with VercelClient("vt", fake.url) as client:
             adopt.discover_vercel(client, cfg, {}, found)
         assert all(r.method == "GET" for r in fake.requests)
-    assert found.imports["frontend-project"] == pid
-    assert found.imports["frontend-env-NEXT_PUBLIC_API_URL"] == f"{pid}/{env_id}"
-    assert found.imports[f"frontend-domain-{f.primary_domain}"] == f"{pid}/{f.primary_domain}"
+    scoped = f"{f.team_id}/{pid}"  # each stack names its own Vercel team (docs/trust.md)
+    assert found.imports["frontend-project"] == scoped
+    assert found.imports["frontend-env-NEXT_PUBLIC_API_URL"] == f"{scoped}/{env_id}"
+    assert found.imports[f"frontend-domain-{f.primary_domain}"] == f"{scoped}/{f.primary_domain}"
     assert {r.name for r in found.rows if r.verdict == adopt.EXTRA} == {"old.mayassistant.com", "LEFTOVER_KEY"}
 
     block = adopt.adopt_block(found, remove_undeclared=False)
@@ -113,23 +115,25 @@ def github_world(fake: FakeGitHub, cfg: config.StackConfig) -> dict[str, Any]:
     return {"ruleset": ruleset, "path": path}
 
 
-@pytest.mark.parametrize("stack", ["staging", "production"])
-def test_github_discovery_gives_environment_ruleset_and_file_import_ids(stack: str) -> None:
+@pytest.mark.parametrize(("stack", "prefix"), [("staging", "staging-pipeline"), ("production", "pipeline")])
+def test_github_discovery_gives_environment_ruleset_and_file_import_ids(stack: str, prefix: str) -> None:
+    """Production's `ops adopt` finds both halves: its own as ``pipeline-…``, staging's as ``staging-pipeline-…``
+    (the names production's program declares them under; docs/trust.md)."""
     cfg = config.load_from_stack_file(stack)
     with FakeGitHub(orgs=["mayassistant"]) as fake:
         world = github_world(fake, cfg)
         cfg = cfg.model_copy(update={"github": cfg.github.model_copy(update={"base_url": fake.url})})
         reader = adopt.GitHubReader("gh-token", fake.url)
         found = adopt.Discovery(stack)
-        adopt.discover_github(reader, cfg, found, render_app_workflows(cfg))
+        adopt.discover_github(reader, cfg, found, render_app_workflows(cfg), prefix)
         reader.close()
         assert all(r.method == "GET" for r in fake.requests)
     repo = cfg.github.backend_repository
-    assert found.imports[f"pipeline-{repo}-environment"] == f"{repo}:{cfg.environment}"
-    assert found.imports[f"pipeline-{repo}-ruleset"] == f"{repo}:{world['ruleset']}"
-    assert f"pipeline-{repo}-{world['path']}" not in found.imports  # committed over, not imported (ops/adopt.py)
+    assert found.imports[f"{prefix}-{repo}-environment"] == f"{repo}:{cfg.environment}"
+    assert found.imports[f"{prefix}-{repo}-ruleset"] == f"{repo}:{world['ruleset']}"
+    assert f"{prefix}-{repo}-{world['path']}" not in found.imports  # committed over, not imported (ops/adopt.py)
     assert next(r for r in found.rows if r.name == world["path"]).verdict == adopt.MATCHES
-    assert found.imports[f"pipeline-{repo}-secret-RAILWAY_TOKEN"] == f"{repo}:{cfg.environment}:RAILWAY_TOKEN"
+    assert found.imports[f"{prefix}-{repo}-secret-RAILWAY_TOKEN"] == f"{repo}:{cfg.environment}:RAILWAY_TOKEN"
     environment = next(r for r in found.rows if r.kind == "environment")
     assert environment.verdict == adopt.MATCHES
     missing_files = [r for r in found.rows if r.kind == "workflow" and r.verdict == adopt.MISSING]
@@ -173,7 +177,7 @@ def test_bad_ids_are_one_clear_message() -> None:
 
 def test_a_database_in_another_region_is_reported_with_the_fix() -> None:
     cfg = config.load_from_stack_file("staging")
-    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
         seed(fake, cfg, _declared(cfg))
         elsewhere = cfg.model_copy(
             update={"backend": cfg.backend.model_copy(update={"database_region": "europe-west4-drams3a"})}

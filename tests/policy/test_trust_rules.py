@@ -173,6 +173,11 @@ def test_a_production_secret_value_in_stagings_environment_is_refused() -> None:
         for m, _ in _violations(check, [own, changed(theirs, value="staging-token-2")], facts("production"))
         if "holds the value" in m
     ]
+    # one scanner key or SMTP account for both stacks acts on no platform: not refused
+    shared = [changed(own, secretName="SNYK_TOKEN"), changed(theirs, secretName="SNYK_TOKEN")]
+    assert not [m for m, _ in _violations(check, shared, facts("production")) if "holds the value" in m]
+    assert {"RAILWAY_TOKEN", "VERCEL_TOKEN", "RAILWAY_PREVIEW_TOKEN"} <= trust.PLATFORM_CREDENTIALS
+    assert not {"SNYK_TOKEN", "SAFETY_API_KEY", "SMTP_URL"} & trust.PLATFORM_CREDENTIALS
 
 
 def test_stagings_branch_left_unprotected_by_the_hand_off_is_refused() -> None:
