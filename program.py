@@ -44,6 +44,8 @@ class _Stack:
     secret_names: dict[str, Any] = field(default_factory=dict)
     #: every component, for production's destroy guard
     declared: list[pulumi.Resource] = field(default_factory=list)
+    #: the other stacks whose GitHub half this stack declares, with what each handed over (production only)
+    handed: list[tuple[StackConfig, handoff.Handoff]] = field(default_factory=list)
 
 
 def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
@@ -57,7 +59,9 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     """Declare everything of the stack and return the stack outputs."""
     trust.require_confined(cfg.stack, all_configs(cfg))  # no token of one stack reaches the other (docs/trust.md)
     stack = _Stack(
-        cfg, exported={"stack": cfg.stack, "platforms": sorted(cfg.platforms), "frontend_url": cfg.frontend.url}
+        cfg,
+        exported={"stack": cfg.stack, "platforms": sorted(cfg.platforms), "frontend_url": cfg.frontend.url},
+        handed=_received_handoffs(cfg),  # before any resource: a failed program then has changed nothing
     )
     if "railway" in cfg.platforms:
         _railway(stack)
@@ -163,6 +167,21 @@ def _github_values(cfg: StackConfig, wiring: Wiring) -> GitHubValues:
     return GitHubValues(ci, alerts, values(Target.CI_PREVIEW) if cfg.previews_active else {})
 
 
+def _received_handoffs(cfg: StackConfig) -> list[tuple[StackConfig, handoff.Handoff]]:
+    """What each other stack with GitHub handed production (config/handoff.py); one line when one is missing."""
+    if not cfg.is_production or "github" not in cfg.platforms:
+        return []
+    received = []
+    for other in all_configs(cfg):
+        if other.stack == cfg.stack or "github" not in other.platforms:
+            continue
+        try:
+            received.append((other, handoff.read(other)))
+        except handoff.HandoffError as exc:
+            raise pulumi.RunError(str(exc)) from None
+    return received
+
+
 def _alert_branches(cfg: StackConfig) -> tuple[str, ...]:
     """The scheduled monitor runs on the default branch, production's: it may mail for every stack."""
     return tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production")
@@ -206,13 +225,7 @@ def _github(stack: _Stack) -> None:
     )
     stack.secret_names["github"] = pipeline.secret_names
     handed: dict[str, Any] = {}
-    for other in all_configs(cfg):
-        if other.stack == cfg.stack or "github" not in other.platforms:
-            continue
-        try:
-            received = handoff.read(other)
-        except handoff.HandoffError as exc:  # before anything is declared: a failed program deletes nothing
-            raise pulumi.RunError(str(exc)) from None
+    for other, received in stack.handed:
         half = HandedOffGitHub(
             other.stack,
             HandedOffGitHubArgs(

@@ -140,3 +140,21 @@ def test_classic_branch_protection_is_refused_its_checks_cannot_name_github_acti
     with pytest.raises(config.ConfigError) as exc:
         _with("production", "github", protection="branch_protection")
     assert "cannot require that a check comes from GitHub Actions" in _problems(exc)["github.protection"].message
+
+
+def test_production_without_stagings_hand_off_stops_in_one_line_before_declaring_anything(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing hand-off stops production's program before its first resource: a failed `up` then has created
+    nothing and deletes nothing (staging's GitHub values stay where they are)."""
+    import pulumi
+
+    from tests.components import program
+
+    monkeypatch.setenv("MAYA_HANDOFF_DIR", str(tmp_path))  # an empty folder: no staging.json
+    with pytest.raises(pulumi.RunError) as stopped:
+        run_program("production")
+    message = str(stopped.value)
+    assert message.startswith("the hand-off of stack staging is missing") and "\n" not in message
+    assert "python -m ops handoff --stack production" in message
+    assert program.LAST_MOCKS is not None and program.LAST_MOCKS.resources == []
