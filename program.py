@@ -20,16 +20,16 @@ import pulumi_github as github
 import pulumiverse_vercel as vercel
 
 from components.frontend_alerts import frontend_error_alert
-from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
+from components.github import GitHubPipeline, GitHubPipelineArgs
 from components.handoff import GitHubValues, HandedOffGitHub, HandedOffGitHubArgs, handoff_output, values_from
 from components.railway import resources as rw
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.safety import DestroyGuard
-from components.vercel import FrontendVariable, VercelFrontend, VercelFrontendArgs
+from components.vercel import VercelFrontend, VercelFrontendArgs
 from config import StackConfig, envvars, handoff, trust
 from config.alerts import alert_rules
-from config.envvars import Target, Wiring
-from config.model import MONITORING_CHECKLY
+from config.envvars import Resolved, Target, Wiring
+from config.monitoring import MONITORING_CHECKLY
 from workflows import render_app_workflows
 from workflows.pipeline import all_configs, all_routes
 
@@ -81,27 +81,22 @@ def build(cfg: StackConfig) -> dict[str, Any]:
 def _railway(stack: _Stack) -> None:
     """The backend, its database, domains, deploy trigger and CI token on Railway."""
     cfg = stack.cfg
-    variables = {
-        v.name: envvars.resolve(v, cfg, stack.wiring)
-        for v in envvars.for_target(cfg, Target.BACKEND)
-        if v.source != envvars.Output("database_url")  # the backend component provides it
-    }
     backend = RailwayBackend(
         "backend",
         RailwayBackendArgs(
             config=cfg,
-            variables=variables,
+            wiring=stack.wiring,  # it adds database_url and resolves the backend's variables from the table
             external_database_url=_secret_value(cfg, "databaseUrl") if cfg.backend.database == "external" else None,
         ),
     )
     stack.declared.append(backend)
     wiring = stack.wiring
     wiring.backend_url = backend.url
-    wiring.database_url = backend.database_url
     wiring.railway_project_token = backend.project_token
     wiring.railway_project_id = backend.project_id
     wiring.railway_environment_id = backend.environment_id
     wiring.railway_service_id = backend.service_id
+    wiring.railway_volume_instance_id = backend.volume_instance_id  # the production deploy's pre-deploy backup
     stack.exported.update(
         backend_url=backend.url,
         backend_service_domain=backend.service_domain,
@@ -135,10 +130,7 @@ def _vercel(stack: _Stack) -> None:
     """The frontend project on Vercel, built with the backend's URL."""
     cfg = stack.cfg
     provider = vercel.Provider("vercel", api_token=_secret_value(cfg, "vercelToken"), team=cfg.frontend.team_id)
-    variables = {
-        v.name: FrontendVariable(envvars.resolve(v, cfg, stack.wiring), v.secret)
-        for v in envvars.for_target(cfg, Target.FRONTEND_BUILD)
-    }
+    variables = envvars.resolved_for(cfg, Target.FRONTEND_BUILD, stack.wiring)
     frontend = VercelFrontend("frontend", VercelFrontendArgs(cfg, variables, provider))
     stack.declared.append(frontend)
     stack.wiring.vercel_project_id = frontend.project_id
@@ -148,23 +140,25 @@ def _vercel(stack: _Stack) -> None:
     if alert is not None:
         stack.declared.append(alert)
     stack.exported.update(vercel_project_id=frontend.project_id, frontend_domains=frontend.domains)
-    stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.sensitive)
+    stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.secret)
 
 
 def _github_values(cfg: StackConfig, wiring: Wiring) -> GitHubValues:
     """The values of the stack's GitHub environments, from the variable table."""
     gh = cfg.github
-    ci: dict[str, dict[str, CiValue]] = {repo: {} for repo in gh.repositories}
+    ci: dict[str, dict[str, Resolved]] = {repo: {} for repo in gh.repositories}
     for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
-        for v in envvars.for_target(cfg, target):  # variables of platforms left out are not listed
-            ci[repo][v.name] = CiValue(envvars.resolve(v, cfg, wiring), v.secret)
-
-    def values(target: Target) -> dict[str, CiValue]:
-        return {v.name: CiValue(envvars.resolve(v, cfg, wiring), v.secret) for v in envvars.for_target(cfg, target)}
-
-    # the alert mail of the pipelines and the monitor (<environment>-alerts); the previews' (docs/previews.md)
-    alerts = values(Target.CI_ALERTS) if cfg.monitoring is not None else {}
-    return GitHubValues(ci, alerts, values(Target.CI_PREVIEW) if cfg.previews_active else {})
+        # variables of platforms left out are not listed
+        ci[repo].update(envvars.resolved_for(cfg, target, wiring))
+    return GitHubValues(
+        ci,
+        # the alert mail of the pipelines and the monitor (<environment>-alerts)
+        envvars.resolved_for(cfg, Target.CI_ALERTS, wiring) if cfg.monitoring is not None else {},
+        # the previews' (docs/previews.md)
+        envvars.resolved_for(cfg, Target.CI_PREVIEW, wiring) if cfg.previews_active else {},
+        # the scanners' tokens, in a job that holds no deploy secret (<environment>-scan)
+        envvars.resolved_for(cfg, Target.CI_SCAN, wiring),
+    )
 
 
 def _received_handoffs(cfg: StackConfig) -> list[tuple[StackConfig, handoff.Handoff]]:
@@ -172,9 +166,12 @@ def _received_handoffs(cfg: StackConfig) -> list[tuple[StackConfig, handoff.Hand
     if not cfg.is_production or "github" not in cfg.platforms:
         return []
     received = []
-    for other in all_configs(cfg):
+    everyone = all_configs(cfg)
+    for other in everyone:
         if other.stack == cfg.stack or "github" not in other.platforms:
             continue
+        # its workflows are rendered from every stack's config, as its own program would: it gets its peers too
+        other = other.model_copy(update={"peers": tuple(c for c in everyone if c.stack != other.stack)})
         try:
             received.append((other, handoff.read(other)))
         except handoff.HandoffError as exc:
@@ -211,8 +208,9 @@ def _github(stack: _Stack) -> None:
             ci_values=values.ci,
             workflow_files=render_app_workflows(cfg),
             provider=provider,
-            alert_values=values.alerts or None,
+            alert_values=values.alerts,
             alert_branches=_alert_branches(cfg),
+            scan_values=values.scan,
         ),
     )
     stack.declared.append(pipeline)

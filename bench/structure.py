@@ -3,9 +3,11 @@
 Usage: ``venv/bin/python bench/structure.py [ROOT]`` (default: this checkout). Reads the product's Python
 files (tests, fakes, benchmarks and scripts excluded) with :mod:`ast`; runs nothing of the project.
 
-Floors, from the ground up: ``config`` < ``components`` < ``workflows``, ``ops``, ``policy`` < ``program``
-(and ``__main__``), by the folder a module lives in. An import from a lower floor into a higher one is an
-*upward import*; the goal is 0.
+Floors, from the ground up: ``config`` and ``workflows.scripts`` < ``components`` < ``workflows``, ``ops``,
+``policy`` < ``program`` (and ``__main__``), by the folder a module lives in. ``workflows/scripts/`` are the
+standard-library-only scripts the generated workflows inline: they import nothing of the project but each
+other, so they stand on the ground floor, and the Railway provider reuses CI's deploy checks from there. An
+import from a lower floor into a higher one is an *upward import*; the goal is 0.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ def modules(root: Path) -> Iterator[tuple[str, Path]]:
             yield name, file
 
 
+#: Folders whose floor is not their top folder's (see the module docstring).
+SUBFLOORS = {"workflows.scripts": 0}
+
+
 def floor(module: str) -> int:
+    for prefix, level in SUBFLOORS.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return level
     return FLOORS.get(module.split(".")[0], -1)
 
 

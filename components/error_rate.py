@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 
 from config import StackConfig
-from config.model import BackendErrorRateSettings
+from config.monitoring import BackendErrorRateSettings
 
 #: The one document both pollers send. workflows/scripts/error_rate.py is inlined into a workflow and imports
 #: nothing of ours, so it holds a copy; tests/components/test_error_rate.py keeps the two identical.

@@ -19,32 +19,26 @@ import pulumi_github as github
 from components.safety import adopted, stateful
 from config import StackConfig
 
-# ALERTS_SUFFIX: the environment of the alert mail (workflows/mail.py says why)
-from config.envvars import ALERTS_SUFFIX, METRICS_VARIABLES
+# ALERTS_SUFFIX: the environment of the alert mail (workflows/mail.py says why); SCAN_SUFFIX: the scanners'
+from config.envvars import ALERTS_SUFFIX, METRICS_VARIABLES, SCAN_SUFFIX, Resolved
 from config.model import GITHUB_ACTIONS_APP_ID
-
-
-@dataclass(frozen=True)
-class CiValue:
-    """A value a deploy job reads: a secret (``secrets.NAME``) or a plain variable (``vars.NAME``)."""
-
-    value: pulumi.Input[str]
-    secret: bool
 
 
 @dataclass(frozen=True)
 class GitHubPipelineArgs:
     config: StackConfig
     #: repository -> NAME -> value, for the stack's GitHub environment in that repository
-    ci_values: Mapping[str, Mapping[str, CiValue]]
+    ci_values: Mapping[str, Mapping[str, Resolved]]
     #: repository -> path -> file content, committed to the stack's branch
     workflow_files: Mapping[str, Mapping[str, str]]
     provider: github.Provider
     #: NAME -> value of the alert mail (SMTP_URL, ALERT_EMAILS, ALERT_FROM), for ``<environment>-alerts``
-    alert_values: Mapping[str, CiValue] | None = None
+    alert_values: Mapping[str, Resolved] | None = None
     #: Branches whose runs may mail through ``<environment>-alerts`` besides the stack's own: production's
     #: (the default branch, where the scheduled monitor runs and checks every environment)
     alert_branches: tuple[str, ...] = ()
+    #: NAME -> value of the token-holding scanners (SNYK_TOKEN, SAFETY_API_KEY), for ``<environment>-scan``
+    scan_values: Mapping[str, Resolved] | None = None
     #: The stack whose state holds these resources, when it is not ``config``'s (production declaring another
     #: stack's half): its ``maya-infra:adopt`` block says which running objects are imported.
     declared_by: StackConfig | None = None
@@ -54,7 +48,7 @@ def declare_environment_values(
     prefix: str,
     repo: str,
     environment: str,
-    values: Mapping[str, CiValue],
+    values: Mapping[str, Resolved],
     opts: pulumi.ResourceOptions,
     adopt_from: StackConfig | None = None,
 ) -> None:
@@ -118,6 +112,8 @@ class GitHubPipeline(pulumi.ComponentResource):
         self.environment_names = [cfg.environment]
         if args.alert_values:
             self.environment_names.append(cfg.environment + ALERTS_SUFFIX)
+        if args.scan_values is not None:
+            self.environment_names.append(cfg.environment + SCAN_SUFFIX)
         self.protected_branch = gh.branch
         self.required_checks = list(cfg.required_status_checks)  # + the previews' E2E check on staging
         self.required_reviewers = [f"{r.kind}:{r.name}" for r in gh.reviewers]
@@ -159,6 +155,8 @@ class GitHubPipeline(pulumi.ComponentResource):
         if args.alert_values:
             branches = tuple(sorted({cfg.github.branch, *args.alert_branches}))
             self._alerts_environment(name, repo, cfg, args.alert_values, branches, child)
+        if args.scan_values is not None:
+            self._scan_environment(name, repo, cfg, args.scan_values, child)
 
     @staticmethod
     def _deployment_environment(
@@ -232,7 +230,7 @@ class GitHubPipeline(pulumi.ComponentResource):
         name: str,
         repo: str,
         cfg: StackConfig,
-        values: Mapping[str, CiValue],
+        values: Mapping[str, Resolved],
         branches: tuple[str, ...],
         child: pulumi.ResourceOptions,
     ) -> None:
@@ -266,6 +264,37 @@ class GitHubPipeline(pulumi.ComponentResource):
                 opts=env_child,
             )
         declare_environment_values(f"{name}-{repo}-alerts", repo, environment_name, values, env_child)
+
+    @staticmethod
+    def _scan_environment(
+        name: str, repo: str, cfg: StackConfig, values: Mapping[str, Resolved], child: pulumi.ResourceOptions
+    ) -> None:
+        """``<environment>-scan``: only the scanners' tokens (Snyk, Safety), usable from the stack's branch.
+
+        The scanners are third-party code; in the deploy job they would run beside the deploy secrets. Their
+        job declares this environment instead, which holds nothing that deploys anything (no reviewers: a
+        scan needs no approval, and the deploy it guards still waits for production's)."""
+        environment_name = cfg.environment + SCAN_SUFFIX
+        environment = github.RepositoryEnvironment(
+            f"{name}-{repo}-scan-environment",
+            repository=repo,
+            environment=environment_name,
+            prevent_self_review=False,
+            can_admins_bypass=False,
+            deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
+                protected_branches=False, custom_branch_policies=True
+            ),
+            opts=stateful(cfg, child),  # production's environments are protected and retained, like -alerts
+        )
+        env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
+        github.RepositoryEnvironmentDeploymentPolicy(
+            f"{name}-{repo}-scan-branch-policy",
+            repository=repo,
+            environment=environment_name,
+            branch_pattern=cfg.github.branch,
+            opts=env_child,
+        )
+        declare_environment_values(f"{name}-{repo}-scan", repo, environment_name, values, env_child)
 
     @staticmethod
     def _protect_branch(

@@ -7,7 +7,7 @@ GitHub resource and holds no GitHub token. Production's program reads them from 
 ruleset, workflow files and previews environment under one :class:`HandedOffGitHub` component — the same
 components as its own half, named ``<stack>-pipeline`` and ``<stack>-previews``. The component's type marks
 every one of them, so the policy pack can tell them from production's own and hold them to the other stack's
-rules (policy/trust.py).
+rules (policy/rules/trust.py).
 """
 
 from __future__ import annotations
@@ -19,28 +19,31 @@ from typing import Any
 import pulumi
 import pulumi_github as github
 
-from components.github import CiValue, GitHubPipeline, GitHubPipelineArgs
+from components.github import GitHubPipeline, GitHubPipelineArgs
 from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
 from config import StackConfig
+from config.envvars import Resolved
 from config.handoff import HandedValue, Handoff, document
 
-#: The component type of a handed-off half (policy/trust.py recognises its resources by it).
+#: The component type of a handed-off half (policy/rules/trust.py recognises its resources by it).
 HANDED_OFF_TYPE = "maya:github:HandedOff"
 
 
 @dataclass(frozen=True)
 class GitHubValues:
-    """A stack's GitHub values: per repository for the deploy environment, the alert mail's, the previews'."""
+    """A stack's GitHub values: per repository for the deploy environment; the alert mail's, the previews', the
+    scanners'."""
 
-    ci: Mapping[str, Mapping[str, CiValue]]
-    alerts: Mapping[str, CiValue]
-    preview: Mapping[str, CiValue]
+    ci: Mapping[str, Mapping[str, Resolved]]
+    alerts: Mapping[str, Resolved]
+    preview: Mapping[str, Resolved]
+    scan: Mapping[str, Resolved]
 
 
 def handoff_output(stack: str, values: GitHubValues) -> pulumi.Output[dict[str, Any]]:
     """The secret ``github_handoff`` output: every value resolved, with whether GitHub must hold it as a secret."""
 
-    def flat(items: Mapping[str, CiValue]) -> dict[str, Any]:
+    def flat(items: Mapping[str, Resolved]) -> dict[str, Any]:
         return {name: {"value": item.value, "secret": item.secret} for name, item in sorted(items.items())}
 
     raw = document(
@@ -48,16 +51,17 @@ def handoff_output(stack: str, values: GitHubValues) -> pulumi.Output[dict[str, 
         {repo: flat(items) for repo, items in sorted(values.ci.items())},
         flat(values.alerts),
         flat(values.preview),
+        flat(values.scan),
     )
     return pulumi.Output.secret(pulumi.Output.from_input(raw))
 
 
 def values_from(handoff: Handoff) -> GitHubValues:
-    """CiValues from a hand-off: what GitHub holds as a secret stays a Pulumi secret in production's state."""
+    """The values of a hand-off: what GitHub holds as a secret stays a Pulumi secret in production's state."""
 
-    def values(items: Mapping[str, HandedValue]) -> dict[str, CiValue]:
+    def values(items: Mapping[str, HandedValue]) -> dict[str, Resolved]:
         return {
-            name: CiValue(pulumi.Output.secret(item.value) if item.secret else item.value, item.secret)
+            name: Resolved(pulumi.Output.secret(item.value) if item.secret else item.value, item.secret)
             for name, item in items.items()
         }
 
@@ -65,6 +69,7 @@ def values_from(handoff: Handoff) -> GitHubValues:
         ci={repo: values(items) for repo, items in handoff.ci.items()},
         alerts=values(handoff.alerts),
         preview=values(handoff.preview),
+        scan=values(handoff.scan),
     )
 
 
@@ -96,6 +101,7 @@ class HandedOffGitHub(pulumi.ComponentResource):
                 provider=args.provider,
                 alert_values=args.values.alerts if cfg.monitoring is not None else None,
                 alert_branches=args.alert_branches,
+                scan_values=args.values.scan,
                 declared_by=args.declared_by,
             ),
             child,

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
-from components.github import CiValue, declare_environment_values
+from components.github import declare_environment_values
 from config import StackConfig
+from config.envvars import Resolved
 
 PREVIEW_ENVIRONMENT = "preview"
 
@@ -30,7 +31,7 @@ PREVIEW_ENVIRONMENT = "preview"
 class PreviewEnvironmentArgs:
     config: StackConfig
     #: NAME -> value of the ``preview`` environment (config.envvars, Target.CI_PREVIEW)
-    values: Mapping[str, CiValue]
+    values: Mapping[str, Resolved]
     provider: github.Provider
 
 

@@ -22,18 +22,13 @@ import pulumiverse_vercel as vercel
 
 from components.safety import adopted, stateful
 from config import StackConfig
-
-
-@dataclass(frozen=True)
-class FrontendVariable:
-    value: pulumi.Input[str]
-    sensitive: bool
+from config.envvars import Resolved
 
 
 @dataclass(frozen=True)
 class VercelFrontendArgs:
     config: StackConfig
-    variables: Mapping[str, FrontendVariable]
+    variables: Mapping[str, Resolved]
     provider: vercel.Provider
 
 
@@ -136,7 +131,7 @@ class VercelFrontend(pulumi.ComponentResource):
         frontend = cfg.frontend
         targets = ["production", "preview"] if frontend.preview_deployments else ["production"]
         for key, variable in args.variables.items():
-            value = pulumi.Output.secret(variable.value) if variable.sensitive else variable.value
+            value = pulumi.Output.secret(variable.value) if variable.secret else variable.value
             variable_name = f"{name}-env-{key}"
             vercel.ProjectEnvironmentVariable(
                 variable_name,
@@ -145,7 +140,7 @@ class VercelFrontend(pulumi.ComponentResource):
                 key=key,
                 value=value,
                 targets=targets,
-                sensitive=variable.sensitive,
+                sensitive=variable.secret,
                 # key+target is unique in Vercel: a replacement must delete the old variable first
                 opts=adopted(
                     cfg,

@@ -14,6 +14,7 @@ from config.load import (
     load_from_stack_file,
     parse,
     read_stack_file,
+    with_peers,
 )
 from config.model import (
     ALL_PLATFORMS,
@@ -77,4 +78,5 @@ __all__ = [
     "load_from_stack_file",
     "parse",
     "read_stack_file",
+    "with_peers",
 ]

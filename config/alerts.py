@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from config.model import MONITORING_CHECKLY, MONITORING_SCHEDULE, StackConfig
+from config.model import StackConfig
+from config.monitoring import MONITORING_CHECKLY, MONITORING_SCHEDULE
 
 #: Checkly retries a failed run from another location with a linear back-off (components/monitoring.py); the
 #: 5xx-rate check retries a failed Railway API call the same way as the backend check.

@@ -12,12 +12,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Literal
 
 import pulumi
 
 from config import StackConfig
-from config.model import MONITORING_SCHEDULE
+from config.monitoring import MONITORING_SCHEDULE
+from config.secrets import SECRETS, PreviewUse, SecretSpec
 
 
 class Target(enum.Enum):
@@ -27,10 +27,14 @@ class Target(enum.Enum):
     CI_BACKEND = "ci-backend"  # GitHub environment secret/variable of the backend repository
     CI_PREVIEW = "ci-preview"  # GitHub `preview` environment of the backend repository (docs/previews.md)
     CI_ALERTS = "ci-alerts"  # GitHub environment "<environment>-alerts" of each repository: alert mail only
+    CI_SCAN = "ci-scan"  # GitHub environment "<environment>-scan" of each repository: scanner tokens only
 
 
 #: The GitHub environment of a stack's alert mail is ``<environment>`` plus this (no reviewers, mail only).
 ALERTS_SUFFIX = "-alerts"
+#: The GitHub environment of the token-holding scanners (Snyk, Safety): ``<environment>`` plus this. It holds
+#: no deploy secret, so the scanners — third-party code — never run in a job that can deploy.
+SCAN_SUFFIX = "-scan"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Wiring:
     railway_project_id: pulumi.Input[str] | None = None
     railway_environment_id: pulumi.Input[str] | None = None
     railway_service_id: pulumi.Input[str] | None = None
+    #: the PostgreSQL volume instance of the stack's Railway database (the pre-deploy backup), None without one
+    railway_volume_instance_id: pulumi.Input[str] | None = None
     vercel_project_id: pulumi.Input[str] | None = None
     vercel_team_id: pulumi.Input[str] | None = None
     #: the staging project's "Protection Bypass for Automation" secret (components/vercel.py), a secret Output
@@ -86,11 +92,6 @@ class Output:
 
 
 Source = ConfigSecret | Setting | Output
-
-#: What a pull-request preview gets of a backend/frontend variable (docs/previews.md): ``True`` the stack's
-#: value is copied, ``False`` it is not copied at all, ``"fresh"`` a new random value per preview (keys
-#: that sign or encrypt: a token minted by a preview's unreviewed code must not be valid on staging).
-PreviewUse = bool | Literal["fresh"]
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,18 @@ def _workflow_polls_error_rate(cfg: StackConfig) -> bool:
     return cfg.error_rate_poller == MONITORING_SCHEDULE and not cfg.is_production
 
 
-def _backend_secret(name: str, key: str, description: str, previews: PreviewUse = True) -> EnvVar:
-    return EnvVar(name, frozenset({Target.BACKEND}), True, ConfigSecret(key), _BOTH, description, previews=previews)
+def _backend_secret(spec: SecretSpec) -> EnvVar:
+    """The backend variable of a secret ``config.secrets`` declares as one (``SecretSpec.backend``)."""
+    assert spec.backend is not None
+    return EnvVar(
+        spec.env_name,
+        frozenset({Target.BACKEND}),
+        True,
+        ConfigSecret(spec.key),
+        _BOTH,
+        spec.description,
+        previews=spec.backend,
+    )
 
 
 TABLE: tuple[EnvVar, ...] = (
@@ -146,14 +157,8 @@ TABLE: tuple[EnvVar, ...] = (
         _BOTH,
         "PostgreSQL connection: ${{Postgres.DATABASE_URL}} on Railway, or the external URL secret",
     ),
-    # previews: a fresh signing/encryption key each (a preview's tokens are not staging's); staging's Claude key
-    # and test-mode Stripe key (the policy pack refuses a live-mode one); no Twilio (real SMS to real people).
-    _backend_secret("JWT_SECRET_KEY", "jwtSecretKey", "JWT signing key", previews="fresh"),
-    _backend_secret("ENCRYPTION_KEY", "encryptionKey", "AES-256 encryption key", previews="fresh"),
-    _backend_secret("ANTHROPIC_API_KEY", "anthropicApiKey", "Claude API key"),
-    _backend_secret("STRIPE_API_KEY", "stripeApiKey", "Stripe secret key (test mode on staging)"),
-    _backend_secret("TWILIO_ACCOUNT_SID", "twilioAccountSid", "Twilio account SID", previews=False),
-    _backend_secret("TWILIO_AUTH_TOKEN", "twilioAuthToken", "Twilio auth token", previews=False),
+    # the backend's secrets, from their one declaration in config/secrets.py (with what a preview gets of each)
+    *(_backend_secret(spec) for spec in SECRETS if spec.backend is not None),
     EnvVar(
         "ENVIRONMENT",
         frozenset({Target.BACKEND}),
@@ -247,7 +252,7 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "SNYK_TOKEN",
-        frozenset({Target.CI_FRONTEND}),
+        frozenset({Target.CI_SCAN}),
         True,
         ConfigSecret("snykToken"),
         frozenset(),
@@ -255,7 +260,7 @@ TABLE: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "SAFETY_API_KEY",
-        frozenset({Target.CI_BACKEND}),
+        frozenset({Target.CI_SCAN}),
         True,
         ConfigSecret("safetyApiKey"),
         frozenset(),
@@ -296,6 +301,27 @@ TABLE: tuple[EnvVar, ...] = (
         _BOTH,
         "the backend service, for deploys and rollbacks",
         platform="railway",
+    ),
+    EnvVar(
+        "RAILWAY_VOLUME_INSTANCE_ID",
+        frozenset({Target.CI_BACKEND}),
+        False,
+        Output("railway_volume_instance_id"),
+        frozenset({"production"}),
+        "the PostgreSQL volume the production deploy backs up before new migrations run",
+        platform="railway",
+        only_if=lambda c: c.is_production and c.has_railway_database,
+    ),
+    EnvVar(
+        "RAILWAY_BACKUP_TOKEN",
+        frozenset({Target.CI_BACKEND}),
+        True,
+        ConfigSecret("railwayBackupToken"),
+        frozenset(),
+        "takes the pre-deploy backup of the database volume (project tokens cannot): an account token of a bot "
+        "that is a member of the production Railway project only",
+        platform="railway",
+        only_if=lambda c: c.is_production and c.has_railway_database,
     ),
     EnvVar(
         "RAILWAY_PREVIEW_TOKEN",
@@ -402,6 +428,25 @@ def resolve(var: EnvVar, cfg: StackConfig, wiring: Wiring) -> pulumi.Output[str]
     if var.if_empty is not None:
         value = value.apply(lambda v: _not_empty(var, v))
     return pulumi.Output.secret(value) if var.secret else value
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A variable's value as a component receives it, and whether its platform must hold it as a secret
+    (a GitHub environment secret rather than a variable; a sensitive Vercel variable)."""
+
+    value: pulumi.Input[str]
+    secret: bool
+
+
+def resolved(var: EnvVar, cfg: StackConfig, wiring: Wiring) -> Resolved:
+    """:func:`resolve` with the variable's secrecy, what a component declares it from."""
+    return Resolved(resolve(var, cfg, wiring), var.secret)
+
+
+def resolved_for(cfg: StackConfig, target: Target, wiring: Wiring) -> dict[str, Resolved]:
+    """Every variable ``target`` receives in this stack, NAME -> :class:`Resolved`, in table order."""
+    return {v.name: resolved(v, cfg, wiring) for v in for_target(cfg, target)}
 
 
 def _not_empty(var: EnvVar, value: str) -> str:

@@ -40,6 +40,7 @@ HANDED_TARGETS: Mapping[str, tuple[Target, ...]] = {
     "ci": (Target.CI_FRONTEND, Target.CI_BACKEND),
     "alerts": (Target.CI_ALERTS,),
     "preview": (Target.CI_PREVIEW,),
+    "scan": (Target.CI_SCAN,),
 }
 
 
@@ -61,6 +62,7 @@ class Handoff:
     ci: Mapping[str, Mapping[str, HandedValue]] = field(default_factory=dict)
     alerts: Mapping[str, HandedValue] = field(default_factory=dict)
     preview: Mapping[str, HandedValue] = field(default_factory=dict)
+    scan: Mapping[str, HandedValue] = field(default_factory=dict)
 
 
 def handoff_path(stack: str, project_dir: Path = PROJECT_DIR, env: Mapping[str, str] | None = None) -> Path:
@@ -70,9 +72,9 @@ def handoff_path(stack: str, project_dir: Path = PROJECT_DIR, env: Mapping[str, 
     return (Path(directory) if directory else project_dir / ".handoff") / f"{stack}.json"
 
 
-def document(stack: str, ci: Any, alerts: Any, preview: Any) -> dict[str, Any]:
+def document(stack: str, ci: Any, alerts: Any, preview: Any, scan: Any) -> dict[str, Any]:
     """The hand-off document a stack exports (values already resolved: plain strings and flags)."""
-    return {"version": HANDOFF_VERSION, "stack": stack, "ci": ci, "alerts": alerts, "preview": preview}
+    return {"version": HANDOFF_VERSION, "stack": stack, "ci": ci, "alerts": alerts, "preview": preview, "scan": scan}
 
 
 def _values(raw: Any, where: str) -> dict[str, HandedValue]:
@@ -101,6 +103,7 @@ def parse(raw: Any, expected_stack: str) -> Handoff:
         ci={str(repo): _values(values, f"ci.{repo}") for repo, values in ci.items()},
         alerts=_values(raw.get("alerts", {}), "alerts"),
         preview=_values(raw.get("preview", {}), "preview"),
+        scan=_values(raw.get("scan", {}), "scan"),
     )
 
 
@@ -129,6 +132,7 @@ def check_names(handoff: Handoff, cfg: StackConfig) -> None:
         groups.append(("alerts", handoff.alerts, HANDED_TARGETS["alerts"]))
     if cfg.previews_active:
         groups.append(("preview", handoff.preview, HANDED_TARGETS["preview"]))
+    groups.append(("scan", handoff.scan, HANDED_TARGETS["scan"]))
     for where, values, targets in groups:
         required, allowed = _expected(cfg, targets)
         unknown = sorted(set(values) - allowed)

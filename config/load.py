@@ -507,7 +507,13 @@ def load_from_pulumi() -> StackConfig:
     raw.update(runtime_config.CONFIG.get())
     secret_keys = set(runtime_config.get_config_secret_keys_env())
     secret_keys |= {k for k in raw if runtime_config.is_config_secret(k)}
-    return parse(pulumi.get_stack(), raw, secret_keys)
+    return with_peers(parse(pulumi.get_stack(), raw, secret_keys))
+
+
+def with_peers(cfg: StackConfig, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """``cfg`` with the other stacks' configs read from their stack files, once (see ``StackConfig.peers``)."""
+    peers = tuple(_from_stack_file(stack, project_dir) for stack in STACKS if stack != cfg.stack)
+    return cfg.model_copy(update={"peers": peers})
 
 
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str, Any], set[str]]:
@@ -525,6 +531,11 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[s
 
 
 def load_from_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
-    """Validate the non-secret settings of a stack from its file, for tools that run without the engine."""
+    """Validate the non-secret settings of a stack from its file (and its peers'), for tools that run without the
+    engine."""
+    return with_peers(_from_stack_file(stack, project_dir), project_dir)
+
+
+def _from_stack_file(stack: str, project_dir: Path) -> StackConfig:
     raw, secret_keys = read_stack_file(stack, project_dir)
     return parse(stack, {k: v for k, v in raw.items() if k not in secret_keys}, secret_keys, require_secrets=False)

@@ -24,6 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from config.monitoring import MONITORING_CHECKLY, MONITORING_NONE, MONITORING_SCHEDULE, MonitoringSettings
+from config.types import REGION_RE, Branch, Domain, GitHubName, UrlPath, _Section
+
 NAMESPACE = "maya-infra"
 STACKS = ("staging", "production")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -37,73 +40,6 @@ PRODUCTION_BACKEND_INTERVAL_SECONDS = 30
 #: The GitHub App id of GitHub Actions: a required check that names it can only be satisfied by a workflow run,
 #: never by a commit status someone with write access posts under the same name (docs/trust.md).
 GITHUB_ACTIONS_APP_ID = 15368
-
-_DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_GITHUB_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_])?$")
-_BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!/)$")
-_REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9][a-z0-9-]*$")
-_EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
-)
-_CHECKLY_LOCATION_RE = re.compile(r"^[a-z]{2}-[a-z]+-[0-9]$")
-
-
-def _domain(value: str) -> str:
-    if not _DOMAIN_RE.match(value):
-        raise ValueError(
-            f"{value!r} is not a domain name: use lower-case host names without a scheme, "
-            "path or port, e.g. staging.mayassistant.com"
-        )
-    return value
-
-
-def _github_name(value: str) -> str:
-    if not _GITHUB_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a GitHub account or repository name")
-    return value
-
-
-def _branch(value: str) -> str:
-    if not _BRANCH_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid git branch name")
-    return value
-
-
-def _url_path(value: str) -> str:
-    if not value.startswith("/") or " " in value:
-        raise ValueError(f"{value!r} must be a URL path starting with '/', e.g. /api/health")
-    return value
-
-
-def _email(value: str) -> str:
-    if not _EMAIL_RE.match(value) or len(value) > 254:
-        raise ValueError(f"{value!r} is not an e-mail address")
-    return value
-
-
-def _checkly_location(value: str) -> str:
-    if not _CHECKLY_LOCATION_RE.match(value):
-        raise ValueError(f"{value!r} is not a Checkly location (e.g. us-east-1, eu-west-1, ap-southeast-1)")
-    return value
-
-
-Domain = Annotated[str, AfterValidator(_domain)]
-GitHubName = Annotated[str, AfterValidator(_github_name)]
-Branch = Annotated[str, AfterValidator(_branch)]
-UrlPath = Annotated[str, AfterValidator(_url_path)]
-Email = Annotated[str, AfterValidator(_email)]
-CheckLocation = Annotated[str, AfterValidator(_checkly_location)]
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-class _Section(BaseModel):
-    """Strict section: camelCase keys as written in Pulumi.<stack>.yaml, unknown keys rejected."""
-
-    model_config = ConfigDict(alias_generator=_camel, extra="forbid", populate_by_name=True, frozen=True, strict=True)
 
 
 class Reviewer(_Section):
@@ -219,7 +155,7 @@ class BackendSettings(_Section):
     @field_validator("region", "database_region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not _REGION_RE.match(value):
+        if value is not None and not REGION_RE.match(value):
             raise ValueError(f"{value!r} is not a Railway region id (e.g. us-west2, us-east4-eqdc4a)")
         return value
 
@@ -248,118 +184,6 @@ class RailwaySettings(_Section):
     #: After a create whose answer was lost (timeout, dropped connection, 5xx), how long to keep looking
     #: for the object before concluding it was not made (Railway commits some writes late).
     settle_seconds: float = Field(default=60.0, ge=0, le=1800)
-
-
-MonitoringProvider = Literal["auto", "checkly", "github-actions"]
-#: What ``StackConfig.monitoring_mode`` reports (also the ``monitoring`` stack output).
-MONITORING_CHECKLY = "checkly"
-MONITORING_SCHEDULE = "github-actions schedule (every 5 min)"
-MONITORING_NONE = "none"
-
-
-class HealthAssertion(_Section):
-    """One part of the backend's health body that must hold, e.g. ``$.database`` equals ``ok``."""
-
-    path: str = Field(pattern=r"^\$[.\[][^\s]*$", description="JSONPath into the /api/health body")
-    equals: str = Field(min_length=1)
-
-
-class SlackSettings(_Section):
-    """Slack alerts (ready, off by default); the webhook URL is the secret ``slackWebhookUrl``."""
-
-    enabled: bool = False
-    channel: str = Field(default="#maya-alerts", pattern=r"^#[a-z0-9][a-z0-9._-]{0,79}$")
-
-
-class PagerDutySettings(_Section):
-    """PagerDuty alerts (ready, off by default); the integration key is the secret ``pagerdutyServiceKey``."""
-
-    enabled: bool = False
-    account: str | None = Field(default=None, min_length=1)
-    service_name: str | None = Field(default=None, min_length=1)
-
-
-class BackendErrorRateSettings(_Section):
-    """The backend's 5xx share alert (docs/monitoring.md, "High error rate"): over the last ``windowMinutes``,
-    5xx responses above ``thresholdPercent`` of all requests mail ``alertEmails`` — unless the window saw
-    fewer than ``minRequests`` requests, so 1 failure out of 2 requests at 3 a.m. pages nobody.
-
-    Railway counts the requests (``httpMetricsGroupedByStatus``); Checkly polls it every ``frequencyMinutes``
-    in a stack it monitors, the scheduled monitor workflow (every 5 min) otherwise (staging only: production's
-    metrics token never reaches GitHub).
-    """
-
-    enabled: bool = True
-    threshold_percent: float = Field(default=5.0, gt=0, lt=100, description="5xx share of all requests, in %")
-    window_minutes: int = Field(default=10, ge=1, le=60, description="how far back each poll counts requests")
-    min_requests: int = Field(default=50, ge=1, le=1_000_000, description="fewer requests in the window never alert")
-    frequency_minutes: Literal[1, 2, 5, 10, 15, 30, 60] = 5
-
-    @model_validator(mode="after")
-    def _window_covers_polls(self) -> BackendErrorRateSettings:
-        if self.frequency_minutes > self.window_minutes:
-            raise ValueError(
-                f"frequencyMinutes ({self.frequency_minutes}) must not exceed windowMinutes ({self.window_minutes}): "
-                "requests between two polls would never be counted"
-            )
-        return self
-
-
-class MonitoringSettings(_Section):
-    """Uptime monitoring of the stack (see docs/monitoring.md).
-
-    ``provider``: ``checkly`` declares Checkly checks and needs the Checkly account (secrets
-    ``checklyApiKey`` and ``checklyAccountId``); ``github-actions`` relies on the scheduled monitor
-    workflow only; ``auto`` uses Checkly when the account is configured and the workflow otherwise.
-    """
-
-    provider: MonitoringProvider = "auto"
-    alert_emails: tuple[Email, ...] = Field(min_length=1)
-    #: Sender of the pipelines' alert mail (SMTP servers often accept only a verified sender).
-    alert_from: Email | None = None
-    locations: tuple[CheckLocation, ...] = ("us-east-1", "eu-west-1")
-    backend_frequency_seconds: Literal[10, 20, 30, 60, 120, 300] = 30
-    frontend_frequency_minutes: Literal[1, 2, 5, 10, 15, 30, 60] = 5
-    degraded_response_time_ms: int = Field(default=2000, ge=100, le=30000)
-    max_response_time_ms: int = Field(default=5000, ge=100, le=30000)
-    alert_after_failed_runs: int = Field(default=2, ge=1, le=5, description="consecutive failed runs of the backend")
-    retries: int = Field(default=2, ge=0, le=10, description="retries from another location before a run fails")
-    health_body: tuple[HealthAssertion, ...] = (
-        HealthAssertion(path="$.status", equals="healthy"),
-        HealthAssertion(path="$.database", equals="ok"),
-        HealthAssertion(path="$.external_apis", equals="ok"),
-    )
-    slack: SlackSettings = SlackSettings()
-    pagerduty: PagerDutySettings = PagerDutySettings()
-    #: Vercel's built-in alert rule on an anomalous 5xx rate of the frontend's functions (mails team owners).
-    vercel_error_alerts: bool = True
-    #: The backend's 5xx share over a window, from Railway's request metrics (docs/monitoring.md).
-    backend_error_rate: BackendErrorRateSettings = BackendErrorRateSettings()
-
-    @field_validator("locations")
-    @classmethod
-    def _two_locations(cls, locations: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(locations)) < 2:
-            raise ValueError("needs at least two different locations, so one region's network trouble is not an outage")
-        if len(set(locations)) != len(locations):
-            raise ValueError("lists a location twice")
-        return locations
-
-    @field_validator("alert_emails")
-    @classmethod
-    def _unique_emails(cls, emails: tuple[str, ...]) -> tuple[str, ...]:
-        if len({e.lower() for e in emails}) != len(emails):
-            raise ValueError("lists an address twice")
-        return emails
-
-    @model_validator(mode="after")
-    def _response_times(self) -> MonitoringSettings:
-        if self.degraded_response_time_ms >= self.max_response_time_ms:
-            raise ValueError(
-                f"degradedResponseTimeMs ({self.degraded_response_time_ms}) must be below "
-                f"maxResponseTimeMs ({self.max_response_time_ms})"
-            )
-        return self
 
 
 StateBackendKind = Literal["pulumi-cloud", "s3", "postgres"]
@@ -562,6 +386,25 @@ class StackConfig(BaseModel):
     secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
     #: Names of the secrets the stack holds, values known or not (tools reading only the stack file see these).
     declared_secrets: frozenset[str] = frozenset()
+    #: The other stacks' configs (their stack files' non-secret settings), read once together with this one
+    #: where the program or a tool starts (``config.load``), and handed down inside it: the workflows and the
+    #: GitHub side need every stack's branch and environment, and nothing below the root reads a file again.
+    peers: tuple[StackConfig, ...] = ()
+
+    @property
+    def all_stacks(self) -> tuple[StackConfig, ...]:
+        """Every stack's config in STACKS order: this one and its peers.
+
+        Raises when a peer was not loaded with this config (``config.load`` always loads them; a config made
+        by ``parse`` alone has none)."""
+        by_stack: dict[str, StackConfig] = {c.stack: c for c in (*self.peers, self)}
+        missing = [s for s in STACKS if s not in by_stack]
+        if missing:
+            raise ValueError(
+                f"stack {self.stack!r} was loaded without the config of {missing}: load it with "
+                "config.load_from_pulumi() or config.load_from_stack_file(), which read every stack once"
+            )
+        return tuple(by_stack[s] for s in STACKS)
 
     @property
     def environment(self) -> str:

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from config.model import STACKS, Platform
+
+#: What a pull-request preview gets of a backend/frontend variable (docs/previews.md): ``True`` the stack's
+#: value is copied, ``False`` it is not copied at all, ``"fresh"`` a new random value per preview (keys
+#: that sign or encrypt: a token minted by a preview's unreviewed code must not be valid on staging).
+PreviewUse = bool | Literal["fresh"]
 
 
 @dataclass(frozen=True)
 class SecretSpec:
-    """A secret the stack may hold: its config key, what it is, when it is required, and which stacks may hold it."""
+    """A secret the stack may hold: its config key, what it is, when it is required, and which stacks may hold it.
+
+    ``backend``: the secret is also the backend's variable ``env_name`` on Railway (``config.envvars`` adds
+    its row from here, so a backend secret is declared in this one place), and this is what a pull-request
+    preview gets of it; None: the secret is not a backend variable. ``stacks``: the stacks allowed to hold it;
+    any other stack is refused (the blast-radius model, docs/trust.md).
+    """
 
     key: str
     env_name: str
     description: str
     required: Callable[[frozenset[str], str | None], bool]
-    #: The stacks allowed to hold it; any other stack is refused (the blast-radius model, docs/trust.md).
+    backend: PreviewUse | None = None
     stacks: frozenset[str] = frozenset(STACKS)
 
 
@@ -41,12 +53,15 @@ def _external_db(platforms: frozenset[str], database: str | None) -> bool:
 
 
 SECRETS: tuple[SecretSpec, ...] = (
-    SecretSpec("jwtSecretKey", "JWT_SECRET_KEY", "JWT signing key of the backend", _always),
-    SecretSpec("encryptionKey", "ENCRYPTION_KEY", "AES-256 encryption key of the backend", _always),
-    SecretSpec("anthropicApiKey", "ANTHROPIC_API_KEY", "Claude API key", _always),
-    SecretSpec("stripeApiKey", "STRIPE_API_KEY", "Stripe secret key", _always),
-    SecretSpec("twilioAccountSid", "TWILIO_ACCOUNT_SID", "Twilio account SID", _always),
-    SecretSpec("twilioAuthToken", "TWILIO_AUTH_TOKEN", "Twilio auth token", _always),
+    # the backend's own secrets (each also its Railway variable): previews get a fresh signing/encryption key
+    # each (a preview's tokens are not staging's), staging's Claude key and test-mode Stripe key (the policy pack
+    # refuses a live-mode one), and no Twilio (real SMS to real people)
+    SecretSpec("jwtSecretKey", "JWT_SECRET_KEY", "JWT signing key of the backend", _always, backend="fresh"),
+    SecretSpec("encryptionKey", "ENCRYPTION_KEY", "AES-256 encryption key of the backend", _always, backend="fresh"),
+    SecretSpec("anthropicApiKey", "ANTHROPIC_API_KEY", "Claude API key", _always, backend=True),
+    SecretSpec("stripeApiKey", "STRIPE_API_KEY", "Stripe secret key (test mode on staging)", _always, backend=True),
+    SecretSpec("twilioAccountSid", "TWILIO_ACCOUNT_SID", "Twilio account SID", _always, backend=False),
+    SecretSpec("twilioAuthToken", "TWILIO_AUTH_TOKEN", "Twilio auth token", _always, backend=False),
     SecretSpec("databaseUrl", "DATABASE_URL", "PostgreSQL URL when backend.database is external", _external_db),
     SecretSpec("railwayToken", "RAILWAY_API_TOKEN", "Railway account or workspace token", _with("railway")),
     SecretSpec("vercelToken", "VERCEL_TOKEN", "Vercel API token of the team (runs `pulumi up`)", _with("vercel")),
@@ -73,6 +88,12 @@ SECRETS: tuple[SecretSpec, ...] = (
         "previewsVercelToken",
         "VERCEL_TOKEN",
         "Vercel token of the pull-request previews (optional; a team without production; docs/previews.md)",
+        _never,
+    ),
+    SecretSpec(
+        "railwayBackupToken",
+        "RAILWAY_BACKUP_TOKEN",
+        "Railway account token of a bot in the production project only: the pre-deploy backup (docs/migrations.md)",
         _never,
     ),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),

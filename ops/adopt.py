@@ -36,6 +36,7 @@ from urllib.parse import quote
 import httpx
 import yaml
 
+from components.railway import errors as railway_errors
 from components.railway import operations as rops
 from components.railway.backend import project_description
 from components.railway.client import RailwayClient
@@ -44,7 +45,7 @@ from components.railway.providers.base import edges
 from config import NAMESPACE, PROJECT_DIR, RAILWAY_ADOPT_KINDS, StackConfig, envvars
 from config.envvars import Target
 from ops.cli import command
-from ops.console import Streams
+from ops.console import GUARDED, Streams, explain
 from ops.context import OpsError, StackContext
 from ops.handoff import handed_stacks
 from ops.vercel import VercelClient, VercelError
@@ -201,7 +202,10 @@ def _discover_project(
     if project_id is None:
         d.add("railway", "project", b.project_name, "-", MISSING, "the next `pulumi up` creates the whole backend")
         return None
-    project: dict[str, Any] = client.execute(rops.PROJECT, {"id": project_id})["project"]
+    try:
+        project: dict[str, Any] = client.execute(rops.PROJECT, {"id": project_id})["project"]
+    except railway_errors.NotFoundError:
+        raise OpsError(f"--id project={project_id}: Railway has no project {project_id} this token can see") from None
     if project["name"] != b.project_name:
         raise OpsError(
             f"the Railway project {project_id} is named {project['name']!r}, the config says {b.project_name!r}: "
@@ -465,7 +469,14 @@ class GitHubReader:
         )
 
     def get(self, path: str) -> Any:
-        response = self._http.get(path)
+        try:
+            response = self._http.get(path)
+        except httpx.TransportError as exc:
+            raise OpsError(
+                f"cannot reach GitHub at {self._http.base_url} ({type(exc).__name__}); it is set by "
+                f"MAYA_GITHUB_API_URL, else {NAMESPACE}:github.baseUrl: check it, and the network",
+                1,
+            ) from None
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
@@ -665,7 +676,7 @@ def discover(ctx: StackContext, given: Mapping[str, str], project_dir: Path = PR
         except VercelError as exc:
             raise OpsError(f"Vercel: {exc}") from None
     if "github" in cfg.platforms and cfg.is_production:  # only production declares GitHub, every stack's half
-        reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), cfg.github.base_url)
+        reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), ctx.github_api())
         halves = [(cfg, "pipeline"), *((other, f"{other.stack}-pipeline") for other in handed_stacks(cfg, project_dir))]
         try:
             for half, prefix in halves:
@@ -722,9 +733,10 @@ def run(args: argparse.Namespace, io: Streams) -> int:
             file=io.out,
         )
         return 0
-    except OpsError as exc:
-        print(f"ops adopt: {exc}", file=io.err)
-        return exc.code
+    except GUARDED as exc:  # one line, never a traceback
+        text, code = explain(exc)
+        print(f"ops adopt: {text}", file=io.err)
+        return code
 
 
 def register(subparsers: Any) -> None:

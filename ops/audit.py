@@ -6,7 +6,7 @@
     PGPASSWORD=… python -m ops audit --postgres postgres://auditor@db/pulumi --stack production
 
 The report has: the stack's last update time; every finding; the result of each policy of the policy
-pack (policy/rules.py, the same functions ``pulumi preview --policy-pack policy`` runs); the secrets by
+pack (policy/rules/, the same functions ``pulumi preview --policy-pack policy`` runs); the secrets by
 name (never by value); the inventory by platform and type (URNs, ids, key settings).
 
 Findings: a credential-looking value stored in plain text anywhere in the resources (by name or shape,
@@ -32,14 +32,14 @@ from config import NAMESPACE, PROJECT_DIR, ConfigError, load_from_stack_file
 from ops import state_table
 from ops.cli import command
 from ops.console import Streams
-from policy import pack, rules
+from policy import rules
 from policy.credentials import plaintext_credentials
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 #: Policies the audit runs on a state. The advisory value heuristic is replaced by the scan of the whole
 #: state (where secrets are visible as envelopes), whose hits are findings.
-AUDIT_POLICIES = tuple(p for p in pack.POLICIES if p.name != "no-plaintext-credential-values")
+AUDIT_POLICIES = tuple(p for p in rules.POLICIES if p.name != "no-plaintext-credential-values")
 
 #: The settings shown for each type in the inventory (from outputs, else inputs). Other types show their
 #: plain scalar inputs.

@@ -6,8 +6,15 @@ Sources, in order:
   ``pulumi stack output --json --stack <stack>`` run in the project;
 * credentials: the usual environment variables (``RAILWAY_API_TOKEN``, ``VERCEL_TOKEN``), else the
   stack's secret config through ``pulumi config get`` (needs the stack's passphrase or backend login);
-* API endpoints: ``railway.apiUrl`` from the stack config, overridable with ``MAYA_RAILWAY_API_URL`` and
-  ``MAYA_VERCEL_API_URL`` (the local rehearsal and the tests point them at loopback fakes).
+* API endpoints: ``railway.apiUrl`` from the stack config, overridable with ``MAYA_RAILWAY_API_URL``,
+  ``MAYA_VERCEL_API_URL`` and ``MAYA_GITHUB_API_URL`` (the local rehearsal and the tests point them at loopback
+  fakes). A malformed one is a configuration error (exit 2) before any request; an unreachable one is named
+  with the variable that set it.
+
+**Bound to its stack.** Outputs read from a file or ``MAYA_OPS_OUTPUTS`` must say (their ``stack`` output)
+that they are the outputs of the stack the command names, or the command stops before any request: with
+production's env file sourced, ``--stack staging`` must never act on production. That the Railway and Vercel
+projects they name are the stack's own is checked by :mod:`ops.binding` before any write.
 
 Nothing secret is ever printed; errors say which variable or key to set.
 """
@@ -16,16 +23,30 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from components.railway import errors as railway_errors
 from components.railway.client import ClientSettings, RailwayClient
+from components.railway.operations import Operation
 from config import NAMESPACE, PROJECT_DIR, STACKS, ConfigError, StackConfig, load_from_stack_file
 
 VERCEL_API = "https://api.vercel.com"
+GITHUB_API = "https://api.github.com"
+#: Hosts a token may be sent to over plain http: the loopback fakes of the tests and the rehearsal.
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+#: An on-call command waits at most this long between two retries of an unannounced failure (Retry-After is
+#: honoured in full): an unreachable Railway is reported within seconds, not after the provider's backoff.
+OPS_BACKOFF_CAP_SECONDS = 1.0
+#: Where the Railway token comes from: the environment variable, else this secret of the stack's config.
+RAILWAY_CREDENTIAL = ("RAILWAY_API_TOKEN", "railwayToken")
+#: What the client says when an HTTP 4xx came back without a GraphQL answer: the URL is not Railway's API.
+_NOT_GRAPHQL = re.compile(r"^HTTP 4(0[0-9]|1[0-9]) (with a body that is not JSON|without data)")
 
 
 class OpsError(Exception):
@@ -124,6 +145,9 @@ class StackContext:
                 f"stack outputs from {where} must be a JSON object of output name -> value, got a JSON "
                 f"{type(outputs).__name__}: write it with `pulumi stack output --json --stack {stack} > FILE`"
             )
+        if outputs_file is None and source is not None:
+            where = f"MAYA_OPS_OUTPUTS ({source})"
+        check_outputs_stack(stack, outputs, where, from_file=source is not None)
         return cls(stack, config, outputs, env)
 
     # ---- outputs ----------------------------------------------------------------------------------------
@@ -154,12 +178,111 @@ class StackContext:
             )
         return value
 
-    def railway(self) -> RailwayClient:
-        settings = ClientSettings.of(self.config.railway, endpoint=self.env.get("MAYA_RAILWAY_API_URL"))
-        return RailwayClient(self.secret("RAILWAY_API_TOKEN", "railwayToken"), settings)
+    def railway_api(self) -> tuple[str, str]:
+        """(Railway's GraphQL URL, what set it); a malformed ``MAYA_RAILWAY_API_URL`` is refused here."""
+        if self.env.get("MAYA_RAILWAY_API_URL"):
+            return endpoint(self.env["MAYA_RAILWAY_API_URL"], "MAYA_RAILWAY_API_URL"), "MAYA_RAILWAY_API_URL"
+        source = f"{NAMESPACE}:railway.apiUrl of Pulumi.{self.stack}.yaml"
+        return endpoint(self.config.railway.api_url, source), source
+
+    def railway(self, credential: tuple[str, str] = RAILWAY_CREDENTIAL) -> RailwayClient:
+        """Railway's client with the token of ``credential`` (environment variable, secret config key)."""
+        url, source = self.railway_api()  # before the credentials: a configuration error needs no token
+        settings = ClientSettings.of(self.config.railway, endpoint=url)
+        settings = replace(settings, backoff_cap_seconds=min(settings.backoff_cap_seconds, OPS_BACKOFF_CAP_SECONDS))
+        return OpsRailwayClient(self.secret(*credential), settings, source=source, credential=credential)
 
     def vercel_api(self) -> str:
-        return self.env.get("MAYA_VERCEL_API_URL") or VERCEL_API
+        if self.env.get("MAYA_VERCEL_API_URL"):
+            return endpoint(self.env["MAYA_VERCEL_API_URL"], "MAYA_VERCEL_API_URL")
+        return VERCEL_API
+
+    def github_api(self) -> str:
+        """GitHub's REST API: ``MAYA_GITHUB_API_URL`` (the rehearsal's fake), else ``github.baseUrl``."""
+        if self.env.get("MAYA_GITHUB_API_URL"):
+            return endpoint(self.env["MAYA_GITHUB_API_URL"], "MAYA_GITHUB_API_URL")
+        return self.config.github.base_url or GITHUB_API
 
     def vercel_token(self) -> str:
         return self.secret("VERCEL_TOKEN", "vercelToken")
+
+
+def check_outputs_stack(stack: str, outputs: Mapping[str, Any], where: str, *, from_file: bool) -> None:
+    """Refuse outputs that are not ``stack``'s, from the outputs alone (before any request).
+
+    ``pulumi stack output --stack S`` is S's by construction; a file or ``MAYA_OPS_OUTPUTS`` must say so
+    with the ``stack`` output every ``pulumi up`` of this program exports.
+    """
+    declared = outputs.get("stack")
+    if declared is None and not from_file:
+        return
+    if declared is None:
+        raise OpsError(
+            f"the outputs from {where} do not say which stack they describe (no `stack` output), so they cannot "
+            f"be trusted to be {stack}'s; write them with `pulumi stack output --json --stack {stack} > FILE`"
+        )
+    if declared != stack:
+        shown = declared if isinstance(declared, str) and declared.isidentifier() else repr(declared)
+        raise OpsError(
+            f"the outputs from {where} are stack {shown}'s, not {stack}'s: nothing was done. Give "
+            f"{stack}'s outputs (--outputs FILE, or MAYA_OPS_OUTPUTS; the rehearsal writes one env file per "
+            f"stack), or run the command with --stack {shown}"
+        )
+
+
+def endpoint(url: str, source: str) -> str:
+    """``url`` if it is a usable API URL (https, or http to loopback), else a configuration error naming ``source``."""
+    problem = _url_problem(url)
+    if problem:
+        raise OpsError(f"{source} is {url!r}, which is not a usable API URL: {problem}; fix or unset it")
+    return url
+
+
+def _url_problem(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "it is not a URL"
+    if any(c.isspace() for c in url):
+        return "it is not a URL"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "it must be https://HOST/…"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        return "plain http is for loopback fakes only (a token would travel in clear text)"
+    return ""
+
+
+class OpsRailwayClient(RailwayClient):
+    """The provider's Railway client as the on-call commands use it: when Railway cannot be reached at all
+    (nothing was sent), the error names the URL and the variable or key that set it."""
+
+    def __init__(self, token: str, settings: ClientSettings, *, source: str, credential: tuple[str, str]) -> None:
+        super().__init__(token, settings)
+        self.source = source
+        self.credential = credential
+
+    def execute(self, operation: Operation, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            return super().execute(operation, variables)
+        except railway_errors.NotAuthorizedError as exc:
+            variable, key = self.credential
+            raise OpsError(
+                f"Railway refused the token ({operation.name}: {exc.detail.split(' — ')[0]}): check {variable} "
+                f"(else {NAMESPACE}:{key}); an account or workspace token with access to the project is needed"
+            ) from None
+        except railway_errors.UnavailableError as exc:
+            if isinstance(exc, railway_errors.AmbiguousResultError):
+                raise
+            if exc.detail.startswith("cannot connect"):
+                raise OpsError(
+                    f"cannot reach the Railway API at {self.settings.endpoint} ({exc.detail}); it is set by "
+                    f"{self.source}: check it, and the network",
+                    1,
+                ) from None
+            if _NOT_GRAPHQL.match(exc.detail):  # something answers there, but not Railway's GraphQL API
+                raise OpsError(
+                    f"{self.settings.endpoint} is not Railway's GraphQL API ({exc.detail}); it is set by "
+                    f"{self.source}: it must be the GraphQL endpoint, https://backboard.railway.com/graphql/v2"
+                ) from None
+            raise

@@ -60,6 +60,12 @@ class GitHub:
     def request(self, method: str, path: str, body: Any = None, *, missing_ok: bool = False) -> Any:
         try:
             response = self._http.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            raise OpsError(
+                f"cannot reach GitHub at {self._http.base_url} ({type(exc).__name__}); it is set by "
+                "MAYA_GITHUB_API_URL, else production's github.baseUrl: check it, and the network",
+                1,
+            ) from None
         except httpx.HTTPError as exc:
             raise OpsError(f"GitHub {method} {path}: {exc}") from None
         if response.status_code == 404 and missing_ok:

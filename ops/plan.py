@@ -48,7 +48,9 @@ META_FILE = "plan.meta.json"
 PREVIEW_FILE = "preview.txt"
 SUMMARY_FILE = "summary.md"
 META_VERSION = 1
-REFUSED = 1
+#: exit statuses (docs/oncall.md): a refusal, changing nothing, is 2; a preview or update that failed is 1
+REFUSED = 2
+FAILED = 1
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 _VIOLATION = re.compile(r"error: resource (?P<urn>\S+) violates plan: (?P<what>.+)$", re.MULTILINE)
 
@@ -93,7 +95,7 @@ class Pulumi:
             raise OpsError("the pulumi CLI is not on PATH (scripts/provide-engine.sh prints where it is)") from None
         except subprocess.TimeoutExpired:
             raise OpsError(
-                f"`pulumi {args[0]}` of {self.stack} did not finish within {timeout:.0f} s", REFUSED
+                f"`pulumi {args[0]}` of {self.stack} did not finish within {timeout:.0f} s", FAILED
             ) from None
 
     def pack_arguments(self) -> list[str]:
@@ -156,7 +158,10 @@ def _backend_name(cfg: StackConfig) -> str:
 # ---- plan ---------------------------------------------------------------------------------------------------------
 def make_plan(cfg: StackConfig, out: Path, commit: str, pulumi: Pulumi) -> tuple[PlanRecord, str]:
     """Preview with refresh into ``out``; returns the record and the summary the approvers read."""
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OpsError(f"cannot write into {out} (--out): {exc.strerror or exc}") from None
     handoffs = _handoff_fingerprints(cfg, pulumi.project_dir, pulumi.env)
     state = pulumi.state_fingerprint()
     preview = pulumi(
@@ -173,7 +178,7 @@ def make_plan(cfg: StackConfig, out: Path, commit: str, pulumi: Pulumi) -> tuple
     text = preview.stdout + preview.stderr
     (out / PREVIEW_FILE).write_text(text)
     if preview.returncode != 0:
-        raise OpsError(f"the preview of {cfg.stack} failed, nothing was planned: {_last_line(text)}", REFUSED)
+        raise OpsError(f"the preview of {cfg.stack} failed, nothing was planned: {_last_line(text)}", FAILED)
     record = PlanRecord(cfg.stack, commit, state, handoffs, datetime.now(UTC).isoformat(timespec="seconds"))
     (out / META_FILE).write_text(json.dumps(asdict(record), indent=2, sort_keys=True) + "\n")
     summary = _summary(record, preview.stdout)
@@ -201,8 +206,10 @@ def read_record(directory: Path) -> PlanRecord:
     try:
         raw = json.loads((directory / META_FILE).read_text())
         record = PlanRecord(**raw)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise OpsError(f"{directory} holds no saved plan ({META_FILE}): run the preview (ops plan) first") from None
+    except OSError as exc:
+        raise OpsError(f"cannot read the saved plan in {directory}: {exc.strerror or exc}") from None
     except (ValueError, TypeError) as exc:
         raise OpsError(f"{directory / META_FILE} is not a plan record ({exc})") from None
     if record.version != META_VERSION or not (directory / PLAN_FILE).exists():
@@ -258,7 +265,7 @@ def apply_plan(
         return text
     violation = _VIOLATION.search(text)
     if violation is None:
-        raise OpsError(f"the update of {cfg.stack} failed: {_last_line(text)}", REFUSED)
+        raise OpsError(f"the update of {cfg.stack} failed: {_last_line(text)}", FAILED)
     name = violation.group("urn").rsplit("::", 1)[-1]
     began = f"Updating ({_backend_name(cfg)})" in text
     where = (
@@ -290,6 +297,11 @@ def run_plan(args: argparse.Namespace, io: Streams) -> int:
     env = dict(os.environ if io.env is None else io.env)
     try:
         cfg = _load(args.stack, Path(args.project_dir))
+        if args.summary is not None:  # refused before the preview runs, not after it
+            try:
+                Path(args.summary).open("a").close()
+            except OSError as exc:
+                raise OpsError(f"cannot write the summary to {args.summary} (--summary): {exc.strerror}") from None
         pulumi = _pulumi(args, cfg, env)
         record, summary = make_plan(cfg, Path(args.out), _commit(args, env), pulumi)
         if args.summary is not None:

@@ -11,7 +11,10 @@ variable when there is a Vercel token — after the operator types ``prune`` (or
 terminal and without ``--yes`` nothing is removed). The pull request keeps its comment; its next push
 recreates the preview.
 Credentials: RAILWAY_PREVIEW_TOKEN, else the stack's secret ``previewsRailwayToken``.
-Exit status: 0 listed (and pruned); 1 a removal failed; 2 configuration, credentials, or not confirmed.
+The Railway project the outputs name is read once first: it must be the stack's (ops/binding.py). A prune runs
+one at a time per stack (ops/lock.py); Ctrl-C during it says which previews were already removed.
+Exit status: 0 listed (and pruned); 1 a removal failed, or Railway cannot be reached; 2 configuration,
+credentials, wrong stack, another command running on the stack, or not confirmed; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import re
 from datetime import timedelta
 from typing import Any, TextIO
 
+from ops import binding
 from ops.cli import command
 from ops.clock import age, parse_time, utc_now
-from ops.console import FAILED, OK, StackCommand, Streams
+from ops.console import FAILED, OK, Journal, StackCommand, Streams
 from ops.context import OpsError, StackContext
 from workflows.scripts import pr_preview as pp
 
@@ -50,7 +54,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per preview")
     parser.add_argument("--prune-older-than", type=duration, metavar="AGE", help="remove previews older than AGE")
     parser.add_argument("--yes", action="store_true", help="prune without asking")
-    parser.set_defaults(handler=StackCommand("previews", _action))
+    parser.set_defaults(handler=StackCommand("previews", _action, mutating=_prunes))
+
+
+def _prunes(args: argparse.Namespace) -> bool:
+    return args.prune_older_than is not None
 
 
 def target_of(ctx: StackContext) -> pp.Target:
@@ -66,9 +74,15 @@ def target_of(ctx: StackContext) -> pp.Target:
     )
 
 
+PREVIEW_CREDENTIAL = ("RAILWAY_PREVIEW_TOKEN", "previewsRailwayToken")
+
+
 def railway_of(ctx: StackContext) -> pp.Railway:
-    url = ctx.env.get("MAYA_RAILWAY_API_URL") or ctx.config.railway.api_url
-    return pp.Railway(ctx.secret("RAILWAY_PREVIEW_TOKEN", "previewsRailwayToken"), url)
+    """The previews' Railway access, once the project the outputs name is known to be the stack's."""
+    with ctx.railway(PREVIEW_CREDENTIAL) as client:  # a malformed or unreachable URL is named here, quickly
+        binding.railway_project(ctx, client)
+    url, _ = ctx.railway_api()
+    return pp.Railway(ctx.secret(*PREVIEW_CREDENTIAL), url)
 
 
 def vercel_of(ctx: StackContext) -> pp.Vercel | None:
@@ -83,13 +97,14 @@ def vercel_of(ctx: StackContext) -> pp.Vercel | None:
     return pp.Vercel(token, str(project_id), ctx.config.frontend.team_id, ctx.vercel_api())
 
 
-def _confirmed(count: int, yes: bool, stdin: TextIO, err: TextIO) -> bool:
+def _confirmed(count: int, yes: bool, stdin: TextIO, err: TextIO, journal: Journal) -> bool:
     if yes:
         return True
     if not stdin.isatty():
         raise OpsError("refusing to prune without confirmation: no terminal to ask; pass --yes")
     print(f"Remove {count} preview(s), each with its database? Type 'prune' to confirm: ", end="", file=err, flush=True)
-    return stdin.readline(100).strip() == "prune"
+    with journal.prompting():
+        return stdin.readline(100).strip() == "prune"
 
 
 def _action(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
@@ -122,13 +137,17 @@ def _action(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
         return OK
     for row in stale:
         print(f"  stale: #{row['pr']} {row['environment']} ({age(parse_time(row['created_at']), now)})", file=out)
-    if not _confirmed(len(stale), args.yes, stdin, err):
+    if not _confirmed(len(stale), args.yes, stdin, err, io.journal):
         raise OpsError("not confirmed; nothing was removed")
     clients = pp.Clients(railway, vercel, None)
+    follow = f"python -m ops previews --stack {ctx.stack}"
     code = OK
     for row in stale:
+        what = f"the removal of preview #{row['pr']} ({row['environment']})"
         try:
-            report = pp.down(clients, target, int(row["pr"]), str(row["branch"]))
+            with io.journal.sending(what, follow):
+                report = pp.down(clients, target, int(row["pr"]), str(row["branch"]))
+            io.journal.started(f"pr-{row['pr']}", f"preview #{row['pr']} removed", follow)
             print(f"  removed #{row['pr']}: {report.note}", file=out)
         except pp.PreviewError as exc:
             print(f"  #{row['pr']}: {exc}", file=err)

@@ -39,6 +39,8 @@ __all__ = [
     "live",
     "newest_first",
     "previous_successful_deployment",
+    "rollback_in_flight",
+    "rollback_of",
     "rollback_target",
 ]
 
@@ -112,3 +114,42 @@ def describe(deployment: Deployment) -> str:
     if meta and meta.get("reason") == "rollback" and meta.get("sourceDeploymentId"):
         text += f"  (rollback: a copy of {meta['sourceDeploymentId']})"
     return text
+
+
+def _meta(deployment: Deployment) -> Mapping[str, Any]:
+    meta = deployment.get("meta")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def rollback_in_flight(deployments: Sequence[Deployment]) -> Deployment | None:
+    """A rollback deployment Railway has not finished yet (someone else's rollback under way), if any."""
+    return next(
+        (
+            d
+            for d in newest_first(deployments)
+            if d.get("status") not in FINISHED and _meta(d).get("reason") == "rollback"
+        ),
+        None,
+    )
+
+
+def rollback_of(deployments: Sequence[Deployment], target_id: str, known: set[str]) -> Deployment | None:
+    """The deployment our ``deploymentRollback(id: target_id)`` created: a rollback (``meta.reason``) whose
+    source is ``target_id``, not among the ``known`` ids listed before it was sent. Railway answers that
+    mutation with a bare ``true``, so this — never "the newest deployment" — is how its deployment is known.
+    Two such (someone else rolled back to the same deployment at the same moment) is refused by the caller."""
+    found = [
+        d
+        for d in newest_first(deployments)
+        if d["id"] not in known
+        and _meta(d).get("reason") == "rollback"
+        and str(_meta(d).get("sourceDeploymentId") or "") == target_id
+    ]
+    if len(found) > 1:
+        raise OpsError(
+            f"Railway shows {len(found)} rollbacks to {target_id} made since this command looked "
+            f"({', '.join(str(d['id']) for d in found)}): another rollback ran at the same time; "
+            "`python -m ops status` shows which one is live",
+            1,
+        )
+    return found[0] if found else None

@@ -4,7 +4,8 @@
     python -m ops render-workflows --infra --out .             # ./.github/workflows/infra-*.yml
 
 Output is deterministic: render twice, get the same bytes. Files are written, never deleted; to
-regenerate the golden files from scratch use scripts/regenerate-workflows.sh.
+regenerate the golden files from scratch use scripts/regenerate-workflows.sh. Exit status: 0 written;
+2 an unknown stack, a configuration problem, or an ``--out`` that cannot be written into (one line says why).
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def write_files(out: Path, files: dict[str, str]) -> list[Path]:
 
 
 def run(args: argparse.Namespace, io: Streams) -> int:
+    try:
+        return _run(args, io)
+    except OSError as error:  # --out is a file, read-only, on a missing mount …: say so, never a traceback
+        where = error.filename or args.out
+        print(f"render-workflows: cannot write into --out {args.out}: {error.strerror or error} ({where})", file=io.err)
+        return 2
+
+
+def _run(args: argparse.Namespace, io: Streams) -> int:
     if args.infra:
         try:
             files = render_infra_workflows()
@@ -62,5 +72,5 @@ def run(args: argparse.Namespace, io: Streams) -> int:
         for repository, files in render_app_workflows(cfg).items():
             written += write_files(args.out / repository, files)
     for path in written:
-        print(path)
+        print(path, file=io.out)
     return 0

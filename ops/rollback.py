@@ -14,9 +14,15 @@ frontend (Vercel): promotes the previous READY production deployment (or ``--to`
 ``POST /v10/projects/{id}/promote/{deployment}``, waits until it serves the production domains, then
 probes the site.
 
-Both refuse (exit 2) when there is nothing to roll back to or ``--to`` is not a deployment that can be
-rolled back to, and, on production, ask you to type the stack's name unless ``--yes`` (no terminal and
-no ``--yes``: refused). Exit 0 when the rollback is live and healthy, 1 when it failed or is unhealthy.
+Both refuse (exit 2), changing nothing: when the outputs or the project they name are not the stack's;
+when another mutating command runs on the stack (this machine's lock, ops/lock.py) or a rollback is already
+under way on the platform (a rollback deployment in flight on Railway, a pending promotion on Vercel); when
+there is nothing to roll back to or ``--to`` is not a deployment that can be rolled back to. On production
+they ask you to type the stack's name unless ``--yes`` (no terminal and no ``--yes``: refused). The
+deployment a rollback created is the one Railway made from THIS request (a rollback of the chosen
+deployment, unseen before it was sent), never "the newest". Ctrl-C (exit 130) says whether the rollback
+was already sent and how to follow it. Exit 0 when the rollback is live and healthy, 1 when it failed or
+is unhealthy.
 """
 
 from __future__ import annotations
@@ -27,11 +33,11 @@ from typing import Any, TextIO
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from components.railway.exactly_once import write_once
-from ops import health, vercel
+from ops import binding, health, vercel
 from ops import railway_deploys as railway
 from ops.cli import command
 from ops.clock import short
-from ops.console import FAILED, OK, StackCommand, Streams, Waiter, confirm
+from ops.console import FAILED, OK, StackCommand, Streams, Waiter, always, confirm
 from ops.context import OpsError, StackContext
 
 MAX_LOOKS = 10_000  # a hard bound on every polling loop, on top of its deadline
@@ -68,7 +74,7 @@ def register(subparsers: Any) -> None:
             help="seconds between two looks (backend: backend.deployPollSeconds; "
             f"frontend: {FRONTEND_POLL_SECONDS:.0f})",
         )
-        sub.set_defaults(handler=StackCommand(f"rollback {name}", action))
+        sub.set_defaults(handler=StackCommand(f"rollback {name}", action, mutating=always))
 
 
 def _health_after(endpoint: health.Endpoint, waiter: Waiter, out: TextIO) -> bool:
@@ -103,71 +109,113 @@ def _backend_target(
     return found
 
 
+def _backend_plan(
+    ctx: StackContext, args: argparse.Namespace, client: RailwayClient, service: railway.Service, out: TextIO
+) -> tuple[list[railway.Deployment], railway.Deployment, railway.Deployment]:
+    """(deployments, current, target), printed as the plan; a refusal when a rollback is already under way
+    on Railway or there is nothing to roll back to."""
+    deployments = service.deployments(client)
+    if not deployments:
+        raise OpsError(f"nothing to roll back to: the backend ({service.label}) has no deployments")
+    running = railway.rollback_in_flight(deployments)
+    if running is not None:
+        raise OpsError(
+            f"a rollback is already under way on Railway: {railway.describe(running)}; nothing was done. "
+            f"Follow it with `python -m ops status --stack {ctx.stack}` and decide once it has finished"
+        )
+    current = railway.live(deployments) or deployments[0]
+    if args.to:
+        target = _backend_target(client, service, deployments, current, args.to)
+    else:
+        found, passed_over = railway.rollback_target(deployments, current["id"])
+        for reason in passed_over:  # a deployment we rolled back from is never a target: say so
+            print(f"  note: not {reason}", file=out)
+        if found is None:
+            raise OpsError(
+                f"nothing to roll back to: no deployment before {current['id']} went live, was not rolled back "
+                "from, and can be rolled back to (Railway keeps the recent ones). A git revert and a new "
+                "deploy is the way forward."
+            )
+        target = found
+    now = "now (live):" if current.get("status") in railway.LIVE else "now (newest, not live):"
+    plan = [
+        f"backend of {ctx.stack} — {service.label}",
+        f"  {now:<14} {railway.describe(current)}",
+        f"  {'roll back to:':<14} {railway.describe(target)}",
+    ]
+    for newer in deployments:
+        if newer is current:
+            break
+        if newer.get("status") not in railway.FINISHED:
+            plan.append(f"  note: {newer['id']} is {newer['status']}; if it goes live later it replaces the rollback")
+    print("\n".join(plan), file=out, flush=True)
+    return deployments, current, target
+
+
+def _send_rollback(
+    ctx: StackContext,
+    client: RailwayClient,
+    service: railway.Service,
+    known: set[str],
+    target_id: str,
+    io: Streams,
+    waiter: Waiter,
+) -> railway.Deployment | None:
+    """Send the rollback exactly once; the deployment Railway made for it, or None (said why on stdout)."""
+    follow = f"python -m ops status --stack {ctx.stack}"
+    what = f"Railway's rollback of the {ctx.stack} backend to deployment {target_id}"
+    # exactly once: a rollback whose answer was lost is looked for (a rollback of target_id that was not
+    # there before) before it is ever sent again
+    with io.journal.sending(what, follow):
+        outcome = write_once(
+            client,
+            f"rollback to {target_id}",
+            find=lambda: railway.rollback_of(service.deployments(client), target_id, known),
+            send=lambda: client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target_id}),
+            look_first=False,
+        )
+    if outcome.value.get("deploymentRollback") is False:
+        print(f"Railway refused to roll back to {target_id}; nothing changed", file=io.out)
+        return None
+    io.journal.started("rollback", what, follow)
+    created: railway.Deployment | None = outcome.value if "id" in outcome.value else None
+    for _ in range(MAX_LOOKS):
+        if created is not None or not waiter.pause("waiting for Railway to create the rollback deployment"):
+            break
+        created = railway.rollback_of(service.deployments(client), target_id, known)
+    if created is None:
+        print(
+            f"Railway accepted the rollback but showed no rollback deployment of {target_id} within "
+            f"{waiter.timeout:.0f}s; `{follow}` shows what it does",
+            file=io.out,
+        )
+        return None
+    io.journal.started("rollback", f"{what} (deployment {created['id']})", follow)
+    return created
+
+
 def rollback_backend(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
-    stdin, out, err = io.stdin, io.out, io.err
+    out = io.out
     service = railway.Service.of(ctx)
     endpoint = health.endpoints_of(ctx)[0]
     timeout = args.timeout if args.timeout is not None else float(ctx.config.backend.deploy_timeout_seconds)
     poll = args.poll if args.poll is not None else ctx.config.backend.deploy_poll_seconds
-    waiter = Waiter(timeout, poll, err)
+    waiter = Waiter(timeout, poll, io.err)
     client = ctx.railway()
     try:
-        deployments = service.deployments(client)
-        if not deployments:
-            raise OpsError(f"nothing to roll back to: the backend ({service.label}) has no deployments")
-        current = railway.live(deployments) or deployments[0]
-        if args.to:
-            target = _backend_target(client, service, deployments, current, args.to)
-        else:
-            found, passed_over = railway.rollback_target(deployments, current["id"])
-            for reason in passed_over:  # a deployment we rolled back from is never a target: say so
-                print(f"  note: not {reason}", file=out)
-            if found is None:
-                raise OpsError(
-                    f"nothing to roll back to: no deployment before {current['id']} went live, was not rolled back "
-                    "from, and can be rolled back to (Railway keeps the recent ones). A git revert and a new "
-                    "deploy is the way forward."
-                )
-            target = found
-        print(f"backend of {ctx.stack} — {service.label}", file=out)
-        state = "now (live):" if current.get("status") in railway.LIVE else "now (newest, not live):"
-        print(f"  {state:<14} {railway.describe(current)}", file=out)
-        print(f"  {'roll back to:':<14} {railway.describe(target)}", file=out, flush=True)
-        for newer in deployments:
-            if newer is current:
-                break
-            if newer.get("status") not in railway.FINISHED:
-                print(
-                    f"  note: {newer['id']} is {newer['status']}; if it goes live later it replaces the rollback",
-                    file=out,
-                )
+        binding.railway_project(ctx, client)
+        deployments, current, target = _backend_plan(ctx, args, client, service, out)
         confirm(
             ctx.stack,
-            f"roll back the production backend to deployment {target['id']} (commit {short(railway.commit(target))})",
+            f"roll back the {ctx.stack} backend to deployment {target['id']} (commit {short(railway.commit(target))})",
             yes=args.yes,
-            stdin=stdin,
-            err=err,
+            stdin=io.stdin,
+            err=io.err,
+            journal=io.journal,
         )
-        newest_before = deployments[0]["id"]
-        # exactly once: a rollback whose answer was lost is looked for before it is ever sent again
-        outcome = write_once(
-            client,
-            f"rollback to {target['id']}",
-            find=lambda: railway.deployment_after(service.deployments(client), newest_before),
-            send=lambda: client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target["id"]}),
-            look_first=False,
-        )
-        if outcome.value.get("deploymentRollback") is False:
-            print(f"Railway refused to roll back to {target['id']}; nothing changed", file=out)
-            return FAILED
-
-        created: railway.Deployment | None = None
-        for _ in range(MAX_LOOKS):
-            created = railway.deployment_after(service.deployments(client), newest_before)
-            if created is not None or not waiter.pause("waiting for Railway to create the rollback deployment"):
-                break
+        target_id = str(target["id"])
+        created = _send_rollback(ctx, client, service, {str(d["id"]) for d in deployments}, target_id, io, waiter)
         if created is None:
-            print(f"Railway accepted the rollback but created no deployment within {timeout:.0f}s", file=out)
             return FAILED
         status = str(created.get("status"))
         for _ in range(MAX_LOOKS):
@@ -177,21 +225,29 @@ def rollback_backend(ctx: StackContext, args: argparse.Namespace, io: Streams) -
     finally:
         client.close()
 
-    print(f"rollback deployment {created['id']}: {status}", file=out)
+    if status not in railway.FINISHED:
+        print(
+            f"rollback deployment {created['id']} is still {status} after {timeout:.0f}s: Railway goes on with it; "
+            f"`python -m ops status --stack {ctx.stack}` shows whether it goes live",
+            file=out,
+        )
+        return FAILED
     if status not in railway.LIVE:
         print(
+            f"rollback deployment {created['id']}: {status}\n"
             f"FAILED: the rollback deployment is {status}; {current['id']} is still what Railway had before. "
             "See docs/oncall.md.",
             file=out,
         )
         return FAILED
+    print(f"rollback deployment {created['id']}: {status}", file=out)
     before, after = short(railway.commit(current)), short(railway.commit(target))
     return _finish(
         endpoint,
         waiter,
         out,
         f"changed: backend of {ctx.stack} now runs commit {after} (deployment {created['id']}, a copy of "
-        f"{target['id']}) instead of commit {before} (deployment {current['id']})",
+        f"{target_id}) instead of commit {before} (deployment {current['id']})",
     )
 
 
@@ -236,7 +292,7 @@ def _frontend_target(
 
 
 def rollback_frontend(ctx: StackContext, args: argparse.Namespace, io: Streams) -> int:
-    stdin, out, err = io.stdin, io.out, io.err
+    stdin, out, err, journal = io.stdin, io.out, io.err, io.journal
     project_id = vercel.project_of(ctx)
     endpoint = health.endpoints_of(ctx)[1]
     waiter = Waiter(
@@ -244,12 +300,17 @@ def rollback_frontend(ctx: StackContext, args: argparse.Namespace, io: Streams) 
         args.poll if args.poll is not None else FRONTEND_POLL_SECONDS,
         err,
     )
+    follow = f"python -m ops status --stack {ctx.stack}"
     with vercel.client_for(ctx) as client:
         project = client.project(project_id)
+        binding.vercel_project(ctx, project)
         deployments = vercel.newest_first(client.production_deployments(project_id))
         pending_to, job = vercel.alias_job(project)
         if job in vercel.PENDING_ALIAS:
-            raise OpsError(f"a promotion to {pending_to} is already {job}: wait for it (ops status) and try again")
+            raise OpsError(
+                f"a promotion to {pending_to} is already {job} on Vercel: nothing was done; wait for it "
+                f"(`{follow}`) and try again"
+            )
         current_id = vercel.production_deployment_id(project, deployments)
         current = next((d for d in deployments if vercel.id_of(d) == current_id), None)
         if args.to:
@@ -263,18 +324,27 @@ def rollback_frontend(ctx: StackContext, args: argparse.Namespace, io: Streams) 
                 )
             target = found
         target_id = vercel.id_of(target)
-        print(f"frontend of {ctx.stack} — Vercel project {ctx.config.frontend.project_name} ({project_id})", file=out)
         now = vercel.describe(current) if current is not None else (current_id or "(none)")
-        print(f"  {'now (live):':<14} {now}", file=out)
-        print(f"  {'promote:':<14} {vercel.describe(target)}", file=out, flush=True)
+        print(
+            f"frontend of {ctx.stack} — Vercel project {ctx.config.frontend.project_name} ({project_id})\n"
+            f"  {'now (live):':<14} {now}\n"
+            f"  {'promote:':<14} {vercel.describe(target)}",
+            file=out,
+            flush=True,
+        )
         confirm(
             ctx.stack,
-            f"promote Vercel deployment {target_id} (commit {short(vercel.commit_of(target))}) to production",
+            f"promote Vercel deployment {target_id} (commit {short(vercel.commit_of(target))}) to production "
+            f"of {ctx.stack}",
             yes=args.yes,
             stdin=stdin,
             err=err,
+            journal=journal,
         )
-        answer = client.promote(project_id, target_id)
+        what = f"Vercel's promotion of deployment {target_id} to the production domains of {ctx.stack}"
+        with journal.sending(what, follow):
+            answer = client.promote(project_id, target_id)  # promoting twice is harmless: no duplicate to fear
+        journal.started("promotion", what, follow)
         serving, job = current_id, None
         for _ in range(MAX_LOOKS):
             project = client.project(project_id)

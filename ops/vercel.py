@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 
 from ops.clock import age, parse_time, short
-from ops.context import OpsError, StackContext
+from ops.context import VERCEL_API, OpsError, StackContext
 
 USER_AGENT = "maya-infra-ops/1"
 READY = "READY"
@@ -114,19 +114,27 @@ class VercelClient:
         if self._team_id:
             query["teamId"] = self._team_id
         what = f"Vercel {method} {path.split('?')[0]}"
-        last = ""
+        last = failure = ""
+        unreachable = False
         for attempt in range(self._attempts):
             response: httpx.Response | None = None
             try:
                 response = self._http.request(method, path, params=query)
             except httpx.TransportError as exc:
                 last = f"no answer ({type(exc).__name__})"
+                unreachable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                failure = type(exc).__name__
             else:
                 if response.status_code not in _RETRY:
                     return self._answer(what, response)
-                last = f"HTTP {response.status_code}"
+                last, unreachable = f"HTTP {response.status_code}", False
             if attempt + 1 < self._attempts:
                 self._sleep(self._delay(attempt, response))
+        if unreachable:
+            raise VercelError(
+                f"cannot reach the Vercel API at {self._http.base_url} ({failure}, {self._attempts} attempts); it "
+                f"is set by MAYA_VERCEL_API_URL (default {VERCEL_API}): check it, and the network"
+            )
         raise VercelError(f"{what}: {last}; gave up after {self._attempts} attempts")
 
     def _answer(self, what: str, response: httpx.Response) -> tuple[int, Any]:

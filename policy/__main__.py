@@ -1,4 +1,4 @@
-"""The maya-infra policy pack: builds the PolicyPack from :data:`policy.pack.POLICIES`, nothing else.
+"""The maya-infra policy pack: builds the PolicyPack from :data:`policy.rules.POLICIES`, nothing else.
 
 Run by the engine, never imported: ``pulumi preview --policy-pack policy`` starts
 ``python -m pulumi.policy <engine> policy`` in ../venv, which runs this file. Constructing the
@@ -37,7 +37,7 @@ from pulumi_policy.proxy import (
 from pulumi_policy.secret import Secret
 
 import config
-from policy import pack, rules
+from policy import rules
 
 _UNKNOWNS = frozenset(
     {
@@ -143,5 +143,5 @@ _LEVELS = {rules.MANDATORY: EnforcementLevel.MANDATORY, rules.ADVISORY: Enforcem
 
 PolicyPack(
     name="maya-infra",
-    policies=[_resource_policy(p) if p.resource_check else _stack_policy(p) for p in pack.POLICIES],
+    policies=[_resource_policy(p) if p.resource_check else _stack_policy(p) for p in rules.POLICIES],
 )

@@ -10,7 +10,7 @@
 #     the npm registry with `npm pack`, which checks the tarball against the registry's integrity hash.
 #   * Cached outside the repository, keyed by version: ${MAYA_TOOLS_CACHE:-$HOME/.cache/maya-infra/tools}/
 #     github-openapi-<version>/ (the tarball is 28 MB; only the two descriptions used are kept, 24 MB).
-#   * MAYA_GITHUB_OPENAPI_VERSION overrides the pinned version (README, "The fake GitHub").
+#   * MAYA_GITHUB_OPENAPI_VERSION overrides the pinned version (docs/github.md, "The judge: GitHub's OpenAPI description").
 set -euo pipefail
 
 version="${MAYA_GITHUB_OPENAPI_VERSION:-23.0.2}"

@@ -23,11 +23,13 @@ state through `pulumi login postgres://…`, each stack with its own passphrase 
 holds its own; afterwards a read-only auditor role audits the stacks straight from the state table
 (`python -m ops audit --postgres`). The server is stopped and removed at the end.
 
---serve (docs/oncall.md): after `pulumi up`, keep the fake Railway API running, add a fake Vercel API and
-stand-ins for the stack's public endpoints, make production "unhealthy" (a bad backend deploy and a bad
-frontend deploy), write an outputs file and an env file per stack, print how to run `python -m ops
-status|health|rollback` against them, and serve until Ctrl-C (at most --serve-minutes). The stacks are
-destroyed afterwards unless --keep.
+--serve (docs/oncall.md, "Try it on the local rehearsal"): after `pulumi up`, keep the fake Railway API (and
+the fake GitHub) running, add a fake Vercel API and stand-ins for the stack's public endpoints, make the
+stacks "unhealthy" (a bad backend deploy and a bad frontend deploy), open one pull-request preview on
+staging, export each stack's state, write an outputs file and an env file per stack — everything `python -m
+ops` needs, pointing at the fakes: status, health, rollback, backup(s), restore, previews, adopt (discovery)
+and audit — print the commands, and serve until Ctrl-C (at most --serve-minutes). The stacks are destroyed
+afterwards unless --keep.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -43,13 +46,16 @@ import sys
 import tempfile
 import threading
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from components.railway import operations as ops
 from components.railway.client import ClientSettings, RailwayClient
+from components.railway.exactly_once import write_once
 from tests.engine.github_world import fake_github, github_overrides, github_plugin_dir, use_plugin
 from tests.engine.harness import PASSPHRASE, engine_bin, local_overrides, make_stack
 from tests.engine.postgres import PostgresServer
@@ -58,7 +64,7 @@ from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from tests.ops import world
 from tests.ops.apps import FakeApp
-from tests.secrets import TEST_SECRETS
+from tests.secrets import TEST_GITHUB_TOKEN, TEST_SECRETS
 
 REPO = Path(__file__).resolve().parent.parent
 RAILWAY_IDS = ("railway_project_id", "railway_environment_id", "railway_service_id")
@@ -100,16 +106,51 @@ def _banner(text: str) -> None:
     print(f"\n{'=' * 100}\n== {text}\n{'=' * 100}", flush=True)
 
 
-def _serve_oncall(
-    fakes: FakeRailway | dict[str, FakeRailway], outputs: dict[str, dict[str, Any]], root: Path, minutes: float
-) -> None:
-    """Stand in for production being unhealthy, and serve until Ctrl-C or ``minutes`` (docs/oncall.md).
+def _env_file(path: Path, values: dict[str, str]) -> None:
+    lines = ["# the local rehearsal's fakes (test credentials, loopback only); see docs/oncall.md"]
+    lines += [f"export {key}={shlex.quote(value)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
 
-    ``fakes``: each stack's fake Railway (its own workspace), or one for every stack."""
+
+def _open_preview(client: RailwayClient, ids: dict[str, str]) -> None:
+    """One pull request's preview environment on staging (``pr-12``, forked, ephemeral), for `ops previews`."""
+    project = ids["railway_project_id"]
+    payload = {"projectId": project, "name": "pr-12", "sourceEnvironmentId": ids["railway_environment_id"]}
+
+    def find() -> dict[str, Any] | None:
+        environments = client.execute(ops.PROJECT, {"id": project})["project"]["environments"]["edges"]
+        return next((e["node"] for e in environments if e["node"]["name"] == "pr-12"), None)
+
+    write_once(
+        client,
+        "preview environment pr-12",
+        find=find,
+        send=lambda: client.execute(ops.ENVIRONMENT_CREATE, {"input": {**payload, "ephemeral": True}}),
+    )
+
+
+@contextmanager
+def serving(
+    fakes: FakeRailway | dict[str, FakeRailway],
+    outputs: dict[str, dict[str, Any]],
+    root: Path,
+    *,
+    github: FakeGitHub | None = None,
+    engines: dict[str, dict[str, str]] | None = None,
+) -> Iterator[list[str]]:
+    """The on-call world of every stack while the block runs: the stacks made unhealthy, a fake Vercel,
+    stand-in endpoints, one preview on staging, and per stack an outputs file and an env file (``root``)
+    with everything `python -m ops` needs; yields each stack's guide (the commands to run).
+
+    ``fakes``: each stack's fake Railway (its own workspace, docs/trust.md), or one for every stack. ``engines``:
+    each stack's engine environment (PATH, PULUMI_BACKEND_URL, …), so that `pulumi stack export` in the env
+    file's shell reads the rehearsal's state (what `ops audit` audits)."""
     railway_token = TEST_SECRETS["maya-infra:railwayToken"]
     vercel_token = TEST_SECRETS["maya-infra:vercelToken"]
     with ExitStack() as running:
-        vercel = running.enter_context(FakeVercel(token=vercel_token))
+        vercel = running.enter_context(FakeVercel(token="a-token-nobody-uses-7d0b"))  # noqa: S106 - a fake one
+        # each stack names its own Vercel team (docs/trust.md): the operator's token is a member of both
+        vercel.add_token(vercel_token, teams=tuple(str(_frontend_team(name)) for name in outputs))
         guides = []
         for index, (name, stack_outputs) in enumerate(outputs.items()):
             fake = fakes[name] if isinstance(fakes, dict) else fakes
@@ -118,8 +159,10 @@ def _serve_oncall(
             good, bad = f"{index + 1:x}" * 40, f"b{index + 1:x}d" * 13 + "b"
             world.railway_deploy(client, fake, ids, good)  # a good CI deploy, then a bad one: live and unhealthy
             world.railway_deploy(client, fake, ids, bad)
+            if name == "staging":
+                _open_preview(client, ids)
             project_id = str(stack_outputs.get("vercel_project_id") or f"prj_rehearsal{name}")
-            vercel.add_project(f"maya-frontend-{name}", project_id)
+            vercel.add_project(_frontend_project(name), project_id)
             shas = {k: hashlib.sha256(f"{name}/{k}".encode()).hexdigest()[:40] for k in world.VERCEL_HISTORY}
             history = world.vercel_history(vercel, project_id, shas)
             backend = running.enter_context(
@@ -135,29 +178,40 @@ def _serve_oncall(
             }
             outputs_file = root / f"{name}.outputs.json"
             outputs_file.write_text(json.dumps(served, indent=2, sort_keys=True))
+            values = {
+                "MAYA_RAILWAY_API_URL": fake.url,
+                "RAILWAY_API_TOKEN": railway_token,
+                "RAILWAY_PREVIEW_TOKEN": railway_token,  # the fake knows one token; real previews have their own
+                "MAYA_VERCEL_API_URL": vercel.url,
+                "VERCEL_TOKEN": vercel_token,
+                "MAYA_OPS_OUTPUTS": str(outputs_file),
+            }
+            if github is not None:  # `ops adopt` reads GitHub too (production's; it declares both halves)
+                values.update(MAYA_GITHUB_API_URL=github.url, GITHUB_TOKEN=TEST_GITHUB_TOKEN)
+            engine = (engines or {}).get(name)
+            if engine is not None:  # `pulumi stack export --stack NAME` reads the rehearsal's state (`ops audit`)
+                values.update({k: engine[k] for k in ENGINE_ENV if k in engine})
             env_file = root / f"oncall-{name}.env"
-            env_file.write_text(
-                "# the local rehearsal's fakes (test credentials, loopback only); see docs/oncall.md\n"
-                f"export MAYA_RAILWAY_API_URL={fake.url}\n"
-                f"export RAILWAY_API_TOKEN={railway_token}\n"
-                f"export MAYA_VERCEL_API_URL={vercel.url}\n"
-                f"export VERCEL_TOKEN={vercel_token}\n"
-                f"export MAYA_OPS_OUTPUTS={outputs_file}\n"
-            )
-            guides.append((name, env_file, bad))
+            _env_file(env_file, values)
+            guides.append(_guide(name, env_file, bad, github is not None, engine is not None))
             client.close()
-        _banner("on-call rehearsal: production is unhealthy (docs/oncall.md)")
-        for name, env_file, bad in guides:
-            print(
-                f"{name}: the backend's live deployment runs commit {bad[:7]} (its /api/health fails) and the\n"
-                f"frontend's production deployment answers 500. In another terminal, from {REPO}:\n"
-                f"  source {env_file}\n"
-                f"  venv/bin/python -m ops status --stack {name}\n"
-                f"  venv/bin/python -m ops health --stack {name}\n"
-                f"  venv/bin/python -m ops rollback backend --stack {name}\n"
-                f"  venv/bin/python -m ops rollback frontend --stack {name}\n"
-                f"  venv/bin/python -m ops health --stack {name}\n"
-            )
+        yield guides
+
+
+def _serve_oncall(
+    fakes: FakeRailway | dict[str, FakeRailway],
+    outputs: dict[str, dict[str, Any]],
+    root: Path,
+    minutes: float,
+    *,
+    github: FakeGitHub | None = None,
+    engines: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """Serve the on-call world (:func:`serving`) until Ctrl-C or ``minutes`` (docs/oncall.md)."""
+    with serving(fakes, outputs, root, github=github, engines=engines) as guides:
+        _banner("on-call rehearsal: the stacks are unhealthy (docs/oncall.md)")
+        for guide in guides:
+            print(guide)
         print(f"serving until Ctrl-C (at most {minutes:g} minutes) …", flush=True)
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -167,6 +221,46 @@ def _serve_oncall(
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         print("stopping the on-call stand-ins", flush=True)
+
+
+#: What the env file takes from a stack's engine environment so that `pulumi` in that shell reads its state.
+ENGINE_ENV = ("PATH", "PULUMI_HOME", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_SKIP_UPDATE_CHECK")
+
+
+def _frontend_team(stack: str) -> str | None:
+    from config import load_from_stack_file
+
+    return load_from_stack_file(stack).frontend.team_id
+
+
+def _frontend_project(stack: str) -> str:
+    from config import load_from_stack_file
+
+    return load_from_stack_file(stack).frontend.project_name
+
+
+def _guide(name: str, env_file: Path, bad: str, github: bool, has_state: bool) -> str:
+    cli = "venv/bin/python -m ops"
+    lines = [
+        f"{name}: the backend's live deployment runs commit {bad[:7]} (its /api/health fails) and the",
+        f"frontend's production deployment answers 500. In another terminal, from {REPO}:",
+        f"  source {env_file}",
+        f"  {cli} status --stack {name}",
+        f"  {cli} health --stack {name}",
+        f"  {cli} rollback backend --stack {name}",
+        f"  {cli} rollback frontend --stack {name}",
+        f"  {cli} health --stack {name}",
+        f"  {cli} backup --stack {name} --name before-042",
+        f"  {cli} backups --stack {name}",
+        f"  {cli} restore --stack {name} --backup <ID from backups>   # asks: every write since the backup is lost",
+    ]
+    if name == "staging":
+        lines.append(f"  {cli} previews --stack {name}                # one preview, pr-12")
+    if github:
+        lines.append(f"  {cli} adopt --stack {name} < /dev/null        # discovery only: the table, nothing written")
+    if has_state:
+        lines.append(f"  pulumi stack export --stack {name} | {cli} audit -")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,9 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--serve-minutes", type=float, default=60.0, help="with --serve: stop serving after this long (default 60)"
     )
-    parser.add_argument(
-        "--without-github", action="store_true", help="leave GitHub out (to compare; README, 'The fake GitHub')"
-    )
+    parser.add_argument("--without-github", action="store_true", help="leave GitHub out (to compare; docs/github.md)")
     args = parser.parse_args(argv)
     stacks = args.stack or ["staging", "production"]
 
@@ -303,7 +395,7 @@ def _rehearse(
 
     failed = False
     outputs: dict[str, dict[str, Any]] = {}
-    made: list[Any] = []
+    made: dict[str, Any] = {}  # name -> EngineStack
     token = TEST_SECRETS["maya-infra:railwayToken"]
     with ExitStack() as fakes:
         railways = {
@@ -334,7 +426,7 @@ def _rehearse(
                 backend_url=postgres.url() if postgres is not None else None,
                 passphrase=_passphrase(name),
             )
-            made.append(stack)
+            made[name] = stack
             if not (stack.project_dir / "policy").exists():  # the policy pack every plan and update runs
                 shutil.copytree(
                     REPO / "policy", stack.project_dir / "policy", ignore=shutil.ignore_patterns("__pycache__")
@@ -344,7 +436,7 @@ def _rehearse(
             try:
                 if name == "production" and github is not None:
                     if "staging" in stacks:
-                        staging = made[0]
+                        staging = made["staging"]
                         _banner(
                             "production: python -m ops handoff (staging's GitHub values, with staging's credentials)"
                         )
@@ -380,9 +472,10 @@ def _rehearse(
                 print(f"  {key}")
             failed = not _audit_from_the_table(postgres, stacks)
         if args.serve and not failed:
-            _serve_oncall(railways, outputs, root, args.serve_minutes)
+            engines = {name: stack.env for name, stack in made.items()}
+            _serve_oncall(railways, outputs, root, args.serve_minutes, github=github, engines=engines)
         if not args.keep:
-            for stack in reversed(made):  # production first: it holds staging's GitHub half
+            for stack in reversed(list(made.values())):  # production first: it holds staging's GitHub half
                 _banner(f"{stack.name}: clean-up (pulumi destroy)")
                 stack.destroy_deliberately(on_output=print)
             empty = all(f.is_empty() for f in railways.values())

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from config import StackConfig
-from workflows import backend, frontend, infra, monitor, previews
+from workflows import backend, frontend, infra, monitor, previews, tools
 from workflows.pipeline import BACKEND_CHECK, FRONTEND_CHECK, all_configs, all_routes, check_required
 from workflows.render import bundled_script, script_modules
 from workflows.render import header as generated_header
@@ -52,7 +52,8 @@ def render_app_workflows(cfg: StackConfig) -> dict[str, dict[str, str]]:
     """Repository name -> {repo-relative path -> YAML} of the app workflows that stack ``cfg`` commits.
 
     A monorepo gets all files, each pipeline watching its own folder; split repositories get the frontend
-    workflow (at the repository root) and the backend workflow plus the monitor, respectively. The monitor
+    workflow (at the repository root) and the backend workflow plus the monitor, respectively. Every app
+    repository also gets the CI tools' lockfiles (``.github/ci-tools/``, workflows/tools.py). The monitor
     workflow checks only the environments Checkly does not monitor, and is left out when Checkly monitors
     them all (two monitors would alert twice for one outage).
     """
@@ -74,6 +75,8 @@ def render_app_workflows(cfg: StackConfig) -> dict[str, dict[str, str]]:
     scheduled = [c for c in configs if not c.uses_checkly]  # Checkly watches the others: no double alerts
     if scheduled:
         files[gh.backend_repository][monitor.PATH] = monitor.render(scheduled, routes)
+    for repo in gh.repositories:  # the CI tools' lockfiles (workflows/tools.py): nothing is installed unlocked
+        files[repo].update(tools.repository_files())
     runner_path = MIGRATION_RUNNER if back_dir == "." else f"{back_dir}/{MIGRATION_RUNNER}"
     files[gh.backend_repository][runner_path] = _migration_runner(routes)
     source = previews.source_config(configs)  # docs/previews.md: only when a stack (staging) has previews on

@@ -35,8 +35,11 @@ def _env(title: str, label: str, extra: dict[str, str]) -> dict[str, str]:
     }
 
 
-def raise_alert(title: str, label: str, condition: str, details: dict[str, str]) -> Step:
-    """Open the issue ``title`` or refresh its body; ``details`` become a table (values may be expressions)."""
+def raise_alert(
+    title: str, label: str, condition: str, details: dict[str, str], *, body_file: str | None = None
+) -> Step:
+    """Open the issue ``title`` or refresh its body; ``details`` become a table (values may be expressions);
+    ``body_file``: a Markdown file the check wrote (a shell path), appended to the body when it exists."""
     for name in details:
         if not _SAFE_NAME.match(name):
             raise ValueError(f"{name!r}: a detail name is written into a shell string; use letters, digits, ' /.:-'")
@@ -52,6 +55,7 @@ def raise_alert(title: str, label: str, condition: str, details: dict[str, str])
         '  echo "| --- | --- |"',
         *(f'  echo "| {name} | $DETAIL_{index} |"' for index, name in enumerate(details)),
         '  echo ""',
+        *(['  if [ -f "$BODY_FILE" ]; then cat "$BODY_FILE"; echo ""; fi'] if body_file else []),
         '  echo "This issue is updated while the problem lasts and closed automatically once the check passes."',
         ')"',
         'number="$(find_issue)"',
@@ -68,7 +72,7 @@ def raise_alert(title: str, label: str, condition: str, details: dict[str, str])
         "name": "Open or update the alert issue",
         "id": "alert",
         "if": condition,
-        "env": _env(title, label, detail_env),
+        "env": _env(title, label, {**detail_env, **({"BODY_FILE": body_file} if body_file else {})}),
         "run": body,
     }
 

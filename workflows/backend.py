@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from config import StackConfig
-from config.envvars import Target
-from workflows import pins
+from config.envvars import SCAN_SUFFIX, Target
+from workflows import pins, tools
+from workflows.e2e import E2E_JOB, playwright_job, site_target
 from workflows.mail import ALERT_JOB, pipeline_alert_job
 from workflows.pipeline import (
     BACKEND_CHECK,
@@ -28,7 +29,7 @@ from workflows.pipeline import (
     all_configs,
     app_workflow,
 )
-from workflows.promotion import GATE_JOB, staging_gate_job
+from workflows.promotion import GATE_JOB, fresh_commit_steps, gated_jobs, staging_gate_job
 from workflows.render import (
     Job,
     Step,
@@ -49,6 +50,7 @@ PATH = ".github/workflows/backend.yml"
 TEST_DATABASE_URL = "postgresql://postgres@localhost:5432/maya_test"
 DEPLOY_TIMEOUT_SECONDS = 900  # how long the deploy job waits for Railway to build and start a deployment
 DEPLOY_POLL_SECONDS = 10
+BACKUP_SCRIPT = "predeploy_backup.py"
 
 
 def _at(directory: str, path: str) -> str:
@@ -67,15 +69,25 @@ def _postgres(database: str) -> dict[str, Any]:
     }
 
 
-def _install(*tools: str, dev: bool = True) -> Step:
-    lines = ["set -euo pipefail", "python -m pip install --requirement requirements.txt"]
-    if dev:
-        lines.append(
-            "if [ -f requirements-dev.txt ]; then python -m pip install --requirement requirements-dev.txt; fi"
-        )
-    if tools:
-        lines.append(f"python -m pip install {pins.pypi(*tools)}")
-    return {"name": "Install dependencies", "run": "\n".join(lines) + "\n"}
+#: Where the Python tools live on the runner (their own venv, from the hashed lockfile: workflows/tools.py).
+TOOL = tools.VENV + "/bin/"
+
+
+def _install(kind: str) -> Step:
+    """The app's dependencies, then the job's tools from the hashed lockfiles: ``"tools"`` (Ruff, mypy, Bandit,
+    pip-audit, in their own venv), ``"test"`` (pytest, pytest-cov, coverage, into the app's environment) or
+    ``""`` (none)."""
+    lines = [
+        "set -euo pipefail",
+        "python -m pip install --requirement requirements.txt",
+        "if [ -f requirements-dev.txt ]; then python -m pip install --requirement requirements-dev.txt; fi",
+    ]
+    if kind == "tools":
+        lines.extend(tools.install_python_tools())
+    elif kind == "test":
+        lines.append(tools.install_python_test_tools())
+    name = "Install dependencies" + (" and the CI tools (hashed lockfile)" if kind else "")
+    return {"name": name, "run": "\n".join(lines) + "\n"}
 
 
 def _migrations_check_script() -> str:
@@ -90,13 +102,11 @@ def _migrations_check_script() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _python_job(
-    name: str, directory: str, steps: list[Step], *, tools: Sequence[str], timeout: int, **extra: Any
-) -> Job:
+def _python_job(name: str, directory: str, steps: list[Step], *, tools: str, timeout: int, **extra: Any) -> Job:
     prelude = [
         checkout(),
         setup_python(pins.PYTHON_BACKEND, _at(directory, "requirements*.txt")),
-        _install(*tools),
+        _install(tools),
     ]
     return job(
         name,
@@ -115,11 +125,14 @@ def lint_job(directory: str) -> Job:
         "Lint & type check",
         directory,
         [
-            {"name": "Ruff (linter)", "run": "ruff check --output-format=github ."},
-            {"name": "Ruff (formatter)", "run": "ruff format --check --diff ."},
-            {"name": "MyPy (type check)", "run": "mypy app"},
+            {"name": "Ruff (linter)", "run": f'"{TOOL}ruff" check --output-format=github .'},
+            {"name": "Ruff (formatter)", "run": f'"{TOOL}ruff" format --check --diff .'},
+            {
+                "name": "MyPy (type check)",
+                "run": f'"{TOOL}mypy" --python-executable "$(command -v python)" app',
+            },
         ],
-        tools=("ruff", "mypy"),
+        tools="tools",
         timeout=15,
     )
 
@@ -158,7 +171,7 @@ def test_job(directory: str) -> Job:
                 "\n".join([_at(directory, "coverage.xml"), _at(directory, "htmlcov/")]) + "\n",
             ),
         ],
-        tools=("pytest", "pytest-cov", "coverage"),
+        tools="test",
         timeout=20,
         services=_postgres("maya_test"),
         env={"DATABASE_URL": TEST_DATABASE_URL, "ENVIRONMENT": "test"},
@@ -197,7 +210,7 @@ def build_job(directory: str) -> Job:
                 "run": run_script("backend_checks.py", f"env-example .env.example --require {backend_variables}"),
             },
         ],
-        tools=(),
+        tools="",
         timeout=15,
         services=_postgres("maya_migrations"),
         env={"DATABASE_URL": TEST_DATABASE_URL.replace("maya_test", "maya_migrations")},
@@ -210,39 +223,55 @@ def security_job(directory: str) -> Job:
         "Security scan",
         directory,
         [
-            {"name": "Bandit scan", "run": "bandit --recursive app --severity-level medium --confidence-level medium"},
+            {
+                "name": "Bandit scan",
+                "run": f'"{TOOL}bandit" --recursive app --severity-level medium --confidence-level medium',
+            },
             {
                 "name": "Dependency audit (pip-audit)",
-                "run": "pip-audit --requirement requirements.txt --progress-spinner off",
+                "run": f'"{TOOL}pip-audit" --requirement requirements.txt --progress-spinner off',
             },
         ],
-        tools=("bandit", "pip-audit"),
+        tools="tools",
         timeout=15,
     )
 
 
-def deploy_job(cfg: StackConfig, directory: str) -> Job:
+def deploy_job(cfg: StackConfig, directory: str, production: str) -> Job:
     """Deploy this commit to Railway inside the environment, verify it is the live one, health-check, roll back.
 
-    CI is the only deploy path (the Railway trigger's automatic deploys are off, see docs/workflows.md), so
-    the deployment this job creates is the one that goes live, and the one it checks and can roll back.
+    CI is one of two deploy paths, and both are this one: the other is ``pulumi up``, whose Deployment
+    resource redeploys the commit that is live with the same verification, health check and rollback
+    (components/railway/providers/deploy.py). Neither lets Railway pick a commit, and each waits while the
+    other's deployment of the service is in flight (``railway_rollback.py deploy`` waits, bounded, then
+    refuses): the equivalent of a concurrency group across two systems. Before a production deploy that brings
+    new migration files, the database volume is backed up once (``predeploy_backup.py``).
     """
-    railway_variables = [var for var in ci_names(Target.CI_BACKEND) if var.startswith("RAILWAY_")]
+    backup_only = ("RAILWAY_BACKUP_TOKEN", "RAILWAY_VOLUME_INSTANCE_ID")
+    railway_variables = [v for v in ci_names(Target.CI_BACKEND) if v.startswith("RAILWAY_") and v not in backup_only]
     railway = ci_env(Target.CI_BACKEND, *railway_variables)
     deployed = expr("steps.deploy.outputs.deployment_id")
     health_url = {**ci_env(Target.CI_BACKEND, "BACKEND_URL"), "HEALTH_PATH": cfg.backend.healthcheck_path}
     timing = f"--timeout {DEPLOY_TIMEOUT_SECONDS} --poll {DEPLOY_POLL_SECONDS}"
     health = run_script("health_check.py", '"$BACKEND_URL$HEALTH_PATH" ' + health_arguments(cfg))
+    migrations = shlex.quote(_at(directory, "migrations"))
     return job(
-        "Deploy to Railway",
+        "deploy",
         [
-            checkout(),
-            setup_python(pins.PYTHON_BACKEND, None),
-            _safety_check(directory),
+            *fresh_commit_steps(),
+            checkout(fetch_depth=0),  # the backup step compares the migrations with the live commit's
             write_script("railway_rollback.py"),
+            write_script(BACKUP_SCRIPT),
             write_script("health_check.py"),
             {
-                "name": "Deploy this commit to Railway (once; a re-run adopts its deployment)",
+                "name": "Back up the database before new migrations run (production; once per commit)",
+                "id": "backup",
+                "if": f"needs.{CHANGES_JOB}.outputs.environment == '{production}'",
+                "env": {**railway, **ci_env(Target.CI_BACKEND, *backup_only), "COMMIT_SHA": expr("github.sha")},
+                "run": run_script(BACKUP_SCRIPT, f'--commit "$COMMIT_SHA" --migrations {migrations} {timing}'),
+            },
+            {
+                "name": "Deploy this commit to Railway (once; waits while another deploy is in flight)",
                 "id": "deploy",
                 "env": {**railway, "COMMIT_SHA": expr("github.sha")},
                 "run": run_script("railway_rollback.py", f'deploy --commit "$COMMIT_SHA" {timing}'),
@@ -277,42 +306,83 @@ def deploy_job(cfg: StackConfig, directory: str) -> Job:
             },
         ],
         timeout=45,
-        needs=[CHANGES_JOB, "lint", "test", "build", "security", GATE_JOB],
+        needs=[CHANGES_JOB, "lint", "test", "build", "security", "scan", GATE_JOB],
         condition=DEPLOY,
         environment={"name": ENVIRONMENT, "url": expr("vars.BACKEND_URL")},
         concurrency={"group": f"railway-{ENVIRONMENT}", "cancel-in-progress": False},
+        outputs={"backup": expr("steps.backup.outputs.backup_id")},
     )
 
 
-def _safety_check(directory: str) -> Step:
-    return {
-        "name": "Safety check (when SAFETY_API_KEY is set)",
-        "working-directory": directory,
-        "env": ci_env(Target.CI_BACKEND, "SAFETY_API_KEY"),
-        "run": script(f"""
+def safety_job(directory: str) -> Job:
+    """Safety, before a deploy, in ``<environment>-scan``: its key never shares a job with a deploy secret."""
+    return job(
+        "Safety scan",
+        [
+            checkout(),
+            setup_python(pins.PYTHON_BACKEND, None),
+            {"name": "Install the CI tools (hashed lockfile)", "run": "\n".join(tools.install_python_tools()) + "\n"},
+            {
+                "name": "Safety scan (when SAFETY_API_KEY is set)",
+                "working-directory": directory,
+                "env": ci_env(Target.CI_SCAN, "SAFETY_API_KEY"),
+                "run": script(f"""
             set -euo pipefail
             if [ -z "${{SAFETY_API_KEY:-}}" ]; then
-              echo "::notice::SAFETY_API_KEY is not set in this environment: Safety check skipped"
+              echo "::notice::SAFETY_API_KEY is not set in this environment: Safety scan skipped"
               exit 0
             fi
-            python -m pip install {pins.pypi("safety")}
-            safety --key "$SAFETY_API_KEY" --stage cicd scan
+            "{TOOL}safety" --key "$SAFETY_API_KEY" --stage cicd scan
             """),
-    }
+            },
+        ],
+        timeout=10,
+        needs=[CHANGES_JOB],
+        condition=DEPLOY,
+        environment={"name": ENVIRONMENT + SCAN_SUFFIX},
+    )
+
+
+def e2e_job(cfg: StackConfig, configs: Sequence[StackConfig]) -> Job:
+    """The frontend's Playwright suite against the staging site, after the backend deployed to staging."""
+    staging = next(c for c in configs if not c.is_production)
+    gh = cfg.github
+    node = cfg.frontend.node_version or pins.NODE_VERSION_FALLBACK
+    directory = gh.frontend_path if gh.monorepo else "."
+    source: Step | None = None
+    if not gh.monorepo:  # the suite lives in the frontend repository: check it out at what staging runs
+        plain = checkout()
+        with_ = {**plain["with"], "repository": f"{gh.owner}/{gh.frontend_repository}", "ref": staging.github.branch}
+        source = {**plain, "name": "Check out the frontend repository (its E2E suite) at the staging branch"}
+        source["with"] = with_
+    target = site_target([staging.environment], staging.frontend.url, source)
+    return playwright_job(directory, node, _at(directory, "package-lock.json"), target)
 
 
 def render(
     cfg: StackConfig, routes: Sequence[Route], directory: str, watch: Sequence[str], notes: Sequence[str] = ()
 ) -> str:
     """The backend workflow; ``directory`` is the app's folder, ``watch`` the paths that make it relevant."""
+    configs = all_configs(cfg)
+    production = next(c.environment for c in configs if c.is_production)
+    checks = ["lint", "test", "build", "security"]
+    later = {
+        "scan": safety_job(directory),
+        "deploy": deploy_job(cfg, directory, production),
+        E2E_JOB: e2e_job(cfg, configs),
+    }
+    gate = staging_gate_job(
+        configs, BACKEND_CHECK, checks, folder=directory, workflow=PATH, required=gated_jobs(later, "deploy")
+    )
     stages = {
         "lint": lint_job(directory),
         "test": test_job(directory),
         "build": build_job(directory),
         "security": security_job(directory),
-        GATE_JOB: staging_gate_job(all_configs(cfg), BACKEND_CHECK, ["lint", "test", "build", "security"]),
-        "deploy": deploy_job(cfg, directory),
+        GATE_JOB: gate,
+        **later,
     }
+    backup = expr("needs.deploy.outputs.backup || 'none taken (no new migration file, or not production)'")
     return app_workflow(
         "backend",
         BACKEND_CHECK,
@@ -320,8 +390,8 @@ def render(
         path=PATH,
         watch=watch,
         routes=routes,
-        title="Backend pipeline: lint & type check, tests, build checks, security scan, deploy to Railway, "
-        "health checks, automatic rollback.",
+        title="Backend pipeline: lint & type check, tests, build checks, security scan, pre-deploy backup, deploy "
+        "to Railway, health checks, automatic rollback, E2E on staging.",
         notes=notes,
-        after={ALERT_JOB: pipeline_alert_job("backend", [*stages, BACKEND_CHECK])},
+        after={ALERT_JOB: pipeline_alert_job("backend", [*stages, BACKEND_CHECK], {"Pre-deploy backup": backup})},
     )

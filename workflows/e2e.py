@@ -1,13 +1,15 @@
 """End-to-end tests of the frontend (Playwright) against the deployment the pipeline just made.
 
 DEPLOYMENT_PIPELINE.md "Testing in Pipeline" lists E2E tests (Playwright) for the frontend. They run on
-staging after every staging deploy (a push to develop), before anything can be promoted: the gate
-(workflows/promotion.py) requires the check that includes them; and on every pull request into develop against
-its preview (workflows/previews.py, check ``preview-e2e``, required on develop). One job does both; its
-:class:`E2ETarget` says against what. The app's package.json is expected to provide ``@playwright/test`` and a
-``playwright.config`` that reads its base URL from ``PLAYWRIGHT_BASE_URL`` and, when
-``VERCEL_AUTOMATION_BYPASS_SECRET`` is set (previews only: Vercel protects them), gets past Vercel's
-protection with it (docs/previews.md, "E2E against the preview", shows the few lines).
+staging after **either** app's staging deploy (a push to develop): after the frontend's, against the new
+deployment before it is promoted (:func:`staging_target`); after the backend's, against the staging site,
+which now calls the new backend (:func:`site_target`) — so a backend-only change is tested end to end too.
+The production gate (workflows/promotion.py) requires the job (named ``e2e``) in both apps' staging runs. And
+on every pull request into develop against its preview (workflows/previews.py, check ``preview-e2e``, required
+on develop). One job does all three; its :class:`E2ETarget` says against what. The app's package.json is
+expected to provide ``@playwright/test`` and a ``playwright.config`` that reads its base URL from
+``PLAYWRIGHT_BASE_URL`` and, when ``VERCEL_AUTOMATION_BYPASS_SECRET`` is set (previews only: Vercel protects
+them), gets past Vercel's protection with it (docs/previews.md, "E2E against the preview", shows the few lines).
 
 Browsers are cached by the Playwright version the lock file installs (``~/.cache/ms-playwright``), so a
 Playwright upgrade downloads new browsers and nothing else does; the system libraries are not cacheable
@@ -47,16 +49,24 @@ class E2ETarget:
     #: more variables of the test step (the bypass secret)
     env: Mapping[str, str] = field(default_factory=dict)
     timeout: int = 30
+    #: the checkout of the suite (None: this repository); the backend's job in split repositories checks out
+    #: the frontend repository at the staging branch
+    source: Step | None = None
 
 
 def staging_target(configs_environments: Sequence[str]) -> E2ETarget:
-    """The deploy job's fresh deployment, after a push that deployed to staging."""
+    """The frontend deploy job's fresh deployment (not promoted yet), after a push that deployed to staging."""
     return E2ETarget(
-        "E2E tests (Playwright) against the new deployment",
+        E2E_JOB,
         expr("needs.deploy.outputs.url"),
         (CHANGES_JOB, "deploy"),
         staging_only(configs_environments),
     )
+
+
+def site_target(configs_environments: Sequence[str], site_url: str, source: Step | None = None) -> E2ETarget:
+    """The staging site (``site_url``, staging's ``frontend.url``), after the backend deployed to staging."""
+    return E2ETarget(E2E_JOB, site_url, (CHANGES_JOB, "deploy"), staging_only(configs_environments), source=source)
 
 
 def _when(step: Step, when: str | None) -> Step:
@@ -115,7 +125,7 @@ def playwright_job(directory: str, node_version: str, lock_file: str, target: E2
     extra: dict[str, Any] = {"environment": target.environment} if target.environment else {}
     return job(
         target.title,
-        [checkout(), *target.find, *(_when(s, target.when) for s in steps)],
+        [target.source or checkout(), *target.find, *(_when(s, target.when) for s in steps)],
         timeout=target.timeout,
         needs=target.needs,
         condition=target.condition,

@@ -27,11 +27,10 @@ Every job guards on ``github.ref == 'refs/heads/<branch>'`` (``ref_name`` would 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from config import PROJECT_DIR, STACKS, StackConfig, load_from_stack_file
+from config import STACKS, StackConfig, load_from_stack_file
 from config.model import StateBackendSettings
 from workflows import pins
 from workflows.alerts import clear_alert, raise_alert
@@ -41,6 +40,8 @@ from workflows.infra_environments import (
     plan_environment,
     pr_preview_environment,
 )
+from workflows.pins import pulumi_version
+from workflows.preflight import SCHEMA_PATH, install_pulumi, preflight_step, schema_workflow
 from workflows.render import (
     Job,
     Step,
@@ -66,15 +67,6 @@ PLAN_RETENTION_DAYS = 5
 POLICY_PACKS: tuple[str, ...] = ("policy",)
 
 
-def pulumi_version(requirements: str | None = None) -> str:
-    """The CLI version CI runs: the one of the ``pulumi`` SDK pinned in requirements.txt."""
-    text = requirements if requirements is not None else (PROJECT_DIR / "requirements.txt").read_text()
-    match = re.search(r"^pulumi==([0-9][0-9.]*)\s*$", text, re.MULTILINE)
-    if not match:
-        raise ValueError("requirements.txt does not pin pulumi==X.Y.Z; CI cannot choose a Pulumi CLI version")
-    return match.group(1)
-
-
 def _checkout(ref: str | None) -> Step:
     """actions/checkout that leaves no token behind in .git/config (zizmor: artipacked)."""
     with_: dict[str, Any] = {"persist-credentials": False}
@@ -95,11 +87,7 @@ def _setup(ref: str | None = None) -> list[Step]:
             venv/bin/python -m pip install --requirement requirements.txt
             """),
         },
-        {
-            "name": "Install the Pulumi CLI",
-            "uses": pins.uses("pulumi/actions"),
-            "with": {"pulumi-version": pulumi_version()},  # no command: the action only installs the CLI
-        },
+        install_pulumi(),  # no command: pulumi/actions only installs the CLI (ops handoff, preflight, plan use it)
     ]
 
 
@@ -165,12 +153,17 @@ def _handoff_step(cfg: StackConfig, configs: Sequence[StackConfig]) -> Step:
     }
 
 
-def before_pulumi(cfg: StackConfig, configs: Sequence[StackConfig], environment: str) -> list[Step]:
+def before_pulumi(
+    cfg: StackConfig, configs: Sequence[StackConfig], environment: str, *, preflight: bool = True
+) -> list[Step]:
     """The steps every job of ``cfg`` runs after its set-up and before pulumi: the credentials it reads, then
-    (production) staging's hand-off. A new check (e.g. a preflight) is one more step here."""
+    (production) staging's hand-off, then ``ops preflight`` (a failed check stops the job before pulumi; the
+    drift check leaves it out: its own preview fails and raises the drift issue). A new check is one more step."""
     steps = [_require_credentials(cfg, environment, {**backend_env(cfg), **handoff_env(cfg, configs)})]
     if handoff_secrets(cfg, configs):
         steps.append(_handoff_step(cfg, configs))
+    if preflight:
+        steps.append(preflight_step(cfg))
     return steps
 
 
@@ -203,12 +196,13 @@ def _stack_job(
     *,
     timeout: int,
     ref: str | None = None,
+    preflight: bool = True,
     **extra: Any,
 ) -> Job:
     """A job of one stack inside one of its GitHub environments, which alone holds the secrets it reads."""
     return job(
         title,
-        [*_setup(ref), *before_pulumi(cfg, configs, environment), *steps],
+        [*_setup(ref), *before_pulumi(cfg, configs, environment, preflight=preflight), *steps],
         timeout=timeout,
         environment=environment,
         **extra,
@@ -216,7 +210,7 @@ def _stack_job(
 
 
 def _configs() -> tuple[StackConfig, ...]:
-    return tuple(load_from_stack_file(stack) for stack in STACKS)
+    return load_from_stack_file(STACKS[0]).all_stacks  # every stack file read once
 
 
 # ---- infra-preview.yml --------------------------------------------------------------------------------------------
@@ -407,6 +401,7 @@ def _drift_job(cfg: StackConfig, configs: Sequence[StackConfig]) -> Job:
         steps,
         timeout=30,
         ref=None if cfg.github.branch == default else cfg.github.branch,  # the stack's own code
+        preflight=False,
         condition=f"github.ref == 'refs/heads/{default}'",
         permissions={"contents": "read", "issues": because("write", "opens, updates and closes the drift issue")},
         concurrency={"group": f"pulumi-{cfg.stack}", "cancel-in-progress": False},
@@ -440,5 +435,6 @@ def render() -> dict[str, str]:
     return {
         DRIFT_PATH: drift_workflow(configs),
         PREVIEW_PATH: preview_workflow(configs),
+        SCHEMA_PATH: schema_workflow(configs),
         UP_PATH: up_workflow(configs),
     }

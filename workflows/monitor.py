@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from config import StackConfig
-from config.model import MONITORING_SCHEDULE
+from config.monitoring import MONITORING_SCHEDULE
 from workflows.alerts import clear_alert, raise_alert
 from workflows.mail import RUN_URL, alerts_environment, send_mail_step
 from workflows.pipeline import Route, routes_source

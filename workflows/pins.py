@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from config import PROJECT_DIR
+
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -75,9 +77,13 @@ PYTHON_INFRA = "3.11"  # this repository's interpreter (venv, requirements.txt)
 # here (no Docker Hub access): re-check it with `docker buildx imagetools inspect postgres:16.10`.
 POSTGRES_IMAGE = "postgres:16.10@sha256:21f6013073bc6b92830a2129570e2f5ec42a6c734b5a985a41e83aa58f54c3c1"
 
+# Installed only from the lockfiles of workflows/tools/ (workflows/tools.py): scripts/lock-ci-tools.sh makes them
+# from these versions, and a test refuses a lockfile that disagrees. Vercel: 58.10.0, the newest whose lockfile
+# `npm ci` takes here (61 and newer do not install; a lock made with 58.11 to 60 may be refused); it has
+# `deploy --skip-domain` and `promote`.
 NPM_TOOLS: dict[str, str] = {
-    "vercel": "64.0.2",
     "snyk": "1.1307.4",
+    "vercel": "58.10.0",
 }
 
 PYPI_TOOLS: dict[str, str] = {
@@ -93,10 +99,19 @@ PYPI_TOOLS: dict[str, str] = {
 
 
 def npm(name: str) -> str:
-    """``name@version`` for ``npm install``."""
+    """``name@version``, as the lockfile holds it."""
     return f"{name}@{NPM_TOOLS[name]}"
 
 
 def pypi(*names: str) -> str:
-    """``name==version …`` for ``pip install``, in the order given."""
+    """``name==version …``, in the order given, as the lockfiles hold them."""
     return " ".join(f"{name}=={PYPI_TOOLS[name]}" for name in names)
+
+
+def pulumi_version(requirements: str | None = None) -> str:
+    """The CLI version CI runs: the one of the ``pulumi`` SDK pinned in requirements.txt."""
+    text = requirements if requirements is not None else (PROJECT_DIR / "requirements.txt").read_text()
+    match = re.search(r"^pulumi==([0-9][0-9.]*)\s*$", text, re.MULTILINE)
+    if not match:
+        raise ValueError("requirements.txt does not pin pulumi==X.Y.Z; CI cannot choose a Pulumi CLI version")
+    return match.group(1)

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from config import STACKS, StackConfig, load_from_stack_file
+from config import StackConfig
 from workflows.render import Job, because, checkout, dump, expr, header, job, script
 
 FRONTEND_CHECK = "frontend-ci"
@@ -35,8 +35,8 @@ def route_of(cfg: StackConfig) -> Route:
 
 
 def all_configs(cfg: StackConfig) -> tuple[StackConfig, ...]:
-    """Every stack's config in STACKS order: ``cfg`` for its own stack, the stack files for the others."""
-    return tuple(cfg if stack == cfg.stack else load_from_stack_file(stack) for stack in STACKS)
+    """Every stack's config in STACKS order: ``cfg`` and the peers loaded with it (``StackConfig.all_stacks``)."""
+    return cfg.all_stacks
 
 
 def all_routes(configs: Sequence[StackConfig]) -> tuple[Route, ...]:

@@ -15,8 +15,11 @@ When the stack runs E2E against its previews (``StackConfig.preview_e2e``), a se
 runs the frontend's Playwright suite (workflows/e2e.py, the staging job's steps and browser cache) against the
 Vercel preview the first one wired: it finds the head commit's newest preview build and waits until it is
 READY (workflows/scripts/preview_deployment.py), and passes Vercel's automation bypass from the ``preview``
-environment to the suite. It reports on every pull request, fork or not (a fork's run says in one line that
-it has no preview, and passes), so branch protection can require it (config: required_status_checks).
+environment to the suite. It reports on every pull request, fork or not, so branch protection can require it (config:
+required_status_checks). It passes without testing only where nothing can be tested and nobody asked for it:
+a fork's pull request (GitHub gives it no secrets) and a bot's when ``botPullRequests`` is off; for a
+same-repository pull request a missing credential fails it with its fix, and the cap makes the preview job
+wait in line (bounded) for a slot instead of passing.
 """
 
 from __future__ import annotations
@@ -150,7 +153,7 @@ def render(cfg: StackConfig, routes: Sequence[Route]) -> str:
                 "run": run_script(SCRIPT, f'{shape} down --pr "$PR" --branch "$BRANCH"'),
             },
         ],
-        timeout=timeout // 60 + 15,
+        timeout=2 * timeout // 60 + 15,  # a wait in line at the cap (bounded by the deploy timeout), then the deploy
         condition=same_repo,
         permissions=comment,
         environment=ENVIRONMENT,

@@ -227,17 +227,6 @@ def setup_python(python_version: str, requirements: str | None) -> Step:
     return {"name": "Set up Python", "uses": pins.uses("actions/setup-python"), "with": with_}
 
 
-def install_npm_tool(name: str, title: str) -> Step:
-    """A CLI from npm at the exact version of the pin table (zizmor: adhoc-packages, ignored with why)."""
-    command = f"npm install --global {pins.npm(name)}"
-    return {
-        "name": f"Install the {title}",
-        "run": zizmor_ignore(
-            command, "adhoc-packages", "a CI tool, not an app dependency; exact version from workflows/pins.py"
-        ),
-    }
-
-
 def upload_artifact(name: str, artifact: str, path: str, *, when: str = "always()") -> Step:
     return {
         "name": name,

@@ -12,7 +12,7 @@ import re
 import shlex
 
 from config import StackConfig
-from config.model import MonitoringSettings
+from config.monitoring import MonitoringSettings
 
 #: Attempts and seconds between them while a new deployment starts answering (about two minutes).
 ATTEMPTS = 12

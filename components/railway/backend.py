@@ -16,7 +16,8 @@ from components.railway import resources as rw
 from components.railway.providers.alerts import DEPLOYMENT_FAILURE_EVENTS, email_channel
 from components.railway.providers.project import marker
 from components.safety import stateful
-from config import StackConfig
+from config import StackConfig, envvars
+from config.envvars import Target, Wiring
 
 
 def project_description(cfg: StackConfig) -> str:
@@ -41,9 +42,10 @@ class _ServiceIn:
 @dataclass(frozen=True)
 class RailwayBackendArgs:
     config: StackConfig
-    #: Backend variables, NAME -> value (secret ones as secret Outputs), except DATABASE_URL,
-    #: which this component adds from the database it declares (or the external URL it is given).
-    variables: Mapping[str, pulumi.Input[str]]
+    #: The values the platforms hand each other. This component fills in ``database_url`` (the reference to
+    #: the PostgreSQL it declares, or the external URL) and then takes the backend's variables from
+    #: ``config.envvars``' table with it, DATABASE_URL included: no variable is special here.
+    wiring: Wiring
     #: The external database URL when ``backend.database`` is ``external`` (a secret Output).
     external_database_url: pulumi.Input[str] | None = None
     #: Seconds between deployment polls (tests and the local rehearsal use a short one).
@@ -58,7 +60,6 @@ class RailwayBackend(pulumi.ComponentResource):
     environment_id: pulumi.Output[str]
     service_id: pulumi.Output[str]
     project_token: pulumi.Output[str]
-    database_url: pulumi.Output[str]
     service_domain: pulumi.Output[str]
     custom_domain_dns_records: pulumi.Output[list[dict[str, str]]] | None
     deployment_status: pulumi.Output[str]
@@ -84,7 +85,11 @@ class RailwayBackend(pulumi.ComponentResource):
         service = rw.Service(f"{name}-service", project_id=project.id, name=cfg.backend.service_name, opts=kept)
         at = _ServiceIn(project.id, environment.id, service.id)
         instance = self._instance_settings(name, cfg, at, child)
-        variables = self._variables(name, args, at, database_url, child)
+        args.wiring.database_url = pulumi.Output.secret(database_url)
+        backend_variables = {
+            v.name: envvars.resolve(v, cfg, args.wiring) for v in envvars.for_target(cfg, Target.BACKEND)
+        }
+        variables = self._variables(name, args, at, backend_variables, child)
         service_domain, custom_domain = self._domains(name, cfg, at, kept, child)
         self._trigger(name, cfg, at, child)
         token = self._ci_token(name, cfg, at, child)
@@ -97,7 +102,6 @@ class RailwayBackend(pulumi.ComponentResource):
         self.environment_id = environment.id
         self.service_id = service.id
         self.project_token = pulumi.Output.secret(token.token)
-        self.database_url = pulumi.Output.secret(database_url)
         self.service_domain = service_domain.domain
         backend = cfg.backend
         self.url = (
@@ -105,7 +109,7 @@ class RailwayBackend(pulumi.ComponentResource):
         )
         self.custom_domain_dns_records = custom_domain.dns_records if custom_domain else None
         self.deployment_status = deployment.status
-        self.variable_names = pulumi.Output.from_input(sorted([*args.variables, "DATABASE_URL"]))
+        self.variable_names = pulumi.Output.from_input(sorted(backend_variables))
         self.register_outputs(
             {
                 "url": self.url,
@@ -191,17 +195,17 @@ class RailwayBackend(pulumi.ComponentResource):
         name: str,
         args: RailwayBackendArgs,
         at: _ServiceIn,
-        database_url: pulumi.Input[str],
+        variables: Mapping[str, pulumi.Input[str]],
         child: pulumi.ResourceOptions,
     ) -> rw.Variables:
-        """The backend's variables plus DATABASE_URL from the database declared above."""
+        """The backend's variables (DATABASE_URL from the database declared above among them)."""
         adopt = args.config.adopt
         return rw.Variables(
             f"{name}-variables",
             project_id=at.project_id,
             environment_id=at.environment_id,
             service_id=at.service_id,
-            variables={**args.variables, "DATABASE_URL": database_url},
+            variables=dict(variables),
             # adopted (ops adopt): variables that run but are not declared are kept, unless asked otherwise;
             # None otherwise, so states written before this input see no change
             keep_undeclared=True if adopt.railway and not adopt.remove_undeclared_variables else None,
@@ -299,7 +303,8 @@ class RailwayBackend(pulumi.ComponentResource):
         variables: rw.Variables,
         service_domain: rw.ServiceDomain,
     ) -> rw.Deployment:
-        """One deployment when the settings or variables change (their revisions), awaited until it runs.
+        """One redeploy of the live commit when the settings or variables change (their revisions), checked and
+        rolled back like CI's deploy (components/railway/providers/deploy.py).
 
         It depends on settings, variables and domain so it deploys what they declare, not what ran before.
         """
@@ -312,6 +317,7 @@ class RailwayBackend(pulumi.ComponentResource):
             revision=pulumi.Output.all(instance.revision, variables.revision).apply(lambda r: f"{r[0]}|{r[1]}"),
             timeout_seconds=backend.deploy_timeout_seconds,
             poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
+            pre_deploy=backend.pre_deploy_command,  # verified like CI's deploy: it went live through the migrations
             opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, variables, service_domain]),
         )
 

@@ -166,10 +166,13 @@ class RailwayClient:
         project_token: bool = False,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        read_only: bool = False,
     ) -> None:
         if not token:
             raise errors.NotAuthorizedError("(configure)", "no Railway token: set maya-infra:railwayToken")
         self.settings = settings or ClientSettings()
+        #: Refuse every mutation before sending it (``ops preflight``: it must change nothing anywhere).
+        self.read_only = read_only
         self._token = token
         self._sleep = sleep
         self._rate = _RateCap(self.settings.requests_per_second, sleep)
@@ -212,8 +215,11 @@ class RailwayClient:
           :class:`errors.AmbiguousResultError` — the caller reads before it sends again.
         * Anything else is final and typed (invalid input, not found, not authorized).
 
-        There is no wait after the last attempt.
+        There is no wait after the last attempt. A read-only client refuses a mutation before sending it
+        (:class:`errors.ReadOnlyError`).
         """
+        if self.read_only and operation.is_mutation:
+            raise errors.ReadOnlyError(operation.name, "this client is read-only; the mutation was not sent")
         variables = dict(variables or {})
         secrets = [self._token, *_values(variables)]
         body = {"query": operation.document, "variables": variables, "operationName": operation.name}

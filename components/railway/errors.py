@@ -49,5 +49,10 @@ class AmbiguousResultError(UnavailableError):
     """
 
 
+class ReadOnlyError(RailwayError):
+    """A read-only client (``RailwayClient(read_only=True)``, e.g. ``ops preflight``) was asked to send a
+    mutation: refused before anything left the process."""
+
+
 class DeploymentFailedError(RailwayError):
     """A deployment ended FAILED/CRASHED/REMOVED or did not finish in time."""

@@ -212,6 +212,12 @@ SERVICE_INSTANCE_DEPLOY = _op(
     """mutation ServiceInstanceDeployV2($serviceId: String!, $environmentId: String!) {
       serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId) }"""
 )
+#: Deploy one named commit: the stack's redeploy of the commit that is live (never the branch's latest).
+SERVICE_INSTANCE_DEPLOY_COMMIT = _op(
+    """mutation ServiceInstanceDeployCommit($serviceId: String!, $environmentId: String!, $commitSha: String!) {
+      serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId, commitSha: $commitSha) }"""
+)
+DEPLOYMENT_CANCEL = _op("mutation DeploymentCancel($id: String!) { deploymentCancel(id: $id) }", idempotent=True)
 DEPLOYMENT = _op(
     """query Deployment($id: String!) {
       deployment(id: $id) { id status createdAt statusUpdatedAt serviceId environmentId canRollback } }"""

@@ -330,10 +330,11 @@ class Postgres(Resource, module="railway", name="Postgres"):
 
 
 class Deployment(Resource, module="railway", name="Deployment"):
-    """Deploys the service instance once whenever ``revision`` changes, and waits until it is live."""
+    """Redeploys the live commit once whenever ``revision`` changes, checked and rolled back like CI's deploy."""
 
     deployment_id: pulumi.Output[str]
     status: pulumi.Output[str]
+    commit: pulumi.Output[str]
 
     def __init__(
         self,
@@ -345,6 +346,7 @@ class Deployment(Resource, module="railway", name="Deployment"):
         revision: pulumi.Input[str],
         timeout_seconds: float = 900,
         poll_seconds: float = 5,
+        pre_deploy: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         _declare(
@@ -358,6 +360,7 @@ class Deployment(Resource, module="railway", name="Deployment"):
             revision=revision,
             timeout_seconds=timeout_seconds,
             poll_seconds=poll_seconds,
+            pre_deploy=pre_deploy,
         )
 
 

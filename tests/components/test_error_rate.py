@@ -20,7 +20,7 @@ import pytest
 
 import config
 from components import error_rate
-from config.model import BackendErrorRateSettings
+from config.monitoring import BackendErrorRateSettings
 from tests.components.program import (
     HANDED_OFF,
     RAILWAY,

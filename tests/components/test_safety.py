@@ -21,6 +21,7 @@ PROTECTED = {
     "pipeline-maya-environment": "github:index/repositoryEnvironment:RepositoryEnvironment",
     # the alert mail's environment (issue 13): its name and the SMTP secret it holds
     "pipeline-maya-alerts-environment": "github:index/repositoryEnvironment:RepositoryEnvironment",
+    "pipeline-maya-scan-environment": "github:index/repositoryEnvironment:RepositoryEnvironment",
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 import config
 from tests.components.program import RAILWAY, GitHubHalf, ProgramRun, github_half, is_secret, run_program
 from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_PRODUCTION_SECRETS, TEST_SECRETS
+from workflows import tools
 
 VERCEL_PROJECT = "vercel:index/project:Project"
 VERCEL_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
@@ -74,12 +75,13 @@ def test_resource_set(run: ProgramRun, half: GitHubHalf) -> None:
     tokens = sorted(r.name for r in run.mocks.of_type(RAILWAY + "ProjectToken"))
     assert tokens == ["backend-ci-token", "backend-metrics-token"]
     assert types.count(VERCEL_PROJECT) == 1
-    # the deploy environment and <environment>-alerts (alert mail only), each with its branch policy
-    # (staging's alerts environment also admits main, the default branch, where the scheduled monitor runs);
-    # staging's `preview` environment of the previews workflow (docs/previews.md) is counted apart
+    # the deploy environment, <environment>-alerts (alert mail only) and <environment>-scan (the scanners' tokens
+    # only: docs/gates.md), each with its branch policy (staging's alerts environment also admits main, the
+    # default branch, where the scheduled monitor runs); staging's `preview` environment of the previews
+    # workflow (docs/previews.md) is counted apart
     stack_envs = [r for r in half.of_type(GH_ENV) if r.inputs.get("environment") != "preview"]
-    policies = 3 if run.outputs["stack"] == "staging" else 2
-    assert len(stack_envs) == 2 and len(half.of_type(GH_RULESET)) == 1
+    policies = 4 if run.outputs["stack"] == "staging" else 3
+    assert len(stack_envs) == 3 and len(half.of_type(GH_RULESET)) == 1
     assert len([r for r in half.of_type(GH_POLICY) if r.inputs.get("environment") != "preview"]) == policies
     assert len(half.of_type(GH_FILE)) >= 2
     # only production declares GitHub resources, its own and staging's (docs/trust.md)
@@ -165,7 +167,7 @@ def test_github_environment_and_protection(half: GitHubHalf) -> None:
     environments = {
         r.inputs["environment"]: r.inputs for r in half.of_type(GH_ENV) if r.inputs["environment"] != "preview"
     }
-    assert set(environments) == {cfg.stack, f"{cfg.stack}-alerts"}
+    assert set(environments) == {cfg.stack, f"{cfg.stack}-alerts", f"{cfg.stack}-scan"}
     environment = environments[cfg.stack]
     for each in environments.values():
         assert each["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
@@ -175,7 +177,13 @@ def test_github_environment_and_protection(half: GitHubHalf) -> None:
         if r.inputs["environment"] != "preview"
     }
     alert_branches = {cfg.github.branch, "main"}  # main: the default branch, where the monitor's schedule runs
-    assert policies == {(cfg.stack, cfg.github.branch), *((f"{cfg.stack}-alerts", b) for b in alert_branches)}
+    assert policies == {
+        (cfg.stack, cfg.github.branch),
+        (f"{cfg.stack}-scan", cfg.github.branch),
+        *((f"{cfg.stack}-alerts", b) for b in alert_branches),
+    }
+    scan = environments[f"{cfg.stack}-scan"]  # the scanners' tokens only: no reviewers, no deploy secret
+    assert not scan.get("reviewers") and scan["canAdminsBypass"] is False
     alerts = environments[f"{cfg.stack}-alerts"]
     assert not alerts.get("reviewers") and alerts["canAdminsBypass"] is False  # an alert never waits
     if cfg.is_production:
@@ -193,7 +201,8 @@ def test_github_environment_and_protection(half: GitHubHalf) -> None:
     files = half.of_type(GH_FILE)
     assert {f.inputs["branch"] for f in files} == {cfg.github.branch}
     assert {f.inputs["file"] for f in files if not f.inputs["file"].startswith(".github/workflows/")} == {
-        "backend/apply_migrations.py"  # the migration runner, Railway's pre-deploy command
+        "backend/apply_migrations.py",  # the migration runner, Railway's pre-deploy command
+        *(f".github/ci-tools/{name}" for name in tools.FILES),  # the CI tools' lockfiles (docs/gates.md)
     }
 
 
@@ -216,7 +225,8 @@ def test_cross_platform_wiring_into_github(run: ProgramRun, half: GitHubHalf) ->
     assert variables["BACKEND_URL"] == run.outputs["backend_url"]
     stack = run.outputs["stack"]
     deploy = {n: s for n, s in secrets.items() if s["environment"] == stack}
-    assert {s["environment"] for s in secrets.values()} == {stack, f"{stack}-alerts"}
+    assert {s["environment"] for s in secrets.values()} == {stack, f"{stack}-alerts", f"{stack}-scan"}
+    assert secrets["SNYK_TOKEN"]["environment"] == f"{stack}-scan"  # never beside a deploy secret
     assert "SMTP_URL" not in deploy  # the alert mail lives in <environment>-alerts only, and nothing else does
     alert_secrets = {
         r.inputs["secretName"] for r in half.of_type(GH_SECRET) if r.inputs["environment"].endswith("-alerts")
@@ -319,7 +329,7 @@ def test_no_real_world_object_is_declared_by_both_stacks() -> None:
     mine = _identities(ProgramRun(_Only(own)))  # type: ignore[arg-type]
     theirs = _identities(ProgramRun(_Only(handed)))  # type: ignore[arg-type]
     assert theirs and not mine & theirs
-    assert {i[2] for i in theirs if i[0] == "github-environment"} == {"staging", "staging-alerts", "preview"}
+    assert {i[2] for i in theirs if i[0] == "github-environment"} == {"staging", "staging-alerts", "staging-scan", "preview"}
 
 
 class _Only:

@@ -83,7 +83,7 @@ def test_the_approved_plan_is_applied_and_a_live_change_since_is_refused_without
     fake.update_instance_behind(service, environment, healthcheckTimeout=77)
     fake.reset_counters()
     refused = ops(stack, "apply", "--plan", str(second), "--commit", COMMIT, "--head", COMMIT)
-    assert refused.returncode == 1
+    assert refused.returncode == 2
     (line,) = [x for x in refused.stderr.splitlines() if x.strip()]
     assert line.startswith("ops apply: refused: the update no longer matches the approved preview (backend-settings:")
     assert "healthcheck_timeout" in line and "nothing was written" in line and "re-run the preview" in line
@@ -96,5 +96,5 @@ def test_the_approved_plan_is_applied_and_a_live_change_since_is_refused_without
 
     # a newer commit on the branch: the plan is stale, refused before pulumi even starts
     stale = ops(stack, "apply", "--plan", str(second), "--commit", COMMIT, "--head", "f" * 40)
-    assert stale.returncode == 1 and "a newer commit (ffffffffffff) is on main" in stale.stderr
+    assert stale.returncode == 2 and "a newer commit (ffffffffffff) is on main" in stale.stderr
     assert fake.count(mutations_only=True) == 0

@@ -93,6 +93,9 @@ class FakeVercel(LoopbackFake[VercelRequest]):
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     promotions: list[tuple[str, str]] = field(default_factory=list)  # (project id, deployment id) accepted
     envs: dict[str, dict[str, Any]] = field(default_factory=dict)  # env id -> variable (preview branch vars)
+    #: Further tokens and their scope (``add_token``): ``{"teams": [...]}`` (a team token; ``[]``: a personal one)
+    #: or ``{"project": pid}`` (a project-scoped token: only that project; teams and the user are refused).
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     port: int = 0
 
@@ -174,6 +177,12 @@ class FakeVercel(LoopbackFake[VercelRequest]):
                 "projectId": project_id,
             }
             return env_id
+
+    def add_token(self, token: str, *, teams: tuple[str, ...] = (), project: str | None = None) -> str:
+        """Another token: of ``teams`` (another team's, or a personal one with none), or scoped to ``project``."""
+        with self._lock:
+            self.tokens[token] = {"project": project} if project else {"teams": list(teams)}
+            return token
 
     def production_of(self, project_id: str) -> str | None:
         with self._lock:
@@ -274,12 +283,52 @@ class FakeVercel(LoopbackFake[VercelRequest]):
     def _error(status: int, code: str, message: str) -> tuple[int, Any]:
         return status, {"error": {"code": code, "message": message}}
 
-    def _route(self, method: str, path: str, query: dict[str, str], headers: Any, body: Any = None) -> tuple[int, Any]:
+    def _scope(self, headers: Any) -> dict[str, Any] | None:
         scheme, _, tok = (headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(tok.strip().encode(), self.token.encode()):
+        if scheme.lower() != "bearer":
+            return None
+        if secrets.compare_digest(tok.strip().encode(), self.token.encode()):
+            return {"teams": [self.team_id] if self.team_id else []}
+        return next(
+            (s for t, s in self.tokens.items() if secrets.compare_digest(tok.strip().encode(), t.encode())), None
+        )
+
+    def _refused(self, scope: dict[str, Any], segments: list[str], query: dict[str, str]) -> bool:
+        """Vercel's token scopes: a project token reaches its project only; a team token its teams only."""
+        if scope.get("project"):
+            return not (
+                len(segments) >= 3 and segments[1] == "projects" and self._find_project(segments[2]) == scope["project"]
+            )
+        if segments[:2] == ["v2", "teams"]:
+            return len(segments) < 3 or segments[2] not in scope["teams"]
+        team = query.get("teamId")
+        return team is not None and team not in scope["teams"]
+
+    def _route_tokens(self, segments: list[str], query: dict[str, str]) -> tuple[int, Any] | None:
+        """The team, the user and a domain's DNS configuration (what ``ops preflight`` reads)."""
+        if segments[:2] == ["v2", "teams"] and len(segments) == 3:
+            return 200, {"id": segments[2], "slug": "maya", "name": "MAYA"}
+        if segments == ["v2", "user"]:
+            return 200, {"user": {"id": "user_fake", "username": "maya-dev", "email": "dev@example.invalid"}}
+        if segments[:2] == ["v6", "domains"] and len(segments) == 4 and segments[3] == "config":
+            apex = segments[2].count(".") == 1
+            return 200, {
+                "configuredBy": None,
+                "acceptedChallenges": ["http-01"] if not apex else ["dns-01"],
+                "misconfigured": True,
+                "recommendedIPv4": [{"rank": 1, "value": ["76.76.21.21"]}],
+                "recommendedCNAME": [{"rank": 1, "value": "cname.vercel-dns.com."}],
+            }
+        return None
+
+    def _route(self, method: str, path: str, query: dict[str, str], headers: Any, body: Any = None) -> tuple[int, Any]:
+        segments = [unquote(s) for s in path.split("/") if s]
+        scope = self._scope(headers)
+        if scope is None or self._refused(scope, segments, query):
             return self._error(403, "forbidden", "Not authorized")
         visible = self.team_id is None or query.get("teamId") == self.team_id
-        segments = [unquote(s) for s in path.split("/") if s]
+        if method == "GET" and (answer := self._route_tokens(segments, query)) is not None:
+            return answer
         if method == "GET" and len(segments) == 3 and segments[:2] == ["v9", "projects"]:
             pid = self._find_project(segments[2]) if visible else None
             if pid is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from components.railway.client import ClientSettings, RailwayClient
+from config import load_from_stack_file
 from ops import health, rollback, status
 from ops.console import Streams
 from tests.fakes.railway_api import FakeRailway
@@ -88,23 +89,28 @@ class World:
         return [d for _, d in self.vercel.promotions]
 
 
-def build_world(tmp_path: Path, started: list[Any], history: bool = True, vercel_history: bool = True) -> World:
+def build_world(
+    tmp_path: Path, started: list[Any], history: bool = True, vercel_history: bool = True, stack: str = "staging"
+) -> World:
     """Start the fakes (appended to ``started``, for the caller to stop) and seed them; with
-    ``history=False`` the backend has deployments serviceCreate and c1 only."""
-    railway = FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=2)
-    vercel = FakeVercel(token=VERCEL_TOKEN)
+    ``history=False`` the backend has deployments serviceCreate and c1 only. The Railway and Vercel projects
+    carry ``stack``'s configured names, as ``pulumi up`` made them; the outputs are ``stack``'s."""
+    cfg = load_from_stack_file(stack)
+    # the workspace and the team the stack file names (each stack has its own: docs/trust.md)
+    railway = FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=2, workspace_id=cfg.railway.workspace_id or "ws-fake")
+    vercel = FakeVercel(token=VERCEL_TOKEN, team_id=cfg.frontend.team_id)
     started.extend([railway, vercel])
     railway.start()
     vercel.start()
     settings = ClientSettings(endpoint=railway.url, requests_per_second=1000, timeout_seconds=5)
     client = RailwayClient(RAILWAY_TOKEN, settings)
-    ids = w.railway_service(client, "maya-staging", "staging")
+    ids = w.railway_service(client, cfg.backend.project_name, cfg.environment)
     railway.advance_deployments()  # the deployment serviceCreate made
     deployments = {"c1": w.railway_deploy(client, railway, ids, SHAS["c1"])}
     if history:
         deployments["c2"] = w.railway_deploy(client, railway, ids, SHAS["c2"], fail="FAILED")
         deployments["c3"] = w.railway_deploy(client, railway, ids, SHAS["c3"])
-    project_id = vercel.add_project("maya-frontend-staging")
+    project_id = vercel.add_project(cfg.frontend.project_name)
     vdeployments = (
         w.vercel_history(vercel, project_id, VSHAS)
         if vercel_history
@@ -116,14 +122,14 @@ def build_world(tmp_path: Path, started: list[Any], history: bool = True, vercel
     backend.start()
     frontend.start()
     outputs = {
-        "stack": "staging",
+        "stack": stack,
         "platforms": ["github", "railway", "vercel"],
         "backend_url": backend.url,
         "frontend_url": frontend.url,
         "vercel_project_id": project_id,
         **ids,
     }
-    path = tmp_path / "outputs.json"
+    path = tmp_path / f"{stack}-outputs.json"
     path.write_text(json.dumps(outputs))
     env = {
         "MAYA_RAILWAY_API_URL": railway.url,
@@ -131,6 +137,7 @@ def build_world(tmp_path: Path, started: list[Any], history: bool = True, vercel
         "MAYA_VERCEL_API_URL": vercel.url,
         "VERCEL_TOKEN": VERCEL_TOKEN,
         "MAYA_OPS_OUTPUTS": str(path),
+        "MAYA_OPS_LOCK_DIR": str(tmp_path / "locks"),
     }
     railway.reset_counters()
     return World(

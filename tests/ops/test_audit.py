@@ -257,7 +257,8 @@ def test_github_and_vercel_violations_in_a_state() -> None:
     state = _production()
     env = resources(state, "repositoryEnvironment:RepositoryEnvironment")[0]
     env["inputs"]["reviewers"] = []
-    workflow = resources(state, "repositoryFile:RepositoryFile")[0]
+    files = resources(state, "repositoryFile:RepositoryFile")
+    workflow = next(f for f in files if f["inputs"]["file"].startswith(".github/workflows/"))
     workflow["inputs"]["content"] = workflow["inputs"]["content"].replace(
         "permissions: {}", "permissions: write-all", 1
     )

@@ -4,8 +4,10 @@ backups, schedules and restore workflows) and a loopback stand-in of the backend
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -139,7 +141,12 @@ def make_stack(tmp_path: Path) -> Iterator[Any]:
         }
         path = tmp_path / f"{stack}-outputs.json"
         path.write_text(json.dumps(outputs))
-        env = {"MAYA_RAILWAY_API_URL": fake.url, "RAILWAY_API_TOKEN": TOKEN, "MAYA_OPS_OUTPUTS": str(path)}
+        env = {
+            "MAYA_RAILWAY_API_URL": fake.url,
+            "RAILWAY_API_TOKEN": TOKEN,
+            "MAYA_OPS_OUTPUTS": str(path),
+            "MAYA_OPS_LOCK_DIR": str(tmp_path / "locks"),
+        }
         fake.reset_counters()
         return Stack(fake, app, client, volume, outputs, path, env)
 
@@ -151,6 +158,17 @@ def make_stack(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def staging(make_stack: Any) -> Stack:
     return make_stack("staging")
+
+
+@pytest.fixture
+def quick_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """railway.settleSeconds of 1 s instead of the stack file's 60 s: a lost answer is decided quickly."""
+    original = ClientSettings.of
+
+    def of(railway: Any, *, endpoint: str | None = None) -> ClientSettings:
+        return dataclasses.replace(original(railway, endpoint=endpoint), settle_seconds=1.0)
+
+    monkeypatch.setattr(ClientSettings, "of", of)
 
 
 # ---- backup ------------------------------------------------------------------------------------------------------
@@ -168,12 +186,14 @@ def test_backup_prints_its_id_once_it_exists(staging: Stack) -> None:
 
 def test_backup_names_itself_after_the_stack_and_the_time(staging: Stack) -> None:
     assert staging.run("backup", "--stack", "staging", *FAST).code == 0
-    (made,) = staging.backups()
-    assert made["name"].startswith("manual staging 20") and made["name"].endswith("Z")
+    assert staging.run("backup", "--stack", "staging", *FAST).code == 0  # within the same second
+    first, second = staging.backups()
+    assert re.fullmatch(r"manual staging 20[0-9-]+ [0-9:]+Z [0-9a-f]{6}", first["name"])
+    assert first["name"] != second["name"]  # each run's backup is known by a name of its own
 
 
 @pytest.mark.parametrize("fault", [{"kind": "drop_after"}, {"kind": "http", "status": 503}, {"kind": "drop"}])
-def test_a_lost_answer_never_takes_two_backups(staging: Stack, fault: dict[str, Any]) -> None:
+def test_a_lost_answer_never_takes_two_backups(staging: Stack, fault: dict[str, Any], quick_settle: None) -> None:
     options = dict(fault)
     staging.fake.inject(options.pop("kind"), match="VolumeInstanceBackupCreate", **options)
     result = staging.run("backup", "--stack", "staging", "--name", "x", *FAST)
@@ -223,7 +243,7 @@ def test_backup_then_restore_then_health(staging: Stack) -> None:
     made = staging.run("backup", "--stack", "staging", "--name", "good", *FAST)
     backup_id = made.out.split()[1]
     staging.backend.hits.clear()
-    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, *FAST)
+    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, "--yes", *FAST)
     assert result.code == 0, result.text
     assert staging.fake.count("VolumeInstanceBackupRestore") == 1
     with staging.fake._lock:
@@ -234,10 +254,26 @@ def test_backup_then_restore_then_health(staging: Stack) -> None:
     assert "/api/health" in staging.backend.hits
 
 
+def test_restore_names_and_picks_the_pre_deploy_backup(staging: Stack) -> None:
+    """The production deploy job's backup before new migrations (maya-predeploy-<commit>): listed by kind, and
+    ``--backup predeploy`` restores the newest one."""
+    staging.run("backup", "--stack", "staging", "--name", "maya-predeploy-0123456789ab", *FAST)
+    staging.run("backup", "--stack", "staging", "--name", "later-manual", *FAST)
+    listed = staging.run("backups", "--stack", "staging")
+    assert "pre-deploy 0123456789ab" in listed.out
+    result = staging.run("restore", "--stack", "staging", "--backup", "predeploy", "--yes", *FAST)
+    assert result.code == 0, result.text
+    assert "the pre-deploy backup of commit 0123456789ab, before its migrations ran" in result.text
+    with staging.fake._lock:
+        [restore] = [w for w in staging.fake.state.workflows.values() if w["kind"] == "backupRestore"]
+        predeploy = next(b for b in staging.fake.state.backups.values() if b["name"].startswith("maya-predeploy-"))
+    assert restore["backupId"] == predeploy["id"]
+
+
 def test_restore_that_leaves_the_backend_unhealthy_exits_1(staging: Stack) -> None:
     backup_id = staging.add_scheduled_backup("DAILY", days_ago=1)
     staging.backend.route("/api/health", fixed(503, UNHEALTHY))
-    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, "--health-wait", "0", *FAST)
+    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, "--yes", "--health-wait", "0", *FAST)
     assert result.code == 1
     assert "UNHEALTHY" in result.out and "the database is restored but the backend is UNHEALTHY" in result.out
 
@@ -245,7 +281,7 @@ def test_restore_that_leaves_the_backend_unhealthy_exits_1(staging: Stack) -> No
 def test_restore_waits_for_the_backend_to_come_back(staging: Stack) -> None:
     backup_id = staging.add_scheduled_backup("DAILY", days_ago=1)
     staging.backend.route("/api/health", sequence([(503, UNHEALTHY), (200, HEALTHY)]))
-    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, *FAST)
+    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, "--yes", *FAST)
     assert result.code == 0 and "recovered" in result.out
 
 
@@ -272,12 +308,28 @@ def test_restore_on_production_needs_a_terminal_or_yes(make_stack: Any) -> None:
     asked = production.run(*argv, stdin=Tty("production\n"))
     assert asked.code == 0, asked.text
     assert f"restore production's database volume ({production.volume}) from backup {backup_id}" in asked.err
-    assert "every write since then is lost" in asked.err
+    taken = next(b for b in production.backups() if b["id"] == backup_id)["createdAt"]
+    when = datetime.fromisoformat(taken.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%SZ")
+    assert f"every write since {when} is lost" in asked.err  # what is lost, with the backup's time
     assert production.run(*argv, "--yes").code == 0
     assert production.fake.count("VolumeInstanceBackupRestore") == 2
 
 
-def test_a_lost_restore_answer_is_followed_not_repeated(staging: Stack) -> None:
+def test_restore_on_staging_asks_too_and_says_what_is_lost(staging: Stack) -> None:
+    backup_id = staging.add_scheduled_backup("DAILY", days_ago=1)
+    argv = ("restore", "--stack", "staging", "--backup", backup_id, *FAST)
+    piped = staging.run(*argv)
+    assert piped.code == 2 and "no terminal to ask; pass --yes" in piped.err and "every write since" in piped.err
+    wrong = staging.run(*argv, stdin=Tty("production\n"))
+    assert wrong.code == 2 and "not confirmed" in wrong.err
+    assert staging.fake.count("VolumeInstanceBackupRestore") == 0
+    asked = staging.run(*argv, stdin=Tty("staging\n"))
+    assert asked.code == 0, asked.text
+    assert "Type the stack name (staging) to confirm" in asked.err and "every write since" in asked.err
+    assert staging.fake.count("VolumeInstanceBackupRestore") == 1
+
+
+def test_a_lost_restore_answer_is_followed_not_repeated(staging: Stack, quick_settle: None) -> None:
     backup_id = staging.add_scheduled_backup("DAILY", days_ago=1)
     staging.fake.inject("drop_after", match="VolumeInstanceBackupRestore")
 
@@ -294,24 +346,30 @@ def test_a_lost_restore_answer_is_followed_not_repeated(staging: Stack) -> None:
 
     finisher = threading.Thread(target=railway_finishes)
     finisher.start()
-    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, *FAST)
+    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, "--yes", *FAST)
     finisher.join()
     assert result.code == 0, result.text
     assert staging.fake.count("VolumeInstanceBackupRestore") == 1
 
 
-def test_a_lost_restore_answer_without_a_restore_in_progress_is_a_clear_failure(staging: Stack) -> None:
+def test_a_lost_restore_answer_is_sent_again_only_after_reads_show_it_did_not_land(
+    staging: Stack, quick_settle: None
+) -> None:
     backup_id = staging.add_scheduled_backup("DAILY", days_ago=1)
     staging.fake.inject("http", status=503, match="VolumeInstanceBackupRestore")  # refused before applying
-    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, *FAST)
-    assert result.code == 1 and "whether Railway restored it is unknown" in result.err
-    assert staging.fake.count("VolumeInstanceBackupRestore") == 1
+    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, "--yes", *FAST)
+    assert result.code == 0, result.text
+    assert staging.fake.count("VolumeInstanceBackupRestore") == 2  # the first never landed: no volume RESTORING
+    assert staging.fake.count("VolumeInstance") >= 2  # it looked before sending again
+    with staging.fake._lock:
+        restores = [w for w in staging.fake.state.workflows.values() if w["kind"] == "backupRestore"]
+    assert len(restores) == 1
 
 
 def test_restore_that_does_not_finish_in_time_exits_1(staging: Stack) -> None:
     backup_id = staging.add_scheduled_backup("DAILY", days_ago=1)
     staging.fake.inject("slow", delay=0.5, match="WorkflowStatus", times=5)
-    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, "--timeout", "0.3", *FAST)
+    result = staging.run("restore", "--stack", "staging", "--backup", backup_id, "--yes", "--timeout", "0.3", *FAST)
     assert result.code == 1 and "still running after" in result.err
 
 
@@ -392,7 +450,7 @@ def test_end_to_end_as_an_operator_runs_it(staging: Stack) -> None:
     backup_id = made.stdout.split()[1]
     listed = cli("backups", "--stack", "staging")
     assert listed.returncode == 0 and backup_id in listed.stdout
-    restored = cli("restore", "--stack", "staging", "--backup", backup_id, *FAST)
+    restored = cli("restore", "--stack", "staging", "--backup", backup_id, "--yes", *FAST)
     assert restored.returncode == 0, restored.stderr
     assert "restored and healthy" in restored.stdout
     refused = cli("restore", "--stack", "staging", "--backup", "nope", *FAST)

@@ -36,3 +36,28 @@ def test_stack_commands_take_the_same_stack_arguments(name: str) -> None:
     with pytest.raises(SystemExit) as exit_:
         parser.parse_args([])  # --stack is required
     assert exit_.value.code == 2
+
+
+#: The commands that change a stack: each takes the stack's lock (ops/lock.py) and is in the wrong-stack matrix.
+MUTATING = {
+    ("rollback", "backend"): (),
+    ("rollback", "frontend"): (),
+    ("backup",): (),
+    ("restore",): ("--backup", "b1"),
+    ("previews",): ("--prune-older-than", "3d"),
+}
+
+
+def test_every_mutating_command_takes_the_stack_lock() -> None:
+    from ops.console import StackCommand
+
+    parser = build_parser()
+    for words, more in MUTATING.items():
+        args = parser.parse_args([*words, "--stack", "staging", *more])
+        assert isinstance(args.handler, StackCommand) and args.handler.mutating is not None, words
+        assert args.handler.mutating(args), words
+    listing = parser.parse_args(["previews", "--stack", "staging"])
+    assert not listing.handler.mutating(listing)  # listing previews changes nothing: no lock
+    for reader in ("backups", "status", "health"):
+        handler = parser.parse_args([reader, "--stack", "staging"]).handler
+        assert getattr(handler, "mutating", None) is None, reader

@@ -23,7 +23,7 @@ def _fake_pulumi(folder: Path, stderr: str, code: int = 255) -> Path:
 
 def _context(tmp_path: Path) -> StackContext:
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"backend_url": "https://x.example"}))
+    outputs.write_text(json.dumps({"stack": "staging", "backend_url": "https://x.example"}))
     return StackContext.load("staging", outputs, {})
 
 

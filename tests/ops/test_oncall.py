@@ -4,8 +4,6 @@ deployment "bad" are unhealthy; rolling back heals them)."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import io
 import json
 import subprocess
@@ -22,10 +20,10 @@ from config import PROJECT_DIR
 from ops import health as h
 from ops import railway_deploys
 from ops import vercel as v
+from ops.context import OpsError
 from tests.ops import world as w
 from tests.ops.apps import FakeApp, fixed, sequence
 from tests.ops.oncall_world import RAILWAY_TOKEN, SHAS, VERCEL_TOKEN, Tty, World, build_world
-from tests.secrets import TEST_SECRETS
 from workflows.scripts import railway_rollback as rr
 
 FAST = ("--poll", "0.05")
@@ -44,6 +42,12 @@ def make_world(tmp_path: Path) -> Iterator[Callable[..., World]]:
 @pytest.fixture
 def world(make_world: Callable[..., World]) -> World:
     return make_world()
+
+
+@pytest.fixture
+def production(make_world: Callable[..., World]) -> World:
+    """Production's world: its projects and outputs (the commands refuse another stack's)."""
+    return make_world(stack="production")
 
 
 @pytest.fixture(autouse=True)
@@ -258,26 +262,33 @@ def test_rollback_backend_refuses_when_there_is_nothing_to_roll_back_to(make_wor
     assert world.rollbacks() == 0
 
 
-def test_rollback_backend_on_production_needs_a_terminal_or_yes(world: World) -> None:
-    result = world.run("rollback", "backend", "--stack", "production", *FAST)
+def test_rollback_backend_on_production_needs_a_terminal_or_yes(production: World) -> None:
+    result = production.run("rollback", "backend", "--stack", "production", *FAST)
     assert result.code == 2
     assert "no terminal to ask; pass --yes" in result.err
-    assert world.rollbacks() == 0
+    assert production.rollbacks() == 0
 
 
-def test_rollback_backend_on_production_asks_for_the_stack_name(world: World) -> None:
-    result = world.run("rollback", "backend", "--stack", "production", *FAST, stdin=Tty("prod\n"))
+def test_rollback_backend_on_production_asks_for_the_stack_name(production: World) -> None:
+    result = production.run("rollback", "backend", "--stack", "production", *FAST, stdin=Tty("prod\n"))
     assert result.code == 2 and "not confirmed" in result.err and "Type the stack name (production)" in result.err
-    assert world.rollbacks() == 0
-    result = world.run("rollback", "backend", "--stack", "production", *FAST, stdin=Tty("production\n"))
+    assert production.rollbacks() == 0
+    result = production.run("rollback", "backend", "--stack", "production", *FAST, stdin=Tty("production\n"))
     assert result.code == 0, result.text
-    assert world.rollbacks() == 1
+    assert production.rollbacks() == 1
 
 
-def test_rollback_backend_on_production_with_yes(world: World) -> None:
-    result = world.run("rollback", "backend", "--stack", "production", "--yes", *FAST)
+def test_rollback_backend_on_production_with_yes(production: World) -> None:
+    result = production.run("rollback", "backend", "--stack", "production", "--yes", *FAST)
     assert result.code == 0, result.text
     assert "Type the stack name" not in result.err
+
+
+def test_staging_rollbacks_do_not_ask(world: World) -> None:
+    for which in ("backend", "frontend"):
+        result = world.run("rollback", which, "--stack", "staging", *FAST)
+        assert result.code == 0, result.text
+        assert "Type the stack name" not in result.err
 
 
 def test_rollback_backend_that_stays_unhealthy_exits_1(world: World) -> None:
@@ -304,6 +315,24 @@ def test_rollback_backend_without_credentials_or_with_a_wrong_token(world: World
     )
     assert result.code == 2 and "Not Authorized" in result.err and "wrong-token-x" not in result.text
     assert world.rollbacks() == 0
+
+
+def test_the_rollback_deployment_is_the_one_the_request_made_never_the_newest() -> None:
+    def dep(id_: str, minute: int, status: str = "SUCCESS", **meta: str) -> dict[str, object]:
+        return {"id": id_, "status": status, "createdAt": f"2026-01-01T00:{minute:02d}:00Z", "meta": meta}
+
+    known = {"c1", "c2", "c3"}
+    ours = dep("r1", 5, "BUILDING", reason="rollback", sourceDeploymentId="c1")
+    newer_ci = dep("c4", 6, "QUEUED", reason="deploy")
+    someone_elses = dep("r0", 4, "REMOVED", reason="rollback", sourceDeploymentId="c2")
+    listed = [newer_ci, ours, someone_elses, dep("c3", 3), dep("c2", 2, "FAILED"), dep("c1", 1, "REMOVED")]
+    assert railway_deploys.rollback_of(listed, "c1", known) is ours
+    assert railway_deploys.rollback_of([newer_ci, someone_elses], "c1", known) is None  # not there yet
+    twice = [dep("r2", 7, reason="rollback", sourceDeploymentId="c1"), *listed]
+    with pytest.raises(OpsError, match="2 rollbacks to c1"):
+        railway_deploys.rollback_of(twice, "c1", known)
+    assert railway_deploys.rollback_in_flight(listed) is ours
+    assert railway_deploys.rollback_in_flight([newer_ci, someone_elses]) is None  # a CI deploy is no rollback
 
 
 def test_the_command_and_the_pipeline_choose_with_the_same_function() -> None:
@@ -377,10 +406,10 @@ def test_rollback_frontend_refuses_when_there_is_nothing_to_roll_back_to(make_wo
     assert world.promotions() == []
 
 
-def test_rollback_frontend_on_production_needs_confirmation(world: World) -> None:
-    result = world.run("rollback", "frontend", "--stack", "production", *FAST)
-    assert result.code == 2 and "pass --yes" in result.err and world.promotions() == []
-    result = world.run("rollback", "frontend", "--stack", "production", *FAST, stdin=Tty("production\n"))
+def test_rollback_frontend_on_production_needs_confirmation(production: World) -> None:
+    result = production.run("rollback", "frontend", "--stack", "production", *FAST)
+    assert result.code == 2 and "pass --yes" in result.err and production.promotions() == []
+    result = production.run("rollback", "frontend", "--stack", "production", *FAST, stdin=Tty("production\n"))
     assert result.code == 0, result.text
 
 
@@ -395,9 +424,10 @@ def test_rollback_frontend_with_a_wrong_token_or_team(world: World) -> None:
         "rollback", "frontend", "--stack", "staging", *FAST, env={**world.env, "VERCEL_TOKEN": "nope-nope-nope"}
     )
     assert result.code == 2 and "HTTP 403" in result.err and "nope-nope-nope" not in result.text
-    world.vercel.team_id = "team_maya"  # a team project asked for without its teamId: Vercel answers 404
+    # the project asked for in another team than its own (frontend.teamId wrong): Vercel refuses, the fix is named
+    world.vercel.team_id = "team_someoneElse"
     result = world.run("rollback", "frontend", "--stack", "staging", *FAST)
-    assert result.code == 2 and "HTTP 404" in result.err and "frontend.teamId" in result.err
+    assert result.code == 2 and "HTTP 403" in result.err and "frontend.teamId" in result.err
 
 
 def test_vercel_client_sends_the_team_and_retries_transient_errors(world: World) -> None:
@@ -451,8 +481,10 @@ def test_the_command_line_end_to_end(world: World) -> None:
     result = _cli("status", "--stack", "staging", env=world.env)
     assert result.returncode == 0, result.stderr
     assert world.deployments["c3"] in result.stdout
+    world.railway.reset_counters()
     result = _cli("rollback", "backend", "--stack", "production", env=world.env, stdin="production\n")
-    assert result.returncode == 2 and "pass --yes" in result.stderr  # a pipe is not a terminal
+    assert result.returncode == 2 and "are stack staging's, not production's" in result.stderr
+    assert world.railway.count() == 0  # refused from the outputs alone
     result = _cli("health", "--stack", "prod", env=world.env)
     assert result.returncode == 2 and "unknown stack 'prod'" in result.stderr
     result = _cli("rollback", "sideways", "--stack", "staging", env=world.env)
@@ -467,7 +499,7 @@ def test_unknown_stack_and_unreadable_outputs(world: World) -> None:
     world.outputs_path.write_text("{not json")
     result = world.run("health", "--stack", "staging")
     assert result.code == 2 and "cannot read stack outputs" in result.err
-    world.outputs_path.write_text(json.dumps({"frontend_url": world.frontend.url}))
+    world.outputs_path.write_text(json.dumps({"stack": "staging", "frontend_url": world.frontend.url}))
     result = world.run("health", "--stack", "staging")
     assert result.code == 2 and "has no output 'backend_url'" in result.err
 
@@ -488,40 +520,6 @@ def test_confirmation_reads_one_line_only() -> None:
     confirm("staging", "x", yes=False, stdin=io.StringIO(), err=io.StringIO())  # staging: never asks
     with pytest.raises(OpsError, match="not confirmed"):
         confirm("production", "x", yes=False, stdin=Tty("production-ish\n"), err=io.StringIO())
-
-
-# ---- the rehearsal's --serve mode ------------------------------------------------------------------------------
-
-
-def test_rehearsal_serve_writes_what_the_oncall_doc_sources(world: World, tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("rehearse", PROJECT_DIR / "scripts" / "rehearse.py")
-    assert spec is not None and spec.loader is not None
-    rehearse = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rehearse)
-    printed = io.StringIO()
-    world.railway.token = TEST_SECRETS["maya-infra:railwayToken"]  # the rehearsal's fake accepts the test token
-    with contextlib.redirect_stdout(printed):
-        rehearse._serve_oncall(world.railway, {"staging": dict(world.outputs)}, tmp_path, 0)
-    env = dict(
-        line.removeprefix("export ").split("=", 1)
-        for line in (tmp_path / "oncall-staging.env").read_text().splitlines()
-        if line.startswith("export ")
-    )
-    assert set(env) == {
-        "MAYA_RAILWAY_API_URL",
-        "RAILWAY_API_TOKEN",
-        "MAYA_VERCEL_API_URL",
-        "VERCEL_TOKEN",
-        "MAYA_OPS_OUTPUTS",
-    }
-    assert all(url.startswith("http://127.0.0.1:") for url in (env["MAYA_RAILWAY_API_URL"], env["MAYA_VERCEL_API_URL"]))
-    served = json.loads(Path(env["MAYA_OPS_OUTPUTS"]).read_text())
-    assert served["backend_url"].startswith("http://127.0.0.1:") and served["frontend_url"].startswith(
-        "http://127.0.0.1:"
-    )
-    assert "vercel" in served["platforms"] and served["railway_service_id"] == world.ids["railway_service_id"]
-    assert f"source {tmp_path / 'oncall-staging.env'}" in printed.getvalue()
-    assert "python -m ops rollback backend --stack staging" in printed.getvalue()
 
 
 def test_status_lists_every_active_alert_rule_and_where_it_sends(world: World) -> None:

@@ -116,7 +116,7 @@ def test_each_change_since_the_plan_is_refused_before_any_up(
     finally:
         path.write_text(saved)
     assert expected in str(refused.value) and "\n" not in str(refused.value)
-    assert refused.value.code == ops_plan.REFUSED or change == "handoff-missing"
+    assert refused.value.code == ops_plan.REFUSED == 2  # a refusal, like every other refusal of ops
     assert cli.ups() == [], "refused before `pulumi up` started"
 
 
@@ -135,6 +135,7 @@ def test_a_violation_found_by_the_ups_preview_is_one_line_nothing_written(
     with pytest.raises(OpsError) as refused:
         ops_plan.apply_plan(load_from_stack_file("production"), out, "a" * 40, None, pulumi)
     message = str(refused.value)
+    assert refused.value.code == 2
     assert message == (
         "refused: the update no longer matches the approved preview (backend-settings: properties changed: "
         "=~healthcheck_timeout[{300}]); nothing was written (refused by the update's own preview, before any "
@@ -148,3 +149,15 @@ def test_a_violation_found_by_the_ups_preview_is_one_line_nothing_written(
 def test_no_saved_plan_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(OpsError, match="holds no saved plan"):
         ops_plan.read_record(tmp_path)
+
+
+def test_an_update_that_fails_otherwise_is_one_line_exit_1(world: tuple[FakeCli, ops_plan.Pulumi, Path]) -> None:
+    """Not a refusal (exit 2) but a failure (exit 1): the update's own last line says why."""
+    cli, pulumi, out = world
+    _planned(world)
+    cli.up_code = 255
+    cli.up_output = "Updating (production):\n    error: Railway answered HTTP 503\n"
+    with pytest.raises(OpsError) as failed:
+        ops_plan.apply_plan(load_from_stack_file("production"), out, "a" * 40, None, pulumi)
+    assert failed.value.code == ops_plan.FAILED == 1
+    assert str(failed.value) == "the update of production failed: error: Railway answered HTTP 503"

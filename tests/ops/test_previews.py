@@ -26,6 +26,7 @@ def _run(w: World, tmp: Path, *argv: str, stdin: io.StringIO | None = None) -> t
     outputs.write_text(
         json.dumps(
             {
+                "stack": "staging",
                 "railway_project_id": w.project_id,
                 "railway_environment_id": w.staging_id,
                 "railway_service_id": w.backend_id,
@@ -38,6 +39,7 @@ def _run(w: World, tmp: Path, *argv: str, stdin: io.StringIO | None = None) -> t
         "MAYA_RAILWAY_API_URL": w.railway.url,
         "VERCEL_TOKEN": VERCEL_TOKEN,
         "MAYA_VERCEL_API_URL": w.vercel.url,
+        "MAYA_OPS_LOCK_DIR": str(tmp / "locks"),
     }
     args = build_parser().parse_args(["previews", "--stack", "staging", "--outputs", str(outputs), *argv])
     out, err = io.StringIO(), io.StringIO()
@@ -86,7 +88,7 @@ def test_prune_removes_only_stale_previews_after_confirmation(tmp_path: Path) ->
 
 def test_production_has_no_previews(tmp_path: Path) -> None:
     args = build_parser().parse_args(["previews", "--stack", "production", "--outputs", str(tmp_path / "o.json")])
-    (tmp_path / "o.json").write_text("{}")
+    (tmp_path / "o.json").write_text('{"stack": "production"}')
     err = io.StringIO()
     assert args.handler(args, Streams(env={}, stdin=io.StringIO(), out=io.StringIO(), err=err)) == 2
     assert "no pull-request previews" in err.getvalue()

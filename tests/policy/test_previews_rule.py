@@ -1,4 +1,4 @@
-"""previews-get-no-production-secret (policy/rules.py): the real program passes it in both stacks; each way a
+"""previews-get-no-production-secret (policy/rules/previews.py): the real program passes it in both stacks; each way a
 production value could reach a pull request's preview is refused (docs/previews.md)."""
 
 from __future__ import annotations

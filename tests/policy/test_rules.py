@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from config import STACKS, load_from_stack_file
-from policy import pack, rules
+from policy import rules
 from policy.rules import Resource
 from tests.components.program import run_program
 from workflows import render_app_workflows, render_infra_workflows
@@ -78,7 +78,7 @@ def facts(stack: str) -> rules.StackFacts:
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_real_program_passes_every_policy(stack: str) -> None:
     resources = program(stack)
-    violations = pack.check_all(resources, facts(stack))
+    violations = rules.check_all(resources, facts(stack))
     # Under mocks the ProjectToken's additional_secret_outputs are invisible (the mock monitor does not pass
     # options); the real-engine tests run the pack on it, and its exported state shows the token encrypted.
     violations = [
@@ -95,13 +95,13 @@ def test_the_real_program_passes_every_policy(stack: str) -> None:
 
 
 def test_policy_table_is_deliberate() -> None:
-    names = [p.name for p in pack.POLICIES]
+    names = [p.name for p in rules.POLICIES]
     assert len(names) == len(set(names))
-    for p in pack.POLICIES:
+    for p in rules.POLICIES:
         assert p.level in (rules.MANDATORY, rules.ADVISORY)
         assert (p.resource_check is None) != (p.stack_check is None), p.name
         assert p.rationale and p.description
-    mandatory = {p.name for p in pack.POLICIES if p.level == rules.MANDATORY}
+    mandatory = {p.name for p in rules.POLICIES if p.level == rules.MANDATORY}
     assert mandatory == {
         "production-data-never-deleted-or-replaced",
         "production-environment-protected",
@@ -112,7 +112,7 @@ def test_policy_table_is_deliberate() -> None:
         "stacks-share-nothing",
         "production-backed-up",
         "previews-get-no-production-secret",
-        # the blast radius of each credential (policy/trust.py, docs/trust.md)
+        # the blast radius of each credential (policy/rules/trust.py, docs/trust.md)
         "github-written-by-production-only",
         "stacks-in-separate-accounts",
         "handed-off-half-is-the-other-stacks",

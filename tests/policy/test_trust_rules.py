@@ -1,5 +1,5 @@
-"""The blast-radius rules (policy/trust.py, docs/trust.md), called directly: the real program of both stacks passes
-them; each unsafe configuration is refused with one message naming what and where."""
+"""The blast-radius rules (policy/rules/trust.py, docs/trust.md), called directly: the real program of both stacks
+passes them; each unsafe configuration is refused with one message naming what and where."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ import pytest
 
 import config
 from config import STACKS, load_from_stack_file
-from policy import pack, rules, trust
-from policy.rules import Resource
+from policy import rules
+from policy.rules import Resource, trust
 from tests.policy.test_rules import changed, facts, one, program, res
 
 HANDED = "maya:github:HandedOff$maya:github:Pipeline$"
+TRUST_CHECKS = {
+    trust.github_written_by_production_only,
+    trust.stacks_in_separate_accounts,
+    trust.handed_off_half_is_the_other_stacks,
+    trust.pull_request_secrets_wait_for_a_reviewer,
+    trust.required_checks_from_github_actions,
+}
 
 
 def _violations(check: Any, resources: Any, stack_facts: rules.StackFacts) -> list[tuple[str, str | None]]:
@@ -32,7 +39,9 @@ def _handed(resources: tuple[Resource, ...]) -> list[Resource]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_real_program_passes_the_trust_rules(stack: str) -> None:
     resources = program(stack)
-    found = [v for v in pack.check_all(resources, facts(stack)) if v.policy in {p.name for p in trust.POLICIES}]
+    names = {p.name for p in rules.POLICIES if p.stack_check in TRUST_CHECKS or p.resource_check in TRUST_CHECKS}
+    assert len(names) == 5
+    found = [v for v in rules.check_all(resources, facts(stack)) if v.policy in names]
     assert found == []
     if stack == "production":  # it declares staging's GitHub half, under the hand-off component
         assert {r.get("environment") for r in _handed(resources)} >= {"staging", "staging-alerts", "preview"}

@@ -95,24 +95,81 @@ def test_applies_each_pending_file_in_order_then_finds_nothing(tmp_path: Path, d
     assert _runner(backend, database).returncode == 0 and _versions(database) == ["001", "002", "003"]
 
 
-def test_a_failing_migration_stops_the_deploy_and_nothing_after_it_runs(tmp_path: Path, database: str) -> None:
+#: The spec's one-file script as a backend would write it for statements outside transactions (autocommit).
+AUTOCOMMIT_ONE = APPLY_ONE.replace('environ["DATABASE_URL"])', 'environ["DATABASE_URL"], autocommit=True)')
+
+
+def _tables(url: str) -> list[str]:
+    with psycopg.connect(url) as db:
+        rows = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+        return [row[0] for row in rows]
+
+
+def test_a_failing_migration_leaves_the_schema_as_it_was(tmp_path: Path, database: str) -> None:
+    """File 3 of a batch fails: files 1 and 2 are rolled back with it (the old runner left them applied under the
+    code still running, which a rollback of the code does not undo)."""
     backend = _backend(
         tmp_path,
         {
             "001_tenants.sql": "CREATE TABLE tenants (id int PRIMARY KEY);",
-            "002_broken.sql": "ALTER TABLE no_such_table ADD COLUMN x int;",
-            "003_later.sql": "CREATE TABLE later (id int);",
+            "002_plans.sql": "CREATE TABLE plans (name text PRIMARY KEY); INSERT INTO plans VALUES ('free');",
+            "003_broken.sql": "ALTER TABLE no_such_table ADD COLUMN x int;",
+            "004_later.sql": "CREATE TABLE later (id int);",
         },
     )
-    done = _runner(backend, database)
-    assert done.returncode == 1
-    assert "002_broken.sql failed" in done.stderr and "applying 003_later.sql" not in done.stdout
-    assert _versions(database) == ["001"]  # the failed file's transaction left nothing behind
+    (tmp_path / "migrations" / "000_base.sql").write_text("CREATE TABLE base (id int);")
+    ok = _runner(backend, database)  # everything up to the broken file, as on a first deploy, fails as one
+    assert ok.returncode == 1
+    assert "rolled back — the schema is as it was" in ok.stderr and "no_such_table" in ok.stderr
+    assert _tables(database) == []  # not even schema_migrations: the batch's first statement was rolled back too
+    (tmp_path / "migrations" / "003_broken.sql").write_text("ALTER TABLE tenants ADD COLUMN x int;")
+    fixed = _runner(backend, database)
+    assert fixed.returncode == 0, fixed.stderr
+    assert _versions(database) == ["000", "001", "002", "003", "004"]
+    assert _tables(database) == ["base", "later", "plans", "schema_migrations", "tenants"]
 
 
-def test_a_script_that_does_not_record_the_version_is_caught(tmp_path: Path, database: str) -> None:
-    silent = APPLY_ONE.replace('db.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))', "")
-    backend = _backend(tmp_path, {"001_tenants.sql": "CREATE TABLE tenants (id int);"}, silent)
+def test_a_later_failing_batch_keeps_what_earlier_deploys_applied(tmp_path: Path, database: str) -> None:
+    backend = _backend(tmp_path, {"001_tenants.sql": "CREATE TABLE tenants (id int PRIMARY KEY);"})
+    assert _runner(backend, database).returncode == 0
+    (tmp_path / "migrations" / "002_column.sql").write_text("ALTER TABLE tenants ADD COLUMN plan text;")
+    (tmp_path / "migrations" / "003_broken.sql").write_text("SELECT no_such_function();")
+    assert _runner(backend, database).returncode == 1
+    assert _versions(database) == ["001"]
+    with psycopg.connect(database) as db:
+        columns = [
+            r[0] for r in db.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'tenants'")
+        ]
+    assert columns == ["id"]  # 002's column is not there: the batch is all or nothing
+
+
+def test_a_migration_postgres_cannot_run_in_a_transaction_must_deploy_alone(tmp_path: Path, database: str) -> None:
+    backend = _backend(
+        tmp_path,
+        {
+            "001_tenants.sql": "CREATE TABLE tenants (id int PRIMARY KEY, name text);",
+            "002_index.sql": "-- big table\nCREATE INDEX CONCURRENTLY tenants_name ON tenants (name);",
+        },
+        AUTOCOMMIT_ONE,
+    )
+    mixed = _runner(backend, database)
+    assert (
+        mixed.returncode == 1
+        and "002_index.sql (CONCURRENTLY)" in mixed.stderr
+        and "deploy it on its own" in mixed.stderr
+    )
+    assert _tables(database) == []  # refused before anything ran
+    (tmp_path / "migrations" / "002_index.sql").unlink()
+    assert _runner(backend, database).returncode == 0
+    (tmp_path / "migrations" / "002_index.sql").write_text("CREATE INDEX CONCURRENTLY tenants_name ON tenants (name);")
+    alone = _runner(backend, database)  # the lone pending file: the spec's apply_migration.py, no transaction
+    assert alone.returncode == 0, alone.stderr
+    assert _versions(database) == ["001", "002"]
+
+
+def test_a_lone_script_run_that_does_not_record_the_version_is_caught(tmp_path: Path, database: str) -> None:
+    silent = AUTOCOMMIT_ONE.replace('db.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))', "")
+    backend = _backend(tmp_path, {"001_index.sql": "VACUUM;"}, silent)
     done = _runner(backend, database)
     assert done.returncode == 1 and "is not in schema_migrations" in done.stderr
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from config import envvars
-from config.envvars import Target
+from config.envvars import ALERTS_SUFFIX, SCAN_SUFFIX, Target
 from workflows import pins
 from workflows.render import ci_names
 
@@ -68,6 +68,7 @@ def test_only_the_alerting_and_commenting_jobs_may_write(workflows: dict[str, di
         ("infra-preview.yml", "preview-staging"),
         ("infra-drift.yml", "drift-staging"),
         ("infra-drift.yml", "drift-production"),
+        ("infra-schema.yml", "railway-schema-staging"),  # the one Railway schema-drift issue (docs/preflight.md)
         ("previews.yml", "preview"),  # the pull request's preview comment (docs/previews.md)
     }
 
@@ -139,14 +140,24 @@ def test_app_workflows_use_the_names_of_the_envvars_table(workflows: dict[str, d
     everything: set[str] = set()
     for file, target in targets.items():
         document = workflows[f"staging/maya/.github/workflows/{file}"]
-        used = {(m.group("kind"), m.group("name")) for m in CONTEXT_REF.finditer(repr(document))}
-        table = {v.name: v.secret for v in envvars.TABLE if target in v.targets}
-        alerts = {v.name: v.secret for v in envvars.TABLE if Target.CI_ALERTS in v.targets}  # the alert job's
-        allowed = {("secrets" if secret else "vars", name) for name, secret in {**table, **alerts}.items()}
-        assert used <= allowed, file
-        assert set(ci_names(target)) == set(table)
-        everything |= {name for _, name in used}
-    ci = {v.name for v in envvars.TABLE if {Target.CI_FRONTEND, Target.CI_BACKEND} & v.targets}
+        for job_id, job in document["jobs"].items():
+            # each job reads only the table's variables of the environment it declares: the deploy environment,
+            # <environment>-alerts (the mail), or <environment>-scan (the scanners: never beside a deploy secret)
+            environment = str((job.get("environment") or {}).get("name", ""))
+            job_target = (
+                Target.CI_ALERTS
+                if environment.endswith(ALERTS_SUFFIX)
+                else Target.CI_SCAN
+                if environment.endswith(SCAN_SUFFIX)
+                else target
+            )
+            used = {(m.group("kind"), m.group("name")) for m in CONTEXT_REF.finditer(repr(job))}
+            table = {v.name: v.secret for v in envvars.TABLE if job_target in v.targets}
+            allowed = {("secrets" if secret else "vars", name) for name, secret in table.items()}
+            assert used <= allowed, f"{file}: job {job_id} ({environment or 'no environment'})"
+            everything |= {name for _, name in used}
+        assert set(ci_names(target)) == {v.name for v in envvars.TABLE if target in v.targets}
+    ci = {v.name for v in envvars.TABLE if {Target.CI_FRONTEND, Target.CI_BACKEND, Target.CI_SCAN} & v.targets}
     assert ci <= everything, f"CI variables of the table that no workflow reads: {ci - everything}"
 
 

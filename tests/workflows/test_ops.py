@@ -41,6 +41,7 @@ def test_render_workflows_infra(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / ".github" / "workflows").iterdir()) == [
         "infra-drift.yml",
         "infra-preview.yml",
+        "infra-schema.yml",
         "infra-up.yml",
     ]
 

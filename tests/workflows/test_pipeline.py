@@ -12,7 +12,7 @@ import pytest
 
 from config import load_from_stack_file
 from tests.workflows.conftest import load_workflow
-from workflows import render_app_workflows
+from workflows import render_app_workflows, tools
 from workflows.pipeline import Route, all_routes, check_required
 
 ZERO = "0" * 40
@@ -169,15 +169,22 @@ def test_split_repositories_get_their_own_files_without_path_filters() -> None:
         }
     )
     files = render_app_workflows(split)
+    locks = [f".github/ci-tools/{name}" for name in tools.FILES]  # every repository installs its tools locked
     assert {repo: sorted(paths) for repo, paths in files.items()} == {
-        "maya-backend": [
-            ".github/workflows/backend.yml",
-            ".github/workflows/monitor.yml",
-            ".github/workflows/previews.yml",  # previews fork the backend's environment (docs/previews.md)
-            "apply_migrations.py",
-        ],
-        "omega-frontend": [".github/workflows/frontend.yml"],
+        "maya-backend": sorted(
+            [
+                *locks,
+                ".github/workflows/backend.yml",
+                ".github/workflows/monitor.yml",
+                ".github/workflows/previews.yml",  # previews fork the backend's environment (docs/previews.md)
+                "apply_migrations.py",
+            ]
+        ),
+        "omega-frontend": sorted([*locks, ".github/workflows/frontend.yml"]),
     }
+    back = files["maya-backend"][".github/workflows/backend.yml"]
+    # the backend's E2E job tests the staging site with the suite of the frontend's repository
+    assert "repository: mayassistant/omega-frontend" in back and "ref: develop" in back
     front = files["omega-frontend"][".github/workflows/frontend.yml"]
     assert "paths=()" in front and "working-directory: omega-frontend" not in front
     assert "Stack-specific: github.frontendRepository/backendRepository differs" in front
@@ -203,19 +210,23 @@ def test_two_stacks_on_one_branch_are_refused() -> None:
         all_routes([staging, same])
 
 
-def _with_checkly(stack: str) -> Any:
-    cfg = load_from_stack_file(stack)
+def _checkly(cfg: Any) -> Any:
     assert cfg.monitoring is not None
     return cfg.model_copy(update={"monitoring": cfg.monitoring.model_copy(update={"provider": "checkly"})})
 
 
-def test_monitor_workflow_only_for_environments_checkly_does_not_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+def _with_checkly(stack: str) -> Any:
+    return _checkly(load_from_stack_file(stack))
+
+
+def test_monitor_workflow_only_for_environments_checkly_does_not_watch() -> None:
     files = render_app_workflows(_with_checkly("production"))["maya"]
     matrix = load_workflow(files[".github/workflows/monitor.yml"])["jobs"]["health"]["strategy"]["matrix"]["include"]
     assert [row["environment"] for row in matrix] == ["staging"]  # production: Checkly alone, no double alerts
 
-    monkeypatch.setattr("workflows.pipeline.load_from_stack_file", _with_checkly)
-    everywhere = render_app_workflows(_with_checkly("production"))["maya"]
+    production = _with_checkly("production")  # and its peer, staging, watched by Checkly too
+    everywhere = render_app_workflows(production.model_copy(update={"peers": tuple(map(_checkly, production.peers))}))
+    everywhere = everywhere["maya"]
     assert ".github/workflows/monitor.yml" not in everywhere
     assert {".github/workflows/frontend.yml", ".github/workflows/backend.yml"} <= set(everywhere)
 

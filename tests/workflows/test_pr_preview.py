@@ -4,6 +4,7 @@ close → everything removed; the cap; every Railway create exactly once."""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 from typing import Any
 
@@ -29,10 +30,19 @@ def test_documents_validate_against_railways_schema(document: str) -> None:
     assert graphql.validate(schema(), graphql.parse(document)) == []
 
 
-def _up(w: World, pr: int, sha: str, branch: str = "feat/x", shape: list[str] | None = None) -> int:
+def _up(
+    w: World,
+    pr: int,
+    sha: str,
+    branch: str = "feat/x",
+    shape: list[str] | None = None,
+    queue: float = 0,
+    clients: pp.Clients | None = None,
+) -> int:
     w.open_pull_request(pr)  # opened (or pushed to): the workflow runs on a pull request that exists
     argv = [*(SHAPE if shape is None else shape), "up", "--pr", str(pr), "--branch", branch, "--sha", sha]
-    return pp.main([*argv, "--poll", "0", "--timeout", "5"], w.env(), w.clients())
+    argv += ["--poll", "0", "--timeout", "5", "--queue", str(queue)]
+    return pp.main(argv, w.env(), clients or w.clients())
 
 
 def _down(w: World, pr: int, branch: str = "feat/x") -> int:
@@ -138,7 +148,9 @@ def test_the_cap_is_enforced_and_said_in_the_comment() -> None:
         assert _up(w, 1, SHA1, "one") == 0
         assert _up(w, 2, SHA1, "two") == 0
         w.railway.reset_counters()
-        assert _up(w, 3, SHA1, "three") == 0  # not a failure of the PR: the comment explains
+        # no slot after waiting in line: the preview job fails, so the required preview-e2e check cannot pass
+        # on a pull request nothing was tested for; the comment explains
+        assert _up(w, 3, SHA1, "three") == 1
         assert sorted(w.environments()) == ["pr-1", "pr-2"]
         assert w.railway.count(mutations_only=True) == 0
         [comment] = _comments(w, 3)
@@ -146,6 +158,22 @@ def test_the_cap_is_enforced_and_said_in_the_comment() -> None:
         assert _down(w, 1, "one") == 0
         assert _up(w, 3, SHA1, "three") == 0
         assert sorted(w.environments()) == ["pr-2", "pr-3"]
+
+
+def test_at_the_cap_a_pull_request_waits_in_line_for_a_slot() -> None:
+    with world() as w:
+        assert _up(w, 1, SHA1, "one") == 0
+        assert _up(w, 2, SHA1, "two") == 0
+        waits: list[float] = []
+
+        def meanwhile(seconds: float) -> None:  # while #3 waits, #1 is closed: its slot frees
+            waits.append(seconds)
+            if len(waits) == 1:
+                assert _down(w, 1, "one") == 0
+
+        clients = dataclasses.replace(w.clients(), sleep=meanwhile)
+        assert _up(w, 3, SHA1, "three", queue=600, clients=clients) == 0
+        assert sorted(w.environments()) == ["pr-2", "pr-3"] and len(waits) >= 1
 
 
 def test_a_run_that_races_past_the_cap_removes_what_it_created() -> None:

@@ -110,7 +110,7 @@ def test_waiting_is_bounded(vercel: FakeVercel) -> None:
 def test_no_branch_variable_means_no_preview_backend_to_test(vercel: FakeVercel) -> None:
     project = vercel.add_project("maya-frontend-staging")  # the cap was reached: the branch was never wired
     vercel.add_deployment(project, target="preview", sha=SHA, state="READY", promote=False)
-    with pytest.raises(pd.NoPreview, match="has no preview backend"):
+    with pytest.raises(pd.Failed, match="has no preview backend"):
         pd.find(_client(vercel, project), SHA, BRANCH, timeout=60, poll=0)
 
 
@@ -131,7 +131,7 @@ def test_throttling_is_retried_and_a_refused_token_is_one_clear_error(vercel: Fa
     [
         ({"HEAD_REPOSITORY": "someone/maya", "PREVIEW_JOB": "skipped"}, pd.NoPreview, "fork"),
         ({"PREVIEW_JOB": "skipped"}, pd.NoPreview, "botPullRequests"),
-        ({"VERCEL_TOKEN": ""}, pd.NoPreview, "previewsVercelToken"),
+        ({"VERCEL_TOKEN": ""}, pd.Failed, "pulumi config set --secret maya-infra:previewsVercelToken"),
         ({"PREVIEW_JOB": "cancelled"}, pd.Failed, "the preview job ended cancelled"),
         ({"VERCEL_AUTOMATION_BYPASS_SECRET": ""}, pd.Failed, "pulumi up --stack staging"),
     ],

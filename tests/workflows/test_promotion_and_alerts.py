@@ -13,16 +13,36 @@ def _doc(workflows: dict[str, dict[str, Any]], file: str, stack: str = "producti
     return workflows[f"{stack}/maya/.github/workflows/{file}"]
 
 
+GATED = {"frontend.yml": ["deploy", "promote", "e2e"], "backend.yml": ["deploy", "e2e"]}
+
+
 @pytest.mark.parametrize("file", FILES)
 def test_every_deploy_waits_for_the_staging_gate(workflows: dict[str, dict[str, Any]], file: str) -> None:
     jobs = _doc(workflows, file)["jobs"]
     gate = jobs["staging-gate"]
     assert "staging-gate" in jobs["deploy"]["needs"]
     assert gate["if"] == jobs["deploy"]["if"]  # runs whenever a deploy would, and passes at once for staging
-    [check] = [s for s in gate["steps"] if s["name"] == "Require this code to have passed on staging"]
+    [check] = [s for s in gate["steps"] if s["name"].startswith("Require this code to have been deployed")]
     assert "--production production --staging staging" in check["run"]
     assert f"--check {file.replace('.yml', '-ci')}" in check["run"]
-    assert gate["permissions"] == {"contents": "read", "deployments": "read", "checks": "read"}
+    assert f"--workflow .github/workflows/{file}" in check["run"] and "--staging-branch develop" in check["run"]
+    assert check["run"].split("--path ")[1].split()[0] == ("omega-frontend" if file == "frontend.yml" else "backend")
+    required = [part.split()[0] for part in check["run"].split("--require-job ")[1:]]
+    assert required == GATED[file]
+    for name in required:  # the jobs API reports display names: each required job is named like its id
+        assert jobs[name]["name"] == name
+    assert set(gate["permissions"]) == {"contents", "actions"}
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_every_deploy_job_refuses_stale_code_first(workflows: dict[str, dict[str, Any]], file: str) -> None:
+    jobs = _doc(workflows, file)["jobs"]
+    deploying = [j for j in jobs if j in ("deploy", "promote")]
+    for job_id in deploying:
+        steps = jobs[job_id]["steps"]
+        assert steps[0]["name"].startswith("Write branch_head.py")
+        assert steps[1]["name"] == "Refuse stale code (this run's commit must be the branch head)"
+        assert steps[1]["env"]["SHA"] == "${{ github.sha }}" and steps[1]["env"]["BRANCH"] == "${{ github.ref_name }}"
 
 
 def test_e2e_runs_against_the_new_staging_deployment_with_cached_browsers(
@@ -40,6 +60,65 @@ def test_e2e_runs_against_the_new_staging_deployment_with_cached_browsers(
     assert steps["Install Chromium and its system libraries"]["run"].endswith("playwright install --with-deps chromium")
     assert steps["E2E tests"]["env"]["PLAYWRIGHT_BASE_URL"] == "${{ needs.deploy.outputs.url }}"
     assert "e2e" in jobs["frontend-ci"]["needs"]  # a failed E2E run fails the check the gate requires
+
+
+def test_e2e_runs_after_a_backend_deploy_to_staging_against_the_staging_site(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    jobs = _doc(workflows, "backend.yml")["jobs"]
+    e2e = jobs["e2e"]
+    assert e2e["needs"] == ["changes", "deploy"]
+    assert e2e["if"] == "needs.deploy.result == 'success' && (needs.changes.outputs.environment == 'staging')"
+    steps = {s["name"]: s for s in e2e["steps"]}
+    assert steps["E2E tests"]["env"]["PLAYWRIGHT_BASE_URL"] == "https://staging.mayassistant.com"
+    assert e2e["defaults"]["run"]["working-directory"] == "omega-frontend"  # the suite of the monorepo
+    assert "e2e" in jobs["backend-ci"]["needs"] and "secrets." not in repr(e2e)
+
+
+def test_the_frontend_is_promoted_only_after_its_checks_and_rolled_back_on_a_failed_live_check(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    jobs = _doc(workflows, "frontend.yml")["jobs"]
+    deploy, promote = jobs["deploy"], jobs["promote"]
+    names = [s["name"] for s in deploy["steps"]]
+    runs = {s["name"]: str(s.get("run", "")) for s in deploy["steps"]}
+    deployed = runs["Deploy to Vercel without moving the production domains"]
+    assert "vercel deploy --prebuilt --prod --skip-domain" in deployed
+    smoke = names.index("Smoke tests of the new deployment (its own URL; the backend health)")
+    promoted = names.index("Promote the verified deployment (the production domains move now)")
+    assert (
+        names.index("Verify deployment")
+        < smoke
+        < promoted
+        < names.index("Health checks of the live site after the promotion")
+        < names.index("Roll back: promote what production served before (the live site failed its checks)")
+    )
+    by_name = {s["name"]: s for s in deploy["steps"]}
+    assert by_name["Promote the verified deployment (the production domains move now)"]["if"] == (
+        "needs.changes.outputs.environment == 'production'"
+    )  # staging promotes in its own job, after E2E
+    assert promote["needs"] == ["changes", "deploy", "e2e"]
+    assert "needs.e2e.result == 'success'" in promote["if"] and "'staging'" in promote["if"]
+    everything = repr(jobs)
+    assert "--token" not in everything  # the CLI reads VERCEL_TOKEN from the environment
+    assert "vercel deploy --prebuilt --prod\n" not in everything and "--prod --token" not in everything
+    alert = jobs["alert"]["steps"][0]["env"]["BODY"]
+    assert "Promotion: ${{ needs.promote.outputs.promotion || needs.deploy.outputs.promotion ||" in alert
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_scanners_run_in_jobs_that_hold_no_deploy_secret(workflows: dict[str, dict[str, Any]], file: str) -> None:
+    jobs = _doc(workflows, file)["jobs"]
+    scan = jobs["scan"]
+    assert scan["environment"] == {"name": "${{ needs.changes.outputs.environment }}-scan"}
+    assert "scan" in jobs["deploy"]["needs"]
+    text = repr(scan)
+    assert ("SNYK_TOKEN" if file == "frontend.yml" else "SAFETY_API_KEY") in text
+    for deploy_secret in ("VERCEL_TOKEN", "RAILWAY_TOKEN", "RAILWAY_BACKUP_TOKEN"):
+        assert deploy_secret not in text
+    for job_id in ("deploy", "promote"):
+        runs = "\n".join(str(step.get("run", "")) for step in jobs.get(job_id, {}).get("steps", []))
+        assert "snyk test" not in runs and "safety" not in runs
 
 
 @pytest.mark.parametrize("file", FILES)

@@ -1,9 +1,18 @@
-"""Apply each pending migration in order, the way DEPLOYMENT_PIPELINE.md runs one (``apply_migration.py <file>``).
+"""Apply the pending migrations in order, **all in one transaction**: a failure leaves the schema as it was.
 
 maya-infra commits this file next to the backend's ``apply_migration.py`` and makes it Railway's
 pre-deploy command, so every deployment applies what is pending before it starts (a failure stops the
 deploy: Railway does not start a deployment whose pre-deploy command fails). The build job of the
 backend pipeline runs it against an empty database and then ``--check`` (nothing may be left pending).
+
+Why one transaction: applied one by one, a failure in file k left files 1..k-1 applied under the code that
+was still running — and a rollback reverts code, never the schema. So the whole pending batch runs in ONE
+transaction (each file's SQL, then its row in ``schema_migrations``), committed only when every file
+succeeded; on any error PostgreSQL rolls all of it back. Where PostgreSQL does not allow it — a file with
+``CREATE INDEX CONCURRENTLY``, ``VACUUM``, ``ALTER TYPE … ADD VALUE``, ``CREATE/DROP DATABASE``, ``ALTER
+SYSTEM``, or its own ``BEGIN``/``COMMIT`` — that file must be the only pending one (deploy it on its own,
+after the others): it then runs through the spec's ``apply_migration.py <file>``; mixed into a batch it is
+refused before anything runs (docs/gates.md, "Migrations").
 
 The contract it relies on (the spec's "Database Migrations"):
 
@@ -17,6 +26,8 @@ What is pending is read from ``schema_migrations`` (no table yet: nothing applie
 script that exits 0 without recording would apply the file again on the next deploy.
 
 Usage: ``python apply_migrations.py [--dir migrations] [--script apply_migration.py] [--check]``
+(``--script`` is the spec's one-file script, used only for a lone migration PostgreSQL cannot run in a
+transaction; ``schema_migrations(version text primary key, applied_at timestamptz)`` is created when missing.)
 Exit status: 0 nothing left pending; 1 a migration failed, was not recorded, or (``--check``) is pending;
 2 DATABASE_URL unset (a database that cannot be read is 1).
 Standard library, plus psycopg (3) or psycopg2 when installed, else psql.
@@ -34,6 +45,18 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 _MIGRATION = re.compile(r"^(?P<version>[0-9]+)_[A-Za-z0-9_-]+\.sql$")
+#: Statements PostgreSQL will not run inside a transaction block (or whose effect a later statement of the same
+#: transaction cannot use), and a file's own transaction control: such a file cannot join the batch.
+_NOT_IN_A_TRANSACTION = re.compile(
+    r"\b(?:CONCURRENTLY|VACUUM|ALTER\s+SYSTEM|(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE)|ADD\s+VALUE)\b"
+    r"|^\s*(?:BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+SCHEMA_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations "
+    "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+)
 _NO_TABLE = ("schema_migrations", "does not exist")
 
 
@@ -115,21 +138,108 @@ def _run(argv: Sequence[str]) -> int:
     return subprocess.run(argv, check=False).returncode
 
 
+def outside_transactions(directory: Path, todo: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """File name -> the statement that keeps it out of a transaction, for the pending files that have one."""
+    found = {}
+    for _version, name in todo:
+        match = _NOT_IN_A_TRANSACTION.search(_COMMENTS.sub(" ", (directory / name).read_text(encoding="utf-8")))
+        if match:
+            found[name] = " ".join(match.group(0).split()).upper()
+    return found
+
+
+Batch = Callable[[str, Sequence[tuple[str, str]]], None]
+
+
+def _batch_with_driver(url: str, files: Sequence[tuple[str, str]]) -> bool:
+    """Run (version, SQL) pairs and their schema_migrations rows in one transaction; False without a driver."""
+    for module_name in ("psycopg", "psycopg2"):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        connection = module.connect(url)
+        try:
+            with connection.cursor() as cursor:  # a driver's connection opens the transaction: nothing autocommits
+                cursor.execute(SCHEMA_TABLE)
+                for version, sql in files:
+                    cursor.execute(sql)
+                    cursor.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+            connection.commit()
+        except Exception:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+        return True
+    return False
+
+
+def _batch_with_psql(url: str, paths: Sequence[tuple[str, Path]]) -> None:
+    if shutil.which("psql") is None:
+        raise RunnerError("neither psycopg, psycopg2 nor psql is available to apply the migrations")
+    argv = ["psql", url, "--no-psqlrc", "--set=ON_ERROR_STOP=1", "--single-transaction", "--command", SCHEMA_TABLE]
+    for version, path in paths:
+        if not version.isdigit():  # the file name's number (``migrations`` checked it): nothing else is spliced in
+            raise RunnerError(f"{path.name}: version {version!r} is not a number")
+        record = f"INSERT INTO schema_migrations (version) VALUES ('{version}')"  # noqa: S608 - digits only
+        argv += ["--file", str(path), "--command", record]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip())
+
+
+def apply_batch(directory: Path, url: str, todo: Sequence[tuple[str, str]]) -> None:
+    """Every pending file and its version row in ONE transaction: all of it, or (on any error) none of it."""
+    files = [(version, (directory / name).read_text(encoding="utf-8")) for version, name in todo]
+    try:
+        if not _batch_with_driver(url, files):
+            _batch_with_psql(url, [(version, directory / name) for version, name in todo])
+    except RunnerError:
+        raise
+    except Exception as exc:  # the drivers' errors have no common base; the message says what failed
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        names = ", ".join(name for _v, name in todo)
+        raise RunnerError(
+            f"the batch ({names}) failed and was rolled back — the schema is as it was: {first}; fix the migration "
+            "and deploy again"
+        ) from None
+
+
 def apply_pending(
-    directory: Path, script: str, url: str, *, run: Runner = _run, read: Callable[[str], list[str]] = applied_versions
+    directory: Path,
+    script: str,
+    url: str,
+    *,
+    run: Runner = _run,
+    read: Callable[[str], list[str]] = applied_versions,
+    batch: Callable[[Path, str, Sequence[tuple[str, str]]], None] = apply_batch,
 ) -> list[str]:
-    """Apply every pending migration in order through ``script``; the names applied. Stops at the first failure."""
+    """Apply every pending migration in order, in one transaction; the names applied (see the module's doc)."""
     todo = pending(migrations(directory), read(url))
-    done: list[str] = []
-    for version, name in todo:
+    if not todo:
+        return []
+    alone = outside_transactions(directory, todo)
+    if alone and len(todo) > 1:
+        named = "; ".join(f"{name} ({what})" for name, what in alone.items())
+        raise RunnerError(
+            f"{named}: PostgreSQL cannot run this inside a transaction, so it cannot join the batch of "
+            f"{len(todo)} pending migrations; nothing was applied — deploy it on its own, after the others"
+        )
+    for _version, name in todo:
         print(f"applying {name}", flush=True)
+    if alone:  # the one pending file, outside any transaction: the spec's own script applies and records it
+        version, name = todo[0]
         code = run([sys.executable, script, name])
         if code != 0:
             raise RunnerError(f"{name} failed (exit {code}); the deploy stops here — fix it and deploy again")
         if _key(version) not in {_key(v) for v in read(url)}:
             raise RunnerError(f"{script} exited 0 but {name} (version {version}) is not in schema_migrations")
-        done.append(name)
-    return done
+        return [name]
+    batch(directory, url, todo)
+    if {_key(v) for v, _n in todo} - {_key(v) for v in read(url)}:
+        raise RunnerError("the batch was committed but schema_migrations does not list every version")
+    return [name for _v, name in todo]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{len(left)} migration(s) pending")
             return 1 if left else 0
         done = apply_pending(args.dir, args.script, url)
-        print(f"{len(done)} migration(s) applied; nothing pending")
+        print(f"{len(done)} migration(s) applied in one transaction; nothing pending")
         return 0
     except RunnerError as exc:
         print(f"::error::{exc}", file=sys.stderr)

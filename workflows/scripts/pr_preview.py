@@ -125,6 +125,7 @@ class Report:
     withheld: tuple[str, ...] = ()
     fresh: tuple[str, ...] = ()
     note: str = ""
+    capped: bool = False  # no slot under the cap, even after waiting in line
 
     def markdown(self) -> str:
         lines = [f"### Preview of this pull request (`{self.environment}`)", ""]
@@ -160,6 +161,7 @@ class Clients:
     github: GitHub | None
     check: Probe = probe
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
 
 def up(
@@ -173,15 +175,24 @@ def up(
     timeout: float,
     poll: float,
     health_attempts: int = 12,
+    queue: float = 0.0,
 ) -> Report:
-    """Create or refresh the PR's preview and deploy ``sha`` to it."""
+    """Create or refresh the PR's preview and deploy ``sha`` to it. At the cap it waits in line up to ``queue``
+    seconds for a slot (another pull request closing); still none: the report says so and ``up`` fails."""
     railway = clients.railway
     report = Report(
         pr, sha, target.name(pr), withheld=tuple(sorted(target.withhold)), fresh=tuple(sorted(target.fresh))
     )
     admission = admit(railway, target, pr)
+    deadline = clients.clock() + queue
+    while admission.preview is None and clients.clock() < deadline:
+        # the cap: wait in line (bounded) for a slot, never pass the required check with nothing tested
+        print(f"queued: {admission.reason}; looking again in {poll:.0f} s", flush=True)
+        clients.sleep(poll)
+        admission = admit(railway, target, pr)
     if admission.preview is None:
-        report.note = f"No preview environment: {admission.reason}."
+        report.note = f"No preview environment after waiting {queue:.0f} s in line: {admission.reason}."
+        report.capped = True
         return report
     preview = admission.preview
     shape = prepare(railway, target, preview, branch, sleep=clients.sleep)
@@ -299,6 +310,9 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--branch", default="")
     up_parser.add_argument("--sha", required=True)
     up_parser.add_argument("--timeout", type=float, default=900.0)
+    up_parser.add_argument(
+        "--queue", type=float, default=None, help="seconds to wait in line at the cap (default: --timeout)"
+    )
     up_parser.add_argument("--poll", type=float, default=10.0)
     commands.add_parser("list", help="print the live previews as JSON lines")
     return main_parser
@@ -334,7 +348,15 @@ def main(
         if args.command == "up":
             repository = env.get("GITHUB_REPOSITORY", "")
             report = up(
-                clients, target, args.pr, args.branch, args.sha, repository, timeout=args.timeout, poll=args.poll
+                clients,
+                target,
+                args.pr,
+                args.branch,
+                args.sha,
+                repository,
+                timeout=args.timeout,
+                poll=args.poll,
+                queue=args.timeout if args.queue is None else args.queue,
             )
         else:
             report = down(clients, target, args.pr, args.branch)
@@ -362,7 +384,8 @@ def _target(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
 def _publish(args: argparse.Namespace, env: Mapping[str, str], clients: Clients, report: Report) -> int:
     """The report as the PR comment, the log and the job summary; the exit code says whether ``up`` deployed.
 
-    A preview refused by the cap is a warning, not a failure: the pull request itself is fine.
+    A preview refused by the cap after its bounded wait fails ``up``: the required ``preview-e2e`` check must
+    not pass on a pull request nothing was tested for (the comment says why; re-run once a slot is free).
     """
     text = report.markdown()
     if clients.github is not None:
@@ -372,8 +395,8 @@ def _publish(args: argparse.Namespace, env: Mapping[str, str], clients: Clients,
     script_http.append(env, "GITHUB_STEP_SUMMARY", text)
     healthy = args.command == "down" or not report.backend_url or report.backend_status in LIVE
     if report.note and args.command == "up":
-        print(f"::warning::{report.note}")
-    return 0 if healthy else 1
+        print(f"::{'error' if report.capped else 'warning'}::{report.note}")
+    return 0 if healthy and not report.capped else 1
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ it. Standard library only. It answers one of three ways:
   Vercel project, waited for until Vercel has built it (READY). Newest, because on a pull request's first push
   the preview job starts one more build of the same commit once the branch variable exists (the Git build
   before it baked staging's API URL in);
-* nothing to test, exit 0 with one ``::notice::`` line: a pull request from a fork (GitHub gives its runs no
-  secrets, so it has no preview), a bot's pull request (no preview unless ``botPullRequests``), no previews
-  Vercel token (previews then have no frontend wiring), or no preview backend for the branch (the cap);
-* an error, exit 1 with one ``::error::`` line: the bypass secret missing from the environment, the build
-  failing, or no READY build within ``--timeout``.
+* nothing to test, exit 0 with one ``::notice::`` line — only where the check cannot test anything and is not
+  a same-repository pull request's: a pull request from a fork (GitHub gives its runs no secrets, so it has no
+  preview) and a bot's pull request (no preview unless ``botPullRequests``);
+* an error, exit 1 with one ``::error::`` line and its fix: no previews Vercel token in the environment, the
+  bypass secret missing, no preview backend for the branch (the preview job waits in line at the cap and fails
+  when no slot came; it never lets this check pass on nothing tested), the build failing, or no READY build
+  within ``--timeout``.
 
 Usage: python3 preview_deployment.py --sha SHA --branch BRANCH [--timeout SECONDS] [--poll SECONDS]
 Reads VERCEL_TOKEN, VERCEL_PROJECT_ID, VERCEL_ORG_ID, VERCEL_AUTOMATION_BYPASS_SECRET (only whether it is
@@ -121,9 +123,10 @@ def precondition(env: Mapping[str, str]) -> None:
     if job != "success":
         raise Failed(f"the preview job ended {job or 'without a result'}: there is no preview to test")
     if not env.get("VERCEL_TOKEN"):
-        raise NoPreview(
-            "no VERCEL_TOKEN in the preview environment (maya-infra:previewsVercelToken is not set): previews "
-            "have no frontend wiring, so there is no frontend preview of this pull request to test"
+        raise Failed(
+            "no VERCEL_TOKEN in the preview environment, so nothing can be tested and this required check cannot "
+            "pass: `pulumi config set --secret maya-infra:previewsVercelToken --stack staging` and `pulumi up "
+            "--stack staging` (or set frontend.previewDeployments: false, which stops requiring preview-e2e)"
         )
     if not env.get("VERCEL_AUTOMATION_BYPASS_SECRET"):
         raise Failed(
@@ -137,9 +140,9 @@ def find(
 ) -> str:
     """The URL of the newest READY preview of ``sha``; waits (bounded) while Vercel builds it."""
     if not vercel.has_backend(branch):
-        raise NoPreview(
-            f"branch {branch!r} has no preview backend ({API_URL_VARIABLE} is not set for it: the previews' cap "
-            "was reached, see the pull request's preview comment)"
+        raise Failed(
+            f"branch {branch!r} has no preview backend ({API_URL_VARIABLE} is not set for it): nothing to test; "
+            "see the pull request's preview comment, and re-run the previews workflow"
         )
     deadline = clock() + timeout
     state = "not created yet"

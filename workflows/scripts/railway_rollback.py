@@ -8,7 +8,9 @@ RAILWAY_ENVIRONMENT_ID, RAILWAY_SERVICE_ID (RAILWAY_API_URL overrides the endpoi
 
 Commands:
   deploy --commit SHA       deploy exactly this commit once (a re-run adopts the deployment it made) and wait
-                            for it; ``deployment_id`` goes to $GITHUB_OUTPUT as soon as it is known
+                            for it; ``deployment_id`` goes to $GITHUB_OUTPUT as soon as it is known. While
+                            another deployment of the service is in flight (``pulumi up``'s redeploy, a
+                            dashboard deploy), it waits, bounded by --timeout, then refuses
   verify --deployment ID    the live deployment is ID, and it went live through its pre-deploy (migration) gate
   rollback --current ID     roll back from deployment ID to the last deployment that was live and healthy
                             before it, and wait for it; without an ID it refuses rather than guess
@@ -22,6 +24,7 @@ Every command writes what it did to $GITHUB_STEP_SUMMARY when that variable is s
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sys
@@ -75,6 +78,8 @@ LIVE = frozenset({"SUCCESS", "SLEEPING"})  # serving (or ready to serve) traffic
 SERVED_BEFORE = frozenset({"SUCCESS", "SLEEPING", "REMOVED"})  # REMOVED: replaced by a newer deployment
 FAILED = frozenset({"FAILED", "CRASHED"})
 FINISHED = LIVE | FAILED | frozenset({"REMOVED", "REMOVING", "SKIPPED"})
+#: Building or starting: a deploy begun now would replace it half-way (Railway supersedes it), so it is waited for.
+IN_FLIGHT = frozenset({"QUEUED", "WAITING", "INITIALIZING", "BUILDING", "DEPLOYING"})
 RETRY_HTTP = frozenset({429, 500, 502, 503, 504})
 
 Deployment = Mapping[str, Any]
@@ -242,7 +247,9 @@ class Railway:
         timeout: float = 30.0,
         transport: Transport = _urlopen,
         sleep: Callable[[float], None] = time.sleep,
+        bearer: bool = False,
     ) -> None:
+        """``bearer``: an account or workspace token (``Authorization: Bearer``), not a project token."""
         if not token:
             raise RailwayError("RAILWAY_TOKEN is empty: the deploy job's environment must provide it")
         if not script_http.is_safe(url):
@@ -253,12 +260,13 @@ class Railway:
         self._timeout = timeout
         self._transport = transport
         self._sleep = sleep
+        self._auth = {"Authorization": f"Bearer {token}"} if bearer else {"Project-Access-Token": token}
 
     def execute(self, document: str, variables: Mapping[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
         """Send one document with bounded retries. A non-idempotent one (a rollback) is resent only when
         Railway surely did not process it (429, connection refused); otherwise :class:`AmbiguousError`."""
         payload = json.dumps({"query": document, "variables": dict(variables)}).encode()
-        headers = {"Content-Type": "application/json", "Project-Access-Token": self._token, "User-Agent": USER_AGENT}
+        headers = {"Content-Type": "application/json", **self._auth, "User-Agent": USER_AGENT}
         last_error = ""
         for attempt in range(1, self._attempts + 1):
             request = urllib.request.Request(self._url, data=payload, headers=headers, method="POST")  # noqa: S310
@@ -271,7 +279,7 @@ class Railway:
                     raise RailwayError(f"Railway API answered {last_error}") from None
                 maybe_done = error.code != 429
                 delay = _retry_after(error.headers.get("Retry-After") if error.headers else None, attempt)
-            except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
+            except (OSError, http.client.HTTPException, json.JSONDecodeError) as error:  # no answer, or half of one
                 last_error = type(error).__name__
                 maybe_done = not isinstance(getattr(error, "reason", None), ConnectionRefusedError)
                 delay = _retry_after(None, attempt)
@@ -348,6 +356,51 @@ def _list(client: Railway, target: Target) -> list[Deployment]:
     return client.deployments(target.project_id, target.environment_id, target.service_id)
 
 
+deployments_of = _list  # the name the sibling scripts use
+
+
+def live_deployment(deployments: Sequence[Deployment]) -> Deployment | None:
+    """The deployment serving now (the newest live one), or None."""
+    return next((d for d in newest_first(deployments) if d["status"] in LIVE), None)
+
+
+def in_flight(deployments: Sequence[Deployment]) -> list[Deployment]:
+    """Deployments still building or starting, newest first."""
+    return [d for d in newest_first(deployments) if d["status"] in IN_FLIGHT]
+
+
+def wait_until_quiet(
+    client: Railway,
+    target: Target,
+    *,
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[Deployment]:
+    """The service's deployments once none is in flight; waits (bounded), then refuses.
+
+    The deploy paths of the backend — CI's deploy job and ``pulumi up``'s redeploy (components/railway/
+    providers/deploy.py) — live in two systems that share no concurrency group. Railway serialises them
+    badly: a new deployment supersedes one in flight, so the first path would verify, health-check or roll
+    back something that was replaced under it. So each path waits while the service has a deployment in
+    flight before it starts its own, and refuses with one line after ``timeout``.
+    """
+    deadline = clock() + timeout
+    while True:
+        deployments = _list(client, target)
+        busy = in_flight(deployments)
+        if not busy:
+            return deployments
+        if clock() >= deadline:
+            raise RailwayError(
+                f"deployment {busy[0]['id']} of the service is still {busy[0]['status']} after {timeout:.0f} s "
+                "(another deploy: CI or `pulumi up`); nothing deployed — wait for it and run again"
+            )
+        print(f"waiting: deployment {busy[0]['id']} is {busy[0]['status']} (another deploy of this service)")
+        sleep(poll)
+
+
 def wait_for(
     client: Railway,
     target: Target,
@@ -379,13 +432,25 @@ def of_commit(deployments: Sequence[Deployment], commit: str) -> Deployment | No
     return None
 
 
-def _start_deploy(client: Railway, target: Target, commit: str) -> tuple[str, str]:
-    """(deployment id, how it was had): adopt this commit's deployment if a first run made one, else deploy once.
+def _start_deploy(
+    client: Railway,
+    target: Target,
+    commit: str,
+    *,
+    timeout: float = 900.0,
+    poll: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[str, str]:
+    """(deployment id, how it was had): adopt this commit's deployment if a first run made one, else wait while
+    another deployment is in flight (:func:`wait_until_quiet`) and deploy once.
 
     A request whose answer was lost may have landed: the list is read again, and only when it shows no
     deployment of the commit is the request sent a second (and last) time.
     """
     existing = of_commit(_list(client, target), commit)
+    if existing is not None:
+        return str(existing["id"]), f"adopted {existing['id']} ({existing['status']}): this commit's earlier deploy"
+    existing = of_commit(wait_until_quiet(client, target, timeout=timeout, poll=poll, sleep=sleep), commit)
     if existing is not None:
         return str(existing["id"]), f"adopted {existing['id']} ({existing['status']}): this commit's earlier deploy"
     last_error: RailwayError | None = None
@@ -440,7 +505,7 @@ def cmd_deploy(
 ) -> int:
     if not commit:
         raise RailwayError("--commit is empty: the workflow passes github.sha")
-    deployment_id, how = _start_deploy(client, target, commit)
+    deployment_id, how = _start_deploy(client, target, commit, timeout=timeout, poll=poll, sleep=sleep)
     print(f"deployment {deployment_id} of commit {commit}: {how}")
     _append(env, "GITHUB_OUTPUT", f"deployment_id={deployment_id}\n")
     deadline = time.monotonic() + timeout
@@ -456,6 +521,13 @@ def cmd_deploy(
     return 0
 
 
+def pre_deploy_of(deployment: Deployment) -> list[str]:
+    """The pre-deploy commands a deployment ran (its service manifest), as a list."""
+    manifest = _meta(deployment).get("serviceManifest") or {}
+    ran = (manifest.get("deploy") or {}).get("preDeployCommand") if isinstance(manifest, Mapping) else None
+    return [str(c) for c in ran] if isinstance(ran, list) else [str(ran)] if ran else []
+
+
 def cmd_verify(client: Railway, target: Target, env: Mapping[str, str], deployment_id: str, pre_deploy: str) -> int:
     """The deployment CI made is the one serving, and it passed the migration gate (Railway's pre-deploy)."""
     deployments = _list(client, target)
@@ -464,9 +536,7 @@ def cmd_verify(client: Railway, target: Target, env: Mapping[str, str], deployme
     if live is None or live["id"] != deployment_id:
         problems.append(f"the live deployment is {live['id'] if live else 'none'}, not {deployment_id}")
     mine = next((d for d in deployments if d["id"] == deployment_id), None)
-    manifest = _meta(mine or {}).get("serviceManifest") or {}
-    ran = (manifest.get("deploy") or {}).get("preDeployCommand") if isinstance(manifest, Mapping) else None
-    commands = ran if isinstance(ran, list) else [ran] if ran else []
+    commands = pre_deploy_of(mine or {"id": deployment_id})
     if pre_deploy and pre_deploy not in commands:
         problems.append(f"deployment {deployment_id} did not run the migration gate {pre_deploy!r} (ran {commands})")
     lines = [f"- live deployment: `{live['id'] if live else '(none)'}`", f"- pre-deploy (migrations): {commands}"]

@@ -14,6 +14,7 @@ from components.railway import errors
 from components.railway import operations as ops
 from components.railway.client import RailwayClient
 from components.railway.providers.base import (
+    IN_FLIGHT,
     REPOSITORY,
     TERMINAL_FAILURES,
     Field,
@@ -22,6 +23,10 @@ from components.railway.providers.base import (
     is_unknown,
     service_scope,
 )
+
+# The deploy path's decisions are CI's own (stdlib, inlined into the deploy job): one definition of "live",
+# "in flight", "verified" and "what to roll back to" for both deploy paths of the backend.
+from workflows.scripts import railway_rollback as rr
 
 _REVISION_TIME = re.compile(r"@(\d{16,20})")
 
@@ -219,10 +224,18 @@ def _created(deployment: Mapping[str, Any]) -> datetime:
 
 
 class DeploymentProvider(RailwayProvider):
-    """One deploy of a service instance per change of its settings or variables, waited for.
+    """One redeploy of a service instance per change of its settings or variables, checked like CI's deploy.
 
-    ``revision`` fingerprints what was written; when it changes, ``up`` deploys once and waits (bounded)
-    for SUCCESS. FAILED or CRASHED fails the update naming the deployment, so the next ``up`` retries.
+    ``revision`` fingerprints what was written; when it changes, ``up`` redeploys **the commit that is live**
+    (``serviceInstanceDeployV2`` with the active deployment's ``meta.commitHash``: a fresh build of that commit
+    with the new settings and variables) — never the branch's latest commit, which may be one the staging gate
+    refused. It is the backend's one deploy path, the same as CI's (workflows/scripts/railway_rollback.py, whose
+    decisions it uses): it waits while another deployment of the service is in flight (CI's concurrency group
+    cannot include a Pulumi run; this is its equivalent, and CI's deploy waits the same way), waits (bounded)
+    for its deployment, requires it to be the live one and to have gone live through the migration gate
+    (``pre_deploy``), and on any failure rolls back to the last deployment that was live and healthy, then fails
+    the update naming the deployment. A service that has never been deployed has no live commit: its first
+    deploy is Railway's build of the branch (the bootstrap; docs/gates.md), after which CI owns every commit.
     """
 
     kind = "Deployment"
@@ -233,8 +246,10 @@ class DeploymentProvider(RailwayProvider):
         Field("revision", secret=True),
         Field("timeout_seconds"),
         Field("poll_seconds"),
+        Field("pre_deploy"),
         Field("deployment_id", output=True),
         Field("status", output=True),
+        Field("commit", output=True),
     )
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -252,41 +267,117 @@ class DeploymentProvider(RailwayProvider):
             listing["status"] = {"in": statuses}
         return edges(self.client.execute(ops.DEPLOYMENTS, {"input": listing, "first": first})["deployments"])
 
+    def _quiet(self, inputs: Mapping[str, Any], timeout: float, poll: float) -> list[dict[str, Any]]:
+        """The service's deployments once none is in flight (CI's deploy, a dashboard deploy); bounded."""
+        deadline = time.monotonic() + timeout
+        while True:
+            recent = self._deployments(inputs, first=20)
+            busy = [d for d in recent if d["status"] in IN_FLIGHT]
+            if not busy:
+                return recent
+            if time.monotonic() >= deadline:
+                raise self._failed(
+                    str(busy[0]["id"]),
+                    f"still {busy[0]['status']} after {timeout:.0f} s (another deploy of the service)",
+                    inputs,
+                    "nothing was deployed by `pulumi up`; wait for that deploy and run `pulumi up` again",
+                )
+            time.sleep(poll)
+
     def _deploy(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Deploy this revision once. Natural key: a deployment made after the revision was written
-        (ours from an interrupted run, or CI's — it carries these settings and variables too); after a lost
-        answer, any deployment that was not there before. Either is adopted and waited for."""
+        """Redeploy the live commit once. Natural key: a deployment of that commit made after the revision was
+        written (ours from an interrupted run, or CI's — it carries these settings and variables too); after a
+        lost answer, any deployment of it that was not there before. Either is adopted and checked."""
+        timeout = float(inputs.get("timeout_seconds") or 900)
+        poll = float(inputs.get("poll_seconds") or 5)
         since = written_at(inputs.get("revision"))
+        commit = self._live_commit(inputs, self._deployments(inputs, first=20))
         before: set[str] | None = None
 
         def find() -> dict[str, Any] | None:
             nonlocal before
-            recent = self._deployments(inputs, first=5)
+            listed = self._deployments(inputs, first=5)
             if before is None:
-                before = {d["id"] for d in recent if since is None or _created(d) < since}
+                before = {d["id"] for d in listed if since is None or _created(d) < since}
             return next(
-                (d for d in recent if d["id"] not in before and d["status"] not in TERMINAL_FAILURES),
+                (
+                    d
+                    for d in listed
+                    if d["id"] not in before
+                    and d["status"] not in TERMINAL_FAILURES
+                    and (not commit or rr.commit_of(d) == commit)
+                ),
                 None,
             )
 
+        if find() is None:  # not made yet (by an interrupted run of ours, or CI): wait for quiet, look again
+            commit = self._live_commit(inputs, self._quiet(inputs, timeout, poll))
+        scope = {"serviceId": inputs["service_id"], "environmentId": inputs["environment_id"]}
+        # without a live commit: never deployed (the bootstrap, see the class docstring) or an image service
         outcome = self.create_exactly_once(
-            "of this revision",
+            f"of commit {commit[:12] or '(first deploy)'}",
             find=find,
             send=lambda: {
-                "id": self.client.execute(
-                    ops.SERVICE_INSTANCE_DEPLOY,
-                    {"serviceId": inputs["service_id"], "environmentId": inputs["environment_id"]},
+                "id": (
+                    self.client.execute(ops.SERVICE_INSTANCE_DEPLOY_COMMIT, {**scope, "commitSha": commit})
+                    if commit
+                    else self.client.execute(ops.SERVICE_INSTANCE_DEPLOY, scope)
                 )["serviceInstanceDeployV2"]
             },
         )
         deployment_id = str(outcome.value["id"])
-        status = self.wait(
-            deployment_id,
-            float(inputs.get("timeout_seconds") or 900),
-            float(inputs.get("poll_seconds") or 5),
-            inputs,
+        try:
+            status = self.wait(deployment_id, timeout, poll, inputs)
+            self._verify(inputs, deployment_id)
+        except errors.DeploymentFailedError as failure:
+            done = self._roll_back(inputs, deployment_id)
+            raise errors.DeploymentFailedError(failure.operation, f"{failure.detail}; {done}") from None
+        return {"deployment_id": deployment_id, "status": status, "commit": commit or None}
+
+    def _live_commit(self, inputs: Mapping[str, Any], recent: list[dict[str, Any]]) -> str:
+        """The commit the live deployment runs ("" when none is live, or the service deploys an image)."""
+        live = rr.live_deployment(recent)
+        commit = rr.commit_of(live) if live is not None else ""
+        if live is not None and not commit and (live.get("meta") or {}).get("repo"):
+            raise self._failed(
+                str(live["id"]),
+                "is live but names no commit",
+                inputs,
+                "deploy the service through CI once (a push, or a re-run of the deploy job), then `pulumi up`",
+            )
+        return commit
+
+    def _verify(self, inputs: Mapping[str, Any], deployment_id: str) -> None:
+        """CI's verification (railway_rollback.py verify): the live deployment is ours, and it went live through
+        the migration gate (Railway's pre-deploy command ``pre_deploy``)."""
+        recent = self._deployments(inputs, first=20)
+        live = rr.live_deployment(recent)
+        if live is None or live["id"] != deployment_id:
+            raise self._failed(
+                deployment_id, f"is not the live deployment ({live['id'] if live else 'none is'})", inputs, "see above"
+            )
+        wanted = inputs.get("pre_deploy")
+        if wanted and wanted not in rr.pre_deploy_of(live):
+            raise self._failed(deployment_id, f"did not run the migration gate {wanted!r}", inputs, "see above")
+
+    def _roll_back(self, inputs: Mapping[str, Any], deployment_id: str) -> str:
+        """CI's rollback (railway_rollback.plan_rollback): cancel it if it never went live, else roll back to the
+        last deployment that was live and healthy before it — exactly once. Returns what was done, in words."""
+        recent = self._deployments(inputs, first=20)
+        plan = rr.plan_rollback(recent, deployment_id)
+        if plan.action == "cancel":
+            self.client.execute(ops.DEPLOYMENT_CANCEL, {"id": deployment_id})
+            return f"{plan.reason}; cancelled it"
+        if plan.action != "rollback" or plan.target is None:
+            return plan.reason
+        target = str(plan.target["id"])
+        known = {d["id"] for d in recent}
+        self.create_exactly_once(
+            f"rollback to {target}",
+            find=lambda: next((d for d in self._deployments(inputs, first=5) if d["id"] not in known), None),
+            send=lambda: {"sent": self.client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target})["deploymentRollback"]},
         )
-        return {"deployment_id": deployment_id, "status": status}
+        return f"{plan.reason}: rolled back, the service runs {target}'s build again"
 
     def wait(self, deployment_id: str, timeout: float, poll: float, scope: Mapping[str, Any] | None = None) -> str:
         deadline = time.monotonic() + timeout
@@ -348,7 +439,7 @@ class DeploymentProvider(RailwayProvider):
         the service down. With none serving, the newest tells why (CRASHED, FAILED...: the next up deploys)."""
         active = self._deployments(state, first=1, statuses=["SUCCESS"])
         if active:
-            return {"deployment_id": active[0]["id"], "status": "SUCCESS"}
+            return {"deployment_id": active[0]["id"], "status": "SUCCESS", "commit": rr.commit_of(active[0]) or None}
         latest = self._deployments(state, first=1)
         if not latest:
             return None

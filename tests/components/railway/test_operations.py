@@ -116,6 +116,7 @@ def test_mutations_say_how_they_may_be_retried() -> None:
         "DeploymentTriggerCreate",
         "ProjectTokenCreate",
         "ServiceInstanceDeployV2",
+        "ServiceInstanceDeployCommit",  # the stack's redeploy of the live commit
         "DeploymentRollback",
         "TemplateDeployV2",
         "VolumeInstanceBackupCreate",

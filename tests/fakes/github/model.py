@@ -1,7 +1,9 @@
 """The fake GitHub's state: accounts, repositories with environments (reviewers, wait timer, branch
 policies, secrets, variables, a libsodium key pair each), rulesets, a small git object store (blobs,
-trees, commits and branches, with real git SHA-1s) for the files the program commits, and issues / pull
-requests with their comments (the preview workflow's one comment per pull request).
+nested trees, commits — merges too — and branches, with real git SHA-1s) for the files the program commits,
+issues / pull requests with their comments (the preview workflow's one comment per pull request), and
+GitHub Actions workflow runs with their jobs (event, branch, head commit, attempts), which the staging gate
+reads (workflows/scripts/staging_gate.py).
 """
 
 from __future__ import annotations
@@ -139,11 +141,53 @@ def git_sha(kind: str, payload: bytes) -> str:
     return hashlib.sha1(f"{kind} {len(payload)}\0".encode() + payload).hexdigest()  # noqa: S324 (git's hash)
 
 
+@dataclass(frozen=True)
+class TreeEntry:
+    """One entry of a git tree object: ``mode`` ``100644`` (a file) or ``040000`` (a folder)."""
+
+    mode: str
+    kind: str  # "blob" | "tree"
+    name: str
+    sha: str
+
+
+def build_trees(files: dict[str, str], store: dict[str, list[TreeEntry]]) -> str:
+    """The git tree objects of ``files`` (path -> blob sha), folder by folder, into ``store``; the root's sha.
+
+    Real git ids: a tree is ``<mode> <name>\\0<20-byte id>`` per entry, in git's order (a folder sorts as
+    ``name/``), so two commits whose folder holds the same files have the same folder sha, as on GitHub.
+    """
+    folders: dict[str, dict[str, str]] = {}
+    for path, blob in files.items():
+        head, _, name = path.rpartition("/")
+        folders.setdefault(head, {})[name] = blob
+        while head:  # every ancestor folder exists, even with no file of its own
+            parent = head.rpartition("/")[0]
+            folders.setdefault(parent, {})
+            head = parent
+    folders.setdefault("", {})
+
+    def tree(folder: str) -> str:
+        entries = [TreeEntry("100644", "blob", name, sha) for name, sha in folders[folder].items()]
+        prefix = f"{folder}/" if folder else ""
+        for sub in folders:
+            if sub and sub.rpartition("/")[0] == folder:
+                entries.append(TreeEntry("40000", "tree", sub[len(prefix) :], tree(sub)))
+        entries.sort(key=lambda e: e.name + ("/" if e.kind == "tree" else ""))
+        raw = b"".join(f"{e.mode} {e.name}\0".encode() + bytes.fromhex(e.sha) for e in entries)
+        sha = git_sha("tree", raw)
+        store[sha] = entries
+        return sha
+
+    return tree("")
+
+
 class Git:
-    """Blobs, flat trees and commits of one repository, and its branches (name -> commit sha)."""
+    """Blobs, nested trees and commits of one repository, and its branches (name -> commit sha)."""
 
     def __init__(self, branches: list[str]) -> None:
         self.blobs: dict[str, bytes] = {}
+        self.trees: dict[str, list[TreeEntry]] = {}
         self.commits: dict[str, Commit] = {}
         self.branches: dict[str, str] = {}
         person = {"name": "maya-dev", "email": "dev@mayassistant.com", "date": now()}
@@ -169,8 +213,11 @@ class Git:
         message: str,
         author: dict[str, str],
         committer: dict[str, str],
+        *,
+        also: str | None = None,
     ) -> str:
-        """A new commit on top of ``parent`` with ``tree``'s changes (None deletes a path); returns its sha."""
+        """A new commit on top of ``parent`` with ``tree``'s changes (None deletes a path); returns its sha.
+        ``also``: a second parent (a merge commit)."""
         files = dict(self.commits[parent].tree) if parent else {}
         for path, content in tree.items():
             if content is None:
@@ -179,10 +226,29 @@ class Git:
                 sha = git_sha("blob", content)
                 self.blobs[sha] = content
                 files[path] = sha
-        tree_sha = git_sha("tree", "".join(f"{p}\0{s}\n" for p, s in sorted(files.items())).encode())
-        text = f"tree {tree_sha}\nparent {parent or ''}\n{author}\n{committer}\n\n{message}\n{time.time_ns()}"
+        tree_sha = build_trees(files, self.trees)
+        parents = [p for p in (parent, also) if p]
+        text = f"tree {tree_sha}\nparent {' '.join(parents)}\n{author}\n{committer}\n\n{message}\n{time.time_ns()}"
         sha = git_sha("commit", text.encode())
-        self.commits[sha] = Commit(sha, files, tree_sha, [parent] if parent else [], message, author, committer)
+        self.commits[sha] = Commit(sha, files, tree_sha, parents, message, author, committer)
+        return sha
+
+    def merge(self, into: str, source: str, who: dict[str, str]) -> str:
+        """Merge branch ``source`` into branch ``into`` with a merge commit (no fast-forward) that takes
+        ``source``'s files: a new sha with ``source``'s tree, as a develop → main merge makes. Returns it."""
+        theirs = self.commits[self.branches[source]].tree
+        ours = self.commits[self.branches[into]].tree
+        changes: dict[str, bytes | None] = {p: None for p in ours if p not in theirs}
+        changes.update({p: self.blobs[b] for p, b in theirs.items() if ours.get(p) != b})
+        sha = self.commit(
+            self.branches[into],
+            changes,
+            f"Merge branch '{source}' into {into}",
+            who,
+            who,
+            also=self.branches[source],
+        )
+        self.branches[into] = sha
         return sha
 
     def commit_on(self, branch: str, changes: dict[str, bytes | None], message: str, who: dict[str, str]) -> str:
@@ -228,6 +294,40 @@ class IssueComment:
 
 
 @dataclass
+class WorkflowJob:
+    """One job of one attempt of a workflow run: ``name`` is the job's display name, as the API reports it."""
+
+    id: int
+    name: str
+    run_attempt: int
+    status: str  # queued | in_progress | completed | ...
+    conclusion: str | None  # success | failure | skipped | cancelled | ... (None until completed)
+    started_at: str
+    completed_at: str | None
+
+
+@dataclass
+class WorkflowRun:
+    """A run of one workflow file (``path``) for one event on one branch, at ``head_sha``; ``jobs`` holds
+    every attempt's jobs (a re-run adds an attempt, and the run shows the latest one)."""
+
+    id: int
+    name: str
+    path: str  # .github/workflows/<file>
+    workflow_id: int
+    event: str  # push | pull_request | workflow_dispatch | schedule
+    head_branch: str
+    head_sha: str
+    run_number: int
+    created_at: str
+    run_attempt: int = 1
+    status: str = "completed"
+    conclusion: str | None = "success"
+    updated_at: str = ""
+    jobs: list[WorkflowJob] = field(default_factory=list)
+
+
+@dataclass
 class Repository:
     id: int
     owner: str
@@ -240,6 +340,8 @@ class Repository:
     keys: KeyPair = field(default_factory=KeyPair)
     issues: dict[int, Issue] = field(default_factory=dict)  # number -> issue or pull request
     comments: dict[int, IssueComment] = field(default_factory=dict)  # id -> comment, in creation order
+    runs: dict[int, WorkflowRun] = field(default_factory=dict)  # id -> workflow run, in creation order
+    workflow_ids: dict[str, int] = field(default_factory=dict)  # workflow file path -> its id
 
     @property
     def full_name(self) -> str:

@@ -9,7 +9,7 @@ paths; an operation must be described, with the same operationId, in both.
 
 Validation is done by openapi-core (parameters, request bodies, status codes, response bodies and their
 ``required`` properties). Exactly two things the provider does are not in the descriptions; they are
-listed in :data:`KNOWN_DEVIATIONS` and in the README ("The fake GitHub"), counted on each request, and
+listed in :data:`KNOWN_DEVIATIONS` and in docs/github.md ("Three listed deviations"), counted on each request, and
 never silently accepted beyond what is listed there.
 """
 
@@ -53,6 +53,8 @@ DESCRIPTION_FIXES = (
     "error answers described as oneOf [basic-error, repository-rule-violation-error] (409 of a contents "
     "write, among others) are judged as anyOf: every GitHub error body satisfies both schemas at once, so "
     "oneOf (exactly one) could never pass",
+    "a property described as nullable with an enum (a job's or a run's conclusion while it runs) accepts null: "
+    "GitHub answers null there, and OpenAPI 3.0 validators take the enum literally",
 )
 _AMBIGUOUS_ERRORS = {"#/components/schemas/basic-error", "#/components/schemas/repository-rule-violation-error"}
 #: path parameters that may hold slashes (a file path, a git ref, a branch name)
@@ -115,6 +117,7 @@ class Description:
         self.version = str(document.get("info", {}).get("version", "?"))
         document = {**document, "servers": [{"url": _HOST}]}
         _fix_ambiguous_errors(document)
+        _fix_nullable_enums(document)
         self.api = OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
         self.operations: dict[str, Operation] = {}
         self._by_method: dict[str, list[Operation]] = {}
@@ -171,6 +174,19 @@ def _fix_ambiguous_errors(document: dict[str, Any]) -> None:
                 refs = {alt.get("$ref") for alt in schema.get("oneOf", [])}
                 if refs and refs == _AMBIGUOUS_ERRORS:
                     schema["anyOf"] = schema.pop("oneOf")
+
+
+def _fix_nullable_enums(node: Any) -> None:
+    """DESCRIPTION_FIXES[1], in place: ``nullable: true`` + ``enum`` gets ``None`` among its values."""
+    if isinstance(node, dict):
+        enum = node.get("enum")
+        if node.get("nullable") is True and isinstance(enum, list) and None not in enum:
+            enum.append(None)
+        for value in node.values():
+            _fix_nullable_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fix_nullable_enums(value)
 
 
 @dataclass

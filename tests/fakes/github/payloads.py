@@ -442,6 +442,49 @@ class Payloads:
             "object": {"type": "commit", "sha": sha, "url": f"{self.api}/repos/{repo.full_name}/git/commits/{sha}"},
         }
 
+    def git_commit(self, repo: Repository, c: Commit) -> dict[str, Any]:
+        """git-commit (``GET /repos/{owner}/{repo}/git/commits/{sha}``)."""
+        url = f"{self.api}/repos/{repo.full_name}/git/commits/{c.sha}"
+        return {
+            "sha": c.sha,
+            "node_id": node_id("C_", int(c.sha[:12], 16)),
+            "url": url,
+            "html_url": f"{self.base}/{repo.full_name}/commit/{c.sha}",
+            "author": dict(c.author),
+            "committer": dict(c.committer),
+            "message": c.message,
+            "tree": {"sha": c.tree_sha, "url": f"{self.api}/repos/{repo.full_name}/git/trees/{c.tree_sha}"},
+            "parents": [
+                {
+                    "sha": p,
+                    "url": f"{self.api}/repos/{repo.full_name}/git/commits/{p}",
+                    "html_url": f"{self.base}/{repo.full_name}/commit/{p}",
+                }
+                for p in c.parents
+            ],
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+        }
+
+    def git_tree(
+        self, repo: Repository, sha: str, entries: list[tuple[str, Any]], blobs: dict[str, bytes]
+    ) -> dict[str, Any]:
+        """git-tree: (path, TreeEntry) pairs; a blob's entry carries its size."""
+        base = f"{self.api}/repos/{repo.full_name}/git"
+        tree = []
+        for path, entry in entries:
+            item: dict[str, Any] = {"path": path, "mode": entry.mode, "type": entry.kind, "sha": entry.sha}
+            if entry.kind == "blob":
+                item["size"] = len(blobs[entry.sha])
+            item["url"] = f"{base}/{'blobs' if entry.kind == 'blob' else 'trees'}/{entry.sha}"
+            tree.append(item)
+        return {"sha": sha, "url": f"{base}/trees/{sha}", "truncated": False, "tree": tree}
+
     # ------------------------------------------------------------------------------------------- comments
 
     def issue_comment(

@@ -28,7 +28,15 @@ class ReposMixin:
         return repo
 
     def _get_authenticated(self, c: Context) -> tuple[int, Any]:
+        if self.installation:  # an App installation token is no user
+            raise HttpError(403, "Resource not accessible by integration")
         return 200, self._payloads.full_user(self._account(self.login))
+
+    def _installation_repositories(self, c: Context) -> tuple[int, Any]:
+        if not self.installation:
+            raise HttpError(403, "You must authenticate with an installation access token")
+        repos = [self._payloads.repository(r, self._account(r.owner)) for r in self.repos.values()]
+        return 200, {"total_count": len(repos), "repositories": repos}
 
     def _get_user(self, c: Context) -> tuple[int, Any]:
         return 200, self._payloads.full_user(self._account(c.params["username"]))
@@ -42,7 +50,11 @@ class ReposMixin:
 
     def _get_repo(self, c: Context) -> tuple[int, Any]:
         repo = self._repo(c.params["owner"], c.params["repo"])
-        return 200, self._payloads.repository(repo, self._account(repo.owner))
+        payload = self._payloads.repository(repo, self._account(repo.owner))
+        if not self.installation:  # the user's role on the repository, as GitHub shows it to a user token
+            admin = bool(self.admin)
+            payload["permissions"] = {"admin": admin, "maintain": admin, "push": True, "triage": True, "pull": True}
+        return 200, payload
 
     def _commit_payload(self, repo: Repository, sha: str) -> dict[str, Any]:
         # GitHub links a commit to the account of its email; the fake links every commit to the token's user
@@ -146,3 +158,30 @@ class ReposMixin:
         page = int(c.query.get("page") or 1)
         commits = repo.git.history(branch, c.query.get("path"))[(page - 1) * per_page : page * per_page]
         return 200, [self._commit_payload(repo, x.sha) for x in commits]
+
+    # git objects: commits and trees (what the staging gate compares) -----------------------------------
+
+    def _get_git_commit(self, c: Context) -> tuple[int, Any]:
+        repo = self._repo(c.params["owner"], c.params["repo"])
+        commit = repo.git.commits.get(c.params["commit_sha"])
+        if commit is None:
+            raise HttpError(404, "Not Found")
+        return 200, self._payloads.git_commit(repo, commit)
+
+    def _get_git_tree(self, c: Context) -> tuple[int, Any]:
+        """One tree object; ``recursive`` lists every entry below it with its path (GitHub's form)."""
+        repo = self._repo(c.params["owner"], c.params["repo"])
+        sha = c.params["tree_sha"]
+        if sha not in repo.git.trees:
+            raise HttpError(404, "Not Found")
+        recursive = c.query.get("recursive") not in (None, "", "0", "false")
+        entries: list[tuple[str, Any]] = []
+
+        def walk(tree: str, prefix: str) -> None:
+            for entry in repo.git.trees[tree]:
+                entries.append((prefix + entry.name, entry))
+                if recursive and entry.kind == "tree":
+                    walk(entry.sha, f"{prefix}{entry.name}/")
+
+        walk(sha, "")
+        return 200, self._payloads.git_tree(repo, sha, entries, repo.git.blobs)

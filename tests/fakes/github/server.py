@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.fakes.base import AFTER, BEFORE, Answer, Incoming, LoopbackFake, answer_with_fault, take_fault
+from tests.fakes.github.actions import ActionsMixin
 from tests.fakes.github.comments import CommentsMixin
 from tests.fakes.github.common import Context, Handler, HttpError, WithHeaders
 from tests.fakes.github.environments import EnvironmentsMixin
@@ -108,7 +109,9 @@ class Fault:
     hits: int = 0  # requests it answered so far; it leaves ``FakeGitHub.faults`` when hits reach times
 
 
-class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, LoopbackFake[RecordedRequest]):
+class FakeGitHub(
+    ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, ActionsMixin, LoopbackFake[RecordedRequest]
+):
     """The fake GitHub API. ``orgs``/``users``/``teams`` are the accounts it knows (logins; teams as
     ``org/slug``), ``repos`` the existing repositories (``owner/name``) with ``branches`` on each.
 
@@ -151,6 +154,15 @@ class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, Lo
         self.repos: dict[str, Repository] = {}
         for full in repos:
             self.add_repository(full, branches)
+        #: The token, as GitHub sees it (``ops preflight``'s checks): ``scopes`` of a classic PAT, sent back in
+        #: X-OAuth-Scopes on every answer (None: a fine-grained or App token, which gets none); ``installation``:
+        #: an App installation token (``/user`` is refused, ``/installation/repositories`` lists the repos);
+        #: ``withheld``: fine-grained permissions it lacks ("contents", "secrets"): the operations that need them
+        #: answer 403 naming the permission in X-Accepted-GitHub-Permissions; ``admin``: the user's role.
+        self.scopes: tuple[str, ...] | None = None
+        self.installation = False
+        self.withheld: set[str] = set()
+        self.admin = True
         self.unhandled: list[RecordedRequest] = []
         self.leaks: list[str] = []
         self.faults: list[Fault] = []
@@ -303,6 +315,21 @@ class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, Lo
             git = self._seed_repository(repo, branch).git
             return git.commit_on(branch, {path: content.encode()}, f"add {path}", who)
 
+    def push(self, repo: str, branch: str, files: dict[str, str | None], message: str = "") -> str:
+        """Someone pushed a commit changing ``files`` (path -> content, None deletes) on ``branch``
+        (created off the default branch when missing); returns the commit's sha."""
+        who = {"name": "maya-dev", "email": "dev@mayassistant.com", "date": now()}
+        changes = {path: None if text is None else text.encode() for path, text in files.items()}
+        with self._lock:
+            git = self._seed_repository(repo, branch).git
+            return git.commit_on(branch, changes, message or f"change {', '.join(sorted(files))}", who)
+
+    def merge(self, repo: str, into: str, source: str) -> str:
+        """Someone merged branch ``source`` into ``into`` with a merge commit; returns its sha."""
+        who = {"name": "maya-dev", "email": "dev@mayassistant.com", "date": now()}
+        with self._lock:
+            return self._seed_repository(repo, into).git.merge(into, source, who)
+
     def inject(self, fault: Fault) -> Fault:
         with self._lock:
             self.faults.append(fault)
@@ -418,6 +445,8 @@ class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, Lo
         answer.headers["X-RateLimit-Limit"] = "5000"
         answer.headers["X-RateLimit-Remaining"] = "4999"
         answer.headers["X-RateLimit-Reset"] = str(int(time.time()) + 3600)
+        if self.scopes is not None:
+            answer.headers["X-OAuth-Scopes"] = ", ".join(self.scopes)
         answer.headers.update(extra_headers)
         return answer
 
@@ -512,6 +541,11 @@ class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, Lo
     ) -> tuple[int, Any, dict[str, str]]:
         """The operation's answer, checked against its description (a 501 when the fake's own is wrong)."""
         p = self._payloads
+        needed = _PERMISSION_OF.get(op.operation_id)
+        # a fine-grained actor lacking the permission: GitHub refuses and names what the route needs
+        if needed is not None and self.scopes is None and needed.split("=")[0] in self.withheld:
+            actor = "integration" if self.installation else "personal access token"
+            return 403, p.error(f"Resource not accessible by {actor}", 403), {"X-Accepted-GitHub-Permissions": needed}
         handler = self._handlers.get(op.operation_id)
         if handler is None:
             rec.problems.append(f"{op.operation_id} is described but the fake does not implement it")
@@ -605,7 +639,13 @@ class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, Lo
             "repos/create-or-update-file-contents": self._put_content,
             "repos/delete-file": self._delete_content,
             "repos/get-commit": self._get_commit,
+            "git/get-commit": self._get_git_commit,
+            "git/get-tree": self._get_git_tree,
+            "actions/list-workflow-runs-for-repo": self._list_runs,
+            "actions/list-workflow-runs": self._list_runs,
+            "actions/list-jobs-for-workflow-run": self._list_run_jobs,
             "repos/list-commits": self._list_commits,
+            "apps/list-repos-accessible-to-installation": self._installation_repositories,
             "issues/list-comments": self._list_comments,
             "issues/create-comment": self._create_comment,
             "issues/get-comment": self._get_comment,
@@ -613,6 +653,14 @@ class FakeGitHub(ReposMixin, EnvironmentsMixin, RulesetsMixin, CommentsMixin, Lo
             "issues/delete-comment": self._delete_comment,
         }
 
+
+#: The fine-grained permission GitHub asks of a few routes (X-Accepted-GitHub-Permissions), for ``withheld``.
+_PERMISSION_OF = {
+    "repos/get-content": "contents=read",
+    "actions/get-repo-public-key": "secrets=read",
+    "actions/get-environment-public-key": "secrets=read",
+    "repos/create-or-update-file-contents": "contents=write; workflows=write",
+}
 
 _REASONS = {
     500: "Internal Server Error",

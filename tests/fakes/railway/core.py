@@ -188,7 +188,22 @@ class CoreMixin:
             delay=fault.delay if fault is not None and fault.delay is not None else 1.0,
         )
         rec.http_status = None if resp.drop else resp.status
+        if not resp.drop:
+            resp.headers = {**self._rate_headers(), **resp.headers}
         return resp
+
+    def _rate_headers(self) -> dict[str, str]:
+        """Railway's X-RateLimit-* headers on every answer, while a request budget applies."""
+        if self.request_budget is None:
+            return {}
+        with self._lock:
+            used = len(self._budget_times)
+            reset = (self._budget_times[0] if self._budget_times else time.monotonic()) + self.budget_window_seconds
+        return {
+            "X-RateLimit-Limit": str(self.request_budget),
+            "X-RateLimit-Remaining": str(max(0, self.request_budget - used)),
+            "X-RateLimit-Reset": str(int(time.time() + max(0.0, reset - time.monotonic()))),
+        }
 
     def _fault_response(self, fault: Fault | None) -> _Response:
         """What the fault sends instead of Railway's answer (or a dropped connection)."""

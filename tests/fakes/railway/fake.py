@@ -67,6 +67,12 @@ class FakeRailway(
         #: Railway lets two services of a project share a name (which is how duplicates go unnoticed).
         self.unique_service_names = unique_service_names
         self.token = token
+        #: What the Bearer token is: "account" (``me`` answers) or "workspace" (``me`` is Not Authorized), and
+        #: the workspaces ``apiToken``/``me`` list (None: the fake's one workspace; [] : none at all).
+        self.token_kind = "account"
+        self.token_workspaces: list[dict[str, str]] | None = None
+        #: False: ``apiToken`` answers Not Authorized (an account token that may not introspect itself).
+        self.api_token_introspection = True
         self.workspace_id = workspace_id
         self.workspace_name = workspace_name
         self.deploy_polls_to_finish = deploy_polls_to_finish

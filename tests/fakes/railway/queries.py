@@ -28,17 +28,27 @@ class QueriesMixin:
 
     @_query("me")
     def _q_me(self, info: Any) -> dict[str, Any]:
+        if self.token_kind != "account":  # a workspace token "does not have the needed scope to read the user"
+            raise GraphQLError(NOT_AUTHORIZED)
         return {
             "id": "user-fake",
             "email": "fake@example.invalid",
             "name": "Fake User",
             "username": "fake",
-            "workspaces": [self._v_workspace()],
+            "workspaces": self._token_workspaces(),
         }
 
     @_query("apiToken")
     def _q_api_token(self, info: Any) -> dict[str, Any]:
-        return {"workspaces": [self._v_workspace()]}
+        if not self.api_token_introspection:
+            raise GraphQLError(NOT_AUTHORIZED)
+        return {"workspaces": self._token_workspaces()}
+
+    def _token_workspaces(self) -> list[dict[str, Any]]:
+        """The workspaces the Bearer token reaches: the fake's own unless a test set ``token_workspaces``."""
+        if self.token_workspaces is None:
+            return [self._v_workspace()]
+        return [dict(w) for w in self.token_workspaces]
 
     @_query("projectToken")
     def _q_project_token(self, info: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ change production.
   commit status of the same name from anyone with write access does not satisfy it.
 
 All are mandatory: the config model already guarantees each (config/trust.py, config/model.py), so a
-violation means the code and the guard drifted apart. Registered with the others in :mod:`policy.pack`.
+violation means the code and the guard drifted apart. Registered with the others in :mod:`policy.rules`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from typing import Any
 from config import envvars
 from config.model import GITHUB_ACTIONS_APP_ID, StackConfig
 from config.trust import confinement_problems
-from policy.rules import (
-    _MANDATORY_WHY,
+from policy.rules.model import (
     ALERTS_SUFFIX,
     GH_BRANCH_POLICY,
     GH_BRANCH_PROTECTION,
@@ -37,17 +36,16 @@ from policy.rules import (
     GH_ENVIRONMENT,
     GH_FILE,
     GH_RULESET,
-    MANDATORY,
     PREVIEW_ENVIRONMENT,
     RAILWAY_PROJECT,
+    SCAN_SUFFIX,
     UNKNOWN,
-    Policy,
     Resource,
     StackFacts,
-    _ruleset_covers,
     _text,
     is_handed_off,
 )
+from policy.rules.ownership import _ruleset_covers
 
 GITHUB_PROVIDER = "pulumi:providers:github"
 VERCEL_PROVIDER = "pulumi:providers:vercel"
@@ -127,7 +125,7 @@ def _project_scoped(cfg: StackConfig) -> bool:
 # ---- handed-off-half-is-the-other-stacks ---------------------------------------------------------------------------
 def _environments_of(cfg: StackConfig) -> set[str]:
     """The GitHub environments a stack's half consists of."""
-    names = {cfg.environment}
+    names = {cfg.environment, cfg.environment + SCAN_SUFFIX}  # the deploy jobs', the scanners'
     if cfg.monitoring is not None:
         names.add(cfg.environment + ALERTS_SUFFIX)
     if cfg.previews_active:
@@ -318,51 +316,3 @@ def required_checks_from_github_actions(r: Resource) -> Iterator[str]:
                     f"branch protection {r.name}: required check {context!r} does not name GitHub Actions: use a "
                     "ruleset (github.protection: ruleset)"
                 )
-
-
-POLICIES: tuple[Policy, ...] = (
-    Policy(
-        "github-written-by-production-only",
-        "Only production's stack declares GitHub resources and holds the GitHub token (docs/trust.md).",
-        MANDATORY,
-        "a GitHub token can change every environment of its repository: held by staging, it would reach "
-        "production's reviewers, secrets and workflows; " + _MANDATORY_WHY,
-        stack_check=github_written_by_production_only,
-    ),
-    Policy(
-        "stacks-in-separate-accounts",
-        "Staging and production name different Railway workspaces, and different Vercel teams unless staging's "
-        "Vercel token is project-scoped.",
-        MANDATORY,
-        "a Railway token reaches every project of its workspace and a team token every project of its team; "
-        + _MANDATORY_WHY,
-        stack_check=stacks_in_separate_accounts,
-    ),
-    Policy(
-        "handed-off-half-is-the-other-stacks",
-        "What production declares for another stack comes from that stack's hand-off, sits in its environments and "
-        "branch only, holds none of production's platform credentials and keeps its branch protected.",
-        MANDATORY,
-        "production writes every stack's GitHub settings, so a wiring mistake there would hand production's "
-        "credentials to staging's pipeline; " + _MANDATORY_WHY,
-        stack_check=handed_off_half_is_the_other_stacks,
-    ),
-    Policy(
-        "pull-request-secrets-wait-for-a-reviewer",
-        "A GitHub environment that holds secrets and admits every branch has required reviewers and prevents "
-        "self-review.",
-        MANDATORY,
-        "a pull request can edit its workflow, so only the environment's protection keeps its secrets from "
-        "unreviewed code; " + _MANDATORY_WHY,
-        stack_check=pull_request_secrets_wait_for_a_reviewer,
-    ),
-    Policy(
-        "required-checks-from-github-actions",
-        f"Every required status check names GitHub Actions (integration_id {GITHUB_ACTIONS_APP_ID}).",
-        MANDATORY,
-        "without the app, anyone with write access can post a passing commit status of the same name; "
-        + _MANDATORY_WHY,
-        resource_check=required_checks_from_github_actions,
-        types=(GH_RULESET, GH_BRANCH_PROTECTION, GH_BRANCH_PROTECTION_V3),
-    ),
-)
