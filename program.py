@@ -3,7 +3,9 @@ cross-platform values, and the stack's monitoring (Checkly, or the scheduled wor
 backups (docs/monitoring.md).
 
 The order follows the data: the backend's public URL feeds the frontend build; the Vercel project ids and
-the Railway project token feed the GitHub deploy jobs. What one component hands the others is the typed
+the Railway project token feed the GitHub deploy jobs. GitHub is written by production's program only (its
+token can change every environment of the repository; docs/trust.md): staging hands its GitHub values over
+as a secret output, and production declares them beside its own. What one component hands the others is the typed
 :class:`config.envvars.Wiring`; which variable goes where is decided by the table in :mod:`config.envvars`,
 not here. Each platform is one named step below; ``build`` only runs them in the order of the data.
 """
@@ -19,11 +21,11 @@ import pulumiverse_vercel as vercel
 
 from components.frontend_alerts import frontend_error_alert
 from components.github import GitHubPipeline, GitHubPipelineArgs
-from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
+from components.handoff import GitHubValues, HandedOffGitHub, HandedOffGitHubArgs, handoff_output, values_from
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.safety import DestroyGuard
 from components.vercel import VercelFrontend, VercelFrontendArgs
-from config import StackConfig, envvars
+from config import StackConfig, envvars, handoff, trust
 from config.alerts import alert_rules
 from config.envvars import Resolved, Target, Wiring
 from config.monitoring import MONITORING_CHECKLY
@@ -41,6 +43,8 @@ class _Stack:
     secret_names: dict[str, Any] = field(default_factory=dict)
     #: every component, for production's destroy guard
     declared: list[pulumi.Resource] = field(default_factory=list)
+    #: the other stacks whose GitHub half this stack declares, with what each handed over (production only)
+    handed: list[tuple[StackConfig, handoff.Handoff]] = field(default_factory=list)
 
 
 def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
@@ -52,8 +56,11 @@ def _secret_value(cfg: StackConfig, key: str) -> pulumi.Output[str]:
 
 def build(cfg: StackConfig) -> dict[str, Any]:
     """Declare everything of the stack and return the stack outputs."""
+    trust.require_confined(cfg.stack, all_configs(cfg))  # no token of one stack reaches the other (docs/trust.md)
     stack = _Stack(
-        cfg, exported={"stack": cfg.stack, "platforms": sorted(cfg.platforms), "frontend_url": cfg.frontend.url}
+        cfg,
+        exported={"stack": cfg.stack, "platforms": sorted(cfg.platforms), "frontend_url": cfg.frontend.url},
+        handed=_received_handoffs(cfg),  # before any resource: a failed program then has changed nothing
     )
     if "railway" in cfg.platforms:
         _railway(stack)
@@ -130,29 +137,74 @@ def _vercel(stack: _Stack) -> None:
     stack.secret_names["vercel"] = sorted(k for k, v in variables.items() if v.secret)
 
 
-def _github(stack: _Stack) -> None:
-    """Environments, their secrets and variables, the branch ruleset and the generated workflow files."""
-    cfg, gh = stack.cfg, stack.cfg.github
-    provider = github.Provider("github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url)
-    ci_values: dict[str, dict[str, Resolved]] = {repo: {} for repo in gh.repositories}
+def _github_values(cfg: StackConfig, wiring: Wiring) -> GitHubValues:
+    """The values of the stack's GitHub environments, from the variable table."""
+    gh = cfg.github
+    ci: dict[str, dict[str, Resolved]] = {repo: {} for repo in gh.repositories}
     for target, repo in ((Target.CI_FRONTEND, gh.frontend_repository), (Target.CI_BACKEND, gh.backend_repository)):
         # variables of platforms left out are not listed
-        ci_values[repo].update(envvars.resolved_for(cfg, target, stack.wiring))
-    # the alert mail of the pipelines and the monitor (<environment>-alerts)
-    alert_values = envvars.resolved_for(cfg, Target.CI_ALERTS, stack.wiring) if cfg.monitoring is not None else {}
-    # the scanners' tokens, in a job that holds no deploy secret (<environment>-scan)
-    scan_values = envvars.resolved_for(cfg, Target.CI_SCAN, stack.wiring)
+        ci[repo].update(envvars.resolved_for(cfg, target, wiring))
+    return GitHubValues(
+        ci,
+        # the alert mail of the pipelines and the monitor (<environment>-alerts)
+        envvars.resolved_for(cfg, Target.CI_ALERTS, wiring) if cfg.monitoring is not None else {},
+        # the previews' (docs/previews.md)
+        envvars.resolved_for(cfg, Target.CI_PREVIEW, wiring) if cfg.previews_active else {},
+        # the scanners' tokens, in a job that holds no deploy secret (<environment>-scan)
+        envvars.resolved_for(cfg, Target.CI_SCAN, wiring),
+    )
+
+
+def _received_handoffs(cfg: StackConfig) -> list[tuple[StackConfig, handoff.Handoff]]:
+    """What each other stack with GitHub handed production (config/handoff.py); one line when one is missing."""
+    if not cfg.is_production or "github" not in cfg.platforms:
+        return []
+    received = []
+    everyone = all_configs(cfg)
+    for other in everyone:
+        if other.stack == cfg.stack or "github" not in other.platforms:
+            continue
+        # its workflows are rendered from every stack's config, as its own program would: it gets its peers too
+        other = other.model_copy(update={"peers": tuple(c for c in everyone if c.stack != other.stack)})
+        try:
+            received.append((other, handoff.read(other)))
+        except handoff.HandoffError as exc:
+            raise pulumi.RunError(str(exc)) from None
+    return received
+
+
+def _alert_branches(cfg: StackConfig) -> tuple[str, ...]:
+    """The scheduled monitor runs on the default branch, production's: it may mail for every stack."""
+    return tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production")
+
+
+def _github(stack: _Stack) -> None:
+    """Environments, their secrets and variables, the branch ruleset and the generated workflow files.
+
+    Only production declares them, for every stack (docs/trust.md); another stack hands its values over.
+    """
+    cfg, gh = stack.cfg, stack.cfg.github
+    values = _github_values(cfg, stack.wiring)
+    stack.exported["previews"] = (
+        {"max_environments": cfg.previews.max_environments, "sleep_when_idle": cfg.previews.sleep_when_idle}
+        if cfg.previews_active
+        else "off"
+    )
+    if not cfg.is_production:
+        stack.exported[handoff.HANDOFF_OUTPUT] = handoff_output(cfg.stack, values)
+        stack.exported["github_declared_by"] = "production"
+        return
+    provider = github.Provider("github", owner=gh.owner, token=_secret_value(cfg, "githubToken"), base_url=gh.base_url)
     pipeline = GitHubPipeline(
         "pipeline",
         GitHubPipelineArgs(
             config=cfg,
-            ci_values=ci_values,
+            ci_values=values.ci,
             workflow_files=render_app_workflows(cfg),
             provider=provider,
-            alert_values=alert_values,
-            # the scheduled monitor runs on the default branch, production's: it may mail for every stack
-            alert_branches=tuple(r.branch for r in all_routes(all_configs(cfg)) if r.stack == "production"),
-            scan_values=scan_values,
+            alert_values=values.alerts,
+            alert_branches=_alert_branches(cfg),
+            scan_values=values.scan,
         ),
     )
     stack.declared.append(pipeline)
@@ -164,16 +216,23 @@ def _github(stack: _Stack) -> None:
         workflow_files=pipeline.workflow_paths,
     )
     stack.secret_names["github"] = pipeline.secret_names
-    if cfg.previews_active:  # the `preview` environment of the previews workflow (docs/previews.md)
-        preview_values = envvars.resolved_for(cfg, Target.CI_PREVIEW, stack.wiring)
-        preview = PreviewEnvironment("previews", PreviewEnvironmentArgs(cfg, preview_values, provider))
-        stack.declared.append(preview)
-        stack.secret_names["github_preview"] = preview.secret_names
-    stack.exported["previews"] = (
-        {"max_environments": cfg.previews.max_environments, "sleep_when_idle": cfg.previews.sleep_when_idle}
-        if cfg.previews_active
-        else "off"
-    )
+    handed: dict[str, Any] = {}
+    for other, received in stack.handed:
+        half = HandedOffGitHub(
+            other.stack,
+            HandedOffGitHubArgs(
+                config=other,
+                declared_by=cfg,
+                values=values_from(received),
+                workflow_files=render_app_workflows(other),
+                provider=provider,
+                alert_branches=_alert_branches(cfg),
+            ),
+        )
+        stack.declared.append(half)
+        handed[other.stack] = half.summary()
+    if handed:
+        stack.exported["handed_off"] = handed
 
 
 def _monitoring(stack: _Stack) -> None:

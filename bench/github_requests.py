@@ -1,13 +1,15 @@
 """GitHub requests per step of the GitHub half on the real engine, and the rehearsal's cost of GitHub.
 
-1. For each stack, on the real engine with the GitHub provider plugin scripts/provide-plugins.sh builds,
-   against the fake GitHub (tests/fakes/github/): requests (and writes) for create from nothing, a no-op
-   `up`, one secret changed, `refresh`, and `destroy`; with how many failed validation against GitHub's
-   OpenAPI description, and how many carried a listed, known deviation (openapi.KNOWN_DEVIATIONS).
+1. Production's stack — the only one that writes GitHub: it declares its own half and staging's, from the
+   hand-off of a staging stack run beside it (docs/trust.md) — on the real engine with the GitHub provider
+   plugin scripts/provide-plugins.sh builds, against the fake GitHub (tests/fakes/github/): requests (and
+   writes) for create from nothing, a no-op `up`, one secret changed, `refresh`, and `destroy`; with how many
+   failed validation against GitHub's OpenAPI description, and how many carried a listed, known deviation
+   (openapi.KNOWN_DEVIATIONS).
 2. The local rehearsal (scripts/rehearse.py, both stacks, preview + up + destroy), warm (engine, plugin
    and description cached), timed without GitHub and with it in the same run; prints the ratio.
 
-Usage: venv/bin/python bench/github_requests.py [--skip-rehearsal] [--stack staging|production]...
+Usage: venv/bin/python bench/github_requests.py [--skip-rehearsal]
 (scripts/rehearse.sh's environment: MAYA_ENGINE_BIN, MAYA_GITHUB_PLUGIN, MAYA_GITHUB_OPENAPI_DIR are
 looked up by the same scripts when unset.)
 """
@@ -24,7 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.engine.github_world import fake_github, github_overrides, github_plugin_dir, use_plugin
+from tests.engine.github_world import (
+    fake_github,
+    github_overrides,
+    github_plugin_dir,
+    hand_off,
+    staging_handing_off,
+    use_plugin,
+)
 from tests.engine.harness import engine_bin, make_stack
 from tests.fakes.github import FakeGitHub
 from tests.fakes.railway_api import FakeRailway
@@ -41,16 +50,23 @@ def _row(stack: str, step: str, fake: FakeGitHub, mark: int, seconds: float) -> 
     return f"{stack:<11} {step:<22} {len(requests):>8} {writes:>7} {failed:>17} {deviations:>10} {seconds:>8.1f}"
 
 
-def measure_steps(stack_name: str) -> list[str]:
+def measure_steps() -> list[str]:
     plugin = github_plugin_dir()
     rows = []
+    token = TEST_SECRETS["maya-infra:railwayToken"]
     with (
         tempfile.TemporaryDirectory(prefix="maya-bench-gh-") as root,
-        FakeRailway(token=TEST_SECRETS["maya-infra:railwayToken"], deploy_polls_to_finish=2) as railway,
-        fake_github([stack_name]) as gh,
+        FakeRailway(token=token, workspace_id="ws-production", deploy_polls_to_finish=2) as railway,
+        FakeRailway(token=token, workspace_id="ws-staging", deploy_polls_to_finish=2) as staging_railway,
+        fake_github(["staging", "production"]) as gh,
     ):
-        stack = make_stack(Path(root), stack_name, github_overrides(railway.url, gh.url), bin_dir=engine_bin())
+        staging = staging_handing_off(Path(root), staging_railway, gh.url)
+        overrides = github_overrides(railway.url, gh.url, railway.workspace_id)
+        stack = make_stack(Path(root), "production", overrides, bin_dir=engine_bin())
         use_plugin(stack, plugin)
+        received = hand_off(staging, stack)
+        if received.returncode != 0:
+            raise SystemExit(f"ops handoff failed: {received.stderr}")
 
         def one_secret_changed() -> object:
             stack.set_secret("maya-infra:snykToken", "bench-rotated")
@@ -61,12 +77,12 @@ def measure_steps(stack_name: str) -> list[str]:
             ("no-op up", stack.up),
             ("one secret changed", one_secret_changed),
             ("refresh", stack.refresh),
-            ("destroy", stack.destroy),
+            ("destroy", stack.destroy_deliberately),
         ]
         for label, run in steps:
             mark, start = gh.mark(), time.monotonic()
             run()
-            rows.append(_row(stack_name, label, gh, mark, time.monotonic() - start))
+            rows.append(_row("production", label, gh, mark, time.monotonic() - start))
         if gh.problems:
             rows.extend(f"  failed validation: {p}" for p in gh.problems)
     return rows
@@ -84,14 +100,12 @@ def time_rehearsal(without_github: bool) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack", action="append", choices=["staging", "production"])
     parser.add_argument("--skip-rehearsal", action="store_true", help="only the per-step request counts")
     args = parser.parse_args()
     header = ("stack", "step", "requests", "writes", "failed validation", "deviation", "seconds")
     print("{:<11} {:<22} {:>8} {:>7} {:>17} {:>10} {:>8}".format(*header))
-    for name in args.stack or ["staging", "production"]:
-        for row in measure_steps(name):
-            print(row, flush=True)
+    for row in measure_steps():
+        print(row, flush=True)
     if not args.skip_rehearsal:
         time_rehearsal(without_github=True)  # warm-up: bytecode, plugin and description caches, page cache
         without = time_rehearsal(without_github=True)

@@ -1,9 +1,11 @@
 """The GitHub side of one stack: its deployment environment, the deploy jobs' secrets and variables, the
 protection of its branch, and the workflow files it commits to that branch.
 
-A stack owns only objects of its own environment: the ``staging``/``production`` environment, the
+Each stack's objects are its own environment's: the ``staging``/``production`` environment, the
 environment-scoped secrets and variables (never repository-wide ones, which both stacks would share), the
-ruleset of its own branch, and the workflow files on its own branch. Nothing here is declared by both.
+ruleset of its own branch, and the workflow files on its own branch. Production's program declares them for
+every stack (the GitHub write token lives only there; docs/trust.md): its own as ``pipeline``, another stack's
+as ``<stack>-pipeline`` from the values that stack handed over (components/handoff.py). Nothing is declared twice.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from config import StackConfig
 
 # ALERTS_SUFFIX: the environment of the alert mail (workflows/mail.py says why); SCAN_SUFFIX: the scanners'
 from config.envvars import ALERTS_SUFFIX, METRICS_VARIABLES, SCAN_SUFFIX, Resolved
+from config.model import GITHUB_ACTIONS_APP_ID
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class GitHubPipelineArgs:
     alert_branches: tuple[str, ...] = ()
     #: NAME -> value of the token-holding scanners (SNYK_TOKEN, SAFETY_API_KEY), for ``<environment>-scan``
     scan_values: Mapping[str, Resolved] | None = None
+    #: The stack whose state holds these resources, when it is not ``config``'s (production declaring another
+    #: stack's half): its ``maya-infra:adopt`` block says which running objects are imported.
+    declared_by: StackConfig | None = None
 
 
 def declare_environment_values(
@@ -99,8 +105,9 @@ class GitHubPipeline(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
         self.secret_names, self.variable_names, self.workflow_paths = {}, {}, {}
+        owner = args.declared_by or cfg
         for repo in gh.repositories:
-            self._declare_repository(name, repo, args, child)
+            self._declare_repository(name, repo, args, owner, child)
 
         self.environment_names = [cfg.environment]
         if args.alert_values:
@@ -122,7 +129,7 @@ class GitHubPipeline(pulumi.ComponentResource):
         )
 
     def _declare_repository(
-        self, name: str, repo: str, args: GitHubPipelineArgs, child: pulumi.ResourceOptions
+        self, name: str, repo: str, args: GitHubPipelineArgs, owner: StackConfig, child: pulumi.ResourceOptions
     ) -> None:
         """Everything the stack owns in one repository: environment, its values, workflow files, branch rules.
 
@@ -130,20 +137,20 @@ class GitHubPipeline(pulumi.ComponentResource):
         before the ruleset guards the branch.
         """
         cfg = args.config
-        env_child = self._deployment_environment(name, repo, cfg, child)
+        env_child = self._deployment_environment(name, repo, cfg, owner, child)
         values = args.ci_values.get(repo, {})
-        declare_environment_values(f"{name}-{repo}", repo, cfg.environment, values, env_child, adopt_from=cfg)
+        declare_environment_values(f"{name}-{repo}", repo, cfg.environment, values, env_child, adopt_from=owner)
         self.secret_names[repo] = sorted(k for k, v in values.items() if v.secret)
         self.variable_names[repo] = sorted(k for k, v in values.items() if not v.secret)
 
         files: list[github.RepositoryFile] = []
         if cfg.github.commit_workflows:
             workflow_files = args.workflow_files.get(repo, {})
-            files = self._commit_workflow_files(name, repo, cfg, workflow_files, child)
+            files = self._commit_workflow_files(name, repo, cfg, owner, workflow_files, child)
             self.workflow_paths[repo] = sorted(workflow_files)
 
         self._protect_branch(
-            name, repo, cfg, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=files))
+            name, repo, cfg, owner, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=files))
         )
         if args.alert_values:
             branches = tuple(sorted({cfg.github.branch, *args.alert_branches}))
@@ -153,7 +160,7 @@ class GitHubPipeline(pulumi.ComponentResource):
 
     @staticmethod
     def _deployment_environment(
-        name: str, repo: str, cfg: StackConfig, child: pulumi.ResourceOptions
+        name: str, repo: str, cfg: StackConfig, owner: StackConfig, child: pulumi.ResourceOptions
     ) -> pulumi.ResourceOptions:
         """The stack's GitHub environment, deployable from the stack's branch only; returns its children's options.
 
@@ -176,7 +183,7 @@ class GitHubPipeline(pulumi.ComponentResource):
                 protected_branches=False, custom_branch_policies=True
             ),
             # production's environment: its reviewers are the human gate, its secrets live in it
-            opts=adopted(cfg, environment_name, stateful(cfg, child)),
+            opts=adopted(owner, environment_name, stateful(cfg, child)),
         )
         env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))
         policy_name = f"{name}-{repo}-branch-policy"
@@ -185,13 +192,18 @@ class GitHubPipeline(pulumi.ComponentResource):
             repository=repo,
             environment=cfg.environment,
             branch_pattern=gh.branch,
-            opts=adopted(cfg, policy_name, env_child),
+            opts=adopted(owner, policy_name, env_child),
         )
         return env_child
 
     @staticmethod
     def _commit_workflow_files(
-        name: str, repo: str, cfg: StackConfig, workflow_files: Mapping[str, str], child: pulumi.ResourceOptions
+        name: str,
+        repo: str,
+        cfg: StackConfig,
+        owner: StackConfig,
+        workflow_files: Mapping[str, str],
+        child: pulumi.ResourceOptions,
     ) -> list[github.RepositoryFile]:
         """The generated workflow files, committed to the stack's branch (overwriting a hand-written one)."""
         files = []
@@ -208,7 +220,7 @@ class GitHubPipeline(pulumi.ComponentResource):
                     commit_author="maya-infra",
                     commit_email="maya-infra@users.noreply.github.com",
                     overwrite_on_create=True,
-                    opts=adopted(cfg, file_name, child),
+                    opts=adopted(owner, file_name, child),
                 )
             )
         return files
@@ -285,68 +297,53 @@ class GitHubPipeline(pulumi.ComponentResource):
         declare_environment_values(f"{name}-{repo}-scan", repo, environment_name, values, env_child)
 
     @staticmethod
-    def _protect_branch(name: str, repo: str, cfg: StackConfig, opts: pulumi.ResourceOptions) -> None:
-        """Require the CI checks (and reviews) on the stack's branch; the bot may bypass to commit workflows."""
+    def _protect_branch(
+        name: str, repo: str, cfg: StackConfig, owner: StackConfig, opts: pulumi.ResourceOptions
+    ) -> None:
+        """Require the CI checks (and reviews) on the stack's branch; the bot may bypass to commit workflows.
+
+        Every required check names GitHub Actions (``integration_id``): only a workflow run can satisfy it, not a
+        commit status of the same name that anyone with write access can post. (The config refuses the classic
+        branch protection, whose provider resource cannot name the app.)
+        """
         gh = cfg.github
-        if gh.protection == "ruleset":
-            ruleset_name = f"{name}-{repo}-ruleset"
-            github.RepositoryRuleset(
-                ruleset_name,
-                repository=repo,
-                name=f"maya-infra {cfg.stack}: {gh.branch}",
-                target="branch",
-                enforcement="active",
-                conditions=github.RepositoryRulesetConditionsArgs(
-                    ref_name=github.RepositoryRulesetConditionsRefNameArgs(
-                        includes=[f"refs/heads/{gh.branch}"], excludes=[]
-                    )
+        ruleset_name = f"{name}-{repo}-ruleset"
+        github.RepositoryRuleset(
+            ruleset_name,
+            repository=repo,
+            name=f"maya-infra {cfg.stack}: {gh.branch}",
+            target="branch",
+            enforcement="active",
+            conditions=github.RepositoryRulesetConditionsArgs(
+                ref_name=github.RepositoryRulesetConditionsRefNameArgs(
+                    includes=[f"refs/heads/{gh.branch}"], excludes=[]
+                )
+            ),
+            rules=github.RepositoryRulesetRulesArgs(
+                deletion=True,
+                non_fast_forward=True,
+                required_status_checks=github.RepositoryRulesetRulesRequiredStatusChecksArgs(
+                    required_checks=[
+                        github.RepositoryRulesetRulesRequiredStatusChecksRequiredCheckArgs(
+                            context=check, integration_id=GITHUB_ACTIONS_APP_ID
+                        )
+                        for check in cfg.required_status_checks
+                    ],
+                    strict_required_status_checks_policy=True,
                 ),
-                rules=github.RepositoryRulesetRulesArgs(
-                    deletion=True,
-                    non_fast_forward=True,
-                    required_status_checks=github.RepositoryRulesetRulesRequiredStatusChecksArgs(
-                        required_checks=[
-                            github.RepositoryRulesetRulesRequiredStatusChecksRequiredCheckArgs(context=check)
-                            for check in cfg.required_status_checks
-                        ],
-                        strict_required_status_checks_policy=True,
-                    ),
-                    pull_request=github.RepositoryRulesetRulesPullRequestArgs(
-                        required_approving_review_count=gh.required_approvals,
-                        dismiss_stale_reviews_on_push=True,
-                        require_last_push_approval=cfg.is_production,
-                        required_review_thread_resolution=True,
-                    ),
+                pull_request=github.RepositoryRulesetRulesPullRequestArgs(
+                    required_approving_review_count=gh.required_approvals,
+                    dismiss_stale_reviews_on_push=True,
+                    require_last_push_approval=cfg.is_production,
+                    required_review_thread_resolution=True,
                 ),
-                bypass_actors=[
-                    github.RepositoryRulesetBypassActorArgs(
-                        actor_type=a.actor_type, actor_id=a.actor_id, bypass_mode=a.bypass_mode
-                    )
-                    for a in gh.bypass_actors
-                ]
-                or None,
-                opts=adopted(cfg, ruleset_name, opts),
-            )
-        else:
-            protection_name = f"{name}-{repo}-branch-protection"
-            github.BranchProtection(
-                protection_name,
-                repository_id=repo,
-                pattern=gh.branch,
-                enforce_admins=cfg.is_production,
-                allows_deletions=False,
-                allows_force_pushes=False,
-                required_status_checks=[
-                    github.BranchProtectionRequiredStatusCheckArgs(
-                        contexts=list(cfg.required_status_checks), strict=True
-                    )
-                ],
-                required_pull_request_reviews=[
-                    github.BranchProtectionRequiredPullRequestReviewArgs(
-                        required_approving_review_count=gh.required_approvals,
-                        dismiss_stale_reviews=True,
-                        require_last_push_approval=cfg.is_production,
-                    )
-                ],
-                opts=adopted(cfg, protection_name, opts),
-            )
+            ),
+            bypass_actors=[
+                github.RepositoryRulesetBypassActorArgs(
+                    actor_type=a.actor_type, actor_id=a.actor_id, bypass_mode=a.bypass_mode
+                )
+                for a in gh.bypass_actors
+            ]
+            or None,
+            opts=adopted(owner, ruleset_name, opts),
+        )

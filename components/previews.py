@@ -2,11 +2,14 @@
 repository, holding only what the generated previews workflow needs.
 
 Every pull-request branch may use this environment (the previews workflow runs for same-repository pull
-requests on ``pull_request``), so anyone who can push a branch can read what it holds. It therefore holds
-nothing of production and nothing that can change the stack beyond previews: the previews' own Railway
-token (a bot that is a member of the staging project only), optionally the previews' own Vercel token,
-and the ids of the staging project, environment, backend service and Vercel project. The stack's
-environment (``staging``), branch-restricted, keeps the deploy credentials.
+requests on ``pull_request``), and a pull request can edit the workflow that reads it. What it holds can
+still write (the previews' Railway token creates environments in staging's project; the Vercel token sets
+branch variables), so every run waits for one of ``previews.reviewers`` (self-review prevented, no admin
+bypass): no pull request reaches these tokens unless a maintainer approved that run (docs/trust.md). It
+holds nothing of production: the previews' own Railway token (a bot that is a member of the staging project
+only), optionally the previews' own Vercel token, and the ids of the staging project, environment, backend
+service and Vercel project. The stack's environment (``staging``), branch-restricted, keeps the deploy
+credentials. Declared by production's program from the values staging hands over (components/handoff.py).
 """
 
 from __future__ import annotations
@@ -43,12 +46,19 @@ class PreviewEnvironment(pulumi.ComponentResource):
             raise ValueError("production never declares the preview environment (docs/previews.md)")
         repo = cfg.github.backend_repository
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        reviewers = cfg.previews.reviewers
         environment = github.RepositoryEnvironment(
             f"{name}-environment",
             repository=repo,
             environment=PREVIEW_ENVIRONMENT,
-            prevent_self_review=False,
-            can_admins_bypass=True,
+            reviewers=[
+                github.RepositoryEnvironmentReviewerArgs(
+                    users=[r.id for r in reviewers if r.kind == "user"],
+                    teams=[r.id for r in reviewers if r.kind == "team"],
+                )
+            ],
+            prevent_self_review=True,
+            can_admins_bypass=False,
             opts=child,
         )
         env_child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[environment]))

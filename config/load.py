@@ -33,6 +33,7 @@ from config.model import (
     BackupSettings,
     FrontendSettings,
     GitHubSettings,
+    InfraSettings,
     MonitoringSettings,
     PreviewSettings,
     RailwaySettings,
@@ -105,6 +106,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "backups": BackupSettings,
     "stateBackend": StateBackendSettings,
     "previews": PreviewSettings,
+    "infra": InfraSettings,
     "adopt": AdoptSettings,
     "performance": PerformanceSettings,
     "errorTracking": ErrorTrackingSettings,
@@ -131,7 +133,10 @@ def parse(
         raise ConfigError(stack, [problem])
     problems: list[Problem] = []
     ours = _our_keys(stack, raw, problems)
+    refused = _secrets_of_other_stacks(stack, ours, secret_keys)
+    problems += refused
     secrets, reported = _read_secrets(stack, ours, secret_keys, problems)
+    reported |= {p.key for p in refused}
     platforms = _read_platforms(stack, ours, problems)
     sections = _read_sections(stack, ours, problems)
     if require_secrets:
@@ -198,6 +203,29 @@ def _read_secrets(
     return secrets, reported
 
 
+def _secrets_of_other_stacks(stack: str, ours: dict[str, Any], secret_keys: Collection[str]) -> list[Problem]:
+    """A secret this stack must never hold (the GitHub write token outside production; docs/trust.md), taken
+    out of ``ours``. Refused whenever the stack holds it, encrypted or not, its value known or not: tools that
+    read only the stack file refuse it too."""
+    problems: list[Problem] = []
+    for spec in SECRETS:
+        held = spec.key in ours or f"{NAMESPACE}:{spec.key}" in secret_keys
+        if stack in spec.stacks or not held:
+            continue
+        ours.pop(spec.key, None)
+        holders = " and ".join(sorted(spec.stacks))
+        problems.append(
+            Problem(
+                spec.key,
+                f"must not be held by stack {stack!r}: only {holders} holds it ({spec.description}); whoever can "
+                f"decrypt {stack}'s config (its pipeline, a pull request's approved preview) could otherwise change "
+                f"{holders}",
+                f"pulumi config rm {NAMESPACE}:{spec.key} --stack {stack}   # and revoke the token if it was ever used",
+            )
+        )
+    return problems
+
+
 def _read_platforms(stack: str, ours: Mapping[str, Any], problems: list[Problem]) -> frozenset[str]:
     value = _decode(ours.get("platforms", list(ALL_PLATFORMS)))
     if not isinstance(value, list) or not value or any(p not in ALL_PLATFORMS for p in value):
@@ -225,25 +253,34 @@ def _read_sections(stack: str, ours: Mapping[str, Any], problems: list[Problem])
             # JSON mode: arrays become tuples and ints are accepted as floats, while strings stay
             # strings (strict), so a wrong type in the stack file is reported, not coerced.
             sections[name] = model.model_validate_json(json.dumps(_decode(ours[name])))
+            if isinstance(sections[name], PreviewSettings) and sections[name].enabled is None:
+                sections[name] = sections[name].model_copy(update={"enabled": _previews_by_default(stack, ours)})
         except ValidationError as exc:
             problems += _section_problems(stack, name, model, exc)
     return sections
+
+
+def _previews_by_default(stack: str, ours: Mapping[str, Any]) -> bool:
+    """On by default where a preview can have its own database (docs/previews.md)."""
+    backend_raw = _decode(ours.get("backend"))
+    external = isinstance(backend_raw, dict) and backend_raw.get("database") == "external"
+    return DEFAULT_PREVIEWS[stack] and not external
 
 
 def _missing_section(stack: str, name: str, ours: Mapping[str, Any], problems: list[Problem]) -> BaseModel | None:
     """A section the stack file lacks: its default, nothing (optional), or a problem."""
     if name == "railway":
         return RailwaySettings()
-    if name == "previews":  # on by default where a preview can have its own database (docs/previews.md)
-        backend_raw = _decode(ours.get("backend"))
-        external = isinstance(backend_raw, dict) and backend_raw.get("database") == "external"
-        return PreviewSettings(enabled=DEFAULT_PREVIEWS[stack] and not external)
+    if name == "previews":
+        return PreviewSettings(enabled=_previews_by_default(stack, ours))
     if name == "backups":
         return None  # the default schedule of the stack (DEFAULT_BACKUP_KINDS)
     if name == "adopt":
         return None  # nothing to adopt (written by `python -m ops adopt`)
     if name in ("performance", "errorTracking"):
         return None  # no performance stage (production never has one) / no error tracker: both optional
+    if name == "infra":
+        return InfraSettings()  # no reviewers: production's cross-check names the key
     if name == "stateBackend":
         return None  # needed to render the infra workflows, which say so (workflows/infra.py)
     if name == "monitoring" and stack != "production":
@@ -330,6 +367,8 @@ def _missing_secret_problems(
     backend = sections.get("backend")
     database = backend.database if isinstance(backend, BackendSettings) else None
     for spec in SECRETS:
+        if stack not in spec.stacks:
+            continue  # refused when present (_secrets_of_other_stacks), never required
         if spec.key not in secrets and spec.key not in reported and spec.required(platforms, database):
             problems.append(Problem(spec.key, f"is missing ({spec.description})", _fix_secret(stack, spec.key)))
     if "databaseUrl" in secrets and database == "railway":

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -38,6 +39,9 @@ Platform = Literal["railway", "vercel", "github", "checkly"]
 ALL_PLATFORMS: tuple[Platform, ...] = ("railway", "vercel", "github", "checkly")
 #: The longest interval between two backend health checks production accepts (the spec: every 30 seconds).
 PRODUCTION_BACKEND_INTERVAL_SECONDS = 30
+#: The GitHub App id of GitHub Actions: a required check that names it can only be satisfied by a workflow run,
+#: never by a commit status someone with write access posts under the same name (docs/trust.md).
+GITHUB_ACTIONS_APP_ID = 15368
 
 
 class Reviewer(_Section):
@@ -46,6 +50,15 @@ class Reviewer(_Section):
     kind: Literal["user", "team"]
     id: int = Field(gt=0)
     name: str = Field(min_length=1, description="login or team slug, for people reading the config")
+
+
+def _at_most_six_reviewers(reviewers: tuple[Reviewer, ...]) -> tuple[Reviewer, ...]:
+    if len(reviewers) > 6:
+        raise ValueError("GitHub allows at most 6 required reviewers per environment")
+    return reviewers
+
+
+Reviewers = Annotated[tuple[Reviewer, ...], AfterValidator(_at_most_six_reviewers)]
 
 
 class BypassActor(_Section):
@@ -64,7 +77,7 @@ class GitHubSettings(_Section):
     backend_path: str = "backend"
     branch: Branch
     required_checks: tuple[str, ...] = Field(min_length=1)
-    reviewers: tuple[Reviewer, ...] = ()
+    reviewers: Reviewers = ()
     prevent_self_review: bool = True
     required_approvals: int = Field(default=1, ge=0, le=6)
     wait_timer_minutes: int = Field(default=0, ge=0, le=43200)
@@ -73,12 +86,16 @@ class GitHubSettings(_Section):
     commit_workflows: bool = True
     base_url: str | None = Field(default=None, description="GitHub Enterprise or test API base URL")
 
-    @field_validator("reviewers")
+    @field_validator("protection")
     @classmethod
-    def _at_most_six(cls, reviewers: tuple[Reviewer, ...]) -> tuple[Reviewer, ...]:
-        if len(reviewers) > 6:
-            raise ValueError("GitHub allows at most 6 required reviewers per environment")
-        return reviewers
+    def _only_rulesets(cls, protection: str) -> str:
+        if protection != "ruleset":
+            raise ValueError(
+                "'branch_protection' cannot require that a check comes from GitHub Actions (the provider's "
+                "BranchProtection names no app), so a commit status of the same name posted by anyone with write "
+                "access would satisfy it: use 'ruleset' (its required checks name GitHub Actions, app 15368)"
+            )
+        return protection
 
     @property
     def monorepo(self) -> bool:
@@ -99,6 +116,10 @@ class FrontendSettings(_Section):
     preview_deployments: bool = False
     node_version: Literal["20.x", "22.x", "24.x"] = "20.x"
     team_id: str | None = Field(default=None, pattern=r"^team_[A-Za-z0-9]+$")
+    #: The scope of this stack's ``vercelToken`` (Vercel → Account Settings → Tokens): ``team`` reaches every
+    #: project of the team, ``project`` only this stack's project. Staging may share production's team only with a
+    #: ``project`` token (docs/trust.md); the program cannot ask Vercel, so this is a declaration reviewers check.
+    token_scope: Literal["team", "project"] = "team"  # noqa: S105 (a token's scope, not a password)
 
     @property
     def primary_domain(self) -> str:
@@ -274,12 +295,33 @@ class PreviewSettings(_Section):
     """Full-stack previews of pull requests (docs/previews.md): a Railway environment forked from this
     stack's, with its own PostgreSQL, and the frontend's Vercel preview of the branch wired to it."""
 
-    enabled: bool
+    #: None in the stack file: the stack's default (on for staging unless its database is external).
+    enabled: bool | None = None
     max_environments: int = Field(default=5, ge=1, le=25, description="cap on concurrent preview environments")
     sleep_when_idle: bool = Field(default=True, description="Railway sleepApplication on every preview service")
     environment_prefix: str = Field(default="pr-", pattern=r"^[a-z][a-z0-9-]{0,15}-$")
     bot_pull_requests: bool = Field(default=False, description="previews for pull requests opened by bots")
     deploy_timeout_seconds: int = Field(default=900, ge=60, le=3600)
+    #: Who approves each run of the previews workflow (the ``preview`` GitHub environment's required reviewers):
+    #: a pull request's code runs there with the previews' write-capable tokens (docs/trust.md).
+    reviewers: Reviewers = ()
+
+
+class InfraSettings(_Section):
+    """maya-infra's own pipeline for this stack (docs/trust.md): its repository and who approves its runs.
+
+    maya-infra's GitHub environments (``python -m ops infra-environments``): ``<stack>`` runs ``pulumi up`` and
+    waits for ``reviewers`` (production must name at least one); ``<stack>-plan`` runs the saved-plan preview
+    and the drift check, restricted to the stack's branch, without reviewers (the approvers read its diff before
+    they approve); ``<stack>-pr-preview`` runs a pull request's ``pulumi preview`` of this stack and waits for
+    ``pullRequestReviewers`` — a pull request's own code runs there with the stack's passphrase, so a maintainer
+    approves every such run. Without ``pullRequestReviewers`` pull requests do not preview this stack; production
+    never is.
+    """
+
+    repository: GitHubName = "maya-infra"
+    reviewers: Reviewers = ()
+    pull_request_reviewers: Reviewers = ()
 
 
 CHECKLY_ACCOUNT_KEYS = ("checklyApiKey", "checklyAccountId")
@@ -342,6 +384,7 @@ class StackConfig(BaseModel):
     #: Where the stack's state lives for CI (required to render the infra workflows; see README, "State backend").
     state_backend: StateBackendSettings | None = None
     previews: PreviewSettings = PreviewSettings(enabled=False)
+    infra: InfraSettings = InfraSettings()
     adopt: AdoptSettings = AdoptSettings()
     #: the staging performance stage (config/performance.py); staging only, None = no stage
     performance: PerformanceSettings | None = None
@@ -423,7 +466,7 @@ class StackConfig(BaseModel):
     @property
     def previews_active(self) -> bool:
         """Pull requests get previews: enabled, with Railway (the forks) and GitHub (the workflow) declared."""
-        return self.previews.enabled and {"railway", "github"} <= self.platforms
+        return bool(self.previews.enabled) and {"railway", "github"} <= self.platforms
 
     @property
     def preview_e2e(self) -> bool:
@@ -509,6 +552,7 @@ class StackConfig(BaseModel):
                 "production's data and secrets must never reach a pull request (previews fork staging; "
                 "set it to false)",
             )
+        self._trust_checks()
         if self.previews.enabled and self.backend.database == "external":
             raise _KeyedError(
                 "previews.enabled",
@@ -539,6 +583,27 @@ class StackConfig(BaseModel):
                 "needs backend.customDomain: the load test targets the backend at the address its users reach, "
                 "written into the workflow (or empty this list to load the frontend only)",
                 f"pulumi config set --path '{NAMESPACE}:backend.customDomain' <api domain> --stack {self.stack}",
+            )
+
+    def _trust_checks(self) -> None:
+        """Who approves what (docs/trust.md): production's infra updates and every pull request's previews."""
+        if self.is_production and not self.infra.reviewers:
+            raise _KeyedError(
+                "infra.reviewers",
+                "production's `pulumi up` must wait for a reviewer: name at least one (maya-infra's GitHub "
+                "environment production; see docs/trust.md)",
+            )
+        if self.is_production and self.infra.pull_request_reviewers:
+            raise _KeyedError(
+                "infra.pullRequestReviewers",
+                "production is never previewed on a pull request: its passphrase must not run a pull request's code "
+                "(remove the key; pull requests preview staging)",
+            )
+        if self.previews.enabled and {"railway", "github"} <= self.platforms and not self.previews.reviewers:
+            raise _KeyedError(
+                "previews.reviewers",
+                "a pull request's preview runs its own code with the previews' write-capable tokens: name who "
+                "approves each run (the 'preview' GitHub environment's required reviewers; docs/trust.md)",
             )
 
     def _production_monitor_check(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from config.model import Platform
+from config.model import STACKS, Platform
 
 #: What a pull-request preview gets of a backend/frontend variable (docs/previews.md): ``True`` the stack's
 #: value is copied, ``False`` it is not copied at all, ``"fresh"`` a new random value per preview (keys
@@ -16,11 +16,12 @@ PreviewUse = bool | Literal["fresh"]
 
 @dataclass(frozen=True)
 class SecretSpec:
-    """A secret the stack may hold: its config key, what it is, and when it is required.
+    """A secret the stack may hold: its config key, what it is, when it is required, and which stacks may hold it.
 
     ``backend``: the secret is also the backend's variable ``env_name`` on Railway (``config.envvars`` adds
     its row from here, so a backend secret is declared in this one place), and this is what a pull-request
-    preview gets of it; None: the secret is not a backend variable.
+    preview gets of it; None: the secret is not a backend variable. ``stacks``: the stacks allowed to hold it;
+    any other stack is refused (the blast-radius model, docs/trust.md).
     """
 
     key: str
@@ -28,6 +29,7 @@ class SecretSpec:
     description: str
     required: Callable[[frozenset[str], str | None], bool]
     backend: PreviewUse | None = None
+    stacks: frozenset[str] = frozenset(STACKS)
 
 
 def _always(_platforms: frozenset[str], _database: str | None) -> bool:
@@ -69,7 +71,13 @@ SECRETS: tuple[SecretSpec, ...] = (
         "Vercel token scoped to this stack's project only, for the CI deploy job (README, 'Secrets')",
         _with_all("vercel", "github"),
     ),
-    SecretSpec("githubToken", "GITHUB_TOKEN", "GitHub token that runs `pulumi up` (see README)", _with("github")),
+    SecretSpec(
+        "githubToken",
+        "GITHUB_TOKEN",
+        "GitHub token of production's `pulumi up`: writes the repository settings of every stack (docs/trust.md)",
+        _with("github"),
+        stacks=frozenset({"production"}),
+    ),
     SecretSpec(
         "previewsRailwayToken",
         "RAILWAY_PREVIEW_TOKEN",
@@ -121,6 +129,7 @@ STRUCTURED_KEYS = (
     "backups",
     "stateBackend",
     "previews",
+    "infra",
     "adopt",
     "performance",
     "errorTracking",

@@ -13,12 +13,28 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ops import adopt, audit, backup, health, preflight, previews, render, rollback, status
+from ops import (
+    adopt,
+    audit,
+    backup,
+    handoff,
+    health,
+    infra_environments,
+    plan,
+    preflight,
+    previews,
+    render,
+    rollback,
+    status,
+)
 from ops.cli import Parser
 from ops.console import FAILED, INTERRUPTED, Streams
 
 #: One module per subcommand group; each adds its subcommands with ``register(subparsers)``.
-GROUPS = (render, status, health, rollback, audit, backup, previews, adopt, preflight)
+GROUPS = (
+    *(render, status, health, rollback, audit, backup, previews, adopt, preflight),
+    *(handoff, plan, infra_environments),  # docs/trust.md
+)
 
 
 def build_parser() -> Parser:

@@ -52,6 +52,7 @@ from ops.adopt_table import DIFFERS, EXTRA, MATCHES, MISSING, Discovery, Row, re
 from ops.cli import command
 from ops.console import GUARDED, Streams, explain
 from ops.context import OpsError, StackContext
+from ops.handoff import handed_stacks
 from ops.vercel import VercelClient, VercelError
 from workflows import render_app_workflows
 
@@ -208,11 +209,13 @@ def discover(ctx: StackContext, given: Mapping[str, str], project_dir: Path = PR
                 discover_vercel(vercel, cfg, given, d)
         except VercelError as exc:
             raise OpsError(f"Vercel: {exc}") from None
-    if "github" in cfg.platforms:
+    if "github" in cfg.platforms and cfg.is_production:  # only production declares GitHub, every stack's half
         reader = GitHubReader(ctx.secret("GITHUB_TOKEN", "githubToken"), ctx.github_api())
+        halves = [(cfg, "pipeline"), *((other, f"{other.stack}-pipeline") for other in handed_stacks(cfg, project_dir))]
         try:
-            files = render_app_workflows(cfg) if cfg.github.commit_workflows else {}
-            discover_github(reader, cfg, d, files)
+            for half, prefix in halves:
+                files = render_app_workflows(half) if half.github.commit_workflows else {}
+                discover_github(reader, half, d, files, prefix)
         finally:
             reader.close()
     return d

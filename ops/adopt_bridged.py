@@ -115,8 +115,16 @@ class GitHubReader:
         self._http.close()
 
 
-def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Mapping[str, Mapping[str, str]]) -> None:
-    """Environments with reviewers, environment secret/variable names, the ruleset, the workflow files."""
+def discover_github(
+    gh: GitHubReader,
+    cfg: StackConfig,
+    d: Discovery,
+    files: Mapping[str, Mapping[str, str]],
+    prefix: str = "pipeline",
+) -> None:
+    """Environments with reviewers, environment secret/variable names, the ruleset, the workflow files of
+    ``cfg``'s GitHub half, recorded under the resource names ``<prefix>-…`` of the stack that declares them
+    (production declares staging's as ``staging-pipeline-…``; docs/trust.md)."""
     owner, env = cfg.github.owner, cfg.environment
     reviewers = sorted((r.kind, r.id) for r in cfg.github.reviewers)
     for repo in cfg.github.repositories:
@@ -132,14 +140,14 @@ def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Map
             for r in rule.get("reviewers") or []
         )
         differs = "" if running == reviewers else f"reviewers: runs {running}, config {reviewers}"
-        d.imports[f"pipeline-{repo}-environment"] = f"{repo}:{env}"
+        d.imports[f"{prefix}-{repo}-environment"] = f"{repo}:{env}"
         d.add("github", "environment", f"{repo}:{env}", f"{repo}:{env}", DIFFERS if differs else MATCHES, differs)
         policies = gh.get(f"{base}/environments/{quote(env)}/deployment-branch-policies") or {}
         policy = next((x for x in policies.get("branch_policies", []) if x.get("name") == cfg.github.branch), None)
         if policy is None:
             d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", "-", MISSING, "up adds it")
         else:
-            d.imports[f"pipeline-{repo}-branch-policy"] = f"{repo}:{env}:{policy['id']}"
+            d.imports[f"{prefix}-{repo}-branch-policy"] = f"{repo}:{env}:{policy['id']}"
             d.add("github", "branchPolicy", f"{repo}:{env}:{cfg.github.branch}", str(policy["id"]), MATCHES)
         declared = declared_ci_names(cfg, repo)
         for kind in ("secrets", "variables"):
@@ -149,7 +157,7 @@ def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Map
                 if name not in declared:  # each declared value is its own resource: this one never enters the state
                     d.add("github", kind[:-1], f"{repo}:{env}:{name}", name, EXTRA, "not declared: kept, never deleted")
                     continue
-                resource = f"pipeline-{repo}-{kind[:-1]}-{name}"
+                resource = f"{prefix}-{repo}-{kind[:-1]}-{name}"
                 d.imports[resource] = f"{repo}:{env}:{name}"
                 d.add("github", kind[:-1], f"{repo}:{env}:{name}", name, MATCHES, "value write-only: up writes it")
         if cfg.github.protection == "ruleset":
@@ -158,7 +166,7 @@ def discover_github(gh: GitHubReader, cfg: StackConfig, d: Discovery, files: Map
             if ruleset is None:
                 d.add("github", "ruleset", wanted, "-", MISSING, "up creates it")
             else:
-                d.imports[f"pipeline-{repo}-ruleset"] = f"{repo}:{ruleset['id']}"
+                d.imports[f"{prefix}-{repo}-ruleset"] = f"{repo}:{ruleset['id']}"
                 d.add("github", "ruleset", wanted, str(ruleset["id"]), MATCHES)
         if cfg.github.commit_workflows:
             for path, content in sorted(files.get(repo, {}).items()):

@@ -322,7 +322,7 @@ def _facts(
                 f"cross-stack comparison skipped: {project_dir / f'Pulumi.{other_name}.yaml'} is missing or invalid"
             )
     facts = rules.facts_from_config(None, other, stack)
-    return rules.StackFacts(stack, branch, checks, facts.other_stack, facts.other_identifiers)
+    return rules.StackFacts(stack, branch, checks, facts.other_stack, facts.other_identifiers, other=other)
 
 
 # ---- the audit ------------------------------------------------------------------------------------------------

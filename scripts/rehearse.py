@@ -1,13 +1,18 @@
-"""Local rehearsal of the real job: `pulumi preview` then `pulumi up` for staging and production.
+"""Local rehearsal of the real job: for staging then production, the saved-plan update CI runs
+(`python -m ops plan`: `pulumi preview --refresh --save-plan` with the policy pack, its summary printed; then
+`python -m ops apply`: `pulumi up --plan`), production after reading staging's hand-off (`python -m ops handoff`).
 
-Everything runs on this machine with no account: the real Pulumi engine (built by
-scripts/provide-engine.sh), a local file:// state backend with a passphrase, test secrets, and a fake
-Railway API on 127.0.0.1 that behaves like Railway's public GraphQL API. The program, its config files
-and its Railway provider are the real ones. GitHub is included (the provider plugin scripts/provide-plugins.sh
-builds, against a fake GitHub checked by GitHub's OpenAPI description, tests/fakes/github/) and its requests
-are printed next to Railway's. Platforms without a provider plugin on this machine (Vercel; GitHub when its
-plugin cannot be built, or with --without-github) are left out with the documented `maya-infra:platforms`
-setting, and the output says so.
+Everything runs on this machine with no account: the real Pulumi engine (built by scripts/provide-engine.sh),
+one project with both stack files (as the repository), a local file:// state backend, test secrets, each stack
+with its OWN passphrase and its OWN fake Railway workspace (a fake Railway API on 127.0.0.1 per workspace, which
+behaves like Railway's public GraphQL API): the program refuses two stacks in one workspace (docs/trust.md).
+The program, its config files and its Railway provider are the real ones. GitHub is included (the provider
+plugin scripts/provide-plugins.sh builds, against a fake GitHub checked by GitHub's OpenAPI description,
+tests/fakes/github/): production's stack declares both stacks' GitHub settings, staging's from its hand-off,
+and its requests are printed next to Railway's. Platforms without a provider plugin on this machine (Vercel;
+GitHub when its plugin cannot be built, or with --without-github) are left out with the documented
+`maya-infra:platforms` setting, and the output says so. Production rehearsed alone (`--stack production`)
+declares only its own GitHub half (staging's file then leaves GitHub out, in the rehearsal's copy).
 
 Usage: scripts/rehearse.sh [--stack staging|production]... [--backend file|postgres] [--keep] [--without-github]
                            [--serve [--serve-minutes N]]
@@ -59,7 +64,7 @@ from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from tests.ops import world
 from tests.ops.apps import FakeApp
-from tests.secrets import TEST_SECRETS
+from tests.secrets import TEST_GITHUB_TOKEN, TEST_SECRETS
 
 REPO = Path(__file__).resolve().parent.parent
 RAILWAY_IDS = ("railway_project_id", "railway_environment_id", "railway_service_id")
@@ -126,7 +131,7 @@ def _open_preview(client: RailwayClient, ids: dict[str, str]) -> None:
 
 @contextmanager
 def serving(
-    fake: FakeRailway,
+    fakes: FakeRailway | dict[str, FakeRailway],
     outputs: dict[str, dict[str, Any]],
     root: Path,
     *,
@@ -137,16 +142,20 @@ def serving(
     stand-in endpoints, one preview on staging, and per stack an outputs file and an env file (``root``)
     with everything `python -m ops` needs; yields each stack's guide (the commands to run).
 
-    ``engines``: each stack's engine environment (PATH, PULUMI_BACKEND_URL, …), so that `pulumi stack export`
-    in the env file's shell reads the rehearsal's state (what `ops audit` audits)."""
+    ``fakes``: each stack's fake Railway (its own workspace, docs/trust.md), or one for every stack. ``engines``:
+    each stack's engine environment (PATH, PULUMI_BACKEND_URL, …), so that `pulumi stack export` in the env
+    file's shell reads the rehearsal's state (what `ops audit` audits)."""
     railway_token = TEST_SECRETS["maya-infra:railwayToken"]
     vercel_token = TEST_SECRETS["maya-infra:vercelToken"]
-    client = RailwayClient(railway_token, ClientSettings(endpoint=fake.url, requests_per_second=50))
-    ci = fake.dashboard()  # CI's deploys: not maya-infra's, so not through its exactly-once rule
     with ExitStack() as running:
-        vercel = running.enter_context(FakeVercel(token=vercel_token))
+        vercel = running.enter_context(FakeVercel(token="a-token-nobody-uses-7d0b"))  # noqa: S106 - a fake one
+        # each stack names its own Vercel team (docs/trust.md): the operator's token is a member of both
+        vercel.add_token(vercel_token, teams=tuple(str(_frontend_team(name)) for name in outputs))
         guides = []
         for index, (name, stack_outputs) in enumerate(outputs.items()):
+            fake = fakes[name] if isinstance(fakes, dict) else fakes
+            client = RailwayClient(railway_token, ClientSettings(endpoint=fake.url, requests_per_second=50))
+            ci = fake.dashboard()  # CI's deploys: not maya-infra's, so not through its exactly-once rule
             ids = {k: str(stack_outputs[k]) for k in RAILWAY_IDS}
             good, bad = f"{index + 1:x}" * 40, f"b{index + 1:x}d" * 13 + "b"
             world.railway_deploy(ci, fake, ids, good)  # a good CI deploy, then a bad one: live and unhealthy
@@ -178,20 +187,20 @@ def serving(
                 "VERCEL_TOKEN": vercel_token,
                 "MAYA_OPS_OUTPUTS": str(outputs_file),
             }
-            if github is not None:  # `ops adopt` reads GitHub too
-                values.update(MAYA_GITHUB_API_URL=github.url, GITHUB_TOKEN=TEST_SECRETS["maya-infra:githubToken"])
+            if github is not None:  # `ops adopt` reads GitHub too (production's; it declares both halves)
+                values.update(MAYA_GITHUB_API_URL=github.url, GITHUB_TOKEN=TEST_GITHUB_TOKEN)
             engine = (engines or {}).get(name)
             if engine is not None:  # `pulumi stack export --stack NAME` reads the rehearsal's state (`ops audit`)
                 values.update({k: engine[k] for k in ENGINE_ENV if k in engine})
             env_file = root / f"oncall-{name}.env"
             _env_file(env_file, values)
             guides.append(_guide(name, env_file, bad, github is not None, engine is not None))
-        client.close()
+            client.close()
         yield guides
 
 
 def _serve_oncall(
-    fake: FakeRailway,
+    fakes: FakeRailway | dict[str, FakeRailway],
     outputs: dict[str, dict[str, Any]],
     root: Path,
     minutes: float,
@@ -200,7 +209,7 @@ def _serve_oncall(
     engines: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """Serve the on-call world (:func:`serving`) until Ctrl-C or ``minutes`` (docs/oncall.md)."""
-    with serving(fake, outputs, root, github=github, engines=engines) as guides:
+    with serving(fakes, outputs, root, github=github, engines=engines) as guides:
         _banner("on-call rehearsal: the stacks are unhealthy (docs/oncall.md)")
         for guide in guides:
             print(guide)
@@ -217,6 +226,12 @@ def _serve_oncall(
 
 #: What the env file takes from a stack's engine environment so that `pulumi` in that shell reads its state.
 ENGINE_ENV = ("PATH", "PULUMI_HOME", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_SKIP_UPDATE_CHECK")
+
+
+def _frontend_team(stack: str) -> str | None:
+    from config import load_from_stack_file
+
+    return load_from_stack_file(stack).frontend.team_id
 
 
 def _frontend_project(stack: str) -> str:
@@ -285,9 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         return _rehearse(args, stacks, bin_dir, root, postgres)
 
 
-def _passphrase(name: str, postgres: PostgresServer | None) -> str:
-    """One passphrase per stack in the team setup (each GitHub environment holds only its own)."""
-    return f"{PASSPHRASE}-{name}" if postgres is not None else PASSPHRASE
+def _passphrase(name: str) -> str:
+    """One passphrase per stack (each GitHub environment holds only its own; production reads staging's
+    hand-off with staging's, docs/trust.md)."""
+    return f"{PASSPHRASE}-{name}"
 
 
 def _audit_from_the_table(postgres: PostgresServer, stacks: list[str]) -> bool:
@@ -324,6 +340,37 @@ def _audit_from_the_table(postgres: PostgresServer, stacks: list[str]) -> bool:
     return ok
 
 
+def _ops(stack: Any, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m ops <args>` on the rehearsal's project, as the CI job runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "ops", *args, "--stack", stack.name, "--project-dir", str(stack.project_dir)],
+        cwd=REPO,
+        env={**os.environ, **stack.env, "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+
+
+def _checked(result: subprocess.CompletedProcess[str], what: str) -> str:
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{result.stdout[-4000:]}{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def _saved_plan_update(stack: Any, root: Path) -> None:
+    """The CI job: a saved plan (its summary is what the approvers read), then exactly that plan."""
+    plan = root / f"plan-{stack.name}"
+    commit = "0" * 40  # the rehearsal's stand-in for the pushed commit
+    _banner(f"{stack.name}: python -m ops plan (pulumi preview --refresh --save-plan, with the policy pack)")
+    _checked(_ops(stack, "plan", "--out", str(plan), "--commit", commit), "ops plan")
+    print((plan / "summary.md").read_text())
+    _banner(f"{stack.name}: python -m ops apply (pulumi up --plan, after the approval)")
+    applied = _checked(_ops(stack, "apply", "--plan", str(plan), "--commit", commit, "--head", commit), "ops apply")
+    print(applied[-6000:])
+
+
 def _rehearse(
     args: argparse.Namespace, stacks: list[str], bin_dir: Path, root: Path, postgres: PostgresServer | None
 ) -> int:
@@ -331,8 +378,11 @@ def _rehearse(
     platforms = ["railway"] + [p for p in ("vercel",) if _plugin_available(bin_dir, p)]
     platforms += ["github"] if github_dir is not None else []
     left_out = sorted({"vercel", "github"} - set(platforms))
+    stacks = [s for s in ("staging", "production") if s in stacks]  # staging first: it hands production its values
     if postgres is None:
-        print(f"engine: {bin_dir}\nstate:  file://{root}/<stack>/state (passphrase-encrypted secrets)")
+        print(
+            f"engine: {bin_dir}\nstate:  file://{root}/state (passphrase-encrypted secrets, one passphrase per stack)"
+        )
     else:
         print(
             f"engine: {bin_dir}\nstate:  postgres://pulumi_state:…@127.0.0.1:{postgres.port}/pulumi "
@@ -346,63 +396,77 @@ def _rehearse(
 
     failed = False
     outputs: dict[str, dict[str, Any]] = {}
-    to_destroy = []
     made: dict[str, Any] = {}  # name -> EngineStack
+    token = TEST_SECRETS["maya-infra:railwayToken"]
     with ExitStack() as fakes:
-        fake = fakes.enter_context(FakeRailway(token=TEST_SECRETS["maya-infra:railwayToken"], deploy_polls_to_finish=2))
-        print(f"fake Railway API: {fake.url}")
+        railways = {
+            name: fakes.enter_context(FakeRailway(token=token, workspace_id=f"ws-{name}", deploy_polls_to_finish=2))
+            for name in stacks
+        }
+        for name, fake in railways.items():
+            print(f"fake Railway API ({name}'s workspace {fake.workspace_id}): {fake.url}")
         github = fakes.enter_context(fake_github(stacks)) if github_dir is not None else None
         if github is not None:
             print(
                 f"fake GitHub API:  {github.url} (checked against GitHub's OpenAPI description {github.judge.version})"
             )
         for name in stacks:
-            overrides = local_overrides(fake.url, platforms)
+            fake = railways[name]
+            overrides = local_overrides(fake.url, platforms, workspace=fake.workspace_id)
             if github is not None:
-                overrides = {**overrides, **github_overrides(fake.url, github.url), "maya-infra:platforms": platforms}
+                overrides = {
+                    **overrides,
+                    **github_overrides(fake.url, github.url, fake.workspace_id),
+                    "maya-infra:platforms": platforms,
+                }
             stack = make_stack(
-                root / name,
+                root,
                 name,
                 overrides,
                 bin_dir=bin_dir,
                 backend_url=postgres.url() if postgres is not None else None,
-                passphrase=_passphrase(name, postgres),
+                passphrase=_passphrase(name),
             )
             made[name] = stack
+            if not (stack.project_dir / "policy").exists():  # the policy pack every plan and update runs
+                shutil.copytree(
+                    REPO / "policy", stack.project_dir / "policy", ignore=shutil.ignore_patterns("__pycache__")
+                )
             if github is not None and github_dir is not None:
                 use_plugin(stack, github_dir)
-            github_mark = github.mark() if github is not None else 0
-            fake.reset_counters()
             try:
-                _banner(f"{name}: pulumi preview")
-                stack.preview(on_output=print)
-                preview_requests = fake.counts()
+                if name == "production" and github is not None:
+                    if "staging" in stacks:
+                        staging = made["staging"]
+                        _banner(
+                            "production: python -m ops handoff (staging's GitHub values, with staging's credentials)"
+                        )
+                        staging_env = {
+                            "STAGING_PULUMI_BACKEND_URL": staging.env["PULUMI_BACKEND_URL"],
+                            "STAGING_PULUMI_CONFIG_PASSPHRASE": staging.env["PULUMI_CONFIG_PASSPHRASE"],
+                        }
+                        print(_checked(_ops(stack, "handoff", env=staging_env), "ops handoff"))
+                    else:
+                        _leave_github_out_of_staging(stack.project_dir)
+                        print("production alone: staging's GitHub half is left out (staging is not rehearsed)")
+                github_mark = github.mark() if github is not None else 0
                 fake.reset_counters()
-                github_up_mark = github.mark() if github is not None else 0
-                _banner(f"{name}: pulumi up")
-                stack.up(on_output=print)
+                _saved_plan_update(stack, root)
                 _banner(f"{name}: stack outputs")
                 outputs[name] = stack.outputs()
-                print(json.dumps(outputs[name], indent=2, sort_keys=True))
-                _banner(f"{name}: Railway API requests (fake's counters)")
-                print(f"preview: {sum(preview_requests.values())} requests {preview_requests}")
-                up_requests = fake.counts()
-                print(f"up:      {sum(up_requests.values())} requests")
-                for operation, count in sorted(up_requests.items()):
+                shown = {k: v for k, v in outputs[name].items() if k != "github_handoff"}  # a secret output
+                print(json.dumps(shown, indent=2, sort_keys=True))
+                _banner(f"{name}: Railway API requests (its workspace's fake)")
+                requests = fake.counts()
+                print(f"plan + apply: {sum(requests.values())} requests")
+                for operation, count in sorted(requests.items()):
                     print(f"  {operation:<32} {count}")
                 if github is not None:
                     _banner(f"{name}: GitHub API requests (fake's log, by operationId)")
-                    _print_github_requests("preview:", github, github_mark, github_up_mark)
-                    _print_github_requests("up:", github, github_up_mark)
+                    _print_github_requests("plan+up:", github, github_mark)
             except Exception as exc:  # report and go on to clean up
                 failed = True
                 print(f"\nrehearsal of {name} failed: {exc}", file=sys.stderr)
-            finally:
-                if not args.keep and not args.serve and postgres is None:
-                    _banner(f"{name}: clean-up (pulumi destroy)")
-                    stack.destroy_deliberately(on_output=print)
-                elif not args.keep:  # destroyed at the end: after the on-call stand-ins or the audit
-                    to_destroy.append((name, stack))
         if postgres is not None and not failed:
             _banner("the state table (pulumi_state): one row per state file")
             for key in postgres.state_keys():
@@ -410,13 +474,14 @@ def _rehearse(
             failed = not _audit_from_the_table(postgres, stacks)
         if args.serve and not failed:
             engines = {name: stack.env for name, stack in made.items()}
-            _serve_oncall(fake, outputs, root, args.serve_minutes, github=github, engines=engines)
-        for name, stack in to_destroy:
-            _banner(f"{name}: clean-up (pulumi destroy)")
-            stack.destroy_deliberately(on_output=print)
+            _serve_oncall(railways, outputs, root, args.serve_minutes, github=github, engines=engines)
         if not args.keep:
+            for stack in reversed(list(made.values())):  # production first: it holds staging's GitHub half
+                _banner(f"{stack.name}: clean-up (pulumi destroy)")
+                stack.destroy_deliberately(on_output=print)
+            empty = all(f.is_empty() for f in railways.values())
             print(
-                f"\nfake Railway API empty after clean-up: {fake.is_empty()} "
+                f"\nfake Railway APIs empty after clean-up: {empty} "
                 "(production's project, environment, service, database and custom domain are retained on delete)"
             )
             if github is not None:
@@ -436,6 +501,18 @@ def _rehearse(
         shutil.rmtree(root, ignore_errors=True)
     print("\nrehearsal " + ("FAILED" if failed else "succeeded") + ". The real job: README, 'First deploy'.")
     return 1 if failed else 0
+
+
+def _leave_github_out_of_staging(project_dir: Path) -> None:
+    """Production rehearsed alone: staging's stack file in the rehearsal's copy leaves GitHub out, so production
+    declares its own half only (there is no staging run to hand its values over)."""
+    import yaml
+
+    path = project_dir / "Pulumi.staging.yaml"
+    document = yaml.safe_load(path.read_text())
+    platforms = document["config"].get("maya-infra:platforms") or []
+    document["config"]["maya-infra:platforms"] = [p for p in platforms if p != "github"]
+    path.write_text(yaml.safe_dump(document, sort_keys=True))
 
 
 if __name__ == "__main__":

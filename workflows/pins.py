@@ -41,6 +41,8 @@ ACTIONS: dict[str, Pin] = {
         Pin("actions/setup-node", "820762786026740c76f36085b0efc47a31fe5020", "v7.0.0"),
         Pin("actions/setup-python", "5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
         Pin("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+        # the saved plan, from the job the approvers read to the approved update (workflows/infra.py)
+        Pin("actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
         Pin("actions/cache", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),  # Playwright's browsers
         Pin("actions/dependency-review-action", "2031cfc080254a8a887f58cffee85186f0e49e48", "v4.9.0"),
         Pin("pulumi/actions", "8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from config import StackConfig
 from workflows import pins
 from workflows.alerts import clear_alert, raise_alert
+from workflows.infra_environments import default_branch, plan_environment
 from workflows.render import Step, because, checkout, dump, expr, header, job, script, setup_python
 
 SCHEMA_PATH = ".github/workflows/infra-schema.yml"
@@ -130,7 +131,9 @@ def schema_workflow(configs: Sequence[StackConfig]) -> str:
                 "Railway schema drift",
                 steps,
                 timeout=15,
-                environment=cfg.environment,
+                # the stack's plan environment (docs/trust.md): it only reads, on the default branch's schedule
+                condition=f"github.ref == 'refs/heads/{default_branch(configs)}'",
+                environment=plan_environment(cfg),
                 permissions={
                     "contents": "read",
                     "issues": because("write", "opens, edits and closes the one schema-drift issue"),
@@ -145,7 +148,7 @@ def schema_workflow(configs: Sequence[StackConfig]) -> str:
             "against Railway's live schema; one issue while one is refused.",
             SOURCE,
             [
-                f"Runs in the {cfg.environment} environment (its Railway token introspects the schema; nothing is",
+                f"Runs in the {plan_environment(cfg)} environment (its Railway token reads the schema; nothing is",
                 "written on Railway: ops preflight's clients refuse every write).",
             ],
         ),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from config.model import GITHUB_ACTIONS_APP_ID
 from policy.rules.deploys import (
     railway_health_and_migrations,
 )
@@ -41,6 +42,7 @@ from policy.rules.model import (
     GH_REPO_SECRET,
     GH_REPO_VARIABLE,
     GH_RULESET,
+    HANDED_OFF,
     MANDATORY,
     MIGRATION_COMMAND,
     MONITOR_WORKFLOW,
@@ -83,6 +85,7 @@ from policy.rules.model import (
     facts_from_config,
     from_serialized,
     identifiers_of_config,
+    is_handed_off,
     is_secret_envelope,
     other_stack,
     secret_keys,
@@ -109,6 +112,13 @@ from policy.rules.production import (
 from policy.rules.secrecy import (
     credentials_are_secrets,
     no_plaintext_credential_values,
+)
+from policy.rules.trust import (
+    github_written_by_production_only,
+    handed_off_half_is_the_other_stacks,
+    pull_request_secrets_wait_for_a_reviewer,
+    required_checks_from_github_actions,
+    stacks_in_separate_accounts,
 )
 from policy.rules.workflows import (
     is_pinned,
@@ -229,6 +239,51 @@ POLICIES: tuple[Policy, ...] = (
         "a heuristic: it can be wrong either way, so it warns and the audit reports the state itself",
         resource_check=no_plaintext_credential_values,
     ),
+    # the blast radius of each credential (policy/rules/trust.py, docs/trust.md)
+    Policy(
+        "github-written-by-production-only",
+        "Only production's stack declares GitHub resources and holds the GitHub token (docs/trust.md).",
+        MANDATORY,
+        "a GitHub token can change every environment of its repository: held by staging, it would reach "
+        "production's reviewers, secrets and workflows; " + _MANDATORY_WHY,
+        stack_check=github_written_by_production_only,
+    ),
+    Policy(
+        "stacks-in-separate-accounts",
+        "Staging and production name different Railway workspaces, and different Vercel teams unless staging's "
+        "Vercel token is project-scoped.",
+        MANDATORY,
+        "a Railway token reaches every project of its workspace and a team token every project of its team; "
+        + _MANDATORY_WHY,
+        stack_check=stacks_in_separate_accounts,
+    ),
+    Policy(
+        "handed-off-half-is-the-other-stacks",
+        "What production declares for another stack comes from that stack's hand-off, sits in its environments and "
+        "branch only, holds none of production's platform credentials and keeps its branch protected.",
+        MANDATORY,
+        "production writes every stack's GitHub settings, so a wiring mistake there would hand production's "
+        "credentials to staging's pipeline; " + _MANDATORY_WHY,
+        stack_check=handed_off_half_is_the_other_stacks,
+    ),
+    Policy(
+        "pull-request-secrets-wait-for-a-reviewer",
+        "A GitHub environment that holds secrets and admits every branch has required reviewers and prevents "
+        "self-review.",
+        MANDATORY,
+        "a pull request can edit its workflow, so only the environment's protection keeps its secrets from "
+        "unreviewed code; " + _MANDATORY_WHY,
+        stack_check=pull_request_secrets_wait_for_a_reviewer,
+    ),
+    Policy(
+        "required-checks-from-github-actions",
+        f"Every required status check names GitHub Actions (integration_id {GITHUB_ACTIONS_APP_ID}).",
+        MANDATORY,
+        "without the app, anyone with write access can post a passing commit status of the same name; "
+        + _MANDATORY_WHY,
+        resource_check=required_checks_from_github_actions,
+        types=(GH_RULESET, GH_BRANCH_PROTECTION, GH_BRANCH_PROTECTION_V3),
+    ),
 )
 
 
@@ -280,6 +335,7 @@ __all__ = [
     "GH_REPO_SECRET",
     "GH_REPO_VARIABLE",
     "GH_RULESET",
+    "HANDED_OFF",
     "MANDATORY",
     "MIGRATION_COMMAND",
     "MONITOR_WORKFLOW",
@@ -332,6 +388,7 @@ __all__ = [
     "facts_from_config",
     "from_serialized",
     "identifiers_of_config",
+    "is_handed_off",
     "is_pinned",
     "is_secret_envelope",
     "no_plaintext_credential_values",

@@ -169,6 +169,19 @@ class StackFacts:
     #: The other stack's name and the real-world identifiers it owns, as ``(kind, value)``.
     other_stack: str | None = None
     other_identifiers: frozenset[tuple[str, str]] = frozenset()
+    #: The validated configs of this stack and of the other one, when known (policy/rules/trust.py compares them).
+    own: StackConfig | None = None
+    other: StackConfig | None = None
+
+
+#: The component production declares another stack's GitHub half under (components/handoff.py), as in a URN.
+HANDED_OFF = "maya:github:HandedOff$"
+
+
+def is_handed_off(r: Resource) -> bool:
+    """Declared by production for another stack, from that stack's hand-off (docs/trust.md): the other stack's
+    object, held to the other stack's rules (policy/rules/trust.py), not to production's."""
+    return HANDED_OFF in r.urn
 
 
 def identifiers_of_config(cfg: StackConfig) -> frozenset[tuple[str, str]]:
@@ -189,6 +202,8 @@ def facts_from_config(cfg: StackConfig | None, other: StackConfig | None, stack:
         required_checks=tuple(cfg.github.required_checks) if cfg else (),
         other_stack=other.stack if other else None,
         other_identifiers=identifiers_of_config(other) if other else frozenset(),
+        own=cfg,
+        other=other,
     )
 
 

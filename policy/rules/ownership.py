@@ -32,6 +32,7 @@ from policy.rules.model import (
     Resource,
     StackFacts,
     _text,
+    is_handed_off,
 )
 
 
@@ -82,9 +83,10 @@ def _repository_of(r: Resource) -> str | None:
 
 def branch_protected_with_ci(resources: Sequence[Resource], facts: StackFacts) -> Iterator[tuple[str, str | None]]:
     """The stack's branch, in every repository the stack deploys from, requires the CI checks."""
+    resources = [r for r in resources if not is_handed_off(r)]  # another stack's branch: policy/rules/trust.py
     managed = [r for r in resources if r.type in (GH_ENVIRONMENT, GH_FILE, GH_ENV_SECRET, GH_ENV_VARIABLE)]
     if not managed:
-        return  # GitHub is left out of this stack (see README, "Platforms")
+        return  # GitHub is left out of this stack (see README, "Platforms"), or declared by production
     branch = facts.branch or _branch_of(resources)
     if not branch:
         yield "cannot tell the stack's branch (no github.branch in config, no deployment branch policy)", None
@@ -120,8 +122,11 @@ def branch_protected_with_ci(resources: Sequence[Resource], facts: StackFacts) -
 
 
 def _identifiers(resources: Sequence[Resource]) -> Iterator[tuple[str, str, str]]:
-    """(kind, value, urn) of the real-world objects this stack declares."""
+    """(kind, value, urn) of the real-world objects this stack declares (not those it declares for another stack
+    from its hand-off: those are the other stack's own, checked by policy/rules/trust.py)."""
     for r in resources:
+        if is_handed_off(r):
+            continue
         pick: list[tuple[str, Any]] = []
         if r.type == VERCEL_PROJECT:
             pick = [("Vercel project", r.get("name"))]

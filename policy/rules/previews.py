@@ -19,6 +19,7 @@ from policy.rules.model import (
     Resource,
     StackFacts,
     _text,
+    is_handed_off,
 )
 from policy.rules.workflows import workflow_document
 
@@ -70,7 +71,7 @@ def previews_get_no_production_secret(
                 "with every secret, uncapped (previews come from the previews workflow; keep prDeploys off)",
                 r.urn,
             )
-        if facts.stack == "production":
+        if facts.stack == "production" and not is_handed_off(r):  # staging's preview environment is staging's
             reachable = _preview_reachable(r)
             if reachable:
                 yield f"production declares {reachable}: a pull request's preview could read it", r.urn
@@ -85,8 +86,13 @@ def previews_get_no_production_secret(
                         f"previews={use!r}): re-render it (bash scripts/regenerate-workflows.sh)",
                         r.urn,
                     )
-    has_previews = any(_preview_shape(r) is not None for r in resources) and any(
-        r.type == GH_ENVIRONMENT and _text(r.get("environment")) == PREVIEW_ENVIRONMENT for r in resources
+    # the stack forks previews: its config says so (its GitHub half may be declared by production, docs/trust.md),
+    # else its own previews workflow and preview environment do
+    has_previews = (
+        facts.own.previews_active
+        if facts.own is not None
+        else any(_preview_shape(r) is not None for r in resources)
+        and any(r.type == GH_ENVIRONMENT and _text(r.get("environment")) == PREVIEW_ENVIRONMENT for r in resources)
     )
     copied = set(envvars.preview_names(True))
     for r in resources if has_previews else ():

@@ -26,12 +26,13 @@ from policy.rules.model import (
     Resource,
     StackFacts,
     _text,
+    is_handed_off,
 )
 
 
 def production_environment_protected(r: Resource) -> Iterator[str]:
     """The production GitHub environment: required reviewers, no self-review, admins cannot bypass."""
-    if r.type != GH_ENVIRONMENT:
+    if r.type != GH_ENVIRONMENT or is_handed_off(r):  # staging's, declared by production: policy/rules/trust.py
         return
     environment = r.get("environment")
     if environment is UNKNOWN:
@@ -75,7 +76,7 @@ STATEFUL: Mapping[str, str] = {
 
 
 def _is_stateful(r: Resource) -> bool:
-    if r.type not in STATEFUL:
+    if r.type not in STATEFUL or is_handed_off(r):  # staging's GitHub half stays destroyable like staging
         return False
     return not (r.type == VERCEL_DOMAIN and _text(r.get("redirect")))  # a redirect domain holds no name of ours
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc
 
 import config
+from config.handoff import HANDOFF_DIR_ENV, HANDOFF_OUTPUT
 from program import build as build_stack
-from tests.secrets import TEST_CHECKLY_SECRETS, TEST_SECRETS
+from tests.secrets import TEST_CHECKLY_SECRETS, TEST_PRODUCTION_SECRETS, TEST_SECRETS
 
 RAILWAY = "pulumi-python:dynamic/railway:"
 
@@ -23,6 +30,10 @@ class RegisteredOptions:
 
     type: str
     name: str
+    #: the URN the engine gives it (every parent's type included, as the state names it)
+    urn: str
+    #: the URN the mock monitor gave it (only the parent's type): what the mocks' dependencies name
+    mock_urn: str
     protect: bool
     retain_on_delete: bool
     import_id: str
@@ -39,10 +50,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         #: resource name -> the options it was registered with (components included)
         self.options: dict[str, RegisteredOptions] = {}
 
-    def record_request(self, request: Any) -> None:
+    def record_request(self, request: Any, urn: str, mock_urn: str) -> None:
         self.options[request.name] = RegisteredOptions(
             type=request.type,
             name=request.name,
+            urn=urn,
+            mock_urn=mock_urn,
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             import_id=request.importId,
@@ -90,6 +103,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [r for r in self.resources if r.typ == typ]
 
+    def urn(self, resource: pulumi.runtime.MockResourceArgs) -> str:
+        """The full URN of a recorded resource (its parent components' types included)."""
+        return self.options[resource.name].urn
+
     def one(self, typ: str) -> pulumi.runtime.MockResourceArgs:
         found = self.of_type(typ)
         assert len(found) == 1, f"expected one {typ}, got {[r.name for r in found]}"
@@ -100,6 +117,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 class ProgramRun:
     mocks: RecordingMocks
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: the stack outputs that are Pulumi secrets (encrypted in the state, shown as [secret])
+    secret_outputs: set[str] = field(default_factory=set)
 
 
 def stack_config(
@@ -113,6 +132,8 @@ def stack_config(
     platforms = merged.get("maya-infra:platforms") or []
     if secrets is None and stack_name == "production" and "checkly" in platforms:
         secret_values.update(TEST_CHECKLY_SECRETS)  # production's config requires the Checkly account
+    if secrets is None and stack_name == "production":
+        secret_values.update(TEST_PRODUCTION_SECRETS)  # the GitHub write token: production's alone
     values.update(secret_values)
     return values, sorted(secret_values)
 
@@ -122,6 +143,46 @@ def run_program(
     overrides: Mapping[str, Any] | None = None,
     secrets: Mapping[str, str] | None = None,
     preview: bool = False,
+) -> ProgramRun:
+    with staging_handoff() if stack_name == "production" else _nothing():
+        return _run(stack_name, overrides, secrets, preview)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+@cache
+def _staging_handoff_dir() -> Path:
+    """Staging's real program under mocks, its ``github_handoff`` output written where production reads it."""
+    run = _run("staging", None, None, False)
+    directory = Path(tempfile.mkdtemp(prefix="maya-handoff-"))
+    (directory / "staging.json").write_text(json.dumps(run.outputs[HANDOFF_OUTPUT]))
+    return directory
+
+
+@contextmanager
+def staging_handoff(directory: Path | None = None) -> Iterator[Path]:
+    """Production's program reads staging's hand-off (config/handoff.py) from ``directory`` (default: staging's
+    real program's, made once per session), unless a test set ``MAYA_HANDOFF_DIR`` itself."""
+    given = os.environ.get(HANDOFF_DIR_ENV)
+    chosen = Path(given) if given else (directory or _staging_handoff_dir())
+    os.environ[HANDOFF_DIR_ENV] = str(chosen)
+    try:
+        yield chosen
+    finally:
+        if given is None:
+            os.environ.pop(HANDOFF_DIR_ENV, None)
+        else:
+            os.environ[HANDOFF_DIR_ENV] = given
+
+
+def _run(
+    stack_name: str,
+    overrides: Mapping[str, Any] | None,
+    secrets: Mapping[str, str] | None,
+    preview: bool,
 ) -> ProgramRun:
     global LAST_MOCKS
     mocks = LAST_MOCKS = RecordingMocks()
@@ -135,7 +196,14 @@ def run_program(
     def program() -> pulumi.Output[Any]:
         cfg = config.load_from_pulumi()
         exported = build_stack(cfg)
-        return pulumi.Output.from_input(exported).apply(run.outputs.update)
+
+        async def secretness() -> None:
+            for name, value in exported.items():
+                if isinstance(value, pulumi.Output) and await value.is_secret():
+                    run.secret_outputs.add(name)
+
+        checked = pulumi.Output.from_input(asyncio.ensure_future(secretness()))
+        return pulumi.Output.all(pulumi.Output.from_input(exported).apply(run.outputs.update), checked)
 
     program()
     return run
@@ -145,14 +213,71 @@ def _record_options(mocks: RecordingMocks) -> None:
     """Let the mock monitor hand each registration's options to ``mocks`` before it answers."""
     monitor = pulumi.runtime.settings.get_monitor()
     register = monitor.RegisterResource
+    engine_urns: dict[str, str] = {}  # the mock's URN -> the engine's (the mock keeps only the parent's last type)
 
     def recording(request: Any) -> Any:
+        response = register(request)
+        parts = response.urn.split("::")
+        parent = engine_urns.get(request.parent)
+        parent_type = parent.split("::")[2] if parent else "pulumi:pulumi:Stack"
+        qualified = request.type if parent_type == "pulumi:pulumi:Stack" else f"{parent_type}${request.type}"
+        urn = "::".join([parts[0], parts[1], qualified, parts[-1]])
+        engine_urns[response.urn] = urn
         if request.type != "pulumi:pulumi:Stack":
-            mocks.record_request(request)
-        return register(request)
+            mocks.record_request(request, urn, response.urn)
+        return response
 
     monitor.RegisterResource = recording
 
 
 def is_secret(value: Any) -> bool:
     return rpc.is_rpc_secret(value)
+
+
+HANDED_OFF = "maya:github:HandedOff$"  # components/handoff.py HANDED_OFF_TYPE, as it appears in a URN
+
+
+@dataclass
+class GitHubHalf:
+    """The GitHub resources of one stack: production declares both halves (docs/trust.md), staging's under the
+    handed-off component."""
+
+    stack: str
+    resources: list[pulumi.runtime.MockResourceArgs]
+
+    def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str) -> pulumi.runtime.MockResourceArgs:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, got {[r.name for r in found]}"
+        return found[0]
+
+
+def github_half(production: ProgramRun, stack: str) -> GitHubHalf:
+    """``stack``'s GitHub resources in production's run (its own, or those it declares from the hand-off)."""
+    handed = stack != "production"
+    resources = [
+        r
+        for r in production.mocks.resources
+        if r.typ.startswith("github:") and (HANDED_OFF in production.mocks.urn(r)) == handed
+    ]
+    return GitHubHalf(stack, resources)
+
+
+def run_both(
+    staging_overrides: Mapping[str, Any] | None = None, staging_secrets: Mapping[str, str] | None = None
+) -> tuple[ProgramRun, ProgramRun]:
+    """Staging's program, then production's declaring staging's GitHub half from that run's hand-off (the chain
+    `pulumi up --stack staging` → `ops handoff` → `pulumi up --stack production` of docs/trust.md)."""
+    staging = _run("staging", staging_overrides, staging_secrets, False)
+    directory = Path(tempfile.mkdtemp(prefix="maya-handoff-"))
+    (directory / "staging.json").write_text(json.dumps(staging.outputs[HANDOFF_OUTPUT]))
+    given = os.environ.pop(HANDOFF_DIR_ENV, None)
+    try:
+        with staging_handoff(directory):
+            production = _run("production", None, None, False)
+    finally:
+        if given is not None:
+            os.environ[HANDOFF_DIR_ENV] = given
+    return staging, production

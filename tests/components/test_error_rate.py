@@ -21,7 +21,15 @@ import pytest
 import config
 from components import error_rate
 from config.monitoring import BackendErrorRateSettings
-from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
+from tests.components.program import (
+    HANDED_OFF,
+    RAILWAY,
+    ProgramRun,
+    RecordingMocks,
+    github_half,
+    is_secret,
+    run_program,
+)
 from tests.components.test_monitoring import CHECK, GROUP, _plain, run_checkly
 from tests.fakes.railway_api import FakeRailway
 from tests.workflows.test_error_rate import BEARER, _project_token
@@ -223,8 +231,9 @@ def test_the_metrics_token_is_its_own_resource_and_a_checkly_secret(production: 
     (plain,) = _plain(group.inputs["environmentVariables"])
     assert plain["key"] == "RAILWAY_METRICS_TOKEN" and plain["secret"] is True  # and never shown by Checkly
     assert plain["value"] == "mock-project-token-value"
-    gh_secrets = [r for r in production.mocks.resources if r.typ.startswith("github:") and "METRICS" in r.name]
-    assert gh_secrets == []  # production's token never reaches GitHub
+    own = [r for r in production.mocks.resources if HANDED_OFF not in production.mocks.urn(r)]
+    gh_secrets = [r for r in own if r.typ.startswith("github:") and "METRICS" in r.name]
+    assert gh_secrets == []  # production's token never reaches GitHub (staging's, handed over, is staging's)
     assert any(
         "5xx" in rule["trigger"] and rule["latency_seconds"] == 5 * 60 + 60 + 15
         for rule in production.outputs["alert_rules"]
@@ -236,13 +245,15 @@ def test_staging_without_checkly_puts_its_token_only_into_its_alerts_environment
     assert run.outputs["monitoring"] == config.MONITORING_SCHEDULE
     token = next(r for r in run.mocks.of_type(RAILWAY + "ProjectToken") if r.name == "backend-metrics-token")
     assert token.inputs["name"] == "maya-staging-metrics"
-    secrets = [r for r in run.mocks.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")]
+    assert run.outputs["github_handoff"]["alerts"]["RAILWAY_METRICS_TOKEN"]["secret"] is True
+    half = github_half(run_program("production"), "staging")  # production declares it from the hand-off
+    secrets = half.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
     metrics = [r for r in secrets if r.inputs["secretName"] == "RAILWAY_METRICS_TOKEN"]
     assert [r.inputs["environment"] for r in metrics] == ["staging-alerts"]
     assert is_secret(metrics[0].inputs["value"])
     variables = {
         (r.inputs["environment"], r.inputs["variableName"])
-        for r in run.mocks.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+        for r in half.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
     }
     assert {("staging-alerts", "RAILWAY_SERVICE_ID"), ("staging-alerts", "RAILWAY_ENVIRONMENT_ID")} <= variables
     assert not any(r.typ.startswith("checkly:") for r in run.mocks.resources)
@@ -253,23 +264,47 @@ def test_turned_off_in_staging_there_is_no_token_and_nothing_in_github() -> None
     monitoring = {**raw["maya-infra:monitoring"], "backendErrorRate": {"enabled": False}}
     run = run_program("staging", {"maya-infra:monitoring": monitoring})
     assert [r.name for r in run.mocks.of_type(RAILWAY + "ProjectToken")] == ["backend-ci-token"]
-    assert not [r for r in run.mocks.resources if "RAILWAY_METRICS_TOKEN" in r.name]
+    assert "RAILWAY_METRICS_TOKEN" not in run.outputs["github_handoff"]["alerts"]
     assert not any("5xx above" in rule["trigger"] for rule in run.outputs["alert_rules"])
 
 
 def test_with_split_repositories_only_the_backend_s_alerts_environment_holds_the_token() -> None:
+    """The hand-off carries the alert mail once; production's component puts the metrics only where the monitor runs."""
+    import pulumi
+
+    from components.github import GitHubPipeline, GitHubPipelineArgs
+    from components.handoff import values_from
+    from config import handoff
+
     raw, _ = config.read_stack_file("staging")
     github = {**raw["maya-infra:github"], "frontendRepository": "maya-web", "backendRepository": "maya-api"}
-    run = run_program("staging", {"maya-infra:github": github})
+    staging_run = run_program("staging", {"maya-infra:github": github})
+    cfg = config.load_from_stack_file("staging")
+    cfg = cfg.model_copy(
+        update={
+            "github": cfg.github.model_copy(
+                update={"frontend_repository": "maya-web", "backend_repository": "maya-api"}
+            )
+        }
+    )
+    received = handoff.parse(staging_run.outputs["github_handoff"], "staging")
+    handoff.check_names(received, cfg)
+    values = values_from(received)
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="maya-infra", stack="production", preview=False)
+
+    @pulumi.runtime.test
+    def declare() -> None:
+        provider = pulumi.ProviderResource("github", "github")
+        GitHubPipeline("staging-pipeline", GitHubPipelineArgs(cfg, values.ci, {}, provider, values.alerts))  # type: ignore[arg-type]
+
+    declare()
+    secrets = mocks.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
     holders = {
         (r.inputs["repository"], r.inputs["environment"])
-        for r in run.mocks.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
+        for r in secrets
         if r.inputs["secretName"] == "RAILWAY_METRICS_TOKEN"
     }
     assert holders == {("maya-api", "staging-alerts")}  # the monitor runs there; the frontend's never needs it
-    smtp = {
-        r.inputs["repository"]
-        for r in run.mocks.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
-        if r.inputs["secretName"] == "SMTP_URL"
-    }
+    smtp = {r.inputs["repository"] for r in secrets if r.inputs["secretName"] == "SMTP_URL"}
     assert smtp == {"maya-api", "maya-web"}

@@ -11,8 +11,18 @@ import pytest
 
 import config
 from program import build as build_stack
-from tests.components.program import RAILWAY, ProgramRun, RecordingMocks, is_secret, run_program, stack_config
-from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
+from tests.components.program import (
+    RAILWAY,
+    ProgramRun,
+    RecordingMocks,
+    _record_options,
+    is_secret,
+    run_program,
+    stack_config,
+    staging_handoff,
+)
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, stack_secrets
+from workflows import render_app_workflows
 
 CHECK = "checkly:index/check:Check"
 GROUP = "checkly:index/checkGroupV2:CheckGroupV2"
@@ -41,9 +51,18 @@ class ChecklyMocks(RecordingMocks):
 def run_checkly(
     stack_name: str, overrides: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None
 ) -> ProgramRun:
+    # production declares staging's GitHub half from its hand-off (docs/trust.md), made before these mocks are set
+    with staging_handoff():
+        return _run_checkly(stack_name, overrides, secrets)
+
+
+def _run_checkly(stack_name: str, overrides: Mapping[str, Any] | None, secrets: Mapping[str, str] | None) -> ProgramRun:
     mocks = ChecklyMocks()
     pulumi.runtime.set_mocks(mocks, project="maya-infra", stack=stack_name, preview=False)
-    values, secret_keys = stack_config(stack_name, overrides, {**TEST_SECRETS, **CHECKLY_ACCOUNT, **(secrets or {})})
+    _record_options(mocks)
+    values, secret_keys = stack_config(
+        stack_name, overrides, {**stack_secrets(stack_name), **CHECKLY_ACCOUNT, **(secrets or {})}
+    )
     pulumi.runtime.set_all_config(values, secret_keys)
     run = ProgramRun(mocks)
 
@@ -232,7 +251,8 @@ def test_without_a_checkly_account_the_scheduled_workflow_monitors(stack_name: s
     run = run_program(stack_name, overrides)
     assert not [r for r in run.mocks.resources if r.typ.startswith("checkly:") or r.typ == PROVIDER]
     assert run.outputs["monitoring"] == "github-actions schedule (every 5 min)"
-    assert ".github/workflows/monitor.yml" in str(run.outputs["workflow_files"])
+    # the monitor workflow is among the files committed (production commits both stacks', docs/trust.md)
+    assert ".github/workflows/monitor.yml" in str(render_app_workflows(config.load_from_stack_file(stack_name)))
     assert "monitoring_checks" not in run.outputs
 
 
@@ -248,11 +268,8 @@ def test_provider_github_actions_never_declares_checkly_even_with_an_account() -
 def test_no_monitoring_at_all_is_visible_and_production_is_reported() -> None:
     staging = run_program("staging", {"maya-infra:platforms": ["railway"]})
     assert staging.outputs["monitoring"] == "none"
-    cfg = config.parse(
-        "production",
-        {**stack_config("production", {"maya-infra:platforms": ["railway"]})[0]},
-        set(TEST_SECRETS),
-    )
+    values, secret_keys = stack_config("production", {"maya-infra:platforms": ["railway"]})
+    cfg = config.parse("production", values, set(secret_keys))
     assert cfg.monitoring_mode == "none"
     assert cfg.safety_gaps() == [
         "production is not monitored: no Checkly account and no scheduled monitor workflow "
@@ -296,7 +313,11 @@ def test_staging_may_switch_backups_off_and_an_external_database_has_none() -> N
     external = run_program(
         "production",
         {"maya-infra:backend": {**raw["maya-infra:backend"], "database": "external"}},
-        secrets={**TEST_SECRETS, **TEST_CHECKLY_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
+        secrets={
+            **stack_secrets("production"),
+            **TEST_CHECKLY_SECRETS,
+            "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL,
+        },
     )
     assert not external.mocks.of_type(RAILWAY + "BackupSchedule")
     assert external.outputs["backup_schedule"] == [] and "railway_volume_instance_id" not in external.outputs
@@ -308,7 +329,7 @@ def _parse(stack_name: str, overrides: dict[str, Any] | None = None, secrets: di
     raw = {k: v for k, v in {**raw, **(overrides or {})}.items() if v is not None}
     # production requires the Checkly account: given unless the test passes its own secrets
     checkly = TEST_CHECKLY_SECRETS if stack_name == "production" and secrets is None else {}
-    secret_values = {**TEST_SECRETS, **checkly, **(secrets or {})}
+    secret_values = {**stack_secrets(stack_name), **checkly, **(secrets or {})}
     return config.parse(stack_name, {**raw, **secret_values}, set(secret_values))
 
 

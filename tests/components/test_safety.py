@@ -48,27 +48,17 @@ def test_staging_stays_destroyable() -> None:
 
 
 def test_the_destroy_guard_depends_on_every_resource_of_production() -> None:
-    """`pulumi destroy` deletes dependents first: the protected guard is refused first, and holds back the rest."""
+    """`pulumi destroy` deletes dependents first: the protected guard is refused first, and holds back the rest
+    (staging's GitHub half, declared by production from the hand-off, included)."""
     mocks = run_program("production").mocks
     guard = mocks.options[GUARD_NAME]
     custom = {
-        f"urn:pulumi:production::maya-infra::{_type_path(mocks, name)}::{name}"
-        for name, o in mocks.options.items()
+        o.mock_urn
+        for o in mocks.options.values()
         if o.type not in (GUARD_TYPE,) and not o.type.startswith("maya:") and not o.type.startswith("pulumi:providers")
     }
+    assert any("staging-pipeline" in urn for urn in custom)
     assert custom and custom <= set(guard.dependencies), sorted(custom - set(guard.dependencies))[:5]
-
-
-def _type_path(mocks: RecordingMocks, name: str) -> str:
-    """The URN type path the mocks give a child: parent component type, then the resource type."""
-    parents = {
-        "backend": "maya:railway:Backend",
-        "frontend": "maya:vercel:Frontend",
-        "pipeline": "maya:github:Pipeline",
-        "monitoring": "maya:monitoring:Checkly",
-    }
-    component = next(t for prefix, t in parents.items() if name.startswith(prefix))
-    return f"{component}${mocks.options[name].type}"
 
 
 def test_no_production_object_is_replaced_before_its_old_one_is_deleted() -> None:
@@ -79,14 +69,15 @@ def test_no_production_object_is_replaced_before_its_old_one_is_deleted() -> Non
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_objects_found_by_ops_adopt_are_imported_and_retained(stack: str) -> None:
-    imports = {
-        "frontend-project": "team_maya/prj_running",
-        "frontend-domain-mayassistant.com" if stack == "production" else "frontend-domain-staging.mayassistant.com": (
-            "team_maya/prj_running/domain"
-        ),
-        "pipeline-maya-environment": f"maya:{stack}",
-        "pipeline-maya-ruleset": "maya:1234",
-    }
+    domain = "frontend-domain-mayassistant.com" if stack == "production" else "frontend-domain-staging.mayassistant.com"
+    imports = {"frontend-project": "team_maya/prj_running", domain: "team_maya/prj_running/domain"}
+    if stack == "production":  # production declares every stack's GitHub half: it adopts staging's too (docs/trust.md)
+        imports |= {
+            "pipeline-maya-environment": "maya:production",
+            "pipeline-maya-ruleset": "maya:1234",
+            "staging-pipeline-maya-environment": "maya:staging",
+            "staging-pipeline-maya-ruleset": "maya:1235",
+        }
     overrides: dict[str, Any] = {"maya-infra:adopt": {"imports": imports}}
     mocks = run_program(stack, overrides).mocks
     for name, import_id in imports.items():

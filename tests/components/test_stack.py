@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import config
-from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
-from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
+from tests.components.program import RAILWAY, GitHubHalf, ProgramRun, github_half, is_secret, run_program
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_PRODUCTION_SECRETS, TEST_SECRETS
 from workflows import tools
 
 VERCEL_PROJECT = "vercel:index/project:Project"
@@ -26,6 +26,17 @@ GH_FILE = "github:index/repositoryFile:RepositoryFile"
 @pytest.fixture(scope="module", params=config.STACKS)
 def run(request: pytest.FixtureRequest) -> ProgramRun:
     return run_program(request.param)
+
+
+@pytest.fixture(scope="module")
+def production() -> ProgramRun:
+    return run_program("production")
+
+
+@pytest.fixture
+def half(run: ProgramRun, production: ProgramRun) -> GitHubHalf:
+    """The GitHub half of the stack under test, as production's program declares it (docs/trust.md)."""
+    return github_half(production, run.outputs["stack"])
 
 
 def _walk(value: Any, inside_secret: bool = False) -> Iterator[tuple[Any, bool]]:
@@ -45,7 +56,7 @@ def _plain(value: Any) -> Any:
     return _plain(value["value"]) if is_secret(value) else value
 
 
-def test_resource_set(run: ProgramRun) -> None:
+def test_resource_set(run: ProgramRun, half: GitHubHalf) -> None:
     types = [r.typ for r in run.mocks.resources]
     for kind in (
         "Project",
@@ -68,13 +79,17 @@ def test_resource_set(run: ProgramRun) -> None:
     # only: docs/gates.md), each with its branch policy (staging's alerts environment also admits main, the
     # default branch, where the scheduled monitor runs); staging's `preview` environment of the previews
     # workflow (docs/previews.md) is counted apart
-    stack_envs = [r for r in run.mocks.of_type(GH_ENV) if r.inputs.get("environment") != "preview"]
+    stack_envs = [r for r in half.of_type(GH_ENV) if r.inputs.get("environment") != "preview"]
     policies = 4 if run.outputs["stack"] == "staging" else 3
-    assert len(stack_envs) == 3 and types.count(GH_RULESET) == 1
-    assert len([r for r in run.mocks.of_type(GH_POLICY) if r.inputs.get("environment") != "preview"]) == policies
-    assert types.count(GH_FILE) >= 2
+    assert len(stack_envs) == 3 and len(half.of_type(GH_RULESET)) == 1
+    assert len([r for r in half.of_type(GH_POLICY) if r.inputs.get("environment") != "preview"]) == policies
+    assert len(half.of_type(GH_FILE)) >= 2
+    # only production declares GitHub resources, its own and staging's (docs/trust.md)
+    github_types = {t for t in types if t.startswith("github:") or t == "pulumi:providers:github"}
+    assert bool(github_types) is (run.outputs["stack"] == "production")
     components = {r.typ for r in run.mocks.resources if not r.custom}
-    assert {"maya:railway:Backend", "maya:vercel:Frontend", "maya:github:Pipeline"} <= components
+    assert {"maya:railway:Backend", "maya:vercel:Frontend"} <= components
+    assert ("maya:github:Pipeline" in components) is (run.outputs["stack"] == "production")
 
 
 def test_railway_backend_settings(run: ProgramRun) -> None:
@@ -147,10 +162,10 @@ def test_frontend_gets_the_backend_url_and_production_values_never_reach_preview
     assert env["targets"] == expected
 
 
-def test_github_environment_and_protection(run: ProgramRun) -> None:
-    cfg = config.load_from_stack_file(run.outputs["stack"])
+def test_github_environment_and_protection(half: GitHubHalf) -> None:
+    cfg = config.load_from_stack_file(half.stack)
     environments = {
-        r.inputs["environment"]: r.inputs for r in run.mocks.of_type(GH_ENV) if r.inputs["environment"] != "preview"
+        r.inputs["environment"]: r.inputs for r in half.of_type(GH_ENV) if r.inputs["environment"] != "preview"
     }
     assert set(environments) == {cfg.stack, f"{cfg.stack}-alerts", f"{cfg.stack}-scan"}
     environment = environments[cfg.stack]
@@ -158,7 +173,7 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
         assert each["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
     policies = {
         (r.inputs["environment"], r.inputs["branchPattern"])
-        for r in run.mocks.of_type(GH_POLICY)
+        for r in half.of_type(GH_POLICY)
         if r.inputs["environment"] != "preview"
     }
     alert_branches = {cfg.github.branch, "main"}  # main: the default branch, where the monitor's schedule runs
@@ -176,11 +191,14 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
         assert environment["canAdminsBypass"] is False
         reviewers = environment["reviewers"][0]
         assert reviewers["teams"] == [4218001] and reviewers["users"] == [1920301]
-    ruleset = run.mocks.one(GH_RULESET).inputs
+    ruleset = half.one(GH_RULESET).inputs
     assert ruleset["conditions"]["refName"]["includes"] == [f"refs/heads/{cfg.github.branch}"]
-    checks = [c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]]
+    required = ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]
+    checks = [c["context"] for c in required]
     assert checks == list(cfg.required_status_checks)  # staging: + preview-e2e (test_previews_program.py)
-    files = run.mocks.of_type(GH_FILE)
+    # only a GitHub Actions run satisfies them, never a commit status of the same name (docs/trust.md)
+    assert {c.get("integrationId") for c in required} == {15368}
+    files = half.of_type(GH_FILE)
     assert {f.inputs["branch"] for f in files} == {cfg.github.branch}
     assert {f.inputs["file"] for f in files if not f.inputs["file"].startswith(".github/workflows/")} == {
         "backend/apply_migrations.py",  # the migration runner, Railway's pre-deploy command
@@ -188,12 +206,13 @@ def test_github_environment_and_protection(run: ProgramRun) -> None:
     }
 
 
-def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
-    stack_only = [r for r in run.mocks.of_type(GH_SECRET) if r.inputs["environment"] != "preview"]  # docs/previews.md
+def test_cross_platform_wiring_into_github(run: ProgramRun, half: GitHubHalf) -> None:
+    """Each stack's own values reach its environments (staging's through the hand-off, docs/trust.md)."""
+    stack_only = [r for r in half.of_type(GH_SECRET) if r.inputs["environment"] != "preview"]  # docs/previews.md
     secrets = {r.inputs["secretName"]: r.inputs for r in stack_only}
     variables = {
         r.inputs["variableName"]: r.inputs["value"]
-        for r in run.mocks.of_type(GH_VARIABLE)
+        for r in half.of_type(GH_VARIABLE)
         if r.inputs["environment"] != "preview"
     }
     assert {"VERCEL_TOKEN", "RAILWAY_TOKEN", "SNYK_TOKEN"} <= set(secrets)
@@ -201,7 +220,7 @@ def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
     # CI holds the stack's project-scoped deploy token, never the team-wide infrastructure token
     assert _plain(secrets["VERCEL_TOKEN"]["value"]) == TEST_SECRETS["maya-infra:vercelDeployToken"]
     assert variables["VERCEL_PROJECT_ID"] == "frontend-project-id"
-    assert variables["VERCEL_ORG_ID"] == "team_mock"
+    assert variables["VERCEL_ORG_ID"] == config.load_from_stack_file(half.stack).frontend.team_id
     assert variables["RAILWAY_SERVICE_ID"] == "backend-service-id"
     assert variables["BACKEND_URL"] == run.outputs["backend_url"]
     stack = run.outputs["stack"]
@@ -210,14 +229,14 @@ def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
     assert secrets["SNYK_TOKEN"]["environment"] == f"{stack}-scan"  # never beside a deploy secret
     assert "SMTP_URL" not in deploy  # the alert mail lives in <environment>-alerts only, and nothing else does
     alert_secrets = {
-        r.inputs["secretName"] for r in run.mocks.of_type(GH_SECRET) if r.inputs["environment"].endswith("-alerts")
+        r.inputs["secretName"] for r in half.of_type(GH_SECRET) if r.inputs["environment"].endswith("-alerts")
     }
     # staging's scheduled monitor polls the backend 5xx rate with its metrics token; production's stays in Checkly
     polls = stack == "staging"
     assert alert_secrets == ({"SMTP_URL", "RAILWAY_METRICS_TOKEN"} if polls else {"SMTP_URL"})
     alert_vars = {
         r.inputs["variableName"]: r.inputs["value"]
-        for r in run.mocks.of_type(GH_VARIABLE)
+        for r in half.of_type(GH_VARIABLE)
         if r.inputs["environment"].endswith("-alerts")
     }
     cfg = config.load_from_stack_file(stack)
@@ -231,7 +250,7 @@ def test_cross_platform_wiring_into_github(run: ProgramRun) -> None:
 
 
 def test_every_secret_value_is_a_secret_output(run: ProgramRun) -> None:
-    planted = set(TEST_SECRETS.values()) | {"mock-project-token-value"}
+    planted = set(TEST_SECRETS.values()) | set(TEST_PRODUCTION_SECRETS.values()) | {"mock-project-token-value"}
     found = 0
     for resource in run.mocks.resources:
         for key, value in resource.inputs.items():
@@ -241,16 +260,36 @@ def test_every_secret_value_is_a_secret_output(run: ProgramRun) -> None:
                 if isinstance(leaf, str) and any(s in leaf for s in planted):
                     found += 1
                     assert inside_secret, f"{resource.typ} {resource.name}.{key} holds a secret in plain text"
-    assert found >= 10
+    assert found >= (10 if run.outputs["stack"] == "production" else 5)  # production holds staging's GitHub half too
 
 
-def test_outputs_name_secrets_but_never_hold_them(run: ProgramRun) -> None:
-    text = repr(run.outputs)
+def test_staging_hands_its_github_values_over_as_one_secret_output(run: ProgramRun) -> None:
+    """Staging declares no GitHub resource; its values leave it only inside the secret ``github_handoff``."""
+    if run.outputs["stack"] == "production":
+        assert "github_handoff" not in run.outputs and "handed_off" in run.outputs
+        return
+    assert run.secret_outputs == {"github_handoff"}
+    handed = run.outputs["github_handoff"]
+    assert handed["version"] == 1 and handed["stack"] == "staging"
+    ci = handed["ci"]["maya"]
+    assert ci["RAILWAY_TOKEN"] == {"value": "mock-project-token-value", "secret": True}
+    assert ci["VERCEL_TOKEN"] == {"value": TEST_SECRETS["maya-infra:vercelDeployToken"], "secret": True}
+    assert ci["BACKEND_URL"]["secret"] is False
+    assert handed["alerts"]["SMTP_URL"] == {"value": TEST_SECRETS["maya-infra:smtpUrl"], "secret": True}
+    assert handed["preview"]["RAILWAY_PREVIEW_TOKEN"]["secret"] is True
+    assert run.outputs["github_declared_by"] == "production"
+
+
+def test_outputs_name_secrets_but_never_hold_them(run: ProgramRun, production: ProgramRun) -> None:
+    outputs = {k: v for k, v in run.outputs.items() if k != "github_handoff"}  # staging's secret hand-off (below)
+    text = repr(outputs)
     assert not any(value in text for value in TEST_SECRETS.values())
     assert "JWT_SECRET_KEY" in run.outputs["secret_names"]["railway"]
-    assert run.outputs["protected_branch"] in ("develop", "main")
-    previews_e2e = ["preview-e2e"] if run.outputs["stack"] == "staging" else []  # docs/previews.md
-    assert run.outputs["required_checks"] == ["frontend-ci", "backend-ci", *previews_e2e]
+    stack = run.outputs["stack"]
+    github = production.outputs if stack == "production" else production.outputs["handed_off"][stack]
+    assert github["protected_branch"] == {"staging": "develop", "production": "main"}[stack]
+    previews_e2e = ["preview-e2e"] if stack == "staging" else []  # docs/previews.md
+    assert github["required_checks"] == ["frontend-ci", "backend-ci", *previews_e2e]
 
 
 def _identities(run: ProgramRun) -> set[tuple[str, ...]]:
@@ -283,19 +322,35 @@ def test_no_real_world_object_is_declared_by_both_stacks() -> None:
     staging, production = run_program("staging"), run_program("production")
     shared = _identities(staging) & _identities(production)
     assert not shared
-    assert len(_identities(staging)) > 10
+    assert len(_identities(staging)) > 4
+    # production declares staging's GitHub objects once (from the hand-off), never its own a second time
+    own = [r for r in production.mocks.resources if "maya:github:HandedOff$" not in production.mocks.urn(r)]
+    handed = [r for r in production.mocks.resources if "maya:github:HandedOff$" in production.mocks.urn(r)]
+    mine = _identities(ProgramRun(_Only(own)))  # type: ignore[arg-type]
+    theirs = _identities(ProgramRun(_Only(handed)))  # type: ignore[arg-type]
+    assert theirs and not mine & theirs
+    assert {i[2] for i in theirs if i[0] == "github-environment"} == {
+        "staging",
+        "staging-alerts",
+        "staging-scan",
+        "preview",
+    }
+
+
+class _Only:
+    def __init__(self, resources: list[Any]) -> None:
+        self.resources = resources
 
 
 def test_separate_repositories_are_expressible() -> None:
     raw, _ = config.read_stack_file("staging")
-    github = {**raw["maya-infra:github"], "frontendRepository": "omega-frontend", "backendRepository": "maya-backend"}
-    run = run_program("staging", {"maya-infra:github": github})
-    assert {r.inputs["repository"] for r in run.mocks.of_type(GH_ENV)} == {"omega-frontend", "maya-backend"}
-    secrets = {(r.inputs["repository"], r.inputs["secretName"]) for r in run.mocks.of_type(GH_SECRET)}
-    assert ("omega-frontend", "VERCEL_TOKEN") in secrets and ("maya-backend", "RAILWAY_TOKEN") in secrets
-    assert ("maya-backend", "VERCEL_TOKEN") not in secrets
+    repos = {"frontendRepository": "omega-frontend", "backendRepository": "maya-backend"}
+    run = run_program("staging", {"maya-infra:github": {**raw["maya-infra:github"], **repos}})
     assert run.mocks.one(RAILWAY + "ServiceInstance").inputs.get("root_directory") is None
     assert "rootDirectory" not in run.mocks.one(VERCEL_PROJECT).inputs
+    ci = run.outputs["github_handoff"]["ci"]  # its values, handed over per repository (production declares them)
+    assert "VERCEL_TOKEN" in ci["omega-frontend"] and "RAILWAY_TOKEN" in ci["maya-backend"]
+    assert "VERCEL_TOKEN" not in ci["maya-backend"]
 
 
 def test_external_database() -> None:
@@ -304,7 +359,12 @@ def test_external_database() -> None:
     run = run_program(
         "production",
         {"maya-infra:backend": backend},
-        secrets={**TEST_SECRETS, **TEST_CHECKLY_SECRETS, "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL},
+        secrets={
+            **TEST_SECRETS,
+            **TEST_CHECKLY_SECRETS,
+            **TEST_PRODUCTION_SECRETS,
+            "maya-infra:databaseUrl": EXTERNAL_DATABASE_URL,
+        },
     )
     assert not run.mocks.of_type(RAILWAY + "Postgres")
     variables = run.mocks.one(RAILWAY + "Variables").inputs["variables"]
@@ -362,9 +422,6 @@ def test_production_without_reviewers_declares_nothing() -> None:
 
 def test_a_platform_left_out_takes_its_ci_values_with_it() -> None:
     run = run_program("staging", {"maya-infra:platforms": ["railway", "github"]})
-    names = {
-        r.inputs.get("secretName") or r.inputs.get("variableName")
-        for r in run.mocks.of_type(GH_SECRET) + run.mocks.of_type(GH_VARIABLE)
-    }
+    names = set(run.outputs["github_handoff"]["ci"]["maya"])
     assert "RAILWAY_TOKEN" in names and "BACKEND_URL" in names
     assert not {"VERCEL_TOKEN", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID"} & names

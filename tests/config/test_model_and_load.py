@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import config
-from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS, stack_secrets
 
 
 def _parse(
@@ -19,7 +19,7 @@ def _parse(
     raw, _ = config.read_stack_file(stack)
     raw = {**raw, **(overrides or {})}
     raw = {k: v for k, v in raw.items() if v is not None}
-    secret_values = dict(TEST_SECRETS if secrets is None else secrets)
+    secret_values = dict(stack_secrets(stack) if secrets is None else secrets)
     if secrets is None and stack == "production":
         secret_values.update(TEST_CHECKLY_SECRETS)  # production's config requires the Checkly account
     return config.parse(stack, {**raw, **secret_values, **(plaintext or {})}, set(secret_values))
@@ -228,7 +228,7 @@ def test_an_empty_vercel_org_id_is_refused_not_written() -> None:
 
 def test_production_without_the_checkly_account_is_refused_with_the_commands_that_fix_it() -> None:
     with pytest.raises(config.ConfigError) as exc:
-        _parse("production", secrets=TEST_SECRETS)
+        _parse("production", secrets=stack_secrets("production"))
     problems = _problems(exc)
     assert set(problems) == {"checklyApiKey", "checklyAccountId"}
     fix = problems["checklyApiKey"].fix
@@ -245,7 +245,8 @@ def test_production_without_the_checkly_account_is_refused_with_the_commands_tha
 def test_production_without_a_30_second_monitor_is_refused(monitoring: dict[str, Any], key: str) -> None:
     raw, _ = config.read_stack_file("production")
     section = {**raw["maya-infra:monitoring"], **monitoring}
-    secrets = {**TEST_SECRETS, **TEST_CHECKLY_SECRETS} if "provider" not in monitoring else TEST_SECRETS
+    production = stack_secrets("production")
+    secrets = {**production, **TEST_CHECKLY_SECRETS} if "provider" not in monitoring else production
     with pytest.raises(config.ConfigError) as exc:
         _parse("production", {"maya-infra:monitoring": section}, secrets=secrets)
     assert key in _problems(exc)
@@ -253,7 +254,9 @@ def test_production_without_a_30_second_monitor_is_refused(monitoring: dict[str,
 
 def test_staging_may_use_the_scheduled_fallback_and_a_rehearsal_may_leave_checkly_out() -> None:
     assert _parse("staging").monitoring_mode == config.MONITORING_SCHEDULE
-    cfg = _parse("production", {"maya-infra:platforms": ["railway", "vercel", "github"]}, secrets=TEST_SECRETS)
+    cfg = _parse(
+        "production", {"maya-infra:platforms": ["railway", "vercel", "github"]}, secrets=stack_secrets("production")
+    )
     assert cfg.monitoring_mode == config.MONITORING_SCHEDULE
     assert any("checkly is left out" in gap for gap in cfg.safety_gaps())
 

@@ -10,9 +10,10 @@ import config
 from config import envvars
 from config.envvars import Target
 from tests.config.test_model_and_load import _parse, _problems
-from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_SECRETS
+from tests.secrets import EXTERNAL_DATABASE_URL, TEST_CHECKLY_SECRETS, TEST_PRODUCTION_SECRETS, TEST_SECRETS
 
 TOKEN = "maya-infra:previewsRailwayToken"
+REVIEWERS = [{"kind": "team", "id": 4218002, "name": "maya-infra-maintainers"}]
 
 
 def test_on_for_staging_and_off_for_production_by_default() -> None:
@@ -34,7 +35,11 @@ def test_an_external_database_turns_the_default_off_and_refuses_an_explicit_on()
     backend = dict(config.read_stack_file("staging")[0]["maya-infra:backend"], database="external")
     assert not _parse("staging", {"maya-infra:backend": backend}, secrets).previews.enabled
     with pytest.raises(config.ConfigError) as exc:
-        _parse("staging", {"maya-infra:backend": backend, "maya-infra:previews": {"enabled": True}}, secrets)
+        _parse(
+            "staging",
+            {"maya-infra:backend": backend, "maya-infra:previews": {"enabled": True, "reviewers": REVIEWERS}},
+            secrets,
+        )
     assert "own PostgreSQL" in _problems(exc)["previews.enabled"].message
 
 
@@ -45,7 +50,8 @@ def test_the_previews_token_is_required_only_when_previews_are_on() -> None:
     problem = _problems(exc)["previewsRailwayToken"]
     assert "never production's" in problem.message and "--secret maya-infra:previewsRailwayToken" in problem.fix
     assert not _parse("staging", {"maya-infra:previews": {"enabled": False}}, secrets).previews.enabled
-    assert _parse("production", secrets={**secrets, **TEST_CHECKLY_SECRETS}).stack == "production"
+    production = {**secrets, **TEST_CHECKLY_SECRETS, **TEST_PRODUCTION_SECRETS}
+    assert _parse("production", secrets=production).stack == "production"
 
 
 @pytest.mark.parametrize(
@@ -54,10 +60,12 @@ def test_the_previews_token_is_required_only_when_previews_are_on() -> None:
         ({"enabled": True, "maxEnvironments": 0}, "greater than or equal to 1"),
         ({"enabled": True, "environmentPrefix": "PR_"}, "should match pattern"),
         ({"enabled": True, "maxEnviroments": 3}, "did you mean maxEnvironments"),
-        ({"maxEnvironments": 3}, "is required"),
+        ({"maxEnvironments": 3, "reviewers": []}, "name who approves each run"),
     ],
 )
 def test_bad_preview_settings_name_the_key(value: dict[str, object], message: str) -> None:
+    """Each bad setting is named; previews without reviewers are refused (a pull request's code would run with the
+    previews' write-capable tokens unapproved, docs/trust.md)."""
     with pytest.raises(config.ConfigError) as exc:
         _parse("staging", {"maya-infra:previews": value})
     assert any(message in p.message for p in exc.value.problems), exc.value

@@ -15,11 +15,11 @@ import yaml
 
 from tests.engine.harness import REPO, EngineStack, local_overrides
 from tests.fakes.github import FakeGitHub
-from tests.secrets import TEST_SECRETS
+from tests.secrets import TEST_GITHUB_TOKEN, TEST_SECRETS
 
 #: the accounts the stack files name (Pulumi.production.yaml's reviewers), plus one more to swap in
 USERS = {"maya-oncall-lead": 1920301, "maya-second-oncall": 1920302}
-TEAMS = {"mayassistant/maya-release-managers": 4218001}
+TEAMS = {"mayassistant/maya-release-managers": 4218001, "mayassistant/maya-infra-maintainers": 4218002}
 #: GitHub secret -> the stack secret it carries (tests/secrets.py), for the decrypt-and-compare check
 GITHUB_SECRETS = {"SNYK_TOKEN": "maya-infra:snykToken", "SAFETY_API_KEY": "maya-infra:safetyApiKey"}
 
@@ -60,7 +60,7 @@ def fake_github(stack_names: Iterable[str], watch: Iterable[str] = ()) -> FakeGi
         orgs=sorted({r.split("/")[0] for r in repos}),
         users=USERS,
         teams=TEAMS,
-        token=TEST_SECRETS["maya-infra:githubToken"],
+        token=TEST_GITHUB_TOKEN,
         watch=[*TEST_SECRETS.values(), *watch],
     )
     for full, branches in repos.items():
@@ -68,9 +68,9 @@ def fake_github(stack_names: Iterable[str], watch: Iterable[str] = ()) -> FakeGi
     return fake
 
 
-def github_overrides(railway_url: str, github_url: str) -> dict[str, Any]:
+def github_overrides(railway_url: str, github_url: str, workspace: str | None = None) -> dict[str, Any]:
     """Railway + GitHub against the fakes (Vercel cannot be had here; README, 'Platforms')."""
-    overrides = local_overrides(railway_url, ["railway", "github"])
+    overrides = local_overrides(railway_url, ["railway", "github"], **({"workspace": workspace} if workspace else {}))
     overrides["maya-infra:github"] = {"baseUrl": github_url}
     return overrides
 
@@ -88,3 +88,45 @@ def set_github_setting(stack: EngineStack, key: str, value: Any) -> None:
     document = yaml.safe_load(path.read_text())
     document["config"]["maya-infra:github"][key] = value
     path.write_text(yaml.safe_dump(document, sort_keys=True))
+
+
+#: staging's own passphrase: production reads staging's hand-off with it, never with its own (docs/trust.md)
+STAGING_PASSPHRASE = "maya-infra-test-passphrase-staging"
+
+
+def run_ops(stack: EngineStack, *args: str, env: dict[str, str] | None = None) -> Any:
+    """`python -m ops <args> --stack <stack> --project-dir <its copy>` as a CI job runs it."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "ops", *args, "--stack", stack.name, "--project-dir", str(stack.project_dir)],
+        cwd=REPO,
+        env={**os.environ, **stack.env, "PYTHONPATH": str(REPO), **(env or {})},
+        text=True,
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def hand_off(staging: EngineStack, production: EngineStack) -> Any:
+    """`ops handoff --stack production` with staging's own backend and passphrase (STAGING_*), as production's
+    pipeline runs it: staging's github_handoff output lands in production's project copy (.handoff/)."""
+    staging_env = {
+        "STAGING_PULUMI_BACKEND_URL": staging.env["PULUMI_BACKEND_URL"],
+        "STAGING_PULUMI_CONFIG_PASSPHRASE": staging.env["PULUMI_CONFIG_PASSPHRASE"],
+    }
+    return run_ops(production, "handoff", env=staging_env)
+
+
+def staging_handing_off(root: Path, railway: Any, github_url: str) -> EngineStack:
+    """Staging with its GitHub platform, up: it declares no GitHub resource (no plugin needed) and exports its
+    values as the secret output github_handoff, with its own passphrase. Make production in the same ``root``
+    (one project, as in the repository: production reads staging's stack file as staging runs it)."""
+    from tests.engine.harness import make_stack
+
+    overrides = github_overrides(railway.url, github_url, railway.workspace_id)  # staging's own fake workspace
+    staging = make_stack(root, "staging", overrides, passphrase=STAGING_PASSPHRASE)
+    staging.up()
+    return staging

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
-from tests.secrets import TEST_SECRETS
+from tests.secrets import stack_secrets
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "program.py", "requirements.txt")
@@ -51,12 +51,21 @@ def engine_env(bin_dir: Path, home: Path, backend: Path | str, passphrase: str =
     }
 
 
-def local_overrides(railway_url: str, platforms: list[str], poll_seconds: float = 0.05) -> dict[str, Any]:
+#: The workspace a fake Railway serves (FakeRailway's default). Each stack names its own workspace (docs/trust.md):
+#: a test of one stack points it at its fake's, the other stack's file keeps its own id; a test of both stacks in one
+#: project gives each a fake Railway of its own (``FakeRailway(workspace_id=...)``), as two workspaces are.
+FAKE_WORKSPACE = "ws-fake"
+
+
+def local_overrides(
+    railway_url: str, platforms: list[str], poll_seconds: float = 0.05, workspace: str = FAKE_WORKSPACE
+) -> dict[str, Any]:
     """What a stack file needs to run against loopback fakes: the API URL, fast polls, short backoff."""
     return {
         "maya-infra:platforms": platforms,
         "maya-infra:railway": {
             "apiUrl": railway_url,
+            "workspaceId": workspace,
             "requestsPerSecond": 50,
             "backoffCapSeconds": 0.5,
             "timeoutSeconds": 10,
@@ -174,11 +183,11 @@ def make_stack(
         "railwayToken": "railway" in platforms,
         "vercelToken": "vercel" in platforms,
         "vercelDeployToken": "vercel" in platforms and "github" in platforms,
-        "githubToken": "github" in platforms,
+        "githubToken": "github" in platforms and stack_name == "production",  # production's alone (docs/trust.md)
         "snykToken": "github" in platforms,
         "safetyApiKey": "github" in platforms,
     }
-    for key, value in (TEST_SECRETS if secrets is None else secrets).items():
+    for key, value in (stack_secrets(stack_name) if secrets is None else secrets).items():
         short = key.split(":", 1)[1]
         if wanted.get(short, True):
             engine_stack.set_secret(key, value)

@@ -35,7 +35,7 @@ from tests.components.program import run_program
 from tests.engine.harness import REPO, EngineStack, _merge, engine_bin, local_overrides, make_stack
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.running_maya import MARKER, UNDECLARED, RunningMaya, seed
-from tests.secrets import TEST_SECRETS
+from tests.secrets import TEST_GITHUB_TOKEN, TEST_SECRETS
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(1500)]
 RAILWAY_TOKEN = TEST_SECRETS["maya-infra:railwayToken"]
@@ -65,7 +65,7 @@ def ops_adopt(stack: EngineStack, *args: str) -> subprocess.CompletedProcess[str
         **os.environ,
         **stack.env,
         "RAILWAY_API_TOKEN": RAILWAY_TOKEN,
-        "GITHUB_TOKEN": TEST_SECRETS["maya-infra:githubToken"],
+        "GITHUB_TOKEN": TEST_GITHUB_TOKEN,
     }
     return subprocess.run(
         [sys.executable, "-m", "ops", "adopt", "--stack", stack.name, "--project-dir", str(stack.project_dir), *args],
@@ -126,9 +126,14 @@ def _adopt(tmp_path: Path, name: str, fake: FakeRailway) -> Adopted:
     return Adopted(stack, fake, running, table, result.stdout, requests)
 
 
+def _workspace(stack: str) -> str:
+    """The Railway workspace the stack file names (each stack has its own account: docs/trust.md)."""
+    return str(config.load_from_stack_file(stack).railway.workspace_id)
+
+
 @pytest.fixture(params=["staging", "production"])
 def adopted(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Adopted]:
-    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1) as fake:
+    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1, workspace_id=_workspace(request.param)) as fake:
         yield _adopt(tmp_path, request.param, fake)
 
 
@@ -238,7 +243,7 @@ def _writes(fake: FakeRailway) -> list[tuple[str, str, Any]]:
 
 
 def test_hand_set_variables_survive_every_code_change_and_a_lost_state(tmp_path: Path) -> None:
-    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1) as fake:
+    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1, workspace_id=_workspace("production")) as fake:
         state = _adopt(tmp_path, "production", fake)
         stack, running = state.stack, state.running
         measured = {"adopt requests": state.requests, "adopt objects": len(state.table.railway_found)}

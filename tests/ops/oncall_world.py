@@ -96,8 +96,11 @@ def build_world(
     ``history=False`` the backend has deployments serviceCreate and c1 only. The Railway and Vercel projects
     carry ``stack``'s configured names, as ``pulumi up`` made them; the outputs are ``stack``'s."""
     cfg = load_from_stack_file(stack)
-    railway = FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=2)
-    vercel = FakeVercel(token=VERCEL_TOKEN)
+    # the workspace and the team the stack file names (each stack has its own: docs/trust.md)
+    railway = FakeRailway(
+        token=RAILWAY_TOKEN, deploy_polls_to_finish=2, workspace_id=cfg.railway.workspace_id or "ws-fake"
+    )
+    vercel = FakeVercel(token=VERCEL_TOKEN, team_id=cfg.frontend.team_id)
     started.extend([railway, vercel])
     railway.start()
     vercel.start()

@@ -244,7 +244,7 @@ def world(
     custom_domain: bool = False,
 ) -> Iterator[World]:
     """``team``: the stack's frontend belongs to team ``TEAM`` (frontend.teamId, set on a copy of the config);
-    False: the stack file as it is (no team), for runs through the command line. ``schema_path``: the schema the
+    False: the stack file as it is (its own team), for runs through the command line. ``schema_path``: the schema the
     fake Railway serves (and introspects); ``request_budget``: its hourly limit (None: no limit, no headers);
     ``seed_project``: MAYA's Railway project runs already; ``custom_domain``: with its service and custom domain."""
     cfg = config.load_from_stack_file(stack)
@@ -255,7 +255,12 @@ def world(
     with contextlib.ExitStack() as stack_of:
         folder = Path(stack_of.enter_context(tempfile.TemporaryDirectory(prefix="maya-preflight-")))
         railway = stack_of.enter_context(
-            FakeRailway(token=RAILWAY_TOKEN, request_budget=request_budget, schema_path=schema_path)
+            FakeRailway(
+                token=RAILWAY_TOKEN,
+                request_budget=request_budget,
+                schema_path=schema_path,
+                workspace_id=cfg.railway.workspace_id or "ws-fake",  # the workspace the stack file names
+            )
         )
         if seed_project:
             project_id = railway.seed_project(cfg.backend.project_name, environment=cfg.environment)
@@ -264,7 +269,7 @@ def world(
         github = FakeGitHub(repos=[f"{cfg.github.owner}/{r}" for r in cfg.github.repositories])
         github.scopes = ("repo", "workflow", "read:org")
         stack_of.enter_context(github)
-        vercel = stack_of.enter_context(FakeVercel(token=VERCEL_TOKEN, team_id=TEAM if team else None))
+        vercel = stack_of.enter_context(FakeVercel(token=VERCEL_TOKEN, team_id=TEAM if team else cfg.frontend.team_id))
         project_id = vercel.add_project(cfg.frontend.project_name)
         vercel.add_token(DEPLOY_TOKEN, project=project_id)
         checkly = stack_of.enter_context(FakeCheckly())

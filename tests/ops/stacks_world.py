@@ -27,7 +27,7 @@ from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.backend import project_description
 from components.railway.client import ClientSettings, RailwayClient
-from config import PROJECT_DIR, load_from_stack_file
+from config import PROJECT_DIR, STACKS, load_from_stack_file
 from ops.__main__ import main
 from ops.console import Streams
 from tests.fakes.railway_api import FakeRailway
@@ -37,7 +37,6 @@ from tests.ops.apps import FakeApp, fixed
 
 RAILWAY_TOKEN = "rw-token-stacks-9c1e7f3a"
 VERCEL_TOKEN = "vc-token-stacks-4b8d2e6f"
-STACKS = ("staging", "production")
 
 
 class Tty(io.StringIO):
@@ -221,7 +220,9 @@ def two_stacks(root: Path) -> Iterator[Stacks]:
     started: list[Any] = []
     try:
         railway = FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=2)
-        vercel = FakeVercel(token=VERCEL_TOKEN)
+        vercel = FakeVercel(token="a-token-no-test-uses-2c1e")
+        # each stack names its own Vercel team (docs/trust.md): the operator's token here is a member of both
+        vercel.add_token(VERCEL_TOKEN, teams=tuple(str(load_from_stack_file(s).frontend.team_id) for s in STACKS))
         started += [railway, vercel]
         railway.start()
         vercel.start()

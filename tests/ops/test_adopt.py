@@ -41,7 +41,8 @@ def _client(fake: FakeRailway) -> RailwayClient:
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_railway_discovery_reads_only_and_reports_every_object(stack: str) -> None:
     cfg = config.load_from_stack_file(stack)
-    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+    # the stack's own workspace (docs/trust.md): discovery looks there only
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
         running = seed(fake, cfg, _declared(cfg), settings={"healthcheckTimeout": 120})
         found = adopt.Discovery(stack)
         adopt.discover_railway(_client(fake), cfg, {}, found, _declared(cfg))
@@ -73,7 +74,7 @@ def test_objects_are_found_by_what_they_run_and_their_names_are_kept() -> None:
     database renamed: found without any --id, each difference listed, and the running names recorded."""
     cfg = config.load_from_stack_file("production")
     names = {"project": "MAYA", "service": "maya", "postgres": "maya-db"}
-    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
         running = seed(fake, cfg, _declared(cfg), names=names)
         found = adopt.Discovery("production")
         adopt.discover_railway(_client(fake), cfg, {}, found, _declared(cfg))
@@ -95,7 +96,7 @@ def test_objects_are_found_by_what_they_run_and_their_names_are_kept() -> None:
 
 def test_two_services_running_the_repository_are_refused_with_the_id_to_choose() -> None:
     cfg = config.load_from_stack_file("staging")
-    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
         running = seed(fake, cfg, _declared(cfg), names={"service": "maya"})
         client = _client(fake)
         twin = fake.dashboard().execute(
@@ -131,7 +132,7 @@ def test_the_running_names_are_recorded_in_the_stack_file(tmp_path: Path) -> Non
 
 def test_removing_undeclared_variables_deletes_exactly_those_once() -> None:
     cfg = config.load_from_stack_file("staging")
-    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
         running = seed(fake, cfg, _declared(cfg))
         found = adopt.Discovery("staging")
         client = _client(fake)
@@ -163,9 +164,10 @@ def test_vercel_discovery_gives_import_ids_the_program_uses(stack: str) -> None:
         with VercelClient("vt", fake.url) as client:
             adopt.discover_vercel(client, cfg, {}, found)
         assert all(r.method == "GET" for r in fake.requests)
-    assert found.imports["frontend-project"] == pid
-    assert found.imports["frontend-env-NEXT_PUBLIC_API_URL"] == f"{pid}/{env_id}"
-    assert found.imports[f"frontend-domain-{f.primary_domain}"] == f"{pid}/{f.primary_domain}"
+    scoped = f"{f.team_id}/{pid}"  # each stack names its own Vercel team (docs/trust.md)
+    assert found.imports["frontend-project"] == scoped
+    assert found.imports["frontend-env-NEXT_PUBLIC_API_URL"] == f"{scoped}/{env_id}"
+    assert found.imports[f"frontend-domain-{f.primary_domain}"] == f"{scoped}/{f.primary_domain}"
     assert {r.name for r in found.rows if r.verdict == adopt.EXTRA} == {"old.mayassistant.com", "LEFTOVER_KEY"}
 
     block = adopt.adopt_block(found)
@@ -192,25 +194,27 @@ def github_world(fake: FakeGitHub, cfg: config.StackConfig) -> dict[str, Any]:
     return {"ruleset": ruleset, "path": path}
 
 
-@pytest.mark.parametrize("stack", ["staging", "production"])
-def test_github_discovery_gives_environment_ruleset_and_file_import_ids(stack: str) -> None:
+@pytest.mark.parametrize(("stack", "prefix"), [("staging", "staging-pipeline"), ("production", "pipeline")])
+def test_github_discovery_gives_environment_ruleset_and_file_import_ids(stack: str, prefix: str) -> None:
+    """Production's `ops adopt` finds both halves: its own as ``pipeline-…``, staging's as ``staging-pipeline-…``
+    (the names production's program declares them under; docs/trust.md)."""
     cfg = config.load_from_stack_file(stack)
     with FakeGitHub(orgs=["mayassistant"]) as fake:
         world = github_world(fake, cfg)
         cfg = cfg.model_copy(update={"github": cfg.github.model_copy(update={"base_url": fake.url})})
         reader = adopt.GitHubReader("gh-token", fake.url)
         found = adopt.Discovery(stack)
-        adopt.discover_github(reader, cfg, found, render_app_workflows(cfg))
+        adopt.discover_github(reader, cfg, found, render_app_workflows(cfg), prefix)
         reader.close()
         assert all(r.method == "GET" for r in fake.requests)
     repo = cfg.github.backend_repository
-    assert found.imports[f"pipeline-{repo}-environment"] == f"{repo}:{cfg.environment}"
-    assert found.imports[f"pipeline-{repo}-ruleset"] == f"{repo}:{world['ruleset']}"
-    assert f"pipeline-{repo}-{world['path']}" not in found.imports  # committed over, not imported (ops/adopt.py)
+    assert found.imports[f"{prefix}-{repo}-environment"] == f"{repo}:{cfg.environment}"
+    assert found.imports[f"{prefix}-{repo}-ruleset"] == f"{repo}:{world['ruleset']}"
+    assert f"{prefix}-{repo}-{world['path']}" not in found.imports  # committed over, not imported (ops/adopt.py)
     assert next(r for r in found.rows if r.name == world["path"]).verdict == adopt.MATCHES
-    assert found.imports[f"pipeline-{repo}-secret-RAILWAY_TOKEN"] == f"{repo}:{cfg.environment}:RAILWAY_TOKEN"
+    assert found.imports[f"{prefix}-{repo}-secret-RAILWAY_TOKEN"] == f"{repo}:{cfg.environment}:RAILWAY_TOKEN"
     # set by hand, declared nowhere: listed as extra, never imported (so never in the state, never deleted)
-    assert f"pipeline-{repo}-secret-SET_BY_HAND_TOKEN" not in found.imports
+    assert f"{prefix}-{repo}-secret-SET_BY_HAND_TOKEN" not in found.imports
     hand_set = next(r for r in found.rows if r.name.endswith(":SET_BY_HAND_TOKEN"))
     assert hand_set.verdict == adopt.EXTRA and "never deleted" in hand_set.detail
     environment = next(r for r in found.rows if r.kind == "environment")
@@ -255,7 +259,7 @@ def test_bad_ids_are_one_clear_message() -> None:
 
 def test_a_database_in_another_region_is_reported_with_the_fix() -> None:
     cfg = config.load_from_stack_file("staging")
-    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
         seed(fake, cfg, _declared(cfg))
         elsewhere = cfg.model_copy(
             update={"backend": cfg.backend.model_copy(update={"database_region": "europe-west4-drams3a"})}
@@ -281,7 +285,7 @@ def test_the_command_lists_what_it_would_delete_and_deletes_nothing_unasked(tmp_
     shutil.copy2(config.PROJECT_DIR / "Pulumi.production.yaml", tmp_path)  # every stack's config is read
     before = (tmp_path / "Pulumi.staging.yaml").read_text()
     cfg = config.load_from_stack_file("staging", tmp_path)
-    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1) as fake:
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
         seed(fake, cfg, _declared(cfg))
         out, err = io.StringIO(), io.StringIO()
         env = {"RAILWAY_API_TOKEN": TOKEN, "MAYA_RAILWAY_API_URL": fake.url, "PATH": "/nonexistent"}

@@ -213,7 +213,7 @@ def synthetic_state(stack: str) -> dict[str, Any]:
         inputs = _encrypt(r.inputs)
         out.append(
             {
-                "urn": f"urn:pulumi:{stack}::maya-infra::{r.typ}::{r.name}",
+                "urn": run.mocks.urn(r),  # as the engine names it: parents' types included
                 "custom": bool(r.custom),
                 "protect": run.mocks.options[r.name].protect,  # as the engine records it
                 "id": f"{r.name}-id" if r.custom else None,
@@ -239,9 +239,14 @@ def test_full_program_state_is_clean(full_state: dict[str, Any]) -> None:
     found = report(copy.deepcopy(full_state))
     assert found.findings == [] and found.advisories == []
     platforms = found.to_json()["summary"]["by_platform"]
-    assert platforms["github"] > 5 and platforms["vercel"] >= 3 and platforms["railway"] >= 10
+    assert platforms["vercel"] >= 3 and platforms["railway"] >= 10
     names = {(s.platform, s.name) for s in found.secrets}
-    assert ("github", "RAILWAY_TOKEN") in names and ("github", "VERCEL_TOKEN") in names
+    if full_state["deployment"]["resources"][0]["urn"].startswith("urn:pulumi:production"):
+        # production's state holds both stacks' GitHub halves (docs/trust.md); staging's none
+        assert platforms["github"] > 10
+        assert ("github", "RAILWAY_TOKEN") in names and ("github", "VERCEL_TOKEN") in names
+    else:
+        assert "github" not in platforms
 
 
 def _production() -> dict[str, Any]:

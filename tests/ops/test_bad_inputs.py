@@ -184,10 +184,34 @@ def cases(p: Paths) -> dict[str, Case]:
     env = {"MAYA_RAILWAY_API_URL": p.closed}
     out["adopt/railway-unreachable"] = Case(adopt, 1, (p.closed, "MAYA_RAILWAY_API_URL"), env, "quick")
     env = {"MAYA_GITHUB_API_URL": "github.example", "GITHUB_TOKEN": "gh-x"}
-    out["adopt/github-url-malformed"] = Case(adopt, 2, ("MAYA_GITHUB_API_URL",), env)
+    out["adopt/github-url-malformed"] = Case(("adopt", "--stack", "production"), 2, ("MAYA_GITHUB_API_URL",), env)
     env = {"MAYA_GITHUB_API_URL": p.closed, "GITHUB_TOKEN": "gh-x"}
     words = ("cannot reach GitHub", p.closed, "MAYA_GITHUB_API_URL")
-    out["adopt/github-unreachable"] = Case(adopt, 1, words, env, "quick")
+    # staging declares no GitHub settings (production's stack owns them, docs/trust.md): production reads GitHub
+    out["adopt/github-unreachable"] = Case(("adopt", "--stack", "production"), 1, words, env, "quick")
+    # the infra pipeline (issue 21): plan / apply / handoff / infra-environments
+    plan = ("plan", "--stack", "staging")
+    out["plan/unknown-stack"] = Case(("plan", "--stack", "prod", "--out", "x"), 2, ("invalid choice",))
+    out["plan/no-out"] = Case(plan, 2, ("--out",))
+    out["plan/out-under-a-file"] = Case((*plan, "--out", str(p.file / "x"), "--commit", "a" * 40), 2, ("--out",))
+    summary = (*plan, "--out", str(p.root / "plan"), "--commit", "a" * 40, "--summary")
+    out["plan/summary-is-a-folder"] = Case((*summary, str(p.folder)), 2, ("cannot write the summary", "--summary"))
+    out["plan/no-commit"] = Case((*plan, "--out", str(p.folder)), 2, ("--commit is required", "GITHUB_SHA"))
+    apply = ("apply", "--stack", "staging", "--commit", "a" * 40)
+    out["apply/no-plan"] = Case(apply, 2, ("--plan",))
+    out["apply/no-saved-plan"] = Case((*apply, "--plan", str(p.folder)), 2, ("holds no saved plan", "ops plan"))
+    out["apply/plan-is-a-file"] = Case((*apply, "--plan", str(p.file)), 2, ("holds no saved plan",))
+    out["handoff/unknown-stack"] = Case(("handoff", "--stack", "prod"), 2, ("invalid choice",))
+    words = ("declares no other stack's GitHub settings",)
+    out["handoff/staging-declares-nothing"] = Case(("handoff", "--stack", "staging"), 2, words)
+    words = ("STAGING_PULUMI_CONFIG_PASSPHRASE", "own state credentials")
+    out["handoff/without-stagings-credentials"] = Case(("handoff", "--stack", "production"), 2, words)
+    environments = ("infra-environments",)
+    out["infra-environments/no-token"] = Case(environments, 2, ("GITHUB_TOKEN is not set",), {"GITHUB_TOKEN": ""})
+    env = {"MAYA_GITHUB_API_URL": p.closed, "GITHUB_TOKEN": "gh-x"}
+    words = ("cannot reach GitHub", p.closed, "MAYA_GITHUB_API_URL")
+    out["infra-environments/github-unreachable"] = Case(environments, 1, words, env, "quick")
+    out["infra-environments/unknown-option"] = Case((*environments, "--stack", "staging"), 2, ("unrecognized",))
     return out
 
 

@@ -424,9 +424,10 @@ def test_rollback_frontend_with_a_wrong_token_or_team(world: World) -> None:
         "rollback", "frontend", "--stack", "staging", *FAST, env={**world.env, "VERCEL_TOKEN": "nope-nope-nope"}
     )
     assert result.code == 2 and "HTTP 403" in result.err and "nope-nope-nope" not in result.text
-    world.vercel.team_id = "team_maya"  # a team project asked for without its teamId: Vercel answers 404
+    # the project asked for in another team than its own (frontend.teamId wrong): Vercel refuses, the fix is named
+    world.vercel.team_id = "team_someoneElse"
     result = world.run("rollback", "frontend", "--stack", "staging", *FAST)
-    assert result.code == 2 and "HTTP 404" in result.err and "frontend.teamId" in result.err
+    assert result.code == 2 and "HTTP 403" in result.err and "frontend.teamId" in result.err
 
 
 def test_vercel_client_sends_the_team_and_retries_transient_errors(world: World) -> None:

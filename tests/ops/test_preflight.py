@@ -60,6 +60,11 @@ def ready(w: World) -> Any:
     return cfg
 
 
+def unpinned(w: World) -> Any:
+    """The stack without railway.workspaceId (each stack file pins its own account's workspace, docs/trust.md)."""
+    return w.cfg.model_copy(update={"railway": w.cfg.railway.model_copy(update={"workspace_id": None})})
+
+
 def checks(
     w: World, cfg: Any = None, env: dict[str, str] | None = None, only: tuple[str, ...] = (), **options: Any
 ) -> dict[str, Check]:
@@ -129,17 +134,17 @@ def test_a_workspace_the_token_cannot_reach_fails_naming_it() -> None:
         cfg = ready(w)
         w.railway.token_workspaces = [{"id": "ws-other", "name": "Someone else"}]
         check = verdict(checks(w, cfg, only=("railway",), skip=("railway.schema",)), "railway.workspace", FAIL)
-        assert "no access to railway.workspaceId ws-fake" in check.seen and "ws-other" in check.seen
+        assert f"no access to railway.workspaceId {w.railway.workspace_id}" in check.seen and "ws-other" in check.seen
 
 
 def test_several_workspaces_without_a_pinned_one_fail_and_one_is_a_warning() -> None:
     with world("staging") as w:
         w.railway.token_workspaces = [{"id": "ws-a", "name": "A"}, {"id": "ws-b", "name": "B"}]
-        check = verdict(checks(w, only=("railway",), skip=("railway.schema",)), "railway.workspace", FAIL)
+        check = verdict(checks(w, unpinned(w), only=("railway",), skip=("railway.schema",)), "railway.workspace", FAIL)
         assert "railway.workspaceId" in check.fix
     with world("staging") as w:
-        check = verdict(checks(w, only=("railway",), skip=("railway.schema",)), "railway.workspace", WARN)
-        assert "ws-fake" in check.fix
+        check = verdict(checks(w, unpinned(w), only=("railway",), skip=("railway.schema",)), "railway.workspace", WARN)
+        assert w.railway.workspace_id in check.fix
 
 
 def test_the_token_kind_is_told_apart_and_a_refused_token_fails() -> None:
@@ -163,7 +168,7 @@ def test_the_token_kind_is_told_apart_and_a_refused_token_fails() -> None:
 def test_an_account_token_that_may_not_introspect_itself_passes_through_me() -> None:
     with world("staging") as w:
         w.railway.api_token_introspection = False
-        found = checks(w, only=("railway",), skip=("railway.schema",))
+        found = checks(w, unpinned(w), only=("railway",), skip=("railway.schema",))
         assert verdict(found, "railway.token", PASS).seen.startswith("account token of fake@example.invalid")
         assert verdict(found, "railway.workspace", WARN)
         w.railway.token_kind = "workspace"

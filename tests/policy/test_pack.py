@@ -52,6 +52,7 @@ def test_pack_declares_every_rule_at_its_level(pack: dict[str, Any]) -> None:
     assert pack["name"] == "maya-infra"
     declared = {p.name: p for p in pack["policies"]}
     assert list(declared) == [p.name for p in rules.POLICIES]
+    assert "github-written-by-production-only" in declared  # the trust family too (policy/rules/trust.py)
     for rule in rules.POLICIES:
         policy = declared[rule.name]
         want = EnforcementLevel.MANDATORY if rule.level == rules.MANDATORY else EnforcementLevel.ADVISORY

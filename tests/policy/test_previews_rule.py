@@ -67,13 +67,13 @@ def _previews_file(resources: tuple[Resource, ...]) -> Resource:
     ],
 )
 def test_a_workflow_that_copies_what_the_table_withholds_is_refused(edit: str, expected: str) -> None:
-    resources = program("staging")
-    workflow = _previews_file(resources)
-    content = str(workflow.get("content"))
-    assert edit in content
-    bad = changed(workflow, content=content.replace(edit, ""))
-    [message] = _check([bad if r is workflow else r for r in resources], "staging")
-    assert expected in message
+    resources = program("production")  # it commits every stack's workflow files (docs/trust.md)
+    for workflow in [r for r in resources if r.type == rules.GH_FILE and r.get("file") == rules.PREVIEWS_WORKFLOW]:
+        content = str(workflow.get("content"))
+        assert edit in content
+        bad = changed(workflow, content=content.replace(edit, ""))
+        [message] = _check([bad if r is workflow else r for r in resources], "production")
+        assert expected in message
 
 
 def test_a_live_stripe_key_copied_to_previews_is_refused() -> None:

@@ -28,7 +28,7 @@ def _declared(stack: str) -> list[rules.Resource]:
         out.append(
             rules.Resource(
                 r.typ,
-                f"urn:pulumi:{stack}::maya-infra::{r.typ}::{r.name}",
+                mocks.urn(r),
                 dict(r.inputs),
                 protect=opts.protect,
                 delete_before_replace=opts.delete_before_replace,

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from config import load_from_stack_file
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.railway.base import POSTGRES_TEMPLATE_ID
 from tests.fakes.railway.core import HOBBY_REQUESTS_PER_HOUR
@@ -44,6 +45,7 @@ class World:
             "RAILWAY_SERVICE_ID": self.backend_id,
             "VERCEL_TOKEN": VERCEL_TOKEN,
             "VERCEL_PROJECT_ID": self.vercel_project,
+            "VERCEL_ORG_ID": str(self.vercel.team_id),  # staging's own team (docs/trust.md), as the workflow passes it
             "VERCEL_API_URL": self.vercel.url,
             "GITHUB_TOKEN": GITHUB_TOKEN,
             "GITHUB_REPOSITORY": REPOSITORY,
@@ -129,11 +131,15 @@ def _staging(railway: FakeRailway) -> tuple[str, str, str, str]:
     return pid, staging, backend, postgres
 
 
+#: staging's Vercel team, as its stack file names it (each stack has its own: docs/trust.md)
+STAGING_TEAM = load_from_stack_file("staging").frontend.team_id
+
+
 @contextmanager
 def world(*, request_budget: int | None = HOBBY_REQUESTS_PER_HOUR, deploy_polls: int = 1) -> Iterator[World]:
     with (
         FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=deploy_polls, request_budget=request_budget) as railway,
-        FakeVercel(token=VERCEL_TOKEN) as vercel,
+        FakeVercel(token=VERCEL_TOKEN, team_id=STAGING_TEAM) as vercel,
         FakeGitHub(token=GITHUB_TOKEN, repos=[REPOSITORY], orgs=["mayassistant"]) as github,
     ):
         pid, staging, backend, postgres = _staging(railway)

@@ -74,18 +74,24 @@ def test_only_the_alerting_and_commenting_jobs_may_write(workflows: dict[str, di
 
 
 def test_infra_secrets_are_read_only_inside_their_stacks_environment(workflows: dict[str, dict[str, Any]]) -> None:
-    """No repository-wide secret: each job reads the secrets of the one environment it declares."""
+    """No repository-wide secret: each job reads only what its one environment holds (workflows/infra_environments)."""
+    from config import STACKS, load_from_stack_file
+    from workflows.infra_environments import infra_environments
+
+    table = {e.name: e for e in infra_environments([load_from_stack_file(s) for s in STACKS])}
     infra = {k: w for k, w in workflows.items() if k.startswith("infra/")}
     for key, job_id, job in _jobs(infra):
-        if "secrets." in repr(job):
-            assert job.get("environment") in ("staging", "production"), f"{key}:{job_id}"
-            assert job_id.endswith(job["environment"]), f"{key}:{job_id} reads {job['environment']}'s secrets"
+        read = {m.group("name") for m in CONTEXT_REF.finditer(repr(job)) if m.group("kind") == "secrets"}
+        if read:
+            environment = table[job["environment"]]
+            assert job_id.endswith(environment.stack), f"{key}:{job_id} reads {environment.stack}'s secrets"
+            assert read <= set(environment.secrets), f"{key}:{job_id} reads {read - set(environment.secrets)}"
 
 
 def test_pull_requests_never_run_production(workflows: dict[str, dict[str, Any]]) -> None:
     preview = workflows["infra/.github/workflows/infra-preview.yml"]
     assert set(preview["on"]) == {"pull_request"}
-    assert [job.get("environment") for job in preview["jobs"].values()] == ["staging"]
+    assert [job.get("environment") for job in preview["jobs"].values()] == ["staging-pr-preview"]
     assert "production" not in repr(preview["jobs"])
 
 

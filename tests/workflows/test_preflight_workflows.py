@@ -20,21 +20,29 @@ def test_preflight_runs_before_pulumi_in_every_preview_and_up_job() -> None:
     for path in (infra.PREVIEW_PATH, infra.UP_PATH):
         for job_id, job in _jobs(path).items():
             names = [s.get("name", "") for s in job["steps"]]
-            stack = job["environment"]
+            stack = job_id.rsplit("-", 1)[-1]  # preview-/plan-/up-<stack>, in <stack>'s environments (docs/trust.md)
             preflight = next(i for i, n in enumerate(names) if n.startswith("Preflight"))
-            pulumi = next(i for i, s in enumerate(job["steps"]) if (s.get("with") or {}).get("command"))
+            pulumi = next(
+                i
+                for i, s in enumerate(job["steps"])
+                if (s.get("with") or {}).get("command")
+                or "-m ops plan " in str(s.get("run"))
+                or "-m ops apply " in str(s.get("run"))
+            )
             assert preflight < pulumi, f"{path}:{job_id}"
             step = job["steps"][preflight]
             assert f"venv/bin/python -m ops preflight --stack {stack}\n" in step["run"]
             assert "continue-on-error" not in step  # a failed check stops the job before pulumi
             assert set(step["env"]) == {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"}
-            install = job["steps"][preflight - 1]
-            assert install["uses"].startswith("pulumi/actions@") and "command" not in install["with"]
+            install = next(i for i, s in enumerate(job["steps"]) if "pulumi/actions@" in str(s.get("uses")))
+            assert install < preflight and "command" not in job["steps"][install]["with"]
 
 
 def test_the_schema_job_raises_one_issue_with_the_refused_documents_and_clears_it() -> None:
     (job_id, job), *_ = _jobs(wf.SCHEMA_PATH).items()
-    assert job_id == "railway-schema-staging" and job["environment"] == "staging"
+    # staging's plan environment: it only reads, on the default branch's schedule (docs/trust.md)
+    assert job_id == "railway-schema-staging" and job["environment"] == "staging-plan"
+    assert job["if"] == "github.ref == 'refs/heads/main'"
     steps = {s.get("id"): s for s in job["steps"] if s.get("id")}
     check = steps["schema"]
     assert check["continue-on-error"] is True

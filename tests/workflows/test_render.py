@@ -78,17 +78,24 @@ def test_ci_runs_the_pulumi_cli_of_the_pinned_sdk() -> None:
 
 
 def test_the_policy_pack_runs_in_every_pulumi_step(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert infra.POLICY_PACKS == ("policy",)
+    """pulumi/actions steps name the pack; the saved-plan steps run `ops plan`/`ops apply`, whose default it is."""
+    from ops import plan as ops_plan
+
+    assert infra.POLICY_PACKS == ("policy",) and ops_plan.POLICY_PACKS is infra.POLICY_PACKS
+    assert ops_plan.Pulumi("staging").pack_arguments() == ["--policy-pack", "policy"]
     monkeypatch.setattr(infra, "POLICY_PACKS", ())
     assert "policyPacks" not in "".join(infra.render().values())
     monkeypatch.setattr(infra, "POLICY_PACKS", ("policy",))
     files = infra.render()
     for path in (infra.PREVIEW_PATH, infra.UP_PATH, infra.DRIFT_PATH):
         steps = [s for job in load_workflow(files[path])["jobs"].values() for s in job["steps"]]
-        pulumi_steps = [  # the install-only step (ops preflight's CLI) runs no command, so no policy
+        commands = [  # the install-only step (ops handoff/preflight/plan use the CLI) runs no command
             s for s in steps if str(s.get("uses", "")).startswith("pulumi/actions@") and "command" in s["with"]
         ]
-        assert pulumi_steps and all(s["with"]["policyPacks"] == "policy\n" for s in pulumi_steps), path
+        ops = [s for s in steps if "-m ops plan " in str(s.get("run")) or "-m ops apply " in str(s.get("run"))]
+        assert commands or ops, path
+        assert all(s["with"]["policyPacks"] == "policy\n" for s in commands), path
+        assert all("--policy-pack" not in s["run"] for s in ops), path  # the default: infra.POLICY_PACKS
 
 
 # --- inlined scripts and the sibling modules written with them -------------------------------------------

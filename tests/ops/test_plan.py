@@ -1,0 +1,163 @@
+"""``ops plan`` / ``ops apply`` with a stand-in for the pulumi CLI (the real engine runs them in
+tests/engine/test_plan_exact.py): every guard refuses with one line before ``pulumi up`` is even started."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import handoff, load_from_stack_file
+from ops import plan as ops_plan
+from ops.context import OpsError
+from tests.components.program import staging_handoff
+
+PREVIEW_TEXT = (
+    "Previewing update (production):\n ~ backend-settings update [diff: ~num_replicas]\nResources:\n    ~ 1 to update\n"
+)
+
+
+class FakeCli:
+    """Answers ``pulumi stack export|preview|up`` like the CLI would; records every command it got."""
+
+    def __init__(self) -> None:
+        self.state = '{"deployment": {"resources": []}}'
+        self.up_output = "Updating (production):\n ~ backend-settings updated\n"
+        self.up_code = 0
+        self.calls: list[list[str]] = []
+
+    def __call__(self, args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append(args)
+        verb = args[1]
+        if verb == "stack":
+            return subprocess.CompletedProcess(args, 0, self.state, "")
+        if verb == "preview":
+            Path(args[args.index("--save-plan") + 1]).write_text('{"resourcePlans": {}}')
+            return subprocess.CompletedProcess(args, 0, PREVIEW_TEXT, "")
+        if verb == "up":
+            assert kw["env"]["PULUMI_EXPERIMENTAL"] == "true"
+            return subprocess.CompletedProcess(args, self.up_code, self.up_output, "")
+        raise AssertionError(args)
+
+    def ups(self) -> list[list[str]]:
+        return [c for c in self.calls if c[1] == "up"]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[FakeCli, ops_plan.Pulumi, Path]]:
+    with staging_handoff() as directory:
+        cli = FakeCli()
+        env = {"MAYA_HANDOFF_DIR": str(directory)}
+        yield cli, ops_plan.Pulumi("production", env=env, run=cli), tmp_path / "plan"
+
+
+def _planned(world: tuple[FakeCli, ops_plan.Pulumi, Path], commit: str = "a" * 40) -> ops_plan.PlanRecord:
+    _, pulumi, out = world
+    record, summary = ops_plan.make_plan(load_from_stack_file("production"), out, commit, pulumi)
+    assert "## The saved plan of `production`" in summary and "~ 1 to update" in summary
+    return record
+
+
+def test_the_plan_records_what_it_was_made_from(world: tuple[FakeCli, ops_plan.Pulumi, Path]) -> None:
+    cli, _, out = world
+    record = _planned(world)
+    assert record.commit == "a" * 40 and len(record.state_sha256) == 64 and set(record.handoffs) == {"staging"}
+    preview = next(c for c in cli.calls if c[1] == "preview")
+    assert "--refresh" in preview and "--save-plan" in preview and preview[-2:] == ["--stack", "production"]
+    assert preview[preview.index("--policy-pack") : preview.index("--policy-pack") + 2] == ["--policy-pack", "policy"]
+    assert json.loads((out / ops_plan.META_FILE).read_text())["stack"] == "production"
+
+
+def test_the_approved_plan_is_applied_with_its_own_preview(world: tuple[FakeCli, ops_plan.Pulumi, Path]) -> None:
+    cli, pulumi, out = world
+    _planned(world)
+    ops_plan.apply_plan(load_from_stack_file("production"), out, "a" * 40, "a" * 40, pulumi)
+    (up,) = cli.ups()
+    assert "--plan" in up and "--refresh" in up and "--skip-preview" not in up  # its preview checks the plan first
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("commit", "the saved plan was made from commit aaaaaaaaaaaa, this code is bbbbbbbbbbbb"),
+        ("head", "a newer commit (cccccccccccc) is on main: this plan of aaaaaaaaaaaa is stale"),
+        ("state", "the state of stack production changed since the approved preview"),
+        ("handoff", "the hand-off of staging changed since the approved preview"),
+        ("handoff-missing", "the hand-off of stack staging is missing"),
+    ],
+)
+def test_each_change_since_the_plan_is_refused_before_any_up(
+    world: tuple[FakeCli, ops_plan.Pulumi, Path], change: str, expected: str
+) -> None:
+    cli, pulumi, out = world
+    _planned(world)
+    commit, head = "a" * 40, "a" * 40
+    if change == "commit":
+        commit = "b" * 40
+    elif change == "head":
+        head = "c" * 40
+    elif change == "state":
+        cli.state = '{"deployment": {"resources": [1]}}'
+    path = handoff.handoff_path("staging", env=pulumi.env)
+    saved = path.read_text()
+    try:
+        if change == "handoff":
+            document = json.loads(saved)
+            document["ci"]["maya"]["BACKEND_URL"]["value"] = "https://elsewhere.example.com"
+            path.write_text(json.dumps(document))
+        elif change == "handoff-missing":
+            path.unlink()
+        with pytest.raises(OpsError) as refused:
+            ops_plan.apply_plan(load_from_stack_file("production"), out, commit, head, pulumi)
+    finally:
+        path.write_text(saved)
+    assert expected in str(refused.value) and "\n" not in str(refused.value)
+    assert refused.value.code == ops_plan.REFUSED == 2  # a refusal, like every other refusal of ops
+    assert cli.ups() == [], "refused before `pulumi up` started"
+
+
+def test_a_violation_found_by_the_ups_preview_is_one_line_nothing_written(
+    world: tuple[FakeCli, ops_plan.Pulumi, Path],
+) -> None:
+    cli, pulumi, out = world
+    _planned(world)
+    instance = "pulumi-python:dynamic/railway:ServiceInstance"
+    urn = f"urn:pulumi:production::maya-infra::maya:railway:Backend${instance}::backend-settings"
+    cli.up_code = 255
+    cli.up_output = (
+        "Previewing update (production):\n"
+        f"    error: resource {urn} violates plan: properties changed: =~healthcheck_timeout[{{300}}]\n"
+    )
+    with pytest.raises(OpsError) as refused:
+        ops_plan.apply_plan(load_from_stack_file("production"), out, "a" * 40, None, pulumi)
+    message = str(refused.value)
+    assert refused.value.code == 2
+    assert message == (
+        "refused: the update no longer matches the approved preview (backend-settings: properties changed: "
+        "=~healthcheck_timeout[{300}]); nothing was written (refused by the update's own preview, before any "
+        "change); re-run the preview and approve the new plan"
+    )
+    cli.up_output = "Updating (production):\n" + cli.up_output.split("\n", 1)[1]
+    with pytest.raises(OpsError, match="the update had begun"):
+        ops_plan.apply_plan(load_from_stack_file("production"), out, "a" * 40, None, pulumi)
+
+
+def test_no_saved_plan_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(OpsError, match="holds no saved plan"):
+        ops_plan.read_record(tmp_path)
+
+
+def test_an_update_that_fails_otherwise_is_one_line_exit_1(world: tuple[FakeCli, ops_plan.Pulumi, Path]) -> None:
+    """Not a refusal (exit 2) but a failure (exit 1): the update's own last line says why."""
+    cli, pulumi, out = world
+    _planned(world)
+    cli.up_code = 255
+    cli.up_output = "Updating (production):\n    error: Railway answered HTTP 503\n"
+    with pytest.raises(OpsError) as failed:
+        ops_plan.apply_plan(load_from_stack_file("production"), out, "a" * 40, None, pulumi)
+    assert failed.value.code == ops_plan.FAILED == 1
+    assert str(failed.value) == "the update of production failed: error: Railway answered HTTP 503"
