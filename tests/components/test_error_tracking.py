@@ -16,7 +16,7 @@ from policy import rules
 from tests.components.program import RAILWAY, ProgramRun, is_secret, run_program
 from tests.config.test_performance import DSN, FRONTEND_DSN, SENTRY_SECRETS, TRACKING_SECTION
 from tests.policy.test_rules import facts, urn
-from tests.secrets import TEST_CHECKLY_SECRETS, TEST_SECRETS
+from tests.secrets import TEST_CHECKLY_SECRETS, stack_secrets
 
 VERCEL_ENV = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
 GH_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"
@@ -29,7 +29,7 @@ def _plain(value: Any) -> Any:
 
 @pytest.fixture(scope="module", params=["staging", "production"])
 def tracked(request: pytest.FixtureRequest) -> ProgramRun:
-    secrets = {**TEST_SECRETS, **SENTRY_SECRETS}
+    secrets = {**stack_secrets(request.param), **SENTRY_SECRETS}
     if request.param == "production":
         secrets |= TEST_CHECKLY_SECRETS
     return run_program(request.param, {"maya-infra:errorTracking": TRACKING_SECTION}, secrets)
@@ -50,18 +50,36 @@ def test_the_frontend_build_gets_the_public_dsn(tracked: ProgramRun) -> None:
     assert _plain(envs["NEXT_PUBLIC_SENTRY_ENVIRONMENT"]["value"]) == tracked.outputs["stack"]
 
 
+def _handed_ci(run: ProgramRun) -> dict[str, Any]:
+    """Staging's CI values as it hands them to production (its ``github_handoff`` output; docs/trust.md)."""
+    handoff = run.outputs["github_handoff"]
+    document = handoff["value"] if is_secret(handoff) else handoff
+    (values,) = document["ci"].values()  # a monorepo: one repository
+    return dict(values)
+
+
 def test_each_deploy_environment_holds_the_token_as_a_secret_and_the_projects_as_variables(
     tracked: ProgramRun,
 ) -> None:
+    """Production declares its own environment's values; staging declares no GitHub resource and hands its
+    values over (production's program writes them into staging's environment: tests/components/test_handoff*)."""
     stack = tracked.outputs["stack"]
-    secrets = [r.inputs for r in tracked.mocks.of_type(GH_SECRET) if r.inputs["secretName"] == "SENTRY_AUTH_TOKEN"]
-    assert [s["environment"] for s in secrets] == [stack]  # the deploy environment only (a monorepo: once)
-    assert is_secret(secrets[0]["plaintextValue"] if "plaintextValue" in secrets[0] else secrets[0]["value"])
-    variables = {
-        r.inputs["variableName"]: r.inputs["value"]
-        for r in tracked.mocks.of_type(GH_VARIABLE)
-        if r.inputs["environment"] == stack
-    }
+    if stack == "staging":
+        assert not tracked.mocks.of_type(GH_SECRET) and not tracked.mocks.of_type(GH_VARIABLE)
+        handed = _handed_ci(tracked)
+        assert handed["SENTRY_AUTH_TOKEN"] == {"value": SENTRY_SECRETS["maya-infra:sentryAuthToken"], "secret": True}
+        variables = {k: v["value"] for k, v in handed.items() if not v["secret"]}
+    else:
+        secrets = [
+            r.inputs for r in tracked.mocks.of_type(GH_SECRET) if r.inputs["secretName"] == "SENTRY_AUTH_TOKEN"
+        ]
+        assert [s["environment"] for s in secrets] == [stack]  # the deploy environment only (a monorepo: once)
+        assert is_secret(secrets[0]["plaintextValue"] if "plaintextValue" in secrets[0] else secrets[0]["value"])
+        variables = {
+            r.inputs["variableName"]: r.inputs["value"]
+            for r in tracked.mocks.of_type(GH_VARIABLE)
+            if r.inputs["environment"] == stack
+        }
     assert variables["SENTRY_ORG"] == "mayassistant" and variables["SENTRY_URL"] == "https://sentry.io/"
     assert variables["SENTRY_FRONTEND_PROJECT"] == "maya-frontend"
     assert variables["SENTRY_BACKEND_PROJECT"] == "maya-backend"
