@@ -18,6 +18,7 @@ from components.railway.providers.project import marker
 from components.safety import stateful
 from config import StackConfig, envvars
 from config.envvars import Target, Wiring
+from workflows.smoke import health_expectations
 
 
 def project_description(cfg: StackConfig) -> str:
@@ -309,6 +310,7 @@ class RailwayBackend(pulumi.ComponentResource):
         It depends on settings, variables and domain so it deploys what they declare, not what ran before.
         """
         backend = args.config.backend
+        url = pulumi.Output.concat("https://", backend.custom_domain) if backend.custom_domain else service_domain.url
         return rw.Deployment(
             f"{name}-deployment",
             project_id=at.project_id,
@@ -318,6 +320,9 @@ class RailwayBackend(pulumi.ComponentResource):
             timeout_seconds=backend.deploy_timeout_seconds,
             poll_seconds=args.poll_seconds or backend.deploy_poll_seconds,
             pre_deploy=backend.pre_deploy_command,  # verified like CI's deploy: it went live through the migrations
+            # and health-checked like CI's deploy: the status and the body (monitoring.healthBody)
+            health_url=pulumi.Output.concat(url, backend.healthcheck_path),
+            health_expect=health_expectations(args.config),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, variables, service_domain]),
         )
 

@@ -347,6 +347,8 @@ class Deployment(Resource, module="railway", name="Deployment"):
         timeout_seconds: float = 900,
         poll_seconds: float = 5,
         pre_deploy: str | None = None,
+        health_url: pulumi.Input[str] | None = None,
+        health_expect: list[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         _declare(
@@ -361,6 +363,8 @@ class Deployment(Resource, module="railway", name="Deployment"):
             timeout_seconds=timeout_seconds,
             poll_seconds=poll_seconds,
             pre_deploy=pre_deploy,
+            health_url=health_url,
+            health_expect=health_expect,
         )
 
 
