@@ -20,7 +20,6 @@ import pulumiverse_vercel as vercel
 from components.frontend_alerts import frontend_error_alert
 from components.github import GitHubPipeline, GitHubPipelineArgs
 from components.previews import PreviewEnvironment, PreviewEnvironmentArgs
-from components.railway import resources as rw
 from components.railway.backend import RailwayBackend, RailwayBackendArgs
 from components.safety import DestroyGuard
 from components.vercel import VercelFrontend, VercelFrontendArgs
@@ -104,11 +103,6 @@ def _railway(stack: _Stack) -> None:
     if backend.volume_instance_id is not None:
         stack.exported["railway_volume_instance_id"] = backend.volume_instance_id  # what `ops backup` backs up
     stack.secret_names["railway"] = sorted(v.name for v in envvars.for_target(cfg, Target.BACKEND) if v.secret)
-    # Railway's own PR environments stay off in every stack: previews come from the workflow (docs/previews.md)
-    settings = rw.PrEnvironmentSettings(
-        "backend-pr-environments", project_id=backend.project_id, opts=pulumi.ResourceOptions(parent=backend)
-    )
-    stack.declared.append(settings)
     if backend.metrics_token is not None:
         stack.wiring.railway_metrics_token = backend.metrics_token
 

@@ -3,8 +3,10 @@
     MAYA_ENGINE_BIN=$(bash scripts/provide-engine.sh) venv/bin/python -m bench.adoption
 
 Prints, per stack: objects found (table verdicts), Railway requests of discovery and of the recording run
-(all reads), the following `pulumi preview`'s counts, the mutations the following `up` sends, and — for
-production — what `destroy` does, then what remains after a deliberate tear-down.
+(all reads), the following `pulumi preview`'s counts, the requests and mutations the following `up` sends,
+those of an `up` after one declared variable is dropped from the code (one `variableDelete`, nothing else),
+and — for production, found under the dashboard's names "MAYA"/"maya" — what `destroy` does, then what
+remains after a deliberate tear-down.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from pulumi import automation as auto
 import config
 from components.railway.client import ClientSettings, RailwayClient
 from ops import adopt
+from ops.adopt_railway import declared_values
 from tests.engine.harness import engine_bin, local_overrides, make_stack
-from tests.engine.test_adopt import RAILWAY_TOKEN, declared_variables, ops_adopt
+from tests.engine.test_adopt import DASHBOARD_NAMES, DROP, RAILWAY_TOKEN, declared_variables, ops_adopt
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.running_maya import MARKER, seed
+from tests.secrets import TEST_SECRETS
 
 
 def measure(stack_name: str, root: Path) -> None:
@@ -30,14 +34,21 @@ def measure(stack_name: str, root: Path) -> None:
         overrides = local_overrides(fake.url, ["railway"])
         stack = make_stack(root / stack_name, stack_name, overrides, bin_dir=engine_bin())
         cfg = config.load_from_stack_file(stack_name, stack.project_dir)
-        settings = {"healthcheckTimeout": 120} if stack_name == "production" else None
-        running = seed(fake, cfg, declared_variables(stack_name, overrides), settings=settings)
+        production = stack_name == "production"
+        running = seed(
+            fake,
+            cfg,
+            declared_variables(stack_name, overrides),
+            settings={"healthcheckTimeout": 120} if production else None,
+            names=DASHBOARD_NAMES if production else None,
+        )
 
         found = adopt.Discovery(stack_name)
         client = RailwayClient(RAILWAY_TOKEN, ClientSettings(endpoint=fake.url, requests_per_second=500))
-        adopt.discover_railway(client, cfg, {}, found)
+        secrets = {k.split(":", 1)[1]: v for k, v in TEST_SECRETS.items()}
+        adopt.discover_railway(client, cfg, {}, found, declared_values(cfg, secrets))
         discovery = fake.count()
-        objects = [r for r in found.rows if r.id != "-"]
+        objects = [r for r in found.rows if r.id != "-" and r.verdict != adopt.EXTRA]
         fake.reset_counters()
         result = ops_adopt(stack, "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
@@ -63,7 +74,14 @@ def measure(stack_name: str, root: Path) -> None:
         fake.reset_counters()
         stack.up()
         sent = [r.operation_name for r in fake.requests if r.is_mutation]
-        print(f"up: mutations sent {dict(Counter(sent))}")
+        print(f"first up: {fake.count()} requests; mutations sent {dict(Counter(sent))}")
+
+        envvars = stack.project_dir / "config" / "envvars.py"
+        envvars.write_text(envvars.read_text() + DROP)  # the code drops FRONTEND_URL
+        fake.reset_counters()
+        stack.up()
+        sent = [r.operation_name for r in fake.requests if r.is_mutation]
+        print(f"up after one variable is dropped: {fake.count()} requests; mutations sent {dict(Counter(sent))}")
         intact = fake.state.volumes[running.volume_id].get("_marker") == MARKER
         print(f"volume {running.volume_id} still there, marker intact: {intact}")
 

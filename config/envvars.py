@@ -110,6 +110,8 @@ class EnvVar:
     previews: PreviewUse = True
     #: when set, the variable exists only in stacks where this holds (e.g. only where its resource is declared)
     only_if: Callable[[StackConfig], bool] | None = None
+    #: Railway: a shared variable of the environment (the service references it as ``${{shared.NAME}}``)
+    shared: bool = False
 
     def applies_to(self, cfg: StackConfig) -> bool:
         """Declared in a stack if its platform is there and it is required, or its optional source is set."""

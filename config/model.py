@@ -113,6 +113,9 @@ class BackendSettings(_Section):
     project_name: str = Field(min_length=1, max_length=100)
     environment_name: str | None = None
     service_name: str = Field(default="backend", pattern=r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
+    #: The PostgreSQL service's name (Railway's template calls it ``Postgres``; ``ops adopt`` records a
+    #: running database's own name here, so adopting never renames or replaces it).
+    database_service_name: str = Field(default="Postgres", pattern=r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
     root_directory: str = "backend"
     region: str = "us-west2"
     #: Where the PostgreSQL volume lives; None = the backend's ``region`` (a database far from its backend
@@ -281,18 +284,6 @@ class PreviewSettings(_Section):
 
 CHECKLY_ACCOUNT_KEYS = ("checklyApiKey", "checklyAccountId")
 
-#: The Railway objects ``ops adopt`` can pin by id (``maya-infra:adopt.railway``), in discovery order.
-RAILWAY_ADOPT_KINDS = (
-    "project",
-    "environment",
-    "service",
-    "postgres",
-    "serviceDomain",
-    "customDomain",
-    "trigger",
-    "backupSchedule",
-)
-
 
 class AdoptSettings(_Section):
     """What ``python -m ops adopt`` found running and brought under this stack (README, "Taking over the
@@ -300,21 +291,31 @@ class AdoptSettings(_Section):
 
     ``imports``: Pulumi resource name -> the bridged provider's import id (Vercel, GitHub), passed as the
     ``import_`` option so the engine records the existing object instead of creating one; adopted objects are
-    retained on delete. ``railway``: kind -> the Railway id the look-first create of that object must find
-    (Pulumi cannot import into dynamic providers, pulumi/pulumi#16175). ``removeUndeclaredVariables``: false
-    (default) keeps Railway variables the stack does not declare; true lets the next write remove them.
+    retained on delete. ``railway``: adopt key -> the Railway id the recording run must find (Pulumi cannot
+    import into dynamic providers, pulumi/pulumi#16175); the keys are the kinds' ``adopt_key`` (the program
+    refuses others, components/railway/backend.py). ``removeUndeclaredVariables``: only ``false`` — no
+    ``up`` ever removes a variable the stack never declared; ``python -m ops adopt
+    --remove-undeclared-variables`` lists such variables and removes them once asked.
     """
 
     imports: dict[str, str] = Field(default_factory=dict)
     railway: dict[str, str] = Field(default_factory=dict)
     remove_undeclared_variables: bool = False
 
+    @field_validator("remove_undeclared_variables")
+    @classmethod
+    def _never_by_up(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "no `up` removes variables the stack never declared any more: set it to false (or remove it) "
+                "and run `python -m ops adopt --stack <stack> --remove-undeclared-variables`, which lists them "
+                "and asks before deleting"
+            )
+        return value
+
     @field_validator("railway")
     @classmethod
-    def _railway_kinds(cls, ids: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(ids) - set(RAILWAY_ADOPT_KINDS))
-        if unknown:
-            raise ValueError(f"{unknown} are not Railway kinds ops adopt knows ({', '.join(RAILWAY_ADOPT_KINDS)})")
+    def _railway_ids(cls, ids: dict[str, str]) -> dict[str, str]:
         empty = sorted(k for k, v in ids.items() if not v.strip())
         if empty:
             raise ValueError(f"{empty} have an empty id")

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import RailwayClient
 from components.railway.exactly_once import write_once
 from ops import binding, health
@@ -90,7 +90,7 @@ def database_volume(ctx: StackContext, client: RailwayClient) -> Volume:
     volume_id = ctx.outputs.get("railway_volume_instance_id")
     if not volume_id:
         environment = ctx.output("railway_environment_id")
-        listed = client.execute(ops.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": environment})["environment"]
+        listed = client.execute(gql.ENVIRONMENT_VOLUME_INSTANCES, {"environmentId": environment})["environment"]
         candidates = [
             edge["node"]
             for edge in listed["volumeInstances"]["edges"]
@@ -105,7 +105,7 @@ def database_volume(ctx: StackContext, client: RailwayClient) -> Volume:
             )
         volume_id = candidates[0]["id"]
     try:
-        instance = client.execute(ops.VOLUME_INSTANCE, {"id": volume_id})["volumeInstance"]
+        instance = client.execute(gql.VOLUME_INSTANCE, {"id": volume_id})["volumeInstance"]
     except errors.NotFoundError:
         raise OpsError(
             f"stack {ctx.stack!r} has no database volume: {volume_id} no longer exists in Railway; "
@@ -133,7 +133,7 @@ def refuse_busy(volume: Volume, action: str, stack: str) -> None:
 
 def list_backups(client: RailwayClient, volume: Volume) -> list[dict[str, Any]]:
     """The volume's backups, newest first."""
-    backups = client.execute(ops.VOLUME_INSTANCE_BACKUPS, {"volumeInstanceId": volume.volume_instance_id})[
+    backups = client.execute(gql.VOLUME_INSTANCE_BACKUPS, {"volumeInstanceId": volume.volume_instance_id})[
         "volumeInstanceBackupList"
     ]
     return sorted(backups, key=lambda b: parse_time(b.get("createdAt")) or utc_now(), reverse=True)
@@ -141,7 +141,7 @@ def list_backups(client: RailwayClient, volume: Volume) -> list[dict[str, Any]]:
 
 def list_schedules(client: RailwayClient, volume: Volume) -> list[dict[str, Any]]:
     return list(
-        client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume.volume_instance_id})[
+        client.execute(gql.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume.volume_instance_id})[
             "volumeInstanceBackupScheduleList"
         ]
     )
@@ -151,7 +151,7 @@ def list_schedules(client: RailwayClient, volume: Volume) -> list[dict[str, Any]
 def wait_workflow(client: RailwayClient, workflow_id: str, what: str, waiter: Waiter) -> None:
     """Follow one of Railway's workflows until it completes; its failure or the deadline is an error."""
     for _ in range(MAX_LOOKS):
-        result = client.execute(ops.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"]
+        result = client.execute(gql.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"]
         status = result.get("status")
         if status == "Complete":
             return
@@ -217,7 +217,7 @@ def _take_backup(
             client,
             f"backup {name!r}",
             find=ours,
-            send=lambda: dict(client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"]),
+            send=lambda: dict(client.execute(gql.VOLUME_INSTANCE_BACKUP_CREATE, send)["volumeInstanceBackupCreate"]),
             look_first=False,
         )
     workflow_id: str | None = outcome.value.get("workflowId")
@@ -367,7 +367,7 @@ def _restore(ctx: StackContext, args: argparse.Namespace, io: Streams, client: R
             client,
             f"restore of {volume.label} from {backup['id']}",
             find=restoring,
-            send=lambda: dict(client.execute(ops.VOLUME_INSTANCE_BACKUP_RESTORE, send)["volumeInstanceBackupRestore"]),
+            send=lambda: dict(client.execute(gql.VOLUME_INSTANCE_BACKUP_RESTORE, send)["volumeInstanceBackupRestore"]),
             look_first=False,
         )
     workflow_id: str | None = outcome.value.get("workflowId")
@@ -381,7 +381,7 @@ def _restore(ctx: StackContext, args: argparse.Namespace, io: Streams, client: R
 
 
 def _volume_state(client: RailwayClient, volume: Volume) -> str | None:
-    state = client.execute(ops.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
+    state = client.execute(gql.VOLUME_INSTANCE, {"id": volume.volume_instance_id})["volumeInstance"].get("state")
     return str(state) if state else None
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import RailwayClient
 from components.railway.providers.base import edges
 from components.railway.providers.project import MARKER, marker
@@ -35,7 +35,7 @@ def railway_project(ctx: StackContext, client: RailwayClient) -> Mapping[str, An
     project_id = str(ctx.output("railway_project_id"))
     fix = _FIX.format(ctx.stack)
     try:
-        project: Mapping[str, Any] = client.execute(ops.PROJECT, {"id": project_id})["project"]
+        project: Mapping[str, Any] = client.execute(gql.PROJECT, {"id": project_id})["project"]
     except errors.NotFoundError:
         raise OpsError(
             f"the Railway project {project_id} of stack {ctx.stack}'s outputs does not exist, or the token "
@@ -48,7 +48,7 @@ def railway_project(ctx: StackContext, client: RailwayClient) -> Mapping[str, An
 
 
 def railway_mismatch(ctx: StackContext, project: Mapping[str, Any]) -> str:
-    """Why ``project`` (as Railway answered ``ops.PROJECT``) is not stack ``ctx.stack``'s; "" when it is."""
+    """Why ``project`` (as Railway answered ``gql.PROJECT``) is not stack ``ctx.stack``'s; "" when it is."""
     cfg = ctx.config
     name, description = str(project.get("name") or ""), str(project.get("description") or "")
     label = f"Railway project {project.get('id')} ({name!r})"

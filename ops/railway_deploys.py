@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import RailwayClient
 from ops.clock import age, parse_time, short
 from ops.context import OpsError, StackContext
@@ -72,7 +72,7 @@ class Service:
 
     def deployments(self, client: RailwayClient, first: int = HISTORY) -> list[Deployment]:
         data = client.execute(
-            ops.DEPLOYMENTS,
+            gql.DEPLOYMENTS,
             {
                 "input": {
                     "projectId": self.project_id,
@@ -88,7 +88,7 @@ class Service:
 def get(client: RailwayClient, deployment_id: str) -> Deployment:
     """One deployment by id; an unknown id is a usage error (exit 2) that names it."""
     try:
-        node: Deployment = client.execute(ops.DEPLOYMENT, {"id": deployment_id})["deployment"]
+        node: Deployment = client.execute(gql.DEPLOYMENT, {"id": deployment_id})["deployment"]
     except errors.NotFoundError:
         raise OpsError(f"there is no Railway deployment {deployment_id!r}") from None
     return node

@@ -34,7 +34,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import RailwayClient
 from components.railway.exactly_once import write_once
 from ops import binding, health, vercel
@@ -175,7 +175,7 @@ def _send_rollback(
             client,
             f"rollback to {target_id}",
             find=lambda: railway.rollback_of(service.deployments(client), target_id, known),
-            send=lambda: client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target_id}),
+            send=lambda: client.execute(gql.DEPLOYMENT_ROLLBACK, {"id": target_id}),
             look_first=False,
         )
     if outcome.value.get("deploymentRollback") is False:

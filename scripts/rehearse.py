@@ -48,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import ClientSettings, RailwayClient
 from components.railway.exactly_once import write_once
 from tests.engine.github_world import fake_github, github_overrides, github_plugin_dir, use_plugin
@@ -113,14 +113,14 @@ def _open_preview(client: RailwayClient, ids: dict[str, str]) -> None:
     payload = {"projectId": project, "name": "pr-12", "sourceEnvironmentId": ids["railway_environment_id"]}
 
     def find() -> dict[str, Any] | None:
-        environments = client.execute(ops.PROJECT, {"id": project})["project"]["environments"]["edges"]
+        environments = client.execute(gql.PROJECT, {"id": project})["project"]["environments"]["edges"]
         return next((e["node"] for e in environments if e["node"]["name"] == "pr-12"), None)
 
     write_once(
         client,
         "preview environment pr-12",
         find=find,
-        send=lambda: client.execute(ops.ENVIRONMENT_CREATE, {"input": {**payload, "ephemeral": True}}),
+        send=lambda: client.execute(gql.ENVIRONMENT_CREATE, {"input": {**payload, "ephemeral": True}}),
     )
 
 
@@ -142,14 +142,15 @@ def serving(
     railway_token = TEST_SECRETS["maya-infra:railwayToken"]
     vercel_token = TEST_SECRETS["maya-infra:vercelToken"]
     client = RailwayClient(railway_token, ClientSettings(endpoint=fake.url, requests_per_second=50))
+    ci = fake.dashboard()  # CI's deploys: not maya-infra's, so not through its exactly-once rule
     with ExitStack() as running:
         vercel = running.enter_context(FakeVercel(token=vercel_token))
         guides = []
         for index, (name, stack_outputs) in enumerate(outputs.items()):
             ids = {k: str(stack_outputs[k]) for k in RAILWAY_IDS}
             good, bad = f"{index + 1:x}" * 40, f"b{index + 1:x}d" * 13 + "b"
-            world.railway_deploy(client, fake, ids, good)  # a good CI deploy, then a bad one: live and unhealthy
-            world.railway_deploy(client, fake, ids, bad)
+            world.railway_deploy(ci, fake, ids, good)  # a good CI deploy, then a bad one: live and unhealthy
+            world.railway_deploy(ci, fake, ids, bad)
             if name == "staging":
                 _open_preview(client, ids)
             project_id = str(stack_outputs.get("vercel_project_id") or f"prj_rehearsal{name}")

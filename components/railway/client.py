@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from components.railway import errors
+from components.railway.exactly_once import admit
 from components.railway.operations import Operation
 from config.model import RailwaySettings
 
@@ -216,10 +217,13 @@ class RailwayClient:
         * Anything else is final and typed (invalid input, not found, not authorized).
 
         There is no wait after the last attempt. A read-only client refuses a mutation before sending it
-        (:class:`errors.ReadOnlyError`).
+        (:class:`errors.ReadOnlyError`). A non-idempotent mutation is sent only as the ``send`` of
+        :func:`components.railway.exactly_once.write_once` (:func:`~components.railway.exactly_once.admit`
+        refuses it otherwise, before anything goes out).
         """
         if self.read_only and operation.is_mutation:
             raise errors.ReadOnlyError(operation.name, "this client is read-only; the mutation was not sent")
+        admit(operation)
         variables = dict(variables or {})
         secrets = [self._token, *_values(variables)]
         body = {"query": operation.document, "variables": variables, "operationName": operation.name}

@@ -56,3 +56,9 @@ class ReadOnlyError(RailwayError):
 
 class DeploymentFailedError(RailwayError):
     """A deployment ended FAILED/CRASHED/REMOVED or did not finish in time."""
+
+
+class UnguardedWriteError(RailwayError):
+    """A bug in maya-infra, stopped before anything was sent: a non-idempotent mutation outside
+    :func:`~components.railway.exactly_once.write_once`'s ``send``, two of them in one ``send``, or a ``find``
+    that looked at nothing (see :func:`~components.railway.exactly_once.admit`)."""

@@ -13,6 +13,12 @@
 
 Objects whose create answer cannot be recovered by a read (a project token's value is shown only once)
 pass ``discard``: a found leftover is deleted and a fresh one is made, so there is never a second one.
+
+**Held at run time**, not only by reading the source: the client asks :func:`admit` before every request.
+A non-idempotent mutation (:attr:`Operation.creates`, or any document selecting one of their root fields) is
+refused — nothing is sent, :class:`~components.railway.errors.UnguardedWriteError` — unless it is the one
+mutation of a ``send`` that :func:`write_once` is running; a ``find`` that sent no request (``lambda: None``,
+a cached answer) is refused the same way, since it cannot have looked.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from components.railway import errors
-from components.railway.client import RailwayClient
+from components.railway.operations import CREATING_ROOT_FIELDS, Operation
 
 T = TypeVar("T")
 Origin = Literal["created", "adopted"]
@@ -40,6 +47,82 @@ _POLL_CAP_SECONDS = 8.0
 log = logging.getLogger(__name__)
 
 
+class Client(Protocol):
+    """What the rule needs of the Railway client (which imports this module: ``admit``): its settle window
+    and its clock."""
+
+    @property
+    def settings(self) -> Any: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+@dataclass
+class _Step:
+    """What :func:`write_once` is running right now, in this thread (``find``, ``send`` or ``discard``)."""
+
+    what: str
+    phase: Literal["find", "send", "discard"]
+    requests: int = 0
+    creates: int = 0
+
+
+_step: ContextVar[_Step | None] = ContextVar("railway_write_once_step", default=None)
+
+
+def creates(operation: Operation) -> bool:
+    """Would sending ``operation`` twice make two of something? (Its flag, or a creating root field.)"""
+    return operation.creates or (operation.is_mutation and operation.root_field in CREATING_ROOT_FIELDS)
+
+
+def admit(operation: Operation) -> None:
+    """The client's question before it sends ``operation``: refused unless the exactly-once rule allows it.
+
+    Counts the request for the running step (a ``find`` must send at least one); a non-idempotent mutation
+    passes only as the first one of a ``send`` of :func:`write_once`.
+    """
+    step = _step.get()
+    if step is not None:
+        step.requests += 1
+    if not creates(operation):
+        return
+    if step is None or step.phase != "send":
+        where = "outside write_once" if step is None else f"inside the {step.phase} of {step.what}"
+        raise errors.UnguardedWriteError(
+            operation.name,
+            f"refused to send a non-idempotent mutation {where}: every create, deploy, rollback, backup, "
+            "restore and token goes through components.railway.exactly_once.write_once (a bug in maya-infra)",
+        )
+    if step.creates:
+        raise errors.UnguardedWriteError(
+            operation.name,
+            f"refused a second non-idempotent mutation in one send of {step.what}: a send that is repeated "
+            "after a lost answer must hold exactly one (a bug in maya-infra)",
+        )
+    step.creates += 1
+
+
+def _run(what: str, phase: Literal["find", "send", "discard"], action: Callable[[], T]) -> tuple[T, _Step]:
+    step = _Step(what, phase)
+    token = _step.set(step)
+    try:
+        return action(), step
+    finally:
+        _step.reset(token)
+
+
+def _looked(what: str, find: Callable[[], T | None]) -> T | None:
+    """One call of ``find``, which must have asked Railway (a find that sends nothing cannot have looked)."""
+    found, step = _run(what, "find", find)
+    if step.requests == 0:
+        raise errors.UnguardedWriteError(
+            what,
+            "its find sent no request to Railway, so it cannot have looked for the object: a find reads the "
+            "natural key from Railway every time it is called (a bug in maya-infra)",
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
     """What a write produced, and how it came to be."""
@@ -50,12 +133,12 @@ class Outcome(Generic[T]):
     sends: int = 1
 
 
-def settle(client: RailwayClient, find: Callable[[], T | None], seconds: float) -> T | None:
+def settle(client: Client, find: Callable[[], T | None], seconds: float, what: str = "(settle)") -> T | None:
     """Look for the object with backoff for ``seconds``; the last look is at the end of the window."""
     deadline = time.monotonic() + max(0.0, seconds)
     wait = _FIRST_POLL_SECONDS
     while True:
-        found = find()
+        found = _looked(what, find)
         if found is not None:
             return found
         left = deadline - time.monotonic()
@@ -66,7 +149,7 @@ def settle(client: RailwayClient, find: Callable[[], T | None], seconds: float) 
 
 
 def write_once(
-    client: RailwayClient,
+    client: Client,
     what: str,
     *,
     find: Callable[[], T | None],
@@ -74,48 +157,55 @@ def write_once(
     look_first: bool = True,
     discard: Callable[[T], None] | None = None,
     settle_seconds: float | None = None,
+    max_sends: int = MAX_SENDS,
 ) -> Outcome[T]:
     """Make ``what`` exist exactly once: adopt it if ``find`` sees it, else ``send`` (see the module doc).
 
-    ``find`` returns the object when its natural key matches (or None); ``send`` makes it. Without
-    ``discard``, a match found by looking first is ADOPTED, a match found after a lost answer is CREATED
-    (it is what our request made). With ``discard``, every match is removed and a fresh one is sent.
+    ``find`` returns the object when its natural key matches (or None); ``send`` makes it with exactly one
+    non-idempotent mutation. Without ``discard``, a match found by looking first is ADOPTED, a match found
+    after a lost answer is CREATED (it is what our request made). With ``discard``, every match is removed
+    and a fresh one is sent. ``max_sends=1``: never sent twice (a restore) — a lost answer that no read
+    confirms ends in :class:`errors.AmbiguousResultError`.
     """
     window = client.settings.settle_seconds if settle_seconds is None else settle_seconds
     if look_first:
-        found = _look(find, discard)
+        found = _look(what, find, discard)
         if found is not None:
             return Outcome(found, ADOPTED, 0)
-    for sends in range(1, MAX_SENDS + 1):
+    for sends in range(1, max_sends + 1):
         try:
-            return Outcome(send(), CREATED, sends)
+            return Outcome(_run(what, "send", send)[0], CREATED, sends)
         except errors.AmbiguousResultError as exc:
             log.warning("%s: %s; looking for it for up to %.0f s before deciding", what, exc.detail, window)
-            landed = settle(client, find, window)
+            landed = settle(client, find, window, what)
             if landed is None:
-                log.warning("%s: not found after %.0f s: it did not land, sending again", what, window)
+                log.warning("%s: not found after %.0f s: it did not land", what, window)
                 continue
             if discard is None:
                 return Outcome(landed, CREATED, sends)
-            discard(landed)  # a leftover we cannot use: remove it, then make exactly one
-            _look(find, discard)
-            if sends == MAX_SENDS:
+            _discard(what, discard, landed)  # a leftover we cannot use: remove it, then make exactly one
+            _look(what, find, discard)
+            if sends == max_sends:
                 break
     raise errors.AmbiguousResultError(
         what,
-        f"sent {MAX_SENDS} times and Railway never confirmed it; check the Railway dashboard for a "
+        f"sent {max_sends} time(s) and Railway never confirmed it; check the Railway dashboard for a "
         "duplicate, then run `pulumi up` again (it adopts what exists)",
     )
 
 
-def _look(find: Callable[[], T | None], discard: Callable[[T], None] | None) -> T | None:
+def _discard(what: str, discard: Callable[[T], None], item: T) -> None:
+    _run(what, "discard", lambda: discard(item))
+
+
+def _look(what: str, find: Callable[[], T | None], discard: Callable[[T], None] | None) -> T | None:
     """One look; with ``discard``, remove every match (bounded) and report nothing."""
-    found = find()
+    found = _looked(what, find)
     if discard is None or found is None:
         return found
     for _ in range(20):
-        discard(found)
-        found = find()
+        _discard(what, discard, found)
+        found = _looked(what, find)
         if found is None:
             return None
     raise errors.RailwayError("(look first)", "leftover objects keep reappearing; check Railway")

@@ -35,6 +35,11 @@ class Operation:
         """A mutation whose repetition would make a second object (or a second deploy/rollback/backup)."""
         return self.is_mutation and not self.idempotent
 
+    @property
+    def root_field(self) -> str:
+        """The first field the document selects at its root (``projectCreate``, ``deploymentRollback``...)."""
+        return self.document.split("{", 1)[1].split("(", 1)[0].split("{", 1)[0].split()[0]
+
 
 def _op(document: str, *, idempotent: bool | None = None) -> Operation:
     """Queries are idempotent; a mutation is idempotent only when it says so."""
@@ -58,9 +63,14 @@ PROJECT = _op(
 PROJECTS = _op(
     """query Projects($workspaceId: String, $after: String) {
       projects(workspaceId: $workspaceId, first: 100, after: $after) {
-        edges { node { id name description environments(first: 100) { edges { node { id name } } } } }
+        edges { node { id name description workspaceId
+          environments(first: 100) { edges { node { id name
+            serviceInstances(first: 100) { edges { node { serviceId serviceName rootDirectory source { repo } } } }
+          } } } } }
         pageInfo { hasNextPage endCursor } } }"""
 )
+# The workspaces the token may act in (a project without a workspace takes the token's only one).
+API_TOKEN_WORKSPACES = _op("query ApiTokenWorkspaces { apiToken { workspaces { id name } } }")
 PROJECT_UPDATE = _op(
     """mutation ProjectUpdate($id: String!, $input: ProjectUpdateInput!) {
       projectUpdate(id: $id, input: $input) { id name description } }""",
@@ -79,7 +89,8 @@ ENVIRONMENT = _op(
 )
 ENVIRONMENTS = _op(
     """query Environments($projectId: String!) {
-      environments(projectId: $projectId, first: 100) { edges { node { id name } } } }"""
+      environments(projectId: $projectId, first: 100) { edges { node { id name
+        serviceInstances(first: 100) { edges { node { serviceId rootDirectory source { repo } } } } } } } }"""
 )
 ENVIRONMENT_RENAME = _op(
     """mutation EnvironmentRename($id: String!, $input: EnvironmentRenameInput!) {
@@ -126,6 +137,10 @@ VARIABLE_COLLECTION_UPSERT = _op(
       variableCollectionUpsert(input: $input) }""",
     idempotent=True,
 )
+VARIABLE_DELETE = _op(
+    "mutation VariableDelete($input: VariableDeleteInput!) { variableDelete(input: $input) }",
+    idempotent=True,  # a repeated delete answers "not found", which the caller treats as done
+)
 
 # ---- domains --------------------------------------------------------------------------------------------
 DOMAINS = _op(
@@ -155,7 +170,7 @@ CUSTOM_DOMAIN_CREATE = _op(
 )
 CUSTOM_DOMAIN = _op(
     """query CustomDomain($id: String!, $projectId: String!) {
-      customDomain(id: $id, projectId: $projectId) { id domain targetPort environmentId serviceId
+      customDomain(id: $id, projectId: $projectId) { id domain targetPort environmentId serviceId deletedAt
         status { verified verificationDnsHost verificationToken certificateStatus
           dnsRecords { recordType hostlabel fqdn zone requiredValue currentValue status } } } }"""
 )
@@ -246,7 +261,7 @@ ENVIRONMENT_VOLUME_INSTANCES = _op(
 ENVIRONMENT_INSTANCES = _op(
     """query EnvironmentInstances($environmentId: String!) {
       environment(id: $environmentId) {
-        serviceInstances(first: 100) { edges { node { serviceId serviceName } } }
+        serviceInstances(first: 100) { edges { node { serviceId serviceName rootDirectory source { repo image } } } }
         volumeInstances(first: 100) { edges { node { id volumeId serviceId mountPath region } } } } }"""
 )
 VOLUME_DELETE = _op("mutation VolumeDelete($volumeId: String!) { volumeDelete(volumeId: $volumeId) }", idempotent=True)
@@ -315,3 +330,6 @@ PROJECT_PR_SETTINGS_UPDATE = _op(
 )
 
 ALL: tuple[Operation, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Operation))
+#: The root fields of every non-idempotent mutation: a document selecting one of them creates, whatever its
+#: ``Operation`` says (the client's exactly-once check does not trust a hand-made ``idempotent=True``).
+CREATING_ROOT_FIELDS: frozenset[str] = frozenset(o.root_field for o in ALL if o.creates)

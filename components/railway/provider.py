@@ -1,54 +1,51 @@
 """The state-compatible face of the Railway providers: every provider class at its historical path.
 
 Dynamic providers are pickled into each resource's state by reference, as
-``components.railway.provider.<Class>``. The classes live in :mod:`components.railway.providers` (split by
-area: project, network, deploy, database, behind one base class); this module re-exports each of them under
-that path so that every state ever written keeps loading. Never remove a name from here: an old state that
-references it would stop loading (``tests/components/railway/test_state_contract.py`` holds this).
+``components.railway.provider.<Kind>Provider``. The classes live in :mod:`components.railway.providers`
+beside their kind's declaration (:mod:`components.railway.providers.schema`); this module imports every
+area and exposes each registered kind's provider here, under the name its declaration derives, so that
+every state ever written keeps loading. Never remove a kind: an old state that references its provider
+would stop loading (``tests/components/railway/test_state_contract.py`` holds this).
 """
 
-from components.railway.providers import adopt as _adopt  # noqa: F401 - installs the adoption run's create hook
-from components.railway.providers.alerts import NotificationRuleProvider
+from __future__ import annotations
+
+from components.railway.providers import (  # noqa: F401 - each area registers its kinds
+    alerts,
+    database,
+    deploy,
+    network,
+    previews,
+    project,
+    service,
+    variables,
+)
 from components.railway.providers.base import (
     IN_FLIGHT,
-    STATE_MODULE,
     TERMINAL_FAILURES,
     RailwayProvider,
     is_unknown,
     revision_of,
 )
-from components.railway.providers.database import BACKUP_KINDS, BackupScheduleProvider, PostgresProvider
-from components.railway.providers.deploy import DeploymentProvider, DeploymentTriggerProvider, ProjectTokenProvider
-from components.railway.providers.network import CustomDomainProvider, ServiceDomainProvider
-from components.railway.providers.previews import PrEnvironmentSettingsProvider
-from components.railway.providers.project import (
-    EnvironmentProvider,
-    ProjectProvider,
-    ServiceInstanceProvider,
-    ServiceProvider,
-    VariablesProvider,
-)
+from components.railway.providers.database import BACKUP_KINDS
+from components.railway.providers.schema import KINDS, STATE_MODULE
+
+#: Every provider class by the name states reference (``<Kind>Provider``), derived from the registry.
+PROVIDERS: dict[str, type[RailwayProvider]] = {
+    kind.provider_class.__name__: kind.provider_class for kind in KINDS.values()
+}
+globals().update(PROVIDERS)
+
 
 __all__ = [
     "BACKUP_KINDS",
     "IN_FLIGHT",
+    "KINDS",
+    "PROVIDERS",
     "STATE_MODULE",
     "TERMINAL_FAILURES",
-    "BackupScheduleProvider",
-    "CustomDomainProvider",
-    "DeploymentProvider",
-    "DeploymentTriggerProvider",
-    "EnvironmentProvider",
-    "NotificationRuleProvider",
-    "PostgresProvider",
-    "PrEnvironmentSettingsProvider",
-    "ProjectProvider",
-    "ProjectTokenProvider",
     "RailwayProvider",
-    "ServiceDomainProvider",
-    "ServiceInstanceProvider",
-    "ServiceProvider",
-    "VariablesProvider",
     "is_unknown",
     "revision_of",
+    *sorted(PROVIDERS),
 ]

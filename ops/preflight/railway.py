@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import graphql
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import ClientSettings, RailwayClient
 from components.railway.operations import Operation
 from components.railway.providers.alerts import DEPLOYMENT_FAILURE_EVENTS
@@ -252,10 +252,10 @@ class RailwayChecks:
         name = self.cfg.backend.project_name
         after: str | None = None
         for _ in range(50):  # 50 pages of 100 projects: a bound, not a limit anyone reaches
-            page = c.execute(ops.PROJECTS, {"workspaceId": self.workspace_id, "after": after})["projects"]
+            page = c.execute(gql.PROJECTS, {"workspaceId": self.workspace_id, "after": after})["projects"]
             found = next((e["node"] for e in page["edges"] if e["node"]["name"] == name), None)
             if found is not None:
-                self.project = c.execute(ops.PROJECT, {"id": found["id"]})["project"]
+                self.project = c.execute(gql.PROJECT, {"id": found["id"]})["project"]
                 envs = [e["node"]["name"] for e in self.project["environments"]["edges"]]
                 self.add(passed("railway.project", f"project {name!r} exists ({found['id']}); environments: {envs}"))
                 return
@@ -275,7 +275,7 @@ class RailwayChecks:
         if not self.cfg.has_railway_database:
             self.add(skipped("railway.template", "backend.database is external: no PostgreSQL template is deployed"))
             return
-        template = c.execute(ops.TEMPLATE, {"code": "postgres"})["template"]
+        template = c.execute(gql.TEMPLATE, {"code": "postgres"})["template"]
         config = template.get("serializedConfig") or {}
         if isinstance(config, str):
             config = json.loads(config)
@@ -342,7 +342,7 @@ class RailwayChecks:
         if self.workspace_id is None:
             self.add(skipped("railway.notifications", "no workspace known: the existing rules cannot be read"))
             return
-        rules = c.execute(ops.NOTIFICATION_RULES, {"workspaceId": self.workspace_id, "projectId": None})
+        rules = c.execute(gql.NOTIFICATION_RULES, {"workspaceId": self.workspace_id, "projectId": None})
         accepted = sorted({e for r in rules["notificationRules"] for e in r.get("eventTypes") or []})
         deployment = [e for e in accepted if e.lower().startswith("deployment")]
         if set(ours) <= set(accepted):
@@ -390,7 +390,7 @@ class RailwayChecks:
         if env_id is None or service_id is None:
             return None
         domains = c.execute(
-            ops.DOMAINS, {"projectId": self.project["id"], "environmentId": env_id, "serviceId": service_id}
+            gql.DOMAINS, {"projectId": self.project["id"], "environmentId": env_id, "serviceId": service_id}
         )["domains"]
         for domain in domains["customDomains"]:
             if domain["domain"] == self.cfg.backend.custom_domain:

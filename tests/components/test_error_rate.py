@@ -159,6 +159,29 @@ def test_the_js_and_the_python_poller_agree(errors: int, total: int) -> None:
         assert line in run["log"].splitlines()
 
 
+@needs_node
+@pytest.mark.parametrize(
+    ("errors", "total", "alert"),
+    [
+        (25, 1000, False),  # exactly on 2.5 %: "above" the threshold alerts, "at" it does not
+        (26, 1000, True),
+        (5, 200, False),  # on it again, with other numbers
+        (3, 3, True),  # exactly min_requests: judged
+        (2, 2, False),  # one fewer: not judged, whatever the share
+    ],
+)
+def test_on_the_threshold_and_on_the_minimum_both_pollers_decide_the_same_pinned_way(
+    errors: int, total: int, alert: bool
+) -> None:
+    rate = BackendErrorRateSettings(threshold_percent=2.5, window_minutes=10, min_requests=3)
+    groups = [{"statusCode": 503, "samples": [{"ts": 0, "value": errors}]}]
+    groups.append({"statusCode": 200, "samples": [{"ts": 0, "value": total - errors}]})
+    body = json.dumps({"data": {"httpMetricsGroupedByStatus": groups}})
+    run = _node(error_rate.teardown_script(rate), {}, {"statusCode": 200, "body": body}, {})
+    python_alert, _line = python_poller.verdict(*python_poller.counts(groups), 2.5, 10, 3)
+    assert (run["ok"] is not alert, python_alert) == (True, alert)
+
+
 def test_both_pollers_send_one_document() -> None:
     body = json.loads(error_rate.body_json("svc", "env"))
     assert error_rate.QUERY == python_poller.QUERY and error_rate.STEP_SECONDS == python_poller.STEP_SECONDS

@@ -307,3 +307,14 @@ def test_defaults_apply_and_production_may_not_turn_it_off() -> None:
     with pytest.raises(config.ConfigError) as exc:
         _parse("production", {"maya-infra:monitoring": off})
     assert "monitoring.backendErrorRate.enabled" in _problems(exc)
+
+
+def test_no_up_may_be_told_to_remove_undeclared_variables() -> None:
+    """``adopt.removeUndeclaredVariables: true`` (older versions let the next writes remove them) is refused
+    with the one command that removes them after listing them; ``false`` (what older ``ops adopt`` wrote)
+    still loads."""
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", {"maya-infra:adopt": {"removeUndeclaredVariables": True}})
+    problem = next(p for p in exc.value.problems if "removeUndeclaredVariables" in p.key)
+    assert "ops adopt --stack <stack> --remove-undeclared-variables" in problem.message
+    assert _parse("staging", {"maya-infra:adopt": {"removeUndeclaredVariables": False}}).adopt.railway == {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -100,6 +101,28 @@ def test_undescribed_unimplemented_and_invalid_requests_fail_naming_the_operatio
     assert "repos/create-or-update-environment" in invalid.json()["message"]
     assert "wait_timer" in invalid.json()["message"]
     assert len(gh.problems) >= 3
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda repo: {k: v for k, v in repo.items() if k != "full_name"},  # a required field missing
+        lambda repo: {**repo, "id": "not-a-number"},  # a field of the wrong type
+    ],
+    ids=["missing-field", "wrong-type"],
+)
+def test_an_answer_of_the_fake_that_does_not_match_github_s_description_is_refused(
+    gh: FakeGitHub, api: httpx.Client, wrong: Any
+) -> None:
+    """The fake's answers are checked too: a fake drifting from GitHub would make the provider's tests pass
+    against a GitHub that does not exist. Its own wrong answer is a 501 naming the operation, and recorded."""
+    real = gh._handlers["repos/get"]
+    assert api.get("/repos/mayassistant/maya").status_code == 200 and gh.problems == []
+    gh._handlers["repos/get"] = lambda ctx: (lambda status, repo: (status, wrong(repo)))(*real(ctx))
+    answer = api.get("/repos/mayassistant/maya")
+    assert answer.status_code == 501, answer.text
+    assert "fake GitHub bug: its repos/get answer does not match the description" in answer.json()["message"]
+    assert gh.problems and all("repos/get" in problem for problem in gh.problems)
 
 
 def test_ruleset_answers_304_to_its_own_etag(api: httpx.Client) -> None:

@@ -596,7 +596,10 @@ def test_every_appendix_a_operation(fake: FakeRailway, api: Api) -> None:
     assert (service_id, prod_id) in fake.state.instances and (service_id, staging_id) not in fake.state.instances
     assert api.data(SERVICE_DELETE, {"id": service_id}) == {"serviceDelete": True}
     assert api.data(ENVIRONMENT_DELETE, {"id": staging_id}) == {"environmentDelete": True}
-    assert api.error(ENVIRONMENT, {"id": staging_id}) == "Environment not found"
+    assert api.data(ENVIRONMENT, {"id": staging_id})["environment"]["deletedAt"]  # soft-deleted: readable by id
+    assert staging_id not in {
+        e["node"]["id"] for e in api.data(ENVIRONMENTS, {"projectId": project_id})["environments"]["edges"]
+    }
     assert fake.invalid_documents == [] and fake.unmodeled_fields == []
 
 
@@ -889,6 +892,9 @@ def test_environment_create_and_fork_semantics(fake: FakeRailway, api: Api) -> N
         ENVIRONMENT_CREATE,
         {"input": {"projectId": project_id, "name": "pr-1", "sourceEnvironmentId": staging_id, "ephemeral": True}},
     )["environmentCreate"]["id"]
+    assert (svc_a, fork) not in fake.state.instances  # Railway applies a fork later (asynchrony.py)
+    api.data(ENVIRONMENT, {"id": fork})
+    assert api.data(ENVIRONMENT, {"id": fork})["environment"]["id"] == fork  # the second read sees it applied
     assert (svc_a, fork) in fake.state.instances
     svc_b = make_service(api, project_id, "b", image=None)  # not created in the fork
     assert {(svc_b, prod_id), (svc_b, staging_id)} <= set(fake.state.instances)
@@ -1065,10 +1071,12 @@ def test_behind_our_back_edits(fake: FakeRailway, api: Api) -> None:
 
     fake.delete_behind("service", service_id)
     assert api.error(SERVICE_INSTANCE, key) == "Service not found"
-    assert api.error(SERVICE, {"id": service_id}) == "Service not found"
+    assert api.data(SERVICE, {"id": service_id})["service"]["deletedAt"]  # soft-deleted, still readable by id
     with pytest.raises(KeyError):
         fake.delete_behind("service", service_id)
     fake.delete_behind("project", project_id)
+    assert api.data(PROJECT, {"id": project_id})["project"]["deletedAt"]
+    fake.advance(fake.soft_delete_seconds)  # purged after Railway's grace period
     assert api.error(PROJECT, {"id": project_id}) == "Project not found"
     assert fake.is_empty()
 

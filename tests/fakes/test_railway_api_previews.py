@@ -35,6 +35,7 @@ def test_a_fork_gets_its_own_empty_volume_instances() -> None:
         [source] = fake.state.volume_instances.values()
         source["currentSizeMB"] = 812.5
         fork = fake._create_environment(project["id"], "pr-1", source_env_id=staging, ephemeral=True)
+        fake.finish_workflows()  # the fork is applied later, like Railway's
         copies = [vi for vi in fake.state.volume_instances.values() if vi["environmentId"] == fork["id"]]
     [copy] = copies
     assert copy["id"] != source["id"] and copy["volumeId"] == source["volumeId"]

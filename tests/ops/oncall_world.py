@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.railway.client import ClientSettings, RailwayClient
 from config import load_from_stack_file
 from ops import health, rollback, status
 from ops.console import Streams
+from tests.fakes.railway.dashboard import Dashboard
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from tests.ops import world as w
@@ -59,7 +59,7 @@ class World:
     vercel: FakeVercel
     backend: FakeApp
     frontend: FakeApp
-    client: RailwayClient
+    client: Dashboard
     ids: dict[str, str]
     outputs_path: Path
     outputs: dict[str, Any]
@@ -101,8 +101,7 @@ def build_world(
     started.extend([railway, vercel])
     railway.start()
     vercel.start()
-    settings = ClientSettings(endpoint=railway.url, requests_per_second=1000, timeout_seconds=5)
-    client = RailwayClient(RAILWAY_TOKEN, settings)
+    client = railway.dashboard()  # CI and people made this history, not maya-infra (no exactly-once rule)
     ids = w.railway_service(client, cfg.backend.project_name, cfg.environment)
     railway.advance_deployments()  # the deployment serviceCreate made
     deployments = {"c1": w.railway_deploy(client, railway, ids, SHAS["c1"])}

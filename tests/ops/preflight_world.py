@@ -30,8 +30,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import config
-from components.railway import operations as ops
-from components.railway.client import ClientSettings, RailwayClient
+from components.railway import operations as gql
 from tests.fakes.checkly_api import FakeCheckly
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.railway_api import FakeRailway
@@ -217,23 +216,20 @@ def dns_records(cfg: config.StackConfig) -> dict[str, list[tuple[str, str]]]:
 def _seed_custom_domain(railway: FakeRailway, cfg: config.StackConfig, project_id: str) -> None:
     """The backend service and its custom domain, as the running MAYA has them (set-up requests, then forgotten)."""
     environment_id = railway.environment_id(project_id, cfg.environment)
-    settings = ClientSettings(endpoint=railway.url, requests_per_second=500)
-    with RailwayClient(RAILWAY_TOKEN, settings) as client:
-        service = client.execute(
-            ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": cfg.backend.service_name}}
-        )
-        client.execute(
-            ops.CUSTOM_DOMAIN_CREATE,
-            {
-                "input": {
-                    "projectId": project_id,
-                    "environmentId": environment_id,
-                    "serviceId": service["serviceCreate"]["id"],
-                    "domain": cfg.backend.custom_domain,
-                    "targetPort": cfg.backend.port,
-                }
-            },
-        )
+    client = railway.dashboard()  # made by hand before maya-infra
+    service = client.execute(gql.SERVICE_CREATE, {"input": {"projectId": project_id, "name": cfg.backend.service_name}})
+    client.execute(
+        gql.CUSTOM_DOMAIN_CREATE,
+        {
+            "input": {
+                "projectId": project_id,
+                "environmentId": environment_id,
+                "serviceId": service["serviceCreate"]["id"],
+                "domain": cfg.backend.custom_domain,
+                "targetPort": cfg.backend.port,
+            }
+        },
+    )
     railway.reset_counters()
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.backend import project_description
 from components.railway.client import ClientSettings, RailwayClient
@@ -157,8 +157,9 @@ class Stacks:
 def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
     cfg = load_from_stack_file(name)
     client, fake = world.client, world.railway
-    created = client.execute(
-        ops.PROJECT_CREATE,
+    human = fake.dashboard()  # what people and CI made before: not through maya-infra's exactly-once rule
+    created = human.execute(
+        gql.PROJECT_CREATE,
         {
             "input": {
                 "name": cfg.backend.project_name,
@@ -169,17 +170,17 @@ def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
     )["projectCreate"]
     project_id = created["id"]
     environment_id = created["environments"]["edges"][0]["node"]["id"]
-    service = client.execute(
-        ops.SERVICE_CREATE,
+    service = human.execute(
+        gql.SERVICE_CREATE,
         {"input": {"projectId": project_id, "name": cfg.backend.service_name, "source": {"repo": "mayassistant/maya"}}},
     )["serviceCreate"]["id"]
     ids = {"railway_project_id": project_id, "railway_environment_id": environment_id, "railway_service_id": service}
     fake.advance_deployments()
     shas = {k: f"{k}{name}".encode().hex()[:40].ljust(40, "0") for k in ("c1", "c2", "c3")}
     deployments = {
-        "c1": w.railway_deploy(client, fake, ids, shas["c1"]),
-        "c2": w.railway_deploy(client, fake, ids, shas["c2"], fail="FAILED"),
-        "c3": w.railway_deploy(client, fake, ids, shas["c3"]),
+        "c1": w.railway_deploy(human, fake, ids, shas["c1"]),
+        "c2": w.railway_deploy(human, fake, ids, shas["c2"], fail="FAILED"),
+        "c3": w.railway_deploy(human, fake, ids, shas["c3"]),
     }
 
     def provider(cls: type[Any]) -> Any:
@@ -191,7 +192,7 @@ def _seed(world: Stacks, name: str, started: list[Any]) -> Stack:
         {"project_id": project_id, "environment_id": environment_id, "workflow_poll_seconds": 0.01}
     )
     volume = str(postgres.outs["volume_instance_id"])
-    client.execute(ops.VOLUME_INSTANCE_BACKUP_CREATE, {"volumeInstanceId": volume, "name": f"nightly {name}"})
+    human.execute(gql.VOLUME_INSTANCE_BACKUP_CREATE, {"volumeInstanceId": volume, "name": f"nightly {name}"})
     fake.finish_workflows()
     with fake._lock:
         backup_id = next(b["id"] for b in fake.state.backups.values() if b["_volumeInstanceId"] == volume)

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from components.railway import operations as ops
-from components.railway.client import ClientSettings, RailwayClient
+from components.railway import operations as gql
 from config.model import BypassActor
 from ops import __main__ as cli
 from ops.console import Streams
@@ -46,17 +45,17 @@ def ready(w: World) -> Any:
             "declared_secrets": w.cfg.declared_secrets | {"checklyApiKey", "checklyAccountId"},
         }
     )
-    with RailwayClient(RAILWAY_TOKEN, ClientSettings(endpoint=w.railway.url, requests_per_second=500)) as c:
-        c.execute(
-            ops.NOTIFICATION_RULE_CREATE,
-            {
-                "input": {
-                    "workspaceId": w.railway.workspace_id,
-                    "eventTypes": ["Deployment.failed", "Deployment.crashed"],
-                    "channelConfigs": [{"type": "email", "email": "ops@example.com"}],
-                }
-            },
-        )
+    c = w.railway.dashboard()  # set up by hand: not maya-infra's own write
+    c.execute(
+        gql.NOTIFICATION_RULE_CREATE,
+        {
+            "input": {
+                "workspaceId": w.railway.workspace_id,
+                "eventTypes": ["Deployment.failed", "Deployment.crashed"],
+                "channelConfigs": [{"type": "email", "email": "ops@example.com"}],
+            }
+        },
+    )
     w.railway.reset_counters()  # the set-up's own mutation is not preflight's
     return cfg
 
@@ -220,17 +219,17 @@ def test_an_answer_of_an_unexpected_shape_fails_its_own_row_and_the_others_still
 
 def test_notification_events_named_otherwise_by_the_workspace_fail() -> None:
     with world("staging") as w:
-        with RailwayClient(RAILWAY_TOKEN, ClientSettings(endpoint=w.railway.url, requests_per_second=500)) as c:
-            c.execute(
-                ops.NOTIFICATION_RULE_CREATE,
-                {
-                    "input": {
-                        "workspaceId": w.railway.workspace_id,
-                        "eventTypes": ["DEPLOYMENT_FAILED"],
-                        "channelConfigs": [{"type": "email", "email": "ops@example.com"}],
-                    }
-                },
-            )
+        c = w.railway.dashboard()  # set up by hand: not maya-infra's own write
+        c.execute(
+            gql.NOTIFICATION_RULE_CREATE,
+            {
+                "input": {
+                    "workspaceId": w.railway.workspace_id,
+                    "eventTypes": ["DEPLOYMENT_FAILED"],
+                    "channelConfigs": [{"type": "email", "email": "ops@example.com"}],
+                }
+            },
+        )
         check = verdict(checks(w, only=("railway",), skip=("railway.schema",)), "railway.notifications", FAIL)
         assert "DEPLOYMENT_FAILED" in check.seen and "DEPLOYMENT_FAILURE_EVENTS" in check.fix
 

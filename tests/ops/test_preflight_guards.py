@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import ClientSettings, RailwayClient
 from config import PROJECT_DIR
 from ops.preflight import railway as preflight_railway
@@ -30,13 +30,14 @@ def test_a_read_only_railway_client_refuses_a_mutation_before_sending_it() -> No
         settings = ClientSettings(endpoint=fake.url, requests_per_second=500)
         with RailwayClient(TOKEN, settings, read_only=True) as client:
             with pytest.raises(errors.ReadOnlyError, match="ProjectCreate: this client is read-only"):
-                client.execute(ops.PROJECT_CREATE, {"input": {"name": "x"}})
+                client.execute(gql.PROJECT_CREATE, {"input": {"name": "x"}})
             with pytest.raises(errors.ReadOnlyError):
-                client.execute(ops.PROJECT_DELETE, {"id": "p"})
-            assert client.execute(ops.PROJECTS, {"workspaceId": None, "after": None})["projects"]["edges"] == []
+                client.execute(gql.PROJECT_DELETE, {"id": "p"})
+            assert client.execute(gql.PROJECTS, {"workspaceId": None, "after": None})["projects"]["edges"] == []
         assert fake.count(mutations_only=True) == 0 and fake.count() == 1
-        with RailwayClient(TOKEN, settings) as writable:  # the switch is off by default: the provider writes
-            writable.execute(ops.PROJECT_CREATE, {"input": {"name": "x"}})
+        # the switch is off by default: the provider writes (a create would go through write_once, exactly_once.py)
+        with RailwayClient(TOKEN, settings) as writable, pytest.raises(errors.NotFoundError):
+            writable.execute(gql.PROJECT_DELETE, {"id": "p"})
         assert fake.count(mutations_only=True) == 1
 
 
@@ -117,13 +118,13 @@ def _graphql_constants(path: Path) -> set[str]:
 def test_every_document_the_product_sends_is_in_the_one_list() -> None:
     """A new script (or document) under workflows/scripts or components that talks to Railway is caught here."""
     listed = {" ".join(d.text.split()) for d in schema.documents()}
-    declared: set[str] = {" ".join(o.document.split()) for o in ops.ALL}
+    declared: set[str] = {" ".join(o.document.split()) for o in gql.ALL}
     for folder in ("workflows/scripts", "components", "ops"):
         for path in sorted((PROJECT_DIR / folder).rglob("*.py")):
             if "preflight" in path.relative_to(PROJECT_DIR).parts:  # preflight's own: the test below
                 continue
             declared |= _graphql_constants(path)
-    assert len(declared) > len(ops.ALL)  # the scripts' documents were found
+    assert len(declared) > len(gql.ALL)  # the scripts' documents were found
     # concatenated constants (error_rate.QUERY is built from parts) are listed through their module
     assert declared - listed == set()
     assert {d.source for d in schema.documents()} == {
@@ -173,10 +174,10 @@ def test_preflights_railway_client_refuses_mutations_twice() -> None:
         with preflight_railway.client(run, TOKEN) as client:
             assert client.read_only
             with pytest.raises(errors.ReadOnlyError):
-                client.execute(ops.SERVICE_CREATE, {"input": {"projectId": "p"}})
+                client.execute(gql.SERVICE_CREATE, {"input": {"projectId": "p"}})
             client.read_only = False  # the transport still refuses what the switch would have let through
             with pytest.raises(ReadOnlyViolation):
-                client.execute(ops.SERVICE_CREATE, {"input": {"projectId": "p"}})
+                client.execute(gql.PROJECT_DELETE, {"id": "p"})  # (a create is refused earlier: outside write_once)
         assert fake.count() == 0 and run.ledger.requests == {}
 
 

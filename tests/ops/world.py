@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from components.railway import operations as ops
-from components.railway.client import RailwayClient
+from components.railway import operations as gql
 from components.railway.operations import Operation
+from tests.fakes.railway.dashboard import Dashboard
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from tests.ops.apps import Answer
@@ -30,13 +30,13 @@ UNHEALTHY_BODY = {"status": "unhealthy", "database": "ok", "external_apis": "err
 VERCEL_HISTORY = ("good1", "broken", "good2", "preview", "bad")  # oldest first; see vercel_history()
 
 
-def railway_service(client: RailwayClient, project: str, environment: str) -> dict[str, str]:
+def railway_service(client: Dashboard, project: str, environment: str) -> dict[str, str]:
     """A project, its environment and a ``backend`` service connected to a repository."""
-    created = client.execute(ops.PROJECT_CREATE, {"input": {"name": project, "defaultEnvironmentName": environment}})
+    created = client.execute(gql.PROJECT_CREATE, {"input": {"name": project, "defaultEnvironmentName": environment}})
     project_id = created["projectCreate"]["id"]
     environment_id = created["projectCreate"]["environments"]["edges"][0]["node"]["id"]
     service = client.execute(
-        ops.SERVICE_CREATE,
+        gql.SERVICE_CREATE,
         {"input": {"projectId": project_id, "name": "backend", "source": {"repo": "mayassistant/maya"}}},
     )
     return {
@@ -46,9 +46,7 @@ def railway_service(client: RailwayClient, project: str, environment: str) -> di
     }
 
 
-def railway_deploy(
-    client: RailwayClient, fake: FakeRailway, ids: dict[str, str], sha: str, fail: str | None = None
-) -> str:
+def railway_deploy(client: Dashboard, fake: FakeRailway, ids: dict[str, str], sha: str, fail: str | None = None) -> str:
     """Deploy ``sha`` as CI would and let it finish (``fail``: "FAILED"/"CRASHED")."""
     if fail:
         fake.fail_next_deploy(fail, ids["railway_service_id"])

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.railway.base import POSTGRES_TEMPLATE_ID
+from tests.fakes.railway.core import HOBBY_REQUESTS_PER_HOUR
 from tests.fakes.railway_api import FakeRailway
 from tests.fakes.vercel_api import FakeVercel
 from workflows.scripts import pr_preview as pp
@@ -129,7 +130,7 @@ def _staging(railway: FakeRailway) -> tuple[str, str, str, str]:
 
 
 @contextmanager
-def world(*, request_budget: int | None = None, deploy_polls: int = 1) -> Iterator[World]:
+def world(*, request_budget: int | None = HOBBY_REQUESTS_PER_HOUR, deploy_polls: int = 1) -> Iterator[World]:
     with (
         FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=deploy_polls, request_budget=request_budget) as railway,
         FakeVercel(token=VERCEL_TOKEN) as vercel,

@@ -25,11 +25,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from components.railway import errors
-from components.railway import operations as ops
-from components.railway.providers.base import Field, RailwayProvider, is_unknown
+from components.railway import operations as gql
+from components.railway.providers.adoption import Runs
+from components.railway.providers.base import RailwayProvider, is_unknown
+from components.railway.providers.project import token_workspace
+from components.railway.providers.schema import RailwayResource, output, parent, setting
 
 #: What a failed or crashed deployment is called in Railway's event stream.
 DEPLOYMENT_FAILURE_EVENTS = ("Deployment.failed", "Deployment.crashed")
@@ -49,18 +53,6 @@ def _canonical(configs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 class NotificationRuleProvider(RailwayProvider):
     """One Railway notification rule of a project: event types → channels (e-mail addresses)."""
-
-    kind = "NotificationRule"
-    fields = (
-        Field("workspace_id", replace=True),
-        Field("project_id", replace=True, required=True),
-        Field("event_types"),
-        Field("severities"),
-        Field("channel_configs"),
-        Field("ephemeral_environments"),
-        Field("rule_workspace_id", output=True),
-        Field("channel_count", output=True),
-    )
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Any:
         configs = news.get("channel_configs")
@@ -97,14 +89,16 @@ class NotificationRuleProvider(RailwayProvider):
 
     # ---- Railway calls ---------------------------------------------------------------------------------
     def _workspace(self, inputs: Mapping[str, Any]) -> str:
-        """The rule's workspace: the configured one, else the project's (rules live in a workspace)."""
+        """The rule's workspace: the configured one, else the project's, else the token's own (rules live in
+        a workspace; a project without one would otherwise send ``"None"``)."""
         given = inputs.get("workspace_id")
         if given:
             return str(given)
-        return str(self.client.execute(ops.PROJECT, {"id": inputs["project_id"]})["project"]["workspaceId"])
+        project = self.client.execute(gql.PROJECT, {"id": inputs["project_id"]})["project"]
+        return str(project.get("workspaceId") or token_workspace(self.client))
 
     def _rules(self, workspace_id: str, project_id: str) -> list[dict[str, Any]]:
-        rules = self.client.execute(ops.NOTIFICATION_RULES, {"workspaceId": workspace_id, "projectId": project_id})
+        rules = self.client.execute(gql.NOTIFICATION_RULES, {"workspaceId": workspace_id, "projectId": project_id})
         return [r for r in rules["notificationRules"] if r.get("projectId") == project_id]
 
     @staticmethod
@@ -132,6 +126,30 @@ class NotificationRuleProvider(RailwayProvider):
             payload["severities"] = list(inputs["severities"])
         return payload
 
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """A rule has no name: ours is the project's rule with the same event types and channels."""
+        workspace = self._workspace(inputs)
+        return [
+            {**r, "workspace": workspace} for r in self._rules(workspace, inputs["project_id"]) if self._same(r, inputs)
+        ]
+
+    def label(self, node: Mapping[str, Any]) -> str:
+        mailed = [str(c["config"].get("email", c["config"])) for c in node.get("channels") or []]
+        return "deployment failures → " + ", ".join(mailed)
+
+    def _running(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if node is None:
+            return self._read(id_, inputs)
+        shape = self._shape(node)
+        if inputs.get("severities") in (None, []) and shape["severities"] is None:
+            shape["severities"] = inputs.get("severities")
+        return {
+            **shape,
+            "project_id": node.get("projectId"),
+            "rule_workspace_id": node["workspace"],
+            "channel_count": len(node.get("channels") or []),
+        }
+
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         workspace = self._workspace(inputs)
 
@@ -143,7 +161,7 @@ class NotificationRuleProvider(RailwayProvider):
         outcome = self.create_exactly_once(
             f"of project {inputs['project_id']} for {', '.join(sorted(inputs['event_types']))}",
             find=find,
-            send=lambda: self.client.execute(ops.NOTIFICATION_RULE_CREATE, {"input": payload})[
+            send=lambda: self.client.execute(gql.NOTIFICATION_RULE_CREATE, {"input": payload})[
                 "notificationRuleCreate"
             ],
         )
@@ -155,13 +173,13 @@ class NotificationRuleProvider(RailwayProvider):
         }
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        rule = self.client.execute(ops.NOTIFICATION_RULE_UPDATE, {"id": id_, "input": self._payload(news)})[
+        rule = self.client.execute(gql.NOTIFICATION_RULE_UPDATE, {"id": id_, "input": self._payload(news)})[
             "notificationRuleUpdate"
         ]
         return {"channel_count": len(rule.get("channels") or [])}
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        self.client.execute(ops.NOTIFICATION_RULE_DELETE, {"id": id_})
+        self.client.execute(gql.NOTIFICATION_RULE_DELETE, {"id": id_})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         workspace = state.get("rule_workspace_id") or self._workspace(state)
@@ -173,3 +191,16 @@ class NotificationRuleProvider(RailwayProvider):
             shape["severities"] = state.get("severities")
         # workspace_id stays what was configured (None: "the project's"); the one in use is rule_workspace_id
         return {**shape, "rule_workspace_id": workspace, "channel_count": len(rule.get("channels") or [])}
+
+
+class NotificationRule(RailwayResource, provider=NotificationRuleProvider):
+    """A Railway notification rule of a project: which events mail which addresses."""
+
+    project_id: pulumi.Input[str] = parent()
+    event_types: pulumi.Input[list[str]] = setting()
+    channel_configs: pulumi.Input[list[dict[str, Any]]] = setting()
+    workspace_id: pulumi.Input[str] | None = setting(default=None, replace=True, local=True)
+    severities: pulumi.Input[list[str]] | None = setting(default=None)
+    ephemeral_environments: pulumi.Input[bool] = setting(default=False)
+    rule_workspace_id: pulumi.Output[str] = output()
+    channel_count: pulumi.Output[int] = output()

@@ -15,13 +15,16 @@ Semantics every provider here keeps (see the dynamic-provider notes in the READM
 * **Exactly once**: every create goes through :meth:`RailwayProvider.create_exactly_once` (look the
   natural key up first, adopt a match, never resend a write whose outcome is unknown before reads show it
   did not land — :mod:`components.railway.exactly_once`). No provider sends a create mutation any other
-  way (``tests/components/railway/test_operations.py`` holds this by reading the source).
+  way: the client refuses one outside ``write_once`` at run time (``exactly_once.admit``).
 * **Origin**: every resource records in its ``origin`` output how its object came to be: ``created``
   (by us, including by an interrupted run of ours) or ``adopted`` (it existed before and is not ours).
   ``delete`` of an adopted object does nothing: the stack never deletes what it did not create.
-* **One schema per resource**: a provider declares its fields once (:class:`Field`); its input, replace,
-  required and diff keys, its output placeholders and its secret outputs all derive from that list, and
-  :mod:`components.railway.resources` builds the resource's props from it.
+* **One declaration per kind**: the typed resource class beside each provider lists its fields once
+  (:mod:`.schema`); the provider's input, replace, required and diff keys, its output placeholders and its
+  secret outputs are installed from it (:meth:`RailwayProvider._install`).
+* **Adoption is a method**: :meth:`RailwayProvider.adopt` finds the object (a pinned id, else the kind's
+  one finder, :meth:`RailwayProvider.candidates`) and reads what runs; ``create`` calls it instead of
+  writing inside ``ops adopt``'s recording run (:mod:`.adoption`), and ``ops adopt`` calls it for its table.
 """
 
 from __future__ import annotations
@@ -36,8 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pulumi
 from pulumi.dynamic import (
@@ -56,7 +58,20 @@ from pulumi.runtime import rpc
 from components.railway import errors
 from components.railway.client import ClientSettings, RailwayClient
 from components.railway.exactly_once import ADOPTED, CREATED, Outcome, write_once
+from components.railway.providers.adoption import (
+    Adopted,
+    AmbiguousAdoption,
+    Extra,
+    NothingToAdopt,
+    Runs,
+    pinned_ids,
+    recording,
+)
+from components.railway.providers.schema import STATE_MODULE, Field
 from config.model import RailwaySettings
+
+if TYPE_CHECKING:
+    from components.railway.providers.schema import RailwayResource
 
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HOST = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -156,48 +171,8 @@ def revision_of(values: Mapping[str, Any]) -> str:
     return f"{digest}@{time.time_ns()}"
 
 
-@dataclass(frozen=True)
-class Field:
-    """One field of a Railway resource, declared once.
-
-    ``replace``: changing it makes a new object (only truly immutable keys). ``required``: ``check``
-    refuses an empty value. ``secret``: a Pulumi secret (inputs are wrapped, outputs listed as secret
-    outputs). ``output``: computed by the provider, not an input (declared as a ``None`` placeholder so
-    the resource has the attribute).
-    """
-
-    name: str
-    replace: bool = False
-    required: bool = False
-    secret: bool = False
-    output: bool = False
-
-
-#: Every resource's record of how its object came to be ("created" or "adopted").
-ORIGIN = Field("origin", output=True)
-
-
-#: The adoption run's create (``components.railway.providers.adopt`` installs it when imported, as the
-#: state-contract face :mod:`components.railway.provider` does): it answers what runs, or None outside
-#: that run. A hook rather than an import, so the base class depends on nothing above it.
-RecordHook = Callable[["RailwayProvider", Mapping[str, Any]], "tuple[str, dict[str, Any]] | None"]
-_record_hook: RecordHook | None = None
-
-
-def set_record_hook(hook: RecordHook) -> None:
-    global _record_hook
-    _record_hook = hook
-
-
-#: Where every state finds these classes. Dynamic providers are pickled into state *by reference*, as
-#: ``components.railway.provider.<Class>``: that path is a contract with every existing state, so each
-#: provider class reports it as its module (``components/railway/provider.py`` re-exports them all). States
-#: written before the providers were split by area load unchanged, and new states are byte-identical.
-STATE_MODULE = "components.railway.provider"
-
-
 class RailwayProvider(ResourceProvider):
-    """Shared machinery; subclasses declare their inputs and implement the Railway calls."""
+    """Shared machinery; subclasses implement the Railway calls, their kind (:mod:`.schema`) declares the rest."""
 
     __module__ = STATE_MODULE
 
@@ -205,22 +180,27 @@ class RailwayProvider(ResourceProvider):
         super().__init_subclass__(**kwargs)
         if cls.__module__.startswith("components.railway.providers."):
             cls.__module__ = STATE_MODULE
-        if "fields" in cls.__dict__:
-            fields = (*cls.fields, ORIGIN)
-            names = [f.name for f in fields]
-            if len(set(names)) != len(names):
-                raise TypeError(f"{cls.__name__}: a field is declared twice in {names}")
-            cls.input_keys = tuple(f.name for f in fields if not f.output)
-            cls.replace_keys = frozenset(f.name for f in fields if f.replace)
-            cls.required_keys = tuple(f.name for f in fields if f.required)
-            cls.output_keys = tuple(f.name for f in fields if f.output)
-            cls.secret_outputs = tuple(f.name for f in fields if f.secret)
+
+    @classmethod
+    def _install(cls, declaration: type[RailwayResource]) -> None:
+        """Take the schema from the kind's declaration (called once, when the kind's class is created)."""
+        fields = declaration.fields
+        cls.kind = declaration.__name__
+        cls.fields = fields
+        cls.adopt_key = declaration.adopt_key
+        cls.not_adoptable = declaration.not_adoptable
+        cls.input_keys = tuple(f.name for f in fields if not f.output)
+        cls.diff_keys = tuple(f.name for f in fields if not f.output and f.compare)
+        cls.replace_keys = frozenset(f.name for f in fields if f.replace)
+        cls.required_keys = tuple(f.name for f in fields if f.required)
+        cls.output_keys = tuple(f.name for f in fields if f.output)
+        cls.secret_outputs = tuple(f.name for f in fields if f.secret)
 
     @classmethod
     def props(cls, **inputs: Any) -> dict[str, Any]:
         """The props of this provider's ``pulumi.dynamic.Resource``: every input as given (secret ones
         wrapped as Pulumi secrets) and every output as a ``None`` placeholder. Refuses unknown or missing
-        names, so a resource cannot drift from its provider's schema."""
+        names, so a resource cannot drift from its kind's declaration."""
         unknown = set(inputs) - set(cls.input_keys)
         missing = set(cls.input_keys) - set(inputs)
         if unknown or missing:
@@ -233,9 +213,12 @@ class RailwayProvider(ResourceProvider):
         return props
 
     kind: ClassVar[str] = "Resource"
-    #: The resource's one declaration; everything below derives from it in ``__init_subclass__``.
+    #: The kind's one declaration, installed by ``_install``; everything below derives from it.
     fields: ClassVar[tuple[Field, ...]] = ()
+    adopt_key: ClassVar[str | None] = None
+    not_adoptable: ClassVar[str] = ""
     input_keys: ClassVar[tuple[str, ...]] = ()
+    diff_keys: ClassVar[tuple[str, ...]] = ()
     replace_keys: ClassVar[frozenset[str]] = frozenset()
     required_keys: ClassVar[tuple[str, ...]] = ()
     output_keys: ClassVar[tuple[str, ...]] = ()
@@ -277,8 +260,17 @@ class RailwayProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     # ---- diff ----------------------------------------------------------------------------------------
+    def as_written(self, olds: Mapping[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        """The declared inputs as this object would be written, given its recorded state (what diff compares)."""
+        return news
+
+    def changed_keys(self, olds: Mapping[str, Any], news: dict[str, Any]) -> list[str]:
+        """The declared keys whose value differs from the recorded one (``diff``, and ``ops adopt``'s table)."""
+        news = self.as_written(olds, news)
+        return [k for k in self.diff_keys if olds.get(k) != news.get(k)]
+
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in self.input_keys if olds.get(k) != news.get(k)]
+        changed = self.changed_keys(olds, news)
         if not changed:
             return DiffResult(changes=False, replaces=[], delete_before_replace=False)
         replaces = [k for k in changed if k in self.replace_keys]
@@ -292,8 +284,10 @@ class RailwayProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self.inputs_of(props)
-        recorded = _record_hook(self, inputs) if _record_hook is not None else None
-        id_, computed = recorded if recorded is not None else self._create(inputs)
+        if recording():  # ops adopt's recording run: what runs, no mutation (.adoption)
+            id_, computed = self.record(inputs)
+        else:
+            id_, computed = self._create(inputs)
         computed.setdefault("origin", CREATED)
         return CreateResult(id_, {**inputs, **computed})
 
@@ -334,6 +328,72 @@ class RailwayProvider(ResourceProvider):
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         raise TypeError(f"{type(self).__name__} must implement _read")
+
+    # ---- adoption: one finder per kind, and what runs -------------------------------------------------------
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """The kind's one finder: the running objects this declaration could be, each a node with its ``id``.
+
+        Without ``runs`` it looks by the natural key (what ``create`` looks for before sending anything);
+        with ``runs`` (adoption) a kind may also recognise the object by what it runs. Subclasses implement."""
+        raise TypeError(f"{type(self).__name__} must implement candidates")
+
+    def find(self, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The object the natural key names, or None (``create``'s look-first)."""
+        return next(iter(self.candidates(inputs)), None)
+
+    def adopt(
+        self, inputs: Mapping[str, Any], *, pinned: str | None = None, runs: Runs | None = None
+    ) -> Adopted | None:
+        """Find the running object (``pinned`` id first, else the finder) and read what runs: every setting
+        the kind converges, and its computed outputs. Sends no mutation; None when nothing is found; two
+        candidates are refused (:class:`AmbiguousAdoption`)."""
+        if self.not_adoptable:
+            return None
+        node: dict[str, Any] | None = None
+        if pinned:
+            id_ = pinned
+        else:
+            found = self.candidates(inputs, runs)
+            if not found:
+                return None
+            if len(found) > 1:
+                raise AmbiguousAdoption(self.kind, self.adopt_key, [(self.label(n), str(n["id"])) for n in found])
+            node = found[0]
+            id_ = str(node["id"])
+        running = self._running(id_, inputs, node)
+        if running is None:
+            return None
+        outputs = {**running, "origin": ADOPTED}
+        return Adopted(id_, outputs, self.label(node or {"id": id_, **running}), self.extras(id_, inputs, node))
+
+    def record(self, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The recording run's create: ``adopt`` with the id ``ops adopt`` pinned, or a clear refusal."""
+        adopted = self.adopt(inputs, pinned=pinned_ids().get(self.adopt_key or ""))
+        if adopted is None:
+            raise NothingToAdopt(
+                self.kind,
+                self.not_adoptable or "it is not on Railway any more; run `python -m ops adopt` again",
+            )
+        return adopted.id, adopted.outputs
+
+    def _running(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """What runs, as the resource's outputs (its refresh read); ``node`` is what the finder returned."""
+        try:
+            return self._read(id_, inputs)
+        except errors.NotFoundError:
+            return None
+
+    def what_up_does(self, key: str, running: Any, declared: Any) -> str:
+        """What the next ``up`` does about one differing setting (``ops adopt``'s table says it)."""
+        return "replaces the object" if key in self.replace_keys else "updates it in place"
+
+    def label(self, node: Mapping[str, Any]) -> str:
+        """How ``ops adopt``'s table names a found object."""
+        return str(node.get("name") or node.get("domain") or node.get("id") or "")
+
+    def extras(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> list[Extra]:
+        """What runs beside the adopted object and is not declared (kept, never touched)."""
+        return []
 
     def create_exactly_once(
         self,

@@ -8,16 +8,18 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult
 
 from components.railway import errors
-from components.railway import operations as ops
-from components.railway.providers.base import (
-    Field,
-    RailwayProvider,
-    edges,
-    is_unknown,
-)
+from components.railway import operations as gql
+from components.railway.exactly_once import ADOPTED, CREATED
+from components.railway.providers.adoption import Runs
+from components.railway.providers.base import RailwayProvider, edges, is_unknown
+from components.railway.providers.schema import RailwayResource, output, parent, setting
+
+#: Where Railway's PostgreSQL template mounts its volume: how adoption recognises a database it did not name.
+POSTGRES_DATA = "/var/lib/postgresql"
 
 
 class PostgresProvider(RailwayProvider):
@@ -33,30 +35,51 @@ class PostgresProvider(RailwayProvider):
     back (see ``_update``).
     """
 
-    kind = "Postgres"
-    fields = (
-        Field("project_id", replace=True, required=True),
-        Field("environment_id", replace=True, required=True),
-        Field("service_name", replace=True),
-        Field("region"),
-        Field("workflow_timeout_seconds"),
-        Field("workflow_poll_seconds"),
-        Field("service_id", output=True),
-        Field("volume_id", output=True),
-        Field("volume_instance_id", output=True),
-        Field("database_url_reference", output=True, secret=True),
-    )
+    def _services(self, environment_id: str) -> list[dict[str, Any]]:
+        """Every service instance of the environment with its volume (one request)."""
+        env = self.client.execute(gql.ENVIRONMENT_INSTANCES, {"environmentId": environment_id})["environment"]
+        volumes = edges(env.get("volumeInstances"))
+        return [
+            {
+                "id": i["serviceId"],
+                "name": i["serviceName"],
+                "volume": next((v for v in volumes if v.get("serviceId") == i["serviceId"]), None),
+            }
+            for i in edges(env.get("serviceInstances"))
+        ]
 
-    def _find(self, environment_id: str, name: str) -> dict[str, Any] | None:
-        """The service of that name in the environment, with its volume (one request)."""
-        env = self.client.execute(ops.ENVIRONMENT_INSTANCES, {"environmentId": environment_id})["environment"]
-        service = next((i for i in edges(env.get("serviceInstances")) if i["serviceName"] == name), None)
-        if service is None:
-            return None
-        volume = next(
-            (v for v in edges(env.get("volumeInstances")) if v.get("serviceId") == service["serviceId"]), None
-        )
-        return {"id": service["serviceId"], "name": service["serviceName"], "volume": volume}
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """Natural key: the service of that name in the environment, with its volume. Adoption (``runs``)
+        recognises the database by what it is instead: a service whose volume holds PostgreSQL's data
+        (Railway's template), whatever its name."""
+        services = self._services(inputs["environment_id"])
+        if runs is None:
+            name = inputs.get("service_name") or "Postgres"
+            return [s for s in services if s["name"] == name]
+        return [s for s in services if str((s["volume"] or {}).get("mountPath") or "").startswith(POSTGRES_DATA)]
+
+    def _running(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if node is None:
+            node = next((s for s in self._services(inputs["environment_id"]) if s["id"] == id_), None)
+            if node is None:
+                return None
+        volume = node.get("volume") or {}
+        outs = {**self._outputs(node), "service_name": node["name"]}
+        if volume.get("region"):
+            outs["region"] = volume["region"]  # where the data lives now: a different config is a real difference
+        return outs
+
+    def what_up_does(self, key: str, running: Any, declared: Any) -> str:
+        if key == "region":
+            return (
+                f"refuses to move the data: set backend.databaseRegion to {running!r}, or move the volume in "
+                "the dashboard"
+            )
+        return super().what_up_does(key, running, declared)
+
+    def label(self, node: Mapping[str, Any]) -> str:
+        volume = (node.get("volume") or {}).get("volumeId") or node.get("volume_id")
+        return f"{node.get('name') or node.get('service_name')} (volume {volume})"
 
     @staticmethod
     def _outputs(found: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,9 +93,9 @@ class PostgresProvider(RailwayProvider):
 
     def _deploy_template(self, inputs: Mapping[str, Any], name: str) -> dict[str, Any]:
         """Deploy the template, follow its workflow to the end, then read what it made."""
-        template = self.client.execute(ops.TEMPLATE, {"code": "postgres"})["template"]
+        template = self.client.execute(gql.TEMPLATE, {"code": "postgres"})["template"]
         deployed = self.client.execute(
-            ops.TEMPLATE_DEPLOY,
+            gql.TEMPLATE_DEPLOY,
             {
                 "input": {
                     "templateId": template["id"],
@@ -84,7 +107,7 @@ class PostgresProvider(RailwayProvider):
         )["templateDeployV2"]
         if deployed.get("workflowId"):
             self._wait_workflow(deployed["workflowId"], inputs)
-        found = self._find(inputs["environment_id"], name)
+        found = self.find(inputs)
         if found is None:
             raise errors.RailwayError(
                 "TemplateDeployV2",
@@ -97,11 +120,18 @@ class PostgresProvider(RailwayProvider):
         name = inputs.get("service_name") or "Postgres"
         outcome = self.create_exactly_once(
             f"{name!r}",
-            find=lambda: self._find(inputs["environment_id"], name),
+            find=lambda: self.find(inputs),
             send=lambda: self._deploy_template(inputs, name),
             settle_seconds=float(inputs.get("workflow_timeout_seconds") or 600),
         )
         found = outcome.value
+        if found.get("volume") is None:  # what a template that failed half-way leaves: never our database
+            raise errors.RailwayError(
+                "Postgres",
+                f"the service {found['name']!r} has no volume in this environment (a PostgreSQL template that "
+                "failed half-way leaves one); a database without its volume loses its data at every restart, so "
+                "it is not used: delete it in Railway (service → Settings → Danger) and run `pulumi up` again",
+            )
         self._check_region(found, inputs.get("region"))
         return found["id"], {**self._outputs(found), "origin": outcome.origin}
 
@@ -120,12 +150,12 @@ class PostgresProvider(RailwayProvider):
         deadline = time.monotonic() + float(inputs.get("workflow_timeout_seconds") or 600)
         poll = float(inputs.get("workflow_poll_seconds") or 3)
         while time.monotonic() < deadline:
-            status = self.client.execute(ops.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"]
+            status = self.client.execute(gql.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"]
             if status["status"] == "Complete":
                 return
             if status["status"] in ("Error", "NotFound"):
                 raise errors.RailwayError("WorkflowStatus", f"the PostgreSQL template failed: {status.get('error')}")
-            time.sleep(poll)
+            self.client.sleep(poll)
         raise errors.RailwayError(
             "WorkflowStatus",
             f"the PostgreSQL template did not finish in time ({workflow_id}); run `pulumi up` again: it "
@@ -134,19 +164,19 @@ class PostgresProvider(RailwayProvider):
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         if news.get("region") != olds.get("region"):
-            found = self._find(news["environment_id"], news.get("service_name") or "Postgres")
+            found = self.find(news)
             if found is not None:
                 self._check_region(found, news.get("region"))
         return {}  # the wait settings change in place; a region that already holds is just recorded
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
         with contextlib.suppress(errors.NotFoundError):
-            self.client.execute(ops.SERVICE_DELETE, {"id": id_})
+            self.client.execute(gql.SERVICE_DELETE, {"id": id_})
         if props.get("volume_id"):
-            self.client.execute(ops.VOLUME_DELETE, {"volumeId": props["volume_id"]})
+            self.client.execute(gql.VOLUME_DELETE, {"volumeId": props["volume_id"]})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        env = self.client.execute(ops.ENVIRONMENT_INSTANCES, {"environmentId": state["environment_id"]})["environment"]
+        env = self.client.execute(gql.ENVIRONMENT_INSTANCES, {"environmentId": state["environment_id"]})["environment"]
         service = next((i for i in edges(env.get("serviceInstances")) if i["serviceId"] == id_), None)
         if service is None:
             return None
@@ -158,6 +188,21 @@ class PostgresProvider(RailwayProvider):
         if volume is not None and state.get("region"):
             outs["region"] = volume.get("region")  # drift: the next up says what to do
         return outs
+
+
+class Postgres(RailwayResource, provider=PostgresProvider, adopt_key="postgres"):
+    """Railway's PostgreSQL template; ``database_url_reference`` (the backend's DATABASE_URL) is secret."""
+
+    project_id: pulumi.Input[str] = parent()
+    environment_id: pulumi.Input[str] = parent()
+    service_name: str = setting(default="Postgres", replace=True)
+    region: pulumi.Input[str] | None = setting(default=None)
+    workflow_timeout_seconds: float = setting(default=600, local=True)
+    workflow_poll_seconds: float = setting(default=3, local=True)
+    service_id: pulumi.Output[str] = output()
+    volume_id: pulumi.Output[str] = output()
+    volume_instance_id: pulumi.Output[str] = output()
+    database_url_reference: pulumi.Output[str] = output(secret=True)
 
 
 def placed(serialized: Mapping[str, Any], region: str | None) -> dict[str, Any]:
@@ -191,13 +236,6 @@ class BackupScheduleProvider(RailwayProvider):
     the set. ``read`` (refresh) lists the schedules once: other kinds, or a schedule cleared in the
     dashboard, are drift the next ``up`` reverts; a volume that is gone drops the resource from state.
     """
-
-    kind = "BackupSchedule"
-    fields = (
-        Field("volume_instance_id", replace=True),
-        Field("kinds"),
-        Field("schedules", output=True),
-    )
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         kinds = news.get("kinds")
@@ -239,7 +277,7 @@ class BackupScheduleProvider(RailwayProvider):
         return failures
 
     def _schedules(self, volume_instance_id: str) -> dict[str, Any]:
-        listed = self.client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume_instance_id})[
+        listed = self.client.execute(gql.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume_instance_id})[
             "volumeInstanceBackupScheduleList"
         ]
         by_kind = {s["kind"]: s for s in listed}
@@ -258,20 +296,39 @@ class BackupScheduleProvider(RailwayProvider):
 
     def _apply(self, volume_instance_id: str, kinds: list[str]) -> dict[str, Any]:
         self.client.execute(
-            ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume_instance_id, "kinds": kinds}
+            gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume_instance_id, "kinds": kinds}
         )
         return self._schedules(volume_instance_id)
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Looks first: a volume that already takes backups had them set before this state (adopted, or a
+        state rebuilt from nothing) — ``adopted``, so no destroy ever clears them."""
         volume = inputs["volume_instance_id"]
-        return volume, self._apply(volume, list(inputs["kinds"]))
+        running = self._schedules(volume)
+        origin = ADOPTED if running["kinds"] else CREATED
+        if running["kinds"] == list(inputs["kinds"]):
+            return volume, {**running, "origin": origin}
+        return volume, {**self._apply(volume, list(inputs["kinds"])), "origin": origin}
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         return self._apply(id_, list(news["kinds"]))
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        self.client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": id_, "kinds": []})
+        self.client.execute(gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": id_, "kinds": []})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         # An empty list is not "gone": the schedule was cleared behind our back, and kinds [] is that drift.
         return {"volume_instance_id": id_, **self._schedules(id_)}
+
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """Natural key: the volume instance (a volume has one schedule set)."""
+        volume = inputs.get("volume_instance_id")
+        return [{"id": volume, "name": "backup schedule"}] if volume else []
+
+
+class BackupSchedule(RailwayResource, provider=BackupScheduleProvider, adopt_key="backupSchedule"):
+    """Railway's backup schedule (DAILY/WEEKLY/MONTHLY) of a volume instance, read back with its retention."""
+
+    volume_instance_id: pulumi.Input[str] = setting(replace=True)
+    kinds: pulumi.Input[list[str]] = setting()
+    schedules: pulumi.Output[list[dict[str, Any]]] = output()

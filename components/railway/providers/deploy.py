@@ -11,21 +11,23 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import pulumi
 from pulumi.dynamic import CheckFailure, DiffResult
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import RailwayClient
+from components.railway.providers.adoption import Runs
 from components.railway.providers.base import (
     IN_FLIGHT,
     REPOSITORY,
     TERMINAL_FAILURES,
-    Field,
     RailwayProvider,
     edges,
     is_unknown,
     service_scope,
 )
+from components.railway.providers.schema import RailwayResource, output, parent, setting
 
 # The deploy path's decisions are CI's own (stdlib, inlined into the deploy job): one definition of "live",
 # "in flight", "verified" and "what to roll back to" for both deploy paths of the backend.
@@ -43,18 +45,6 @@ class DeploymentTriggerProvider(RailwayProvider):
     ``check_suites`` ("wait for CI") applies to automatic deploys only.
     """
 
-    kind = "DeploymentTrigger"
-    fields = (
-        Field("project_id", replace=True, required=True),
-        Field("environment_id", replace=True, required=True),
-        Field("service_id", replace=True, required=True),
-        Field("provider", replace=True),
-        Field("repository", required=True),
-        Field("branch", required=True),
-        Field("check_suites"),
-        Field("root_directory"),
-        Field("auto_deploy"),
-    )
     _TRIGGER_KEYS = ("repository", "branch", "check_suites", "root_directory")
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
@@ -66,29 +56,48 @@ class DeploymentTriggerProvider(RailwayProvider):
     def _list(self, props: Mapping[str, Any]) -> list[dict[str, Any]]:
         return edges(
             self.client.execute(
-                ops.DEPLOYMENT_TRIGGERS,
+                gql.DEPLOYMENT_TRIGGERS,
                 service_scope(props),
             )["deploymentTriggers"]
         )
 
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """Natural key: service + environment + repository + branch; adoption (``runs``) takes the service's
+        trigger on the repository whatever its branch (a different branch is a difference to converge)."""
+        listed = [t for t in self._list(inputs) if t["repository"] == inputs["repository"]]
+        return listed if runs is not None else [t for t in listed if t["branch"] == inputs["branch"]]
+
+    def label(self, node: Mapping[str, Any]) -> str:
+        return f"{node.get('repository')}@{node.get('branch')}"
+
+    def _running(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """What runs, automatic deploys included (``_read`` reads them only where the state declares them)."""
+        running = self._read(id_, {**inputs, "auto_deploy": True}) if node is None else self._outputs(node)
+        if running is None:
+            return None
+        if node is not None:
+            running["auto_deploy"] = self._auto_deploy(inputs)
+        return running
+
+    @staticmethod
+    def _outputs(trigger: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "repository": trigger["repository"],
+            "branch": trigger["branch"],
+            "check_suites": trigger["checkSuites"],
+            "provider": trigger["provider"],
+        }
+
+    def _auto_deploy(self, scope: Mapping[str, Any]) -> bool:
+        status = self.client.execute(gql.AUTO_DEPLOY_STATUS, service_scope(scope))["serviceInstanceAutoDeployStatus"]
+        return bool(status["enabled"])
+
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """Natural key: service + environment + repository + branch."""
-
-        def find() -> dict[str, Any] | None:
-            return next(
-                (
-                    t
-                    for t in self._list(inputs)
-                    if t["repository"] == inputs["repository"] and t["branch"] == inputs["branch"]
-                ),
-                None,
-            )
-
         outcome = self.create_exactly_once(
             f"{inputs['repository']}@{inputs['branch']}",
-            find=find,
+            find=lambda: self.find(inputs),
             send=lambda: self.client.execute(
-                ops.DEPLOYMENT_TRIGGER_CREATE,
+                gql.DEPLOYMENT_TRIGGER_CREATE,
                 {
                     "input": {
                         **service_scope(inputs),
@@ -112,7 +121,7 @@ class DeploymentTriggerProvider(RailwayProvider):
         """Idempotent (sets a flag), so a retried request cannot do anything twice."""
         wanted = inputs.get("auto_deploy")
         if wanted is not None:
-            self.client.execute(ops.AUTO_DEPLOY_UPDATE, {"input": {**service_scope(inputs), "enabled": bool(wanted)}})
+            self.client.execute(gql.AUTO_DEPLOY_UPDATE, {"input": {**service_scope(inputs), "enabled": bool(wanted)}})
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         if olds.get("auto_deploy") != news.get("auto_deploy"):
@@ -120,7 +129,7 @@ class DeploymentTriggerProvider(RailwayProvider):
         if all(olds.get(k) == news.get(k) for k in self._TRIGGER_KEYS):
             return {}
         self.client.execute(
-            ops.DEPLOYMENT_TRIGGER_UPDATE,
+            gql.DEPLOYMENT_TRIGGER_UPDATE,
             {
                 "id": id_,
                 "input": {
@@ -134,24 +143,32 @@ class DeploymentTriggerProvider(RailwayProvider):
         return {}
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        self.client.execute(ops.DEPLOYMENT_TRIGGER_DELETE, {"id": id_})
+        self.client.execute(gql.DEPLOYMENT_TRIGGER_DELETE, {"id": id_})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         found = next((t for t in self._list(state) if t["id"] == id_), None)
         if found is None:
             return None
-        outs = {
-            "repository": found["repository"],
-            "branch": found["branch"],
-            "check_suites": found["checkSuites"],
-            "provider": found["provider"],
-        }
+        outs: dict[str, Any] = self._outputs(found)
         if state.get("auto_deploy") is not None:
-            status = self.client.execute(ops.AUTO_DEPLOY_STATUS, service_scope(state))[
-                "serviceInstanceAutoDeployStatus"
-            ]
-            outs["auto_deploy"] = bool(status["enabled"])
+            outs["auto_deploy"] = self._auto_deploy(state)
         return outs
+
+
+class DeploymentTrigger(RailwayResource, provider=DeploymentTriggerProvider, adopt_key="trigger"):
+    """The service's GitHub source branch; ``auto_deploy`` False keeps CI the one deploy path."""
+
+    project_id: pulumi.Input[str] = parent()
+    environment_id: pulumi.Input[str] = parent()
+    service_id: pulumi.Input[str] = parent()
+    provider: str = setting(default="github", replace=True)
+    repository: pulumi.Input[str] = setting(required=True)
+    branch: pulumi.Input[str] = setting(required=True)
+    check_suites: pulumi.Input[bool] = setting(default=True)
+    root_directory: pulumi.Input[str] | None = setting(
+        default=None, write_only="Railway's trigger does not list it; the service instance's rootDirectory is read"
+    )
+    auto_deploy: pulumi.Input[bool] | None = setting(default=None)
 
 
 class ProjectTokenProvider(RailwayProvider):
@@ -165,16 +182,12 @@ class ProjectTokenProvider(RailwayProvider):
     the value itself) and the others are deleted.
     """
 
-    kind = "ProjectToken"
-    fields = (
-        Field("project_id", replace=True, required=True),
-        Field("environment_id", replace=True, required=True),
-        Field("name", replace=True, required=True),
-        Field("token", output=True, secret=True),
-    )
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """Natural key: project + environment + name."""
+        return self._named(inputs)
 
     def _named(self, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-        tokens = edges(self.client.execute(ops.PROJECT_TOKENS, {"projectId": inputs["project_id"]})["projectTokens"])
+        tokens = edges(self.client.execute(gql.PROJECT_TOKENS, {"projectId": inputs["project_id"]})["projectTokens"])
         return [t for t in tokens if t["name"] == inputs["name"] and t["environmentId"] == inputs["environment_id"]]
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -187,8 +200,8 @@ class ProjectTokenProvider(RailwayProvider):
         }
         outcome = self.create_exactly_once(
             f"{inputs['name']!r}",
-            find=lambda: next(iter(self._named(inputs)), None),
-            send=lambda: {"token": self.client.execute(ops.PROJECT_TOKEN_CREATE, send)["projectTokenCreate"]},
+            find=lambda: self.find(inputs),
+            send=lambda: {"token": self.client.execute(gql.PROJECT_TOKEN_CREATE, send)["projectTokenCreate"]},
             discard=lambda stray: self._delete(stray["id"], inputs),
             look_first=False,  # a token found first is useless (its value is gone): strays are cleared below
         )
@@ -203,15 +216,28 @@ class ProjectTokenProvider(RailwayProvider):
     def _id_of(self, value: str) -> str:
         """Railway's id of the token we hold, asked with the token itself."""
         with RailwayClient(value, self.client.settings, project_token=True) as own:
-            return str(own.execute(ops.PROJECT_TOKEN, {})["projectToken"]["id"])
+            return str(own.execute(gql.PROJECT_TOKEN, {})["projectToken"]["id"])
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        self.client.execute(ops.PROJECT_TOKEN_DELETE, {"id": id_})
+        self.client.execute(gql.PROJECT_TOKEN_DELETE, {"id": id_})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        tokens = edges(self.client.execute(ops.PROJECT_TOKENS, {"projectId": state["project_id"]})["projectTokens"])
+        tokens = edges(self.client.execute(gql.PROJECT_TOKENS, {"projectId": state["project_id"]})["projectTokens"])
         found = next((t for t in tokens if t["id"] == id_), None)
         return None if found is None else {"name": found["name"], "environment_id": found["environmentId"]}
+
+
+class ProjectToken(
+    RailwayResource,
+    provider=ProjectTokenProvider,
+    not_adoptable="a token's value is shown once, so a running one cannot be taken over: up creates a new one",
+):
+    """An environment-scoped project token (CI's deploy token, the 5xx poller's); ``token`` is secret."""
+
+    project_id: pulumi.Input[str] = parent()
+    environment_id: pulumi.Input[str] = parent()
+    name: pulumi.Input[str] = setting(replace=True, required=True)
+    token: pulumi.Output[str] = output(secret=True)
 
 
 def written_at(revision: str | None) -> datetime | None:
@@ -304,22 +330,6 @@ class DeploymentProvider(RailwayProvider):
     reports one), else it is rolled back like any failed deploy.
     """
 
-    kind = "Deployment"
-    fields = (
-        Field("project_id", replace=True, required=True),
-        Field("service_id", replace=True, required=True),
-        Field("environment_id", replace=True, required=True),
-        Field("revision", secret=True),
-        Field("timeout_seconds"),
-        Field("poll_seconds"),
-        Field("pre_deploy"),
-        Field("health_url"),
-        Field("health_expect"),
-        Field("deployment_id", output=True),
-        Field("status", output=True),
-        Field("commit", output=True),
-    )
-
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         result = super().diff(id_, olds, news)
         if olds.get("status") in TERMINAL_FAILURES and not result.replaces:
@@ -333,7 +343,7 @@ class DeploymentProvider(RailwayProvider):
         listing = service_scope(inputs)
         if statuses:
             listing["status"] = {"in": statuses}
-        return edges(self.client.execute(ops.DEPLOYMENTS, {"input": listing, "first": first})["deployments"])
+        return edges(self.client.execute(gql.DEPLOYMENTS, {"input": listing, "first": first})["deployments"])
 
     def _quiet(self, inputs: Mapping[str, Any], timeout: float, poll: float) -> list[dict[str, Any]]:
         """The service's deployments once none is in flight (CI's deploy, a dashboard deploy); bounded."""
@@ -350,7 +360,7 @@ class DeploymentProvider(RailwayProvider):
                     inputs,
                     "nothing was deployed by `pulumi up`; wait for that deploy and run `pulumi up` again",
                 )
-            time.sleep(poll)
+            self.client.sleep(poll)
 
     def _deploy(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Redeploy the live commit once. Natural key: a deployment of that commit made after the revision was
@@ -387,9 +397,9 @@ class DeploymentProvider(RailwayProvider):
             find=find,
             send=lambda: {
                 "id": (
-                    self.client.execute(ops.SERVICE_INSTANCE_DEPLOY_COMMIT, {**scope, "commitSha": commit})
+                    self.client.execute(gql.SERVICE_INSTANCE_DEPLOY_COMMIT, {**scope, "commitSha": commit})
                     if commit
-                    else self.client.execute(ops.SERVICE_INSTANCE_DEPLOY, scope)
+                    else self.client.execute(gql.SERVICE_INSTANCE_DEPLOY, scope)
                 )["serviceInstanceDeployV2"]
             },
         )
@@ -437,7 +447,7 @@ class DeploymentProvider(RailwayProvider):
         recent = self._deployments(inputs, first=20)
         plan = rr.plan_rollback(recent, deployment_id)
         if plan.action == "cancel":
-            self.client.execute(ops.DEPLOYMENT_CANCEL, {"id": deployment_id})
+            self.client.execute(gql.DEPLOYMENT_CANCEL, {"id": deployment_id})
             return f"{plan.reason}; cancelled it"
         if plan.action != "rollback" or plan.target is None:
             return plan.reason
@@ -446,7 +456,7 @@ class DeploymentProvider(RailwayProvider):
         self.create_exactly_once(
             f"rollback to {target}",
             find=lambda: next((d for d in self._deployments(inputs, first=5) if d["id"] not in known), None),
-            send=lambda: {"sent": self.client.execute(ops.DEPLOYMENT_ROLLBACK, {"id": target})["deploymentRollback"]},
+            send=lambda: {"sent": self.client.execute(gql.DEPLOYMENT_ROLLBACK, {"id": target})["deploymentRollback"]},
         )
         return f"{plan.reason}: rolled back, the service runs {target}'s build again"
 
@@ -454,14 +464,14 @@ class DeploymentProvider(RailwayProvider):
         deadline = time.monotonic() + timeout
         status = "QUEUED"
         while time.monotonic() < deadline:
-            status = self.client.execute(ops.DEPLOYMENT, {"id": deployment_id})["deployment"]["status"]
+            status = self.client.execute(gql.DEPLOYMENT, {"id": deployment_id})["deployment"]["status"]
             if status == "SUCCESS":
                 return status
             if status in TERMINAL_FAILURES:
                 raise self._failed(deployment_id, status, scope, "fix the cause and run `pulumi up` again")
             if status == "NEEDS_APPROVAL":
                 raise self._failed(deployment_id, status, scope, "approve it in Railway, then run `pulumi up` again")
-            time.sleep(poll)
+            self.client.sleep(poll)
         raise self._failed(
             deployment_id,
             f"still {status} after {timeout:.0f} s",
@@ -486,8 +496,8 @@ class DeploymentProvider(RailwayProvider):
         if not scope:
             return "?", "?"
         try:
-            env = self.client.execute(ops.ENVIRONMENT, {"id": scope["environment_id"]})["environment"]["name"]
-            service = self.client.execute(ops.SERVICE, {"id": scope["service_id"]})["service"]["name"]
+            env = self.client.execute(gql.ENVIRONMENT, {"id": scope["environment_id"]})["environment"]["name"]
+            service = self.client.execute(gql.SERVICE, {"id": scope["service_id"]})["service"]["name"]
         except errors.RailwayError:
             return "?", str(scope.get("service_id"))
         return str(env), str(service)
@@ -515,3 +525,26 @@ class DeploymentProvider(RailwayProvider):
         if not latest:
             return None
         return {"deployment_id": latest[0]["id"], "status": latest[0]["status"]}
+
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """The service instance's deployments: adoption records the active one (it is not redeployed)."""
+        return [{"id": f"{inputs['service_id']}:{inputs['environment_id']}", "name": "active deployment"}]
+
+
+class Deployment(RailwayResource, provider=DeploymentProvider):
+    """Deploys the service instance once whenever ``revision`` changes, and waits until it is live."""
+
+    project_id: pulumi.Input[str] = parent()
+    service_id: pulumi.Input[str] = parent()
+    environment_id: pulumi.Input[str] = parent()
+    revision: pulumi.Input[str] = setting(secret=True, local=True)
+    timeout_seconds: float = setting(default=900, local=True)
+    poll_seconds: float = setting(default=5, local=True)
+    #: the migration gate a deployment must have gone live through (what CI's deploy verifies too)
+    pre_deploy: str | None = setting(default=None, local=True)
+    #: CI's health gate after the redeploy (``health_judgement``): the URL and its ``$.path=value`` expectations
+    health_url: pulumi.Input[str] | None = setting(default=None, local=True)
+    health_expect: list[str] | None = setting(default=None, local=True)
+    deployment_id: pulumi.Output[str] = output()
+    status: pulumi.Output[str] = output()
+    commit: pulumi.Output[str] = output()

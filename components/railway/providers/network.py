@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
-from components.railway import operations as ops
-from components.railway.providers.base import (
-    HOST,
-    Field,
-    RailwayProvider,
-    is_unknown,
-    service_scope,
-)
+from components.railway import operations as gql
+from components.railway.providers.adoption import Extra, Runs
+from components.railway.providers.base import HOST, RailwayProvider, is_unknown, service_scope
+from components.railway.providers.schema import RailwayResource, output, parent, setting
 
 
 class ServiceDomainProvider(RailwayProvider):
@@ -22,16 +19,6 @@ class ServiceDomainProvider(RailwayProvider):
 
     Natural key: service + environment (Railway gives a service one such domain per environment).
     """
-
-    kind = "ServiceDomain"
-    fields = (
-        Field("service_id", replace=True, required=True),
-        Field("environment_id", replace=True, required=True),
-        Field("project_id", replace=True, required=True),
-        Field("target_port", required=True),
-        Field("domain", output=True),
-        Field("url", output=True),
-    )
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
         port = news.get("target_port")
@@ -41,17 +28,28 @@ class ServiceDomainProvider(RailwayProvider):
 
     def _domains(self, props: Mapping[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.client.execute(
-            ops.DOMAINS,
+            gql.DOMAINS,
             service_scope(props),
         )["domains"]
         return result
 
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """Natural key: service + environment (Railway gives a service one generated domain there)."""
+        return list(self._domains(inputs)["serviceDomains"])
+
+    def _running(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return self._read(id_, inputs) if node is None else self._outputs(node)
+
+    @staticmethod
+    def _outputs(domain: Mapping[str, Any]) -> dict[str, Any]:
+        return {"domain": domain["domain"], "url": f"https://{domain['domain']}", "target_port": domain["targetPort"]}
+
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         outcome = self.create_exactly_once(
             f"of service {inputs['service_id']} in environment {inputs['environment_id']}",
-            find=lambda: next(iter(self._domains(inputs)["serviceDomains"]), None),
+            find=lambda: self.find(inputs),
             send=lambda: self.client.execute(
-                ops.SERVICE_DOMAIN_CREATE,
+                gql.SERVICE_DOMAIN_CREATE,
                 {
                     "input": {
                         "serviceId": inputs["service_id"],
@@ -69,7 +67,7 @@ class ServiceDomainProvider(RailwayProvider):
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         self.client.execute(
-            ops.SERVICE_DOMAIN_UPDATE,
+            gql.SERVICE_DOMAIN_UPDATE,
             {
                 "input": {
                     "serviceDomainId": id_,
@@ -83,13 +81,22 @@ class ServiceDomainProvider(RailwayProvider):
         return {}
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        self.client.execute(ops.SERVICE_DOMAIN_DELETE, {"id": id_})
+        self.client.execute(gql.SERVICE_DOMAIN_DELETE, {"id": id_})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         found = next((d for d in self._domains(state)["serviceDomains"] if d["id"] == id_), None)
-        if found is None:
-            return None
-        return {"domain": found["domain"], "url": f"https://{found['domain']}", "target_port": found["targetPort"]}
+        return None if found is None else self._outputs(found)
+
+
+class ServiceDomain(RailwayResource, provider=ServiceDomainProvider, adopt_key="serviceDomain"):
+    """The service's ``*.up.railway.app`` domain, routed to ``target_port``."""
+
+    project_id: pulumi.Input[str] = parent()
+    service_id: pulumi.Input[str] = parent()
+    environment_id: pulumi.Input[str] = parent()
+    target_port: pulumi.Input[int] = setting(required=True)
+    domain: pulumi.Output[str] = output()
+    url: pulumi.Output[str] = output()
 
 
 def _dns_outputs(domain: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,17 +134,6 @@ class CustomDomainProvider(RailwayProvider):
     Natural key: the domain name (Railway attaches a name once). It is looked up on the service first.
     """
 
-    kind = "CustomDomain"
-    fields = (
-        Field("project_id", replace=True, required=True),
-        Field("environment_id", replace=True, required=True),
-        Field("service_id", replace=True, required=True),
-        Field("domain", replace=True, required=True),
-        Field("target_port"),
-        Field("dns_records", output=True),
-        Field("verified", output=True),
-        Field("certificate_status", output=True),
-    )
     delete_before_replace = True  # a domain name can be attached only once
 
     def validate(self, news: Mapping[str, Any]) -> list[CheckFailure]:
@@ -146,19 +142,28 @@ class CustomDomainProvider(RailwayProvider):
             return [CheckFailure("domain", f"{domain!r} is not a domain name (e.g. api.mayassistant.com)")]
         return []
 
-    def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        def find() -> dict[str, Any] | None:
-            domains = self.client.execute(
-                ops.DOMAINS,
-                service_scope(inputs),
-            )["domains"]["customDomains"]
-            return next((d for d in domains if d["domain"] == inputs["domain"]), None)
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """Natural key: the host, on the service."""
+        self._listed = self.client.execute(gql.DOMAINS, service_scope(inputs))["domains"]["customDomains"]
+        return [d for d in self._listed if d["domain"] == inputs["domain"]]
 
+    def _running(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return self._read(id_, inputs) if node is None else self._outputs(node)
+
+    def extras(self, id_: str, inputs: Mapping[str, Any], node: Mapping[str, Any] | None) -> list[Extra]:
+        others = [d for d in getattr(self, "_listed", []) if d["id"] != id_]
+        return [Extra("customDomain", d["domain"], d["id"], "not declared; left alone") for d in others]
+
+    @staticmethod
+    def _outputs(domain: Mapping[str, Any]) -> dict[str, Any]:
+        return {"domain": domain["domain"], "target_port": domain.get("targetPort"), **_dns_outputs(domain)}
+
+    def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         outcome = self.create_exactly_once(
             f"{inputs['domain']!r}",
-            find=find,
+            find=lambda: self.find(inputs),
             send=lambda: self.client.execute(
-                ops.CUSTOM_DOMAIN_CREATE,
+                gql.CUSTOM_DOMAIN_CREATE,
                 {
                     "input": {
                         **service_scope(inputs),
@@ -173,14 +178,29 @@ class CustomDomainProvider(RailwayProvider):
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         port = news.get("target_port")
         self.client.execute(
-            ops.CUSTOM_DOMAIN_UPDATE,
+            gql.CUSTOM_DOMAIN_UPDATE,
             {"id": id_, "environmentId": news["environment_id"], "targetPort": int(port) if port else None},
         )
         return {}
 
     def _delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        self.client.execute(ops.CUSTOM_DOMAIN_DELETE, {"id": id_})
+        self.client.execute(gql.CUSTOM_DOMAIN_DELETE, {"id": id_})
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        domain = self.client.execute(ops.CUSTOM_DOMAIN, {"id": id_, "projectId": state["project_id"]})["customDomain"]
-        return {"domain": domain["domain"], "target_port": domain.get("targetPort"), **_dns_outputs(domain)}
+        domain = self.client.execute(gql.CUSTOM_DOMAIN, {"id": id_, "projectId": state["project_id"]})["customDomain"]
+        if domain.get("deletedAt"):  # Railway keeps a deleted domain readable by id for a while
+            return None
+        return self._outputs(domain)
+
+
+class CustomDomain(RailwayResource, provider=CustomDomainProvider, adopt_key="customDomain"):
+    """A custom domain (``backend.customDomain``); exports the DNS records to create and their status."""
+
+    project_id: pulumi.Input[str] = parent()
+    environment_id: pulumi.Input[str] = parent()
+    service_id: pulumi.Input[str] = parent()
+    domain: pulumi.Input[str] = setting(replace=True, required=True)
+    target_port: pulumi.Input[int] | None = setting(default=None)
+    dns_records: pulumi.Output[list[dict[str, str]]] = output()
+    verified: pulumi.Output[bool] = output()
+    certificate_status: pulumi.Output[str] = output()

@@ -14,8 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.railway import operations as ops
-from components.railway.providers.base import Field, RailwayProvider
+import pulumi
+
+from components.railway import operations as gql
+from components.railway.providers.adoption import Runs
+from components.railway.providers.base import RailwayProvider
+from components.railway.providers.schema import RailwayResource, parent, setting
 
 #: Our key -> Railway's Project field.
 _FIELDS = {
@@ -28,12 +32,9 @@ _FIELDS = {
 class PrEnvironmentSettingsProvider(RailwayProvider):
     """``prDeploys``/``botPrEnvironments``/``focusedPrEnvironments`` of one project; one write when they differ."""
 
-    kind = "PrEnvironmentSettings"
-    fields = (Field("project_id", replace=True, required=True), *(Field(key) for key in _FIELDS))
-
     def _write(self, project_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         payload = {field: bool(inputs.get(key)) for key, field in _FIELDS.items()}
-        self.client.execute(ops.PROJECT_PR_SETTINGS_UPDATE, {"id": project_id, "input": payload})
+        self.client.execute(gql.PROJECT_PR_SETTINGS_UPDATE, {"id": project_id, "input": payload})
         return {}
 
     def _create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -46,7 +47,20 @@ class PrEnvironmentSettingsProvider(RailwayProvider):
         return  # the settings belong to the project; the last declared (off) stay
 
     def _read(self, id_: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        project = self.client.execute(ops.PROJECT_PR_SETTINGS, {"id": id_})["project"]
+        project = self.client.execute(gql.PROJECT_PR_SETTINGS, {"id": id_})["project"]
         if project.get("deletedAt"):
             return None
         return {"project_id": project["id"], **{key: bool(project.get(field)) for key, field in _FIELDS.items()}}
+
+    def candidates(self, inputs: Mapping[str, Any], runs: Runs | None = None) -> list[dict[str, Any]]:
+        """The settings of the project (its id is the project's)."""
+        return [{"id": inputs["project_id"], "name": "Railway's own PR environments"}]
+
+
+class PrEnvironmentSettings(RailwayResource, provider=PrEnvironmentSettingsProvider):
+    """Railway's own PR environments of a project, declared off (docs/previews.md)."""
+
+    project_id: pulumi.Input[str] = parent()
+    pr_deploys: bool = setting(default=False)
+    bot_pr_environments: bool = setting(default=False)
+    focused_pr_environments: bool = setting(default=False)

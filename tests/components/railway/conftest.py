@@ -18,27 +18,33 @@ P = TypeVar("P", bound=p.RailwayProvider)
 
 
 class SleepRecorder:
-    """Stands in for time.sleep in the client: records each wait. Waits of the settle loops (after a lost
-    answer) are really waited, briefly, so that a slow commit can land while the provider looks."""
+    """Stands in for time.sleep in the client: records each wait and lets that much Railway time pass on the
+    fake's clock (a Retry-After of an hour costs nothing; the rate-limit window really moves). Waits of the
+    settle loops (after a lost answer) are also really waited, briefly, so that a slow commit — a request
+    the fake holds in real time — can land while the provider looks."""
 
-    def __init__(self) -> None:
+    def __init__(self, fake: FakeRailway | None = None) -> None:
         self.waits: list[float] = []
+        self.fake = fake
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        if self.fake is not None:
+            self.fake.advance(seconds)
         if seconds <= 8.0:
             time.sleep(min(seconds, 0.5))
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeRailway]:
+    """The fake Railway as every provider test meets it: Railway's hourly rate limit on (its default)."""
     with FakeRailway(token=TOKEN, deploy_polls_to_finish=2) as server:
         yield server
 
 
 @pytest.fixture
-def sleeps() -> SleepRecorder:
-    return SleepRecorder()
+def sleeps(fake: FakeRailway) -> SleepRecorder:
+    return SleepRecorder(fake)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from pulumi.output import Unknown
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.client import RailwayClient
 from tests.fakes.railway_api import FakeRailway
@@ -115,7 +115,7 @@ def test_drift_other_kinds_or_a_cleared_schedule_is_reverted_by_the_next_up(
     created = provider.create(inputs)
 
     # someone switched to monthly backups in the dashboard
-    client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": ["MONTHLY"]})
+    client.execute(gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": ["MONTHLY"]})
     fake.reset_counters()
     drifted = provider.read(created.id, created.outs)
     assert fake.count() == 1
@@ -125,7 +125,7 @@ def test_drift_other_kinds_or_a_cleared_schedule_is_reverted_by_the_next_up(
     assert fixed.outs["kinds"] == ["DAILY", "WEEKLY"] and _remote_kinds(fake, volume) == ["DAILY", "WEEKLY"]
 
     # someone turned backups off: the resource stays, its kinds are empty, the next up restores them
-    client.execute(ops.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": []})
+    client.execute(gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": []})
     cleared = provider.read(created.id, fixed.outs)
     assert cleared.id == volume and cleared.outs["kinds"] == [] and cleared.outs["schedules"] == []
     assert provider.diff(created.id, cleared.outs, inputs).changes is True
@@ -198,3 +198,28 @@ def test_railways_generic_error_on_an_idempotent_update_is_retried(make: Make, f
 def test_an_unknown_volume_is_a_clear_error(make: Make) -> None:
     with pytest.raises(errors.NotFoundError, match="VolumeInstance not found"):
         make(p.BackupScheduleProvider).create({"volume_instance_id": "no-such-volume", "kinds": ["DAILY"]})
+
+
+def test_a_schedule_found_on_create_is_adopted_and_never_cleared(make: Any, stack: dict[str, Any], fake: Any) -> None:
+    """A state rebuilt from nothing: the volume already takes backups, so the schedule is adopted (no write
+    when it already matches) and a destroy leaves it."""
+    postgres = make(p.PostgresProvider).create(
+        {
+            "project_id": stack["project_id"],
+            "environment_id": stack["environment_id"],
+            "workflow_timeout_seconds": 30,
+            "workflow_poll_seconds": 0.05,
+        }
+    )
+    volume = postgres.outs["volume_instance_id"]
+    make(p.BackupScheduleProvider).client.execute(
+        gql.VOLUME_INSTANCE_BACKUP_SCHEDULE_UPDATE, {"volumeInstanceId": volume, "kinds": ["DAILY"]}
+    )
+    fake.reset_counters()
+    adopted = make(p.BackupScheduleProvider).create({"volume_instance_id": volume, "kinds": ["DAILY"]})
+    assert adopted.outs["origin"] == "adopted" and fake.count(mutations_only=True) == 0
+    make(p.BackupScheduleProvider).delete(adopted.id, adopted.outs)
+    listed = make(p.BackupScheduleProvider).client.execute(
+        gql.VOLUME_INSTANCE_BACKUP_SCHEDULES, {"volumeInstanceId": volume}
+    )["volumeInstanceBackupScheduleList"]
+    assert [s["kind"] for s in listed] == ["DAILY"]

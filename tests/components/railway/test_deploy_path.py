@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.providers import deploy
 from tests.fakes.railway_api import FakeRailway
@@ -43,9 +43,8 @@ def service(make: Make, stack: dict[str, Any], fake: FakeRailway) -> dict[str, A
 
 
 def _ci_deploy(make: Make, stack: dict[str, Any], commit: str, fake: FakeRailway, finish: bool = True) -> str:
-    client = make(p.ProjectProvider).client
-    deployment = client.execute(
-        ops.SERVICE_INSTANCE_DEPLOY_COMMIT,
+    deployment = fake.dashboard().execute(  # CI's deploy: not maya-infra's, so not through its exactly-once rule
+        gql.SERVICE_INSTANCE_DEPLOY_COMMIT,
         {"serviceId": stack["service_id"], "environmentId": stack["environment_id"], "commitSha": commit},
     )["serviceInstanceDeployV2"]
     if finish:

@@ -11,12 +11,12 @@ from typing import Any
 import graphql
 import pytest
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.operations import Operation
 from tests.fakes.railway_api import FakeRailway
 
-OPERATIONS = (ops.PROJECT_PR_SETTINGS, ops.PROJECT_PR_SETTINGS_UPDATE)
+OPERATIONS = (gql.PROJECT_PR_SETTINGS, gql.PROJECT_PR_SETTINGS_UPDATE)
 
 SCHEMA = Path(__file__).resolve().parents[2] / "railway" / "schema.graphql"
 OFF = {"pr_deploys": False, "bot_pr_environments": False, "focused_pr_environments": False}

@@ -16,7 +16,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.client import RailwayClient
 from tests.fakes.railway_api import FakeRailway
@@ -137,7 +137,8 @@ def test_variables_one_request_whatever_their_number(make: Make, stack: dict[str
         fake.reset_counters()
         values = {f"VAR_{i}": f"value-{i}" for i in range(count)}
         created = provider.create({**scope, "variables": values})
-        assert fake.count("VariableCollectionUpsert") == 1 and fake.count() == 1
+        # one look first (a set found on Railway is adopted, never deleted), then one write of them all
+        assert fake.count("VariableCollectionUpsert") == 1 and fake.count() == 2
         fake.reset_counters()
         changed = {**values, "VAR_1": "changed"}
         provider.update(created.id, created.outs, {**scope, "variables": changed})
@@ -152,13 +153,14 @@ def test_variables_writes_skip_deploys_and_removed_names_are_deleted(
     created = _lifecycle(
         make, p.VariablesProvider, {**scope, "variables": {"A": "1", "B": "2"}}, {"variables": {"A": "1", "C": "3"}}
     )
-    assert created.outs["variables"] == {"A": "1", "C": "3"}
-    upserts = [r for r in fake.requests if r.operation_name == "VariableCollectionUpsert"]
-    assert all(r.variables["input"]["skipDeploys"] is True for r in upserts)
-    # create, drop B, delete all, delete all again (idempotent)
-    assert [r.variables["input"]["replace"] for r in upserts] == [False, True, True, True]
-    assert fake.count("VariableDelete") == 0  # it has no skipDeploys: removals go through one replace
-    assert fake.count("ServiceInstanceDeployV2") == 0 and not fake.state.deployments
+    assert created.outs["variables"] == {"A": "1", "C": "3"} and created.outs["owned"] == ["A", "C"]
+    upserts = [r.variables["input"] for r in fake.requests if r.operation_name == "VariableCollectionUpsert"]
+    assert all(u["skipDeploys"] is True and u["replace"] is False for u in upserts)
+    assert [sorted(u["variables"]) for u in upserts] == [["A", "B"], ["C"]]  # only what changed, by name
+    deletes = [r.variables["input"]["name"] for r in fake.requests if r.operation_name == "VariableDelete"]
+    # drop B; then the resource's delete removes its own names (twice: the second finds them gone)
+    assert deletes == ["B", "A", "C", "A", "C"]
+    assert fake.count("ServiceInstanceDeployV2") == 0
 
 
 def test_variables_check_refuses_reserved_and_bad_names(make: Make) -> None:
@@ -279,6 +281,44 @@ def test_postgres_from_template_and_adopted_on_retry(make: Make, stack: dict[str
     assert created.outs["volume_id"] not in fake.state.volumes
 
 
+def test_a_failed_template_fails_the_create_and_the_next_up_makes_exactly_one(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    scope = {
+        "project_id": stack["project_id"],
+        "environment_id": stack["environment_id"],
+        "workflow_poll_seconds": 0.01,
+    }
+    provider = make(p.PostgresProvider)
+    fake.fail_next_template("volume quota exceeded")
+    with pytest.raises(errors.RailwayError, match="PostgreSQL template failed: volume quota exceeded"):
+        provider.create(scope)
+    created = provider.create(scope)  # the next up
+    assert fake.count("TemplateDeployV2") == 2 and created.outs["volume_instance_id"]
+    fake.finish_workflows()
+    assert [s["name"] for s in fake.state.services.values() if s["name"].startswith("Postgres")] == ["Postgres"]
+
+
+def test_a_template_that_failed_half_way_is_never_adopted_as_a_database(
+    make: Make, stack: dict[str, Any], fake: FakeRailway
+) -> None:
+    """A failed template can leave its service without the volume: a database that loses everything at its
+    next restart. The next up refuses it, naming it and the fix, and sends nothing."""
+    scope = {
+        "project_id": stack["project_id"],
+        "environment_id": stack["environment_id"],
+        "workflow_poll_seconds": 0.01,
+    }
+    provider = make(p.PostgresProvider)
+    fake.fail_next_template("volume quota exceeded", partial=True)
+    with pytest.raises(errors.RailwayError, match="template failed"):
+        provider.create(scope)
+    fake.reset_counters()
+    with pytest.raises(errors.RailwayError, match=r"'Postgres' has no volume.*delete it in Railway") as refused:
+        provider.create(scope)
+    assert "Traceback" not in str(refused.value) and fake.count(mutations_only=True) == 0
+
+
 def _deploy_inputs(stack: dict[str, Any], revision: str = "r1") -> dict[str, Any]:
     return {
         "project_id": stack["project_id"],
@@ -373,7 +413,7 @@ def test_drift_changed_and_deleted_behind_our_back(make: Make, stack: dict[str, 
     var_read = variables.read(var.id, var.outs)
     assert fake.count() == 2  # one read per resource
     assert inst_read.outs["healthcheck_path"] == "/broken" and inst_read.inputs["healthcheck_path"] == "/broken"
-    assert var_read.outs["variables"] == {"A": "1", "EXTRA": "x"}
+    assert var_read.outs["variables"] == {"A": "1"}, "a name nobody declared never enters the state"
 
     assert settings.diff(inst.id, inst_read.outs, inst_inputs).changes is True
     fixed = settings.update(inst.id, inst_read.outs, inst_inputs)
@@ -381,7 +421,7 @@ def test_drift_changed_and_deleted_behind_our_back(make: Make, stack: dict[str, 
     variables.update(var.id, var_read.outs, var_inputs)
     assert fake.state.instances[(stack["service_id"], stack["environment_id"])]["healthcheckPath"] == "/api/health"
     remote = fake.state.variables[(stack["project_id"], stack["environment_id"], stack["service_id"])]
-    assert {k: v for k, v in remote.items() if not k.startswith("RAILWAY_")} == {"A": "1", "B": "2"}
+    assert {k: v for k, v in remote.items() if not k.startswith("RAILWAY_")} == {"A": "1", "B": "2", "EXTRA": "x"}
 
 
 @pytest.mark.parametrize(
@@ -389,6 +429,16 @@ def test_drift_changed_and_deleted_behind_our_back(make: Make, stack: dict[str, 
     [
         ("project", p.ProjectProvider, lambda s: {"name": "gone", "default_environment_name": "x"}),
         ("service", p.ServiceProvider, lambda s: {"project_id": s["project_id"], "name": "gone"}),
+        ("environment", p.EnvironmentProvider, lambda s: {"project_id": s["project_id"], "name": "gone"}),
+        (
+            "custom_domain",
+            p.CustomDomainProvider,
+            lambda s: {
+                **{k: s[k] for k in ("project_id", "environment_id", "service_id")},
+                "domain": "api.gone.example.com",
+                "target_port": 8000,
+            },
+        ),
         (
             "domain",
             p.ServiceDomainProvider,
@@ -415,15 +465,36 @@ def test_deleted_behind_our_back_is_dropped_from_state(
     cls: type[p.RailwayProvider],
     make_inputs: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> None:
+    """Railway soft-deletes: the object leaves every list but stays readable by id with ``deletedAt`` set (for
+    48 h) — a refresh must read that as gone, not as the object."""
     provider = make(cls)
     created = provider.create(make_inputs(stack))
     fake.delete_behind(kind, created.id)
     gone = provider.read(created.id, created.outs)
     assert gone.id == "" and gone.outs == {}
     provider.delete(created.id, created.outs)  # and deleting it again is fine
+    fake.advance(fake.soft_delete_seconds)  # purged: read by id answers "not found", still gone
+    assert provider.read(created.id, created.outs).id == ""
 
 
 # ---- faults ---------------------------------------------------------------------------------------------
+def test_the_hourly_limit_reached_in_the_middle_of_a_create_is_waited_out_once(
+    make: Make, stack: dict[str, Any], fake: FakeRailway, sleeps: Any
+) -> None:
+    """Railway's limit is on in every provider test (the fake's default: 1,000 requests an hour per token).
+    Here its window is shrunk to be reachable: the create's mutation is refused with 429, the client waits
+    what Retry-After says (on the fake's clock: no real wait) and sends it again — one service."""
+    left = fake.requests_left()
+    assert fake.request_budget == 1000 and left is not None and left < 1000
+    fake.budget_window_seconds = 120
+    fake.request_budget = (1000 - left) + 1  # what the fixture spent, and one more: the look, not the create
+    created = make(p.ServiceProvider).create({"project_id": stack["project_id"], "name": "worker"})
+    assert fake.refused_over_budget >= 1 and fake.count("ServiceCreate") == 2 + fake.refused_over_budget
+    assert sleeps.waits and sum(sleeps.waits) >= 100, "Railway's Retry-After was waited, in full"
+    workers = [s for s in fake.state.services.values() if s["name"] == "worker"]
+    assert [s["id"] for s in workers] == [created.id]
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -556,6 +627,32 @@ def test_no_token_or_secret_value_in_logs_or_errors(
         assert secret not in text and "fake-railway-token" not in text
 
 
+def test_no_value_or_token_in_logs_or_output_when_writes_succeed(
+    make: Make,
+    stack: dict[str, Any],
+    fake: FakeRailway,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The succeeding path too (create, a retried update, refresh, a token made): nothing logs a value."""
+    caplog.set_level(logging.DEBUG)
+    first, second = "sk-live-written-fine-value-77", "sk-live-rotated-value-78"
+    scope = {k: stack[k] for k in ("project_id", "environment_id", "service_id")}
+    variables = make(p.VariablesProvider)
+    created = variables.create({**scope, "variables": {"STRIPE_API_KEY": first}})
+    fake.inject("http", status=503, match="VariableCollectionUpsert")  # retried, then written: logged as a retry
+    updated = variables.update(created.id, created.outs, {**scope, "variables": {"STRIPE_API_KEY": second}})
+    variables.read(created.id, updated.outs)
+    token = make(p.ProjectTokenProvider).create(
+        {**{k: scope[k] for k in ("project_id", "environment_id")}, "name": "ci"}
+    )
+    out = capsys.readouterr()
+    assert "VariableCollectionUpsert: retry 1/" in caplog.text, "the logs were captured (the test can see them)"
+    for text in (caplog.text, out.out, out.err):
+        for value in (first, second, token.outs["token"], "fake-railway-token"):
+            assert value not in text
+
+
 def test_providers_pickle_by_reference_without_client_or_lock(make: Make) -> None:
     for cls in (
         p.ProjectProvider,
@@ -621,9 +718,9 @@ MARKED = "MAYA/OMEGA backend (staging), managed by maya-infra (stack staging)"
 
 
 def test_a_project_found_with_our_marker_is_ours_and_without_it_is_adopted(make: Make, fake: FakeRailway) -> None:
-    client = make(p.ProjectProvider).client
-    client.execute(ops.PROJECT_CREATE, {"input": {"name": "ours", "description": MARKED}})
-    client.execute(ops.PROJECT_CREATE, {"input": {"name": "maya", "description": "the running MAYA"}})
+    human = fake.dashboard()  # made before: by an interrupted run of ours, and by hand
+    human.execute(gql.PROJECT_CREATE, {"input": {"name": "ours", "description": MARKED}})
+    human.execute(gql.PROJECT_CREATE, {"input": {"name": "maya", "description": "the running MAYA"}})
     ours = make(p.ProjectProvider).create({"name": "ours", "description": MARKED, "default_environment_name": "x"})
     theirs = make(p.ProjectProvider).create({"name": "maya", "description": MARKED, "default_environment_name": "x"})
     assert (ours.outs["origin"], theirs.outs["origin"]) == ("created", "adopted")
@@ -638,8 +735,9 @@ def test_a_project_found_with_our_marker_is_ours_and_without_it_is_adopted(make:
 def test_children_found_before_any_create_are_adopted_and_kept(
     make: Make, stack: dict[str, Any], fake: FakeRailway
 ) -> None:
-    client = make(p.ServiceProvider).client
-    existing = client.execute(ops.SERVICE_CREATE, {"input": {"projectId": stack["project_id"], "name": "worker"}})
+    existing = fake.dashboard().execute(
+        gql.SERVICE_CREATE, {"input": {"projectId": stack["project_id"], "name": "worker"}}
+    )
     service = make(p.ServiceProvider).create({"project_id": stack["project_id"], "name": "worker"})
     assert service.id == existing["serviceCreate"]["id"] and service.outs["origin"] == "adopted"
     make(p.ServiceProvider).delete(service.id, service.outs)
@@ -682,10 +780,9 @@ def test_deployment_refresh_reads_the_active_deployment_not_the_newest(
 ) -> None:
     provider = make(p.DeploymentProvider)
     created = provider.create(_deploy_inputs(stack))
-    client = provider.client
     fake.fail_next_deploy("FAILED")
-    client.execute(
-        ops.SERVICE_INSTANCE_DEPLOY, {"serviceId": stack["service_id"], "environmentId": stack["environment_id"]}
+    fake.dashboard().execute(  # CI deploys too
+        gql.SERVICE_INSTANCE_DEPLOY, {"serviceId": stack["service_id"], "environmentId": stack["environment_id"]}
     )
     fake.advance_deployments()  # a newer attempt failed; the old one still serves
     read = provider.read(created.id, created.outs)

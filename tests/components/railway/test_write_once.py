@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from components.railway import errors
+from components.railway import operations as ops
 from components.railway.client import ClientSettings
-from components.railway.exactly_once import ADOPTED, CREATED, MAX_SENDS, write_once
+from components.railway.exactly_once import ADOPTED, CREATED, MAX_SENDS, admit, write_once
 
 
 class Clock:
@@ -26,15 +27,27 @@ def _lost() -> Any:
     raise errors.AmbiguousResultError("Create", "HTTP 502 from Railway")
 
 
+def looks(*answers: Any) -> Any:
+    """A find that reads Railway (the client's ``admit`` of a query, as every real request does) and answers
+    ``answers`` in turn (the last one again when they run out)."""
+    queue = list(answers)
+
+    def find() -> Any:
+        admit(ops.PROJECTS)
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return find
+
+
 def test_a_match_found_first_is_adopted_and_nothing_is_sent() -> None:
     sent: list[int] = []
-    outcome = write_once(Clock(), "x", find=lambda: {"id": "a"}, send=lambda: sent.append(1))  # type: ignore[arg-type]
+    outcome = write_once(Clock(), "x", find=looks({"id": "a"}), send=lambda: sent.append(1))  # type: ignore[arg-type]
     assert (outcome.value, outcome.origin, outcome.sends, sent) == ({"id": "a"}, ADOPTED, 0, [])
 
 
 def test_a_lost_answer_is_looked_for_and_adopted_as_ours() -> None:
-    looks = iter([None, None, None, {"id": "late"}])  # first look, then the write lands during the settle
-    outcome = write_once(Clock(settle=60), "x", find=lambda: next(looks), send=_lost)
+    # first look, then the write lands during the settle
+    outcome = write_once(Clock(settle=60), "x", find=looks(None, None, None, {"id": "late"}), send=_lost)
     assert (outcome.value, outcome.origin, outcome.sends) == ({"id": "late"}, CREATED, 1)
 
 
@@ -51,7 +64,7 @@ def test_it_is_resent_only_after_the_settle_window_shows_nothing(monkeypatch: py
             _lost()
         return {"id": "second"}
 
-    outcome = write_once(clock, "x", find=lambda: None, send=send)
+    outcome = write_once(clock, "x", find=looks(None), send=send)
     assert outcome.value == {"id": "second"} and outcome.sends == 2
     assert sum(clock.waits) >= 10, "the whole window was waited before the resend"
     assert clock.waits[:3] == [0.5, 1.0, 2.0], "looks back off"
@@ -64,8 +77,8 @@ def test_sends_are_bounded_with_a_clear_error() -> None:
         sent.append(1)
         _lost()
 
-    with pytest.raises(errors.AmbiguousResultError, match=f"sent {MAX_SENDS} times.*pulumi up"):
-        write_once(Clock(settle=0), "x", find=lambda: None, send=send)
+    with pytest.raises(errors.AmbiguousResultError, match=f"sent {MAX_SENDS} time.*pulumi up"):
+        write_once(Clock(settle=0), "x", find=looks(None), send=send)
     assert len(sent) == MAX_SENDS
 
 
@@ -77,7 +90,9 @@ def test_discard_removes_leftovers_and_makes_exactly_one() -> None:
         deleted.append(item["id"])
         present.remove(item)
 
-    outcome = write_once(
-        Clock(), "token", find=lambda: next(iter(present), None), send=lambda: {"id": "fresh"}, discard=discard
-    )
+    def find() -> dict[str, str] | None:
+        admit(ops.PROJECT_TOKENS)
+        return next(iter(present), None)
+
+    outcome = write_once(Clock(), "token", find=find, send=lambda: {"id": "fresh"}, discard=discard)
     assert deleted == ["stray-1", "stray-2"] and outcome.value == {"id": "fresh"} and outcome.origin == CREATED

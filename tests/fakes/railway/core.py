@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import secrets
 import time
 from collections.abc import Mapping
@@ -33,6 +35,24 @@ from tests.fakes.railway.base import (
     _text_response,
 )
 from tests.fakes.railway.state import Fault, RecordedRequest
+
+#: Railway's documented limit on the Hobby plan (requests per hour and token); on by default in the fake.
+HOBBY_REQUESTS_PER_HOUR = 1000
+
+
+def _credential_key(token: str) -> str:
+    """The rate limit's key for one token (a digest: the fake keeps no credential in its bookkeeping)."""
+    return hashlib.sha256(token.strip().encode()).hexdigest()[:16]
+
+
+def _credential_of(headers: Any) -> str:
+    """Whose budget a request spends: its Bearer token or project token (one budget for requests with none)."""
+    auth = headers.get("Authorization") or ""
+    scheme, _, token = auth.strip().partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return _credential_key(token)
+    return _credential_key(headers.get("Project-Access-Token") or "")
+
 
 #: When each of Railway's fault kinds hits, relative to the work (see ``inject``).
 _FAULT_WHEN = {
@@ -114,22 +134,33 @@ class CoreMixin:
             return "invalid", None
         return "none", None
 
-    def _over_budget(self) -> _Response | None:
-        """Railway's request limit: when ``request_budget`` requests were answered within the window, HTTP
-        429 with ``Retry-After`` (seconds until the oldest leaves the window), like the real limit."""
+    def _over_budget(self, credential: str) -> _Response | None:
+        """Railway's request limit, per token: when ``request_budget`` requests of this credential were
+        answered within the window (on the fake's clock), HTTP 429 with ``Retry-After`` — whole seconds until
+        the oldest leaves the window — like the real limit (Hobby: 1,000 requests an hour)."""
         if self.request_budget is None:
             return None
-        now = time.monotonic()
+        now = self.now()
         horizon = now - self.budget_window_seconds
-        self._budget_times = [t for t in self._budget_times if t > horizon]
-        if len(self._budget_times) >= self.request_budget:
+        times = [t for t in self._budget_times.get(credential, []) if t > horizon]
+        self._budget_times[credential] = times
+        if len(times) >= self.request_budget:
             self.refused_over_budget += 1
-            wait = max(1.0, self._budget_times[0] - horizon) if self._budget_times else self.budget_window_seconds
+            wait = math.ceil(max(1.0, times[0] - horizon)) if times else math.ceil(self.budget_window_seconds)
             hdrs = {"Retry-After": _format_retry_after(wait), "X-RateLimit-Limit": str(self.request_budget)}
             body = {"errors": [{"message": "Rate limit exceeded", "extensions": {"code": "RATE_LIMITED"}}]}
             return _json_response(429, body, {**hdrs, "X-RateLimit-Remaining": "0"})
-        self._budget_times.append(now)
+        times.append(now)
         return None
+
+    def requests_left(self, token: str | None = None) -> int | None:
+        """How many requests ``token`` (default: the fake's Bearer token) may still send in this window."""
+        if self.request_budget is None:
+            return None
+        credential = _credential_key(token or self.token)
+        with self._lock:
+            horizon = self.now() - self.budget_window_seconds
+            return self.request_budget - sum(1 for t in self._budget_times.get(credential, []) if t > horizon)
 
     def _handle_http(self, body: bytes, headers: Any, source: str | None) -> _Response:
         auth_kind, token_rec = self._authenticate(headers)
@@ -168,7 +199,8 @@ class CoreMixin:
         )
         with self._lock:
             self.requests.append(rec)
-            over_budget = self._over_budget()
+            self._advance_workflows()
+            over_budget = self._over_budget(_credential_of(headers))
             fault = None if over_budget is not None else self._take_fault(op_name, root_fields)
         if over_budget is not None:
             rec.fault, rec.http_status = "budget", 429
@@ -188,21 +220,23 @@ class CoreMixin:
             delay=fault.delay if fault is not None and fault.delay is not None else 1.0,
         )
         rec.http_status = None if resp.drop else resp.status
-        if not resp.drop:
-            resp.headers = {**self._rate_headers(), **resp.headers}
+        if not resp.drop and (fault is None or fault.kind != "cloudflare_1015"):  # the edge block sends none
+            resp.headers = {**self._rate_headers(_credential_of(headers)), **resp.headers}
         return resp
 
-    def _rate_headers(self) -> dict[str, str]:
-        """Railway's X-RateLimit-* headers on every answer, while a request budget applies."""
+    def _rate_headers(self, credential: str) -> dict[str, str]:
+        """Railway's X-RateLimit-* headers on every answer, while a request budget applies (the credential's
+        own budget, on the fake's clock)."""
         if self.request_budget is None:
             return {}
         with self._lock:
-            used = len(self._budget_times)
-            reset = (self._budget_times[0] if self._budget_times else time.monotonic()) + self.budget_window_seconds
+            now = self.now()
+            times = [t for t in self._budget_times.get(credential, []) if t > now - self.budget_window_seconds]
+            reset = (times[0] if times else now) + self.budget_window_seconds
         return {
             "X-RateLimit-Limit": str(self.request_budget),
-            "X-RateLimit-Remaining": str(max(0, self.request_budget - used)),
-            "X-RateLimit-Reset": str(int(time.time() + max(0.0, reset - time.monotonic()))),
+            "X-RateLimit-Remaining": str(max(0, self.request_budget - len(times))),
+            "X-RateLimit-Reset": str(int(time.time() + max(0.0, reset - now))),
         }
 
     def _fault_response(self, fault: Fault | None) -> _Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,8 +50,9 @@ class DataMixin:
         stage_only = bool(input.get("stageOnly"))
         env_id = env["id"]
 
-        def materialise() -> None:
-            """What the template's workflow makes when it completes: the service, its variables, its volume."""
+        def materialise(*, volume: bool = True) -> None:
+            """What the template's workflow makes when it completes: the service, its variables, its volume
+            (``volume=False``: what a template that failed half-way leaves)."""
             if pid not in self.state.projects or env_id not in self.state.environments:
                 return  # deleted while the workflow ran
             base = tpl_svc.get("name") if isinstance(tpl_svc, Mapping) and tpl_svc.get("name") else "Postgres"
@@ -88,6 +88,8 @@ class DataMixin:
                     "DATABASE_URL": "postgresql://${{PGUSER}}:${{PGPASSWORD}}@${{PGHOST}}:${{PGPORT}}/${{PGDATABASE}}",
                 },
             )
+            if not volume:
+                return
             self._new_volume(pid, POSTGRES_MOUNT, svc["id"], env_id, region)
             if not stage_only:
                 self._new_deployment(svc["id"], env_id, "template")
@@ -96,8 +98,10 @@ class DataMixin:
             "templateDeploy",
             projectId=pid,
             _on_complete=materialise,
+            _on_partial=lambda: materialise(volume=False),
+            _fail=self._fail_templates.pop(0) if self._fail_templates else None,
             _polls_needed=self.template_workflow_polls,
-            _due=time.monotonic() + self.template_delay_seconds,
+            _due=self.now() + self.template_delay_seconds,
         )
         if self.template_workflow_polls <= 0:
             self._complete_workflow(self.state.workflows[wid])

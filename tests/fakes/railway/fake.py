@@ -10,8 +10,10 @@ from graphql import GraphQLError
 
 from tests.fakes.base import LoopbackFake
 from tests.fakes.railway.alerts import AlertsMixin
+from tests.fakes.railway.asynchrony import AsyncMixin
 from tests.fakes.railway.base import GRAPHQL_PATH, IN_FLIGHT, _watched
-from tests.fakes.railway.core import CoreMixin
+from tests.fakes.railway.core import HOBBY_REQUESTS_PER_HOUR, CoreMixin
+from tests.fakes.railway.dashboard import Dashboard
 from tests.fakes.railway.data import DataMixin
 from tests.fakes.railway.deploys import DeploysMixin
 from tests.fakes.railway.lifecycle import LifecycleMixin
@@ -28,6 +30,7 @@ from tests.fakes.railway.state import FakeState, Fault, RecordedRequest
 class FakeRailway(
     HttpMixin,
     CoreMixin,
+    AsyncMixin,
     ModelMixin,
     LifecycleMixin,
     QueriesMixin,
@@ -56,14 +59,29 @@ class FakeRailway(
         port: int = 0,
         template_workflow_polls: int = 2,
         template_delay_seconds: float = 1.0,
+        fork_polls: int = 2,
+        fork_delay_seconds: float = 1.0,
+        domain_polls: int = 2,
+        domain_delay_seconds: float = 1.0,
+        soft_delete_seconds: float = 48 * 3600.0,
         unique_service_names: bool = False,
-        request_budget: int | None = None,
+        request_budget: int | None = HOBBY_REQUESTS_PER_HOUR,
         budget_window_seconds: float = 3600.0,
     ) -> None:
         #: Railway's template deploys are asynchronous: the service and its volume appear when the workflow
         #: completes — after this many ``workflowStatus`` polls, or this many seconds, whichever is first.
         self.template_workflow_polls = template_workflow_polls
         self.template_delay_seconds = template_delay_seconds
+        #: A fork's instances appear after this many ``environment(id)`` reads or seconds (asynchrony.py).
+        self.fork_polls = fork_polls
+        self.fork_delay_seconds = fork_delay_seconds
+        #: A new domain is ``CREATING`` for this many reads or seconds, then ``ACTIVE``.
+        self.domain_polls = domain_polls
+        self.domain_delay_seconds = domain_delay_seconds
+        #: How long a deleted object stays readable by id with ``deletedAt`` set.
+        self.soft_delete_seconds = soft_delete_seconds
+        self._clock_offset = 0.0
+        self._fail_templates: list[tuple[str, bool]] = []
         #: Railway lets two services of a project share a name (which is how duplicates go unnoticed).
         self.unique_service_names = unique_service_names
         self.token = token
@@ -87,11 +105,12 @@ class FakeRailway(
         self.url: str = ""
         self._seq = 0
         self._fail_next: list[tuple[str, str | None]] = []
-        # Railway's hourly request limit (Hobby: 1,000/h): beyond it, HTTP 429 with Retry-After.
+        #: Railway's hourly request limit per token (Hobby: 1,000/h), ON unless a test passes None and says
+        #: why: beyond it, HTTP 429 with ``Retry-After`` (seconds until the oldest request leaves the window).
         self.request_budget = request_budget
         self.budget_window_seconds = budget_window_seconds
         self.refused_over_budget = 0
-        self._budget_times: list[float] = []
+        self._budget_times: dict[str, list[float]] = {}
 
     # ----------------------------------------------------------------------------------- lifecycle
 
@@ -152,10 +171,10 @@ class FakeRailway(
                 self._delete_service(id)
             elif kind in ("domain", "service_domain"):
                 self._require(s.service_domains, id, kind)
-                del s.service_domains[id]
+                self._tombstone("service_domains", s.service_domains.pop(id))
             elif kind == "custom_domain":
                 self._require(s.custom_domains, id, kind)
-                del s.custom_domains[id]
+                self._tombstone("custom_domains", s.custom_domains.pop(id))
             elif kind == "trigger":
                 self._require(s.triggers, id, kind)
                 del s.triggers[id]
@@ -265,6 +284,10 @@ class FakeRailway(
             for rec in st["dnsRecords"]:
                 rec["currentValue"] = rec["requiredValue"]
                 rec["status"] = "DNS_RECORD_STATUS_PROPAGATED"
+
+    def dashboard(self) -> Dashboard:
+        """Railway as a person or CI uses it (tests/fakes/railway/dashboard.py): seeds, outside maya-infra."""
+        return Dashboard(self.url, self.token)
 
     def project_token_value(self, token_id: str) -> str:
         with self._lock:

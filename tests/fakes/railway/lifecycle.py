@@ -25,11 +25,12 @@ class LifecycleMixin:
             k for k in s.variables if k[1] == environment_id and k[2] == service_id and (pid is None or k[0] == pid)
         ]:
             del s.variables[key]
-        for table in (s.service_domains, s.custom_domains, s.triggers, s.deployments, s.tcp_proxies):
+        for name in ("service_domains", "custom_domains", "triggers", "deployments", "tcp_proxies"):
+            table = getattr(s, name)
             for oid in [
                 o for o, v in table.items() if v["serviceId"] == service_id and v["environmentId"] == environment_id
             ]:
-                del table[oid]
+                self._tombstone(name, table.pop(oid))
         for vi_id in [
             k
             for k, vi in s.volume_instances.items()
@@ -45,7 +46,7 @@ class LifecycleMixin:
             self._delete_instance(sid, eid)
         for key in [k for k in self.state.variables if k[2] == service_id]:
             del self.state.variables[key]
-        self.state.services.pop(service_id, None)
+        self._tombstone("services", self.state.services.pop(service_id, None))
 
     def _delete_volume_instance(self, vi_id: str) -> None:
         s = self.state
@@ -65,12 +66,13 @@ class LifecycleMixin:
             self._delete_instance(sid, eid)
         for key in [k for k in s.variables if k[1] == environment_id]:
             del s.variables[key]
-        for table in (s.project_tokens, s.patches, s.deployments, s.triggers, s.service_domains, s.custom_domains):
+        for name in ("project_tokens", "patches", "deployments", "triggers", "service_domains", "custom_domains"):
+            table = getattr(s, name)
             for oid in [o for o, v in table.items() if v["environmentId"] == environment_id]:
-                del table[oid]
+                self._tombstone(name, table.pop(oid))
         for vi_id in [k for k, vi in s.volume_instances.items() if vi["environmentId"] == environment_id]:
             self._delete_volume_instance(vi_id)
-        s.environments.pop(environment_id, None)
+        self._tombstone("environments", s.environments.pop(environment_id, None))
 
     def _delete_project(self, project_id: str) -> None:
         s = self.state
@@ -84,7 +86,7 @@ class LifecycleMixin:
             del s.variables[key]
         for tid in [k for k, v in s.project_tokens.items() if v["projectId"] == project_id]:
             del s.project_tokens[tid]
-        s.projects.pop(project_id, None)
+        self._tombstone("projects", s.projects.pop(project_id, None))
 
     # ------------------------------------------------------------------------------ creators
 
@@ -156,33 +158,39 @@ class LifecycleMixin:
         }
         self.state.environments[e["id"]] = e
         eid = e["id"]
+        if source_env_id is not None:  # Railway applies a fork later: its contents appear when it has
+            self._fork_later(eid, lambda: self._apply_fork(project_id, eid, source_env_id, skip_deploys))
+            return e
+        for svc in self._services_of(project_id):
+            self._new_instance(svc["id"], eid)
+        return e
+
+    def _apply_fork(self, project_id: str, eid: str, source_env_id: str, skip_deploys: bool) -> None:
+        """What the fork makes once Railway has applied it: the source's instances, variables, triggers and
+        (empty) volumes — unless the environment or its source was deleted in the meantime."""
+        if eid not in self.state.environments or source_env_id not in self.state.environments:
+            return
         created: list[str] = []
-        if source_env_id is not None:
-            for (sid, src_eid), src_inst in sorted(self.state.instances.items(), key=lambda kv: kv[1]["_seq"]):
-                if src_eid != source_env_id:
-                    continue
-                inst = self._new_instance(sid, eid)
-                keep = {k: copy.deepcopy(v) for k, v in src_inst.items() if k not in ("id", "environmentId", "_seq")}
-                inst.update(keep)
-                vars_ = self.state.variables.get((project_id, source_env_id, sid))
-                if vars_:
-                    self.state.variables[(project_id, eid, sid)] = dict(vars_)
-                for t in self._triggers_of(sid, source_env_id):
-                    self._new_trigger(project_id, eid, sid, t["repository"], t["branch"], t["checkSuites"])
-                created.append(sid)
-            shared = self.state.variables.get((project_id, source_env_id, None))
-            if shared:
-                self.state.variables[(project_id, eid, None)] = dict(shared)
-            self._fork_volumes(source_env_id, eid)
-        else:
-            for svc in self._services_of(project_id):
-                self._new_instance(svc["id"], eid)
-                created.append(svc["id"])
+        for (sid, src_eid), src_inst in sorted(self.state.instances.items(), key=lambda kv: kv[1]["_seq"]):
+            if src_eid != source_env_id:
+                continue
+            inst = self._new_instance(sid, eid)
+            keep = {k: copy.deepcopy(v) for k, v in src_inst.items() if k not in ("id", "environmentId", "_seq")}
+            inst.update(keep)
+            vars_ = self.state.variables.get((project_id, source_env_id, sid))
+            if vars_:
+                self.state.variables[(project_id, eid, sid)] = dict(vars_)
+            for t in self._triggers_of(sid, source_env_id):
+                self._new_trigger(project_id, eid, sid, t["repository"], t["branch"], t["checkSuites"])
+            created.append(sid)
+        shared = self.state.variables.get((project_id, source_env_id, None))
+        if shared:
+            self.state.variables[(project_id, eid, None)] = dict(shared)
+        self._fork_volumes(source_env_id, eid)
         if not skip_deploys:
             for sid in created:
                 if self.state.instances[(sid, eid)].get("source"):
                     self._new_deployment(sid, eid, "environmentCreate")
-        return e
 
     def _create_service(
         self,

@@ -7,7 +7,6 @@ import hashlib
 import json
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -137,40 +136,6 @@ class ModelMixin:
             if d["serviceId"] == service_id and d["environmentId"] == environment_id
         ]
         return sorted(ds, key=lambda d: d["_seq"], reverse=True)
-
-    def _new_workflow(self, kind: str, **extra: Any) -> str:
-        wid = _uid()
-        self.state.workflows[wid] = {
-            "id": wid,
-            "kind": kind,
-            "polls": 0,
-            "status": "Running",
-            "error": None,
-            "_polls_needed": 2,
-            "_due": None,
-            **extra,
-        }
-        return wid
-
-    def _complete_workflow(self, wf: dict[str, Any]) -> None:
-        wf["status"] = "Complete"
-        on_done = wf.get("_on_complete")
-        if on_done is not None:
-            on_done()
-
-    def _advance_workflows(self) -> None:
-        """Workflows that are due by time complete whether or not anyone polls them (like Railway's)."""
-        now = time.monotonic()
-        for wf in list(self.state.workflows.values()):
-            if wf["status"] == "Running" and wf.get("_due") is not None and now >= wf["_due"]:
-                self._complete_workflow(wf)
-
-    def finish_workflows(self) -> None:
-        """Complete every running workflow now (as if enough time passed)."""
-        with self._lock:
-            for wf in list(self.state.workflows.values()):
-                if wf["status"] == "Running":
-                    self._complete_workflow(wf)
 
     # -------------------------------------------------------------------------------------- views
 
@@ -483,7 +448,7 @@ class ModelMixin:
         self, project_id: str, environment_id: str, service_id: str | None, names: Iterable[str]
     ) -> None:
         if service_id is not None:
-            self._new_deployment(service_id, environment_id, "variables")
+            self._redeploy_with_new_variables(service_id, environment_id)
             return
         wanted = set(names)
         for (sid, eid), _inst in list(self.state.instances.items()):
@@ -492,7 +457,13 @@ class ModelMixin:
             vals = self.state.variables.get((project_id, eid, sid), {}).values()
             refs = {m.group(1) for v in vals for m in _REF_RE.finditer(v)}
             if any(f"shared.{n}" in refs for n in wanted):
-                self._new_deployment(sid, eid, "variables")
+                self._redeploy_with_new_variables(sid, eid)
+
+    def _redeploy_with_new_variables(self, service_id: str, environment_id: str) -> None:
+        """Like Railway: a variable change redeploys what is live (its build, now with the new variables) — a
+        new commit is never picked up by it; with nothing live, the service's source is deployed."""
+        live = next((d for d in self._deployments_of(service_id, environment_id) if d["status"] == "SUCCESS"), None)
+        self._new_deployment(service_id, environment_id, "variables", copy_of=live)
 
     # ------------------------------------------------------------------------------ deployments
 
@@ -747,7 +718,7 @@ class ModelMixin:
     # ----------------------------------------------------------------------------------- config
 
     def _env_config(self, environment_id: str, decrypt: bool) -> dict[str, Any]:
-        env = self.state.environments[environment_id]
+        env = self.state.environments.get(environment_id) or self.state.deleted["environments"][environment_id]
         pid = env["projectId"]
         services: dict[str, Any] = {}
         for (sid, eid), inst in sorted(self.state.instances.items(), key=lambda kv: kv[1]["_seq"]):

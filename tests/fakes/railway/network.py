@@ -44,6 +44,7 @@ class NetworkMixin:
             "deletedAt": None,
             "_seq": self._next_seq(),
         }
+        self._domain_created(d)  # CREATING until Railway's edge has it (asynchrony.py)
         self.state.service_domains[d["id"]] = d
         return self._v_service_domain(d)
 
@@ -68,7 +69,7 @@ class NetworkMixin:
     @_mutation("serviceDomainDelete")
     def _m_service_domain_delete(self, info: Any, id: str) -> bool:
         self._get(self.state.service_domains, id, "Service domain not found")
-        del self.state.service_domains[id]
+        self._tombstone("service_domains", self.state.service_domains.pop(id))
         return True
 
     @_mutation("customDomainCreate")
@@ -129,6 +130,7 @@ class NetworkMixin:
             },
             "_seq": self._next_seq(),
         }
+        self._domain_created(cd)
         self.state.custom_domains[cd["id"]] = cd
         return self._v_custom_domain(cd)
 
@@ -144,7 +146,7 @@ class NetworkMixin:
     @_mutation("customDomainDelete")
     def _m_custom_domain_delete(self, info: Any, id: str) -> bool:
         self._get(self.state.custom_domains, id, "Custom domain not found")
-        del self.state.custom_domains[id]
+        self._tombstone("custom_domains", self.state.custom_domains.pop(id))
         return True
 
     # ---- tcp proxies

@@ -63,12 +63,15 @@ class QueriesMixin:
 
     @_query("project")
     def _q_project(self, info: Any, id: str) -> dict[str, Any]:
-        return self._v_project(self._get_project(id))
+        return self._v_project(self._deleted("projects", id) or self._get_project(id))
 
     @_query("projects")
     def _q_projects(self, info: Any, **a: Any) -> dict[str, Any]:
         ws = a.get("workspaceId")
-        items = [p for p in self.state.projects.values() if ws is None or p["workspaceId"] == ws]
+        rows = list(self.state.projects.values())
+        if a.get("includeDeleted"):
+            rows += list(self.state.deleted.get("projects", {}).values())
+        items = [p for p in rows if ws is None or p["workspaceId"] == ws]
         order = a.get("orderBy")
         if order == "NAME_ASC":
             items.sort(key=lambda p: p["name"])
@@ -82,7 +85,12 @@ class QueriesMixin:
 
     @_query("environment")
     def _q_environment(self, info: Any, id: str, projectId: str | None = None) -> dict[str, Any]:
-        return self._v_env(self._get_env(id, projectId))
+        gone = self._deleted("environments", id)
+        if gone is not None and projectId in (None, gone["projectId"]):
+            return self._v_env(gone)
+        env = self._get_env(id, projectId)
+        self._poll_fork(id)  # reading a fork is how its applying is noticed
+        return self._v_env(env)
 
     @_query("environments")
     def _q_environments(self, info: Any, projectId: str, **a: Any) -> dict[str, Any]:
@@ -106,7 +114,7 @@ class QueriesMixin:
 
     @_query("service")
     def _q_service(self, info: Any, id: str) -> dict[str, Any]:
-        return self._v_service(self._get_service(id))
+        return self._v_service(self._deleted("services", id) or self._get_service(id))
 
     @_query("serviceInstance")
     def _q_service_instance(self, info: Any, serviceId: str, environmentId: str) -> dict[str, Any]:
@@ -156,13 +164,19 @@ class QueriesMixin:
         self._get_project(projectId)
         self._get_env(environmentId, projectId)
         self._get_service(serviceId, projectId)
+        for d in [
+            *self._service_domains_of(serviceId, environmentId),
+            *self._custom_domains_of(serviceId, environmentId),
+        ]:
+            self._domain_read(d)
         return self._v_all_domains(serviceId, environmentId)
 
     @_query("customDomain")
     def _q_custom_domain(self, info: Any, id: str, projectId: str) -> dict[str, Any]:
-        cd = self._get(self.state.custom_domains, id, "Custom domain not found")
+        cd = self._deleted("custom_domains", id) or self._get(self.state.custom_domains, id, "Custom domain not found")
         if cd["projectId"] != projectId:
             raise GraphQLError("Custom domain not found")
+        self._domain_read(cd)
         return self._v_custom_domain(cd)
 
     @_query("tcpProxies")
@@ -249,9 +263,7 @@ class QueriesMixin:
         wf = self.state.workflows.get(workflowId)
         if wf is None:
             return {"status": "NotFound", "error": None}
-        wf["polls"] += 1
-        if wf["status"] == "Running" and wf["polls"] >= wf["_polls_needed"]:
-            self._complete_workflow(wf)
+        self._poll_workflow(wf)
         return {"status": wf["status"], "error": wf["error"]}
 
     @_query("volumeInstance")

@@ -69,6 +69,8 @@ class FakeState:
     tcp_proxies: dict[str, dict[str, Any]] = field(default_factory=dict)
     patches: dict[str, dict[str, Any]] = field(default_factory=dict)
     notification_rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> rule (channels inline)
+    # soft-deleted rows still readable by id: table name -> id -> row with deletedAt (asynchrony.py)
+    deleted: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     RESOURCE_TABLES = (
         "projects",
