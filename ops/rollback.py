@@ -10,9 +10,13 @@ probes ``/api/health``. The choice is ``previous_successful_deployment`` of
 workflows/scripts/railway_rollback.py — the same function the generated pipeline's automatic rollback
 uses.
 
-frontend (Vercel): promotes the previous READY production deployment (or ``--to``) with
-``POST /v10/projects/{id}/promote/{deployment}``, waits until it serves the production domains, then
-probes the site.
+frontend (Vercel): promotes the newest production deployment older than the live one that SERVED the
+production domains (or ``--to``) with ``POST /v10/projects/{id}/promote/{deployment}``, waits until it
+serves them, then probes the site. A deployment the pipeline built with ``--skip-domain`` but never
+promoted (its smoke tests or E2E failed: Vercel's ``readySubstate`` STAGED) never served anyone and was
+never tested live: it is passed over, and ``--to`` refuses it (there is no flag to force it). The rule is
+``served_production`` of workflows/scripts/vercel_production.py — the one the pipeline's automatic
+rollback applies to the deployment it records before a promotion.
 
 Both refuse (exit 2), changing nothing: when the outputs or the project they name are not the stack's;
 when another mutating command runs on the stack (this machine's lock, ops/lock.py) or a rollback is already
@@ -263,6 +267,7 @@ def _finish(endpoint: health.Endpoint, waiter: Waiter, out: TextIO, change: str)
 
 
 def _frontend_target(
+    stack: str,
     client: vercel.VercelClient,
     project_id: str,
     deployments: list[vercel.Deployment],
@@ -288,6 +293,12 @@ def _frontend_target(
         raise OpsError(f"deployment {wanted} serves production already: nothing to roll back")
     if vercel.state_of(found) != vercel.READY:
         raise OpsError(f"deployment {wanted} is {vercel.state_of(found)}, not READY: it cannot serve production")
+    if not vercel.served_production(found):
+        raise OpsError(
+            f"deployment {wanted} never served production (readySubstate {found.get('readySubstate') or '-'}: "
+            "built but never promoted, e.g. its smoke tests or E2E failed): rolling back to it would put untested "
+            f"code live; pick one that served (`python -m ops status --stack {stack}` lists them)"
+        )
     return found
 
 
@@ -314,14 +325,20 @@ def rollback_frontend(ctx: StackContext, args: argparse.Namespace, io: Streams) 
         current_id = vercel.production_deployment_id(project, deployments)
         current = next((d for d in deployments if vercel.id_of(d) == current_id), None)
         if args.to:
-            target = _frontend_target(client, project_id, deployments, current_id, args.to)
+            target = _frontend_target(ctx.stack, client, project_id, deployments, current_id, args.to)
         else:
             found = vercel.previous_production_deployment(deployments, current_id)
+            staged = vercel.never_served(deployments, current_id)
             if found is None:
+                skipped = f" ({len(staged)} never promoted, passed over)" if staged else ""
                 raise OpsError(
-                    f"nothing to roll back to: no READY production deployment older than {current_id or '(none)'} "
-                    f"among the last {len(deployments)}"
+                    f"nothing to roll back to: no production deployment older than {current_id or '(none)'} that "
+                    f"served the production domains among the last {len(deployments)}{skipped}; a git revert and "
+                    "a new deploy is the way forward"
                 )
+            for passed in staged:
+                if vercel.created_ms(passed) > vercel.created_ms(found):
+                    print(f"  note: not {vercel.id_of(passed)}: built but never promoted (never served)", file=out)
             target = found
         target_id = vercel.id_of(target)
         now = vercel.describe(current) if current is not None else (current_id or "(none)")

@@ -6,7 +6,8 @@ Endpoints (``https://api.vercel.com``; ``Authorization: Bearer <token>``; ``?tea
 * ``GET /v9/projects/{projectId}`` — the project: ``targets.production`` is the deployment serving the
   production domains now, ``lastAliasRequest`` the last promotion/rollback and its ``jobStatus``.
 * ``GET /v6/deployments?projectId=…&target=production&limit=…`` — production deployments, newest first
-  (``uid``, ``url``, ``state`` READY/ERROR/BUILDING/…, ``created`` in ms, ``meta.githubCommitSha``).
+  (``uid``, ``url``, ``state`` READY/ERROR/BUILDING/…, ``created`` in ms, ``meta.githubCommitSha``,
+  ``readySubstate`` STAGED/ROLLING/PROMOTED, ``isRollbackCandidate``).
 * ``GET /v13/deployments/{id}`` — one deployment (to tell "does not exist" from "not a production one").
 * ``POST /v10/projects/{projectId}/promote/{deploymentId}`` — point the production domains at an existing
   deployment without rebuilding it (the dashboard's "Promote to Production"). 201: done; 202: accepted,
@@ -34,6 +35,10 @@ import httpx
 
 from ops.clock import age, parse_time, short
 from ops.context import VERCEL_API, OpsError, StackContext
+
+# What counts as "served production" is the pipeline's own rule (stdlib, inlined into the promotion steps):
+# one definition for the automatic rollback and for ``ops rollback frontend``.
+from workflows.scripts.vercel_production import served_production
 
 USER_AGENT = "maya-infra-ops/1"
 READY = "READY"
@@ -213,15 +218,25 @@ def production_deployment_id(project: Mapping[str, Any], deployments: Sequence[D
 
 
 def previous_production_deployment(deployments: Sequence[Deployment], current_id: str | None) -> Deployment | None:
-    """The newest READY production deployment older than ``current_id`` (the same rule as Railway's
-    ``previous_successful_deployment``: only what served — READY — and never the current one)."""
+    """The newest deployment older than ``current_id`` that served the production domains
+    (``served_production``: READY, built for production, promoted — never a staged build that was never
+    live), and never the current one."""
     ordered = newest_first(deployments)
     ids = [id_of(d) for d in ordered]
     older = ordered[ids.index(current_id) + 1 :] if current_id in ids else ordered
     for deployment in older:
-        if id_of(deployment) != current_id and state_of(deployment) == READY:
+        if id_of(deployment) != current_id and served_production(deployment):
             return deployment
     return None
+
+
+def never_served(deployments: Sequence[Deployment], current_id: str | None) -> list[Deployment]:
+    """READY production deployments older than ``current_id`` that never served production (staged builds):
+    what ``previous_production_deployment`` passed over, to say so."""
+    ordered = newest_first(deployments)
+    ids = [id_of(d) for d in ordered]
+    older = ordered[ids.index(current_id) + 1 :] if current_id in ids else ordered
+    return [d for d in older if state_of(d) == READY and d.get("target") == "production" and not served_production(d)]
 
 
 def alias_job(project: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -249,7 +264,10 @@ def describe(deployment: Deployment) -> str:
     """``dpl_…  READY  commit 1a2b3c4  created 3h 02m ago  https://….vercel.app``."""
     url = str(deployment.get("url") or "")
     url = url if not url or url.startswith("http") else f"https://{url}"
+    state = state_of(deployment)
+    substate = deployment.get("readySubstate")
+    shown = f"{state}/{substate}" if state == READY and substate else state
     return (
-        f"{id_of(deployment)}  {state_of(deployment):<9} commit {short(commit_of(deployment))}  "
+        f"{id_of(deployment)}  {shown:<9} commit {short(commit_of(deployment))}  "
         f"created {age(parse_time(created_ms(deployment) or None))} ago  {url}"
     ).rstrip()

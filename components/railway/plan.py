@@ -20,6 +20,7 @@ from components.railway.providers.alerts import DEPLOYMENT_FAILURE_EVENTS, email
 from components.railway.providers.project import marker
 from config import StackConfig, envvars
 from config.envvars import Target
+from workflows.smoke import health_expectations
 
 #: The value this component produces for the table's variables (``envvars.Output`` sources), by Wiring field.
 DATABASE_URL_OUTPUT = "database_url"
@@ -37,7 +38,7 @@ class Ref:
 class Join:
     """Outputs of planned resources joined into one string (the deployment's revision: what it deploys)."""
 
-    parts: tuple[Ref, ...]
+    parts: tuple[Ref | str, ...]  # a str is taken as it is (e.g. the health check's path)
     sep: str = "|"
 
 
@@ -241,6 +242,11 @@ def backend_plan(
                 "poll_seconds": poll_seconds or backend.deploy_poll_seconds,
                 # verified like CI's deploy: it went live through the migrations
                 "pre_deploy": backend.pre_deploy_command,
+                # and health-checked like CI's deploy: the status and the body (monitoring.healthBody)
+                "health_url": f"https://{backend.custom_domain}{backend.healthcheck_path}"
+                if backend.custom_domain
+                else Join((Ref("domain", "url"), backend.healthcheck_path), sep=""),
+                "health_expect": health_expectations(cfg),
             },
             depends_on=(*tuple(r.suffix for r in revision), "domain"),
         )

@@ -70,9 +70,7 @@ def test_each_deploy_environment_holds_the_token_as_a_secret_and_the_projects_as
         assert handed["SENTRY_AUTH_TOKEN"] == {"value": SENTRY_SECRETS["maya-infra:sentryAuthToken"], "secret": True}
         variables = {k: v["value"] for k, v in handed.items() if not v["secret"]}
     else:
-        secrets = [
-            r.inputs for r in tracked.mocks.of_type(GH_SECRET) if r.inputs["secretName"] == "SENTRY_AUTH_TOKEN"
-        ]
+        secrets = [r.inputs for r in tracked.mocks.of_type(GH_SECRET) if r.inputs["secretName"] == "SENTRY_AUTH_TOKEN"]
         assert [s["environment"] for s in secrets] == [stack]  # the deploy environment only (a monorepo: once)
         assert is_secret(secrets[0]["plaintextValue"] if "plaintextValue" in secrets[0] else secrets[0]["value"])
         variables = {

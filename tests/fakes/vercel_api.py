@@ -5,7 +5,11 @@ Endpoints (shapes follow Vercel's published REST reference, trimmed to the field
 * ``GET  /v9/projects/{idOrName}``                 → project: ``id name accountId targets.production
   lastAliasRequest{fromDeploymentId toDeploymentId jobStatus requestedAt type} latestDeployments``
 * ``GET  /v6/deployments?projectId&target&state&limit`` → ``{"deployments": [...], "pagination": {...}}``,
-  newest first; each ``uid name url created state readyState target projectId meta{githubCommitSha …}``
+  newest first; each ``uid name url created state readyState readySubstate isRollbackCandidate aliasAssigned
+  target projectId meta{githubCommitSha …}``. Like Vercel, a READY production deployment is ``STAGED``
+  (``isRollbackCandidate`` false, no alias) until it is promoted — ``vercel deploy --prebuilt --prod
+  --skip-domain`` makes such one — and ``PROMOTED`` (a rollback candidate, ``aliasAssigned`` set) once it
+  served the production domains, for good: promoting another one later does not unmark it.
 * ``GET  /v13/deployments/{id}``                    → one deployment (``id``, ``readyState``, ``createdAt`` …)
 * previews (docs/previews.md): ``GET /v9/projects/{id}/env[?gitBranch=]`` → ``{"envs": [...]}``;
   ``POST /v10/projects/{id}/env?upsert=true`` (key+target+gitBranch is unique; upsert replaces the value);
@@ -129,7 +133,7 @@ class FakeVercel(LoopbackFake[VercelRequest]):
         promote: bool = True,
     ) -> str:
         """A deployment as ``vercel deploy --prebuilt [--prod]`` makes it; a READY production one is
-        promoted at once unless ``promote=False`` (like a CI deploy)."""
+        promoted at once unless ``promote=False`` (``--skip-domain``, like a CI deploy: STAGED until promoted)."""
         with self._lock:
             project = self.projects[project_id]
             if age_minutes is None:
@@ -153,10 +157,21 @@ class FakeVercel(LoopbackFake[VercelRequest]):
                     "githubCommitMessage": f"commit {sha[:7]}",
                 },
                 "creator": {"uid": "user_fake", "username": "ci"},
+                "readySubstate": "STAGED" if state == "READY" and target == "production" else None,
+                "isRollbackCandidate": False,
+                "aliasAssigned": None,
             }
             if promote and state == "READY" and target == "production":
-                self._production[project_id] = uid
+                self._serve(project_id, uid)
             return uid
+
+    def _serve(self, project_id: str, uid: str) -> None:
+        """The production domains now point at ``uid``: it has served production (PROMOTED) from now on."""
+        self._production[project_id] = uid
+        deployment = self.deployments[uid]
+        deployment["readySubstate"] = "PROMOTED"
+        deployment["isRollbackCandidate"] = True
+        deployment["aliasAssigned"] = deployment["aliasAssigned"] or int(time.time() * 1000)
 
     def add_domain(self, project_id: str, name: str, redirect: str | None = None) -> None:
         """A domain of the project (``GET /v9/projects/{id}/domains``), e.g. of a running project to adopt."""
@@ -224,7 +239,7 @@ class FakeVercel(LoopbackFake[VercelRequest]):
             if job.reads_left <= 0:
                 job.status = "failed" if job.fail else "succeeded"
                 if not job.fail:
-                    self._production[pid] = job.to_id
+                    self._serve(pid, job.to_id)
             else:
                 job.status = "in-progress"
         prod = self._production.get(pid)
@@ -236,6 +251,7 @@ class FakeVercel(LoopbackFake[VercelRequest]):
                 "url": d["url"],
                 "createdAt": d["created"],
                 "readyState": d["state"],
+                "readySubstate": d["readySubstate"],
                 "target": "production",
                 "meta": dict(d["meta"]),
                 "alias": [f"{self.projects[pid]['name']}.vercel.app"],
@@ -459,7 +475,7 @@ class FakeVercel(LoopbackFake[VercelRequest]):
         if self.promote_polls <= 0:
             job.status = "failed" if fail else "succeeded"
             if not fail:
-                self._production[pid] = deployment_id
+                self._serve(pid, deployment_id)
             return 201, {}
         return 202, {}
 

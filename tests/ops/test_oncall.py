@@ -450,7 +450,8 @@ def test_vercel_client_sends_the_team_and_retries_transient_errors(world: World)
 
 def test_vercel_decisions() -> None:
     def d(uid: str, minute: int, state: str = "READY") -> dict[str, object]:
-        return {"uid": uid, "created": minute * 60_000, "state": state}
+        served = {"target": "production", "readySubstate": "PROMOTED"}  # it served production (see vercel_api.py)
+        return {"uid": uid, "created": minute * 60_000, "state": state, **served}
 
     history = [d("d1", 1), d("d2", 2, "ERROR"), d("d3", 3), d("d4", 4, "BUILDING")]
     assert v.previous_production_deployment(history, "d3") == history[0]

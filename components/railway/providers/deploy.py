@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 from pulumi.dynamic import CheckFailure, DiffResult
@@ -28,6 +31,7 @@ from components.railway.providers.schema import RailwayResource, output, parent,
 
 # The deploy path's decisions are CI's own (stdlib, inlined into the deploy job): one definition of "live",
 # "in flight", "verified" and "what to roll back to" for both deploy paths of the backend.
+from workflows.scripts import health_check
 from workflows.scripts import railway_rollback as rr
 
 _REVISION_TIME = re.compile(r"@(\d{16,20})")
@@ -249,6 +253,63 @@ def _created(deployment: Mapping[str, Any]) -> datetime:
     return datetime.fromisoformat(str(deployment["createdAt"]).replace("Z", "+00:00"))
 
 
+#: Probes of the health endpoint after a redeploy went live, ``poll_seconds`` apart (CI: 12, 10 s apart).
+HEALTH_ATTEMPTS = 12
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def health_judgement(
+    inputs: Mapping[str, Any],
+    commit: str,
+    railway_endpoint: str,
+    attempts: int,
+    delay: float,
+    fetch: health_check.Fetch | None = None,
+) -> str:
+    """Why the backend at ``health_url`` is unhealthy ("" when healthy, or when there is nothing to probe).
+
+    CI's judgement (workflows/scripts/health_check.py ``problems``): HTTP 200 and every ``$.path=value`` of
+    ``health_expect`` (monitoring.healthBody); and when the body reports ``commit``, it is the deployed one
+    (a stale replica answering would otherwise pass). Bounded: ``attempts`` probes ``delay`` s apart. A
+    Railway reached on loopback (a fake: the rehearsal, the tests) made domains that exist nowhere, so only a
+    loopback ``health_url`` is probed then — never a stranger's host."""
+    url = inputs.get("health_url")
+    if not url or is_unknown(url) or (_loopback(railway_endpoint) and not _loopback(str(url))):
+        return ""
+    expectations = [health_check.parse_expectation(e) for e in (inputs.get("health_expect") or ())]
+    last: list[str] = []
+    for attempt in range(max(1, attempts)):
+        try:
+            status, raw = (fetch or health_check._fetch)(str(url), 15.0)
+            last = health_check.problems(status, raw, expectations) + _commit_problem(raw, commit)
+        except (OSError, TimeoutError) as exc:
+            last = [f"no answer from {url} ({type(exc).__name__})"]
+        if not last:
+            return ""
+        if attempt + 1 < attempts:
+            time.sleep(delay)
+    return "; ".join(last)
+
+
+def _commit_problem(raw: bytes, commit: str) -> list[str]:
+    """The body's ``commit``, when it reports one, must be the deployed commit (full or abbreviated)."""
+    try:
+        body = json.loads(raw.decode("utf-8") or "null")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    said = body.get("commit") if isinstance(body, dict) else None
+    if not commit or not isinstance(said, str) or not said or commit.startswith(said) or said.startswith(commit):
+        return []
+    return [f"$.commit is {said[:12]} (expected the deployed {commit[:12]})"]
+
+
 class DeploymentProvider(RailwayProvider):
     """One redeploy of a service instance per change of its settings or variables, checked like CI's deploy.
 
@@ -262,6 +323,11 @@ class DeploymentProvider(RailwayProvider):
     (``pre_deploy``), and on any failure rolls back to the last deployment that was live and healthy, then fails
     the update naming the deployment. A service that has never been deployed has no live commit: its first
     deploy is Railway's build of the branch (the bootstrap; docs/gates.md), after which CI owns every commit.
+
+    Railway's SUCCESS only says its own health check got HTTP 200. With ``health_url`` set, the redeploy must
+    also pass CI's health gate (``health_judgement``: status 200 and every ``health_expect`` ``$.path=value``
+    of the body, as workflows/scripts/health_check.py judges it, plus the deployed commit when the body
+    reports one), else it is rolled back like any failed deploy.
     """
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -341,6 +407,9 @@ class DeploymentProvider(RailwayProvider):
         try:
             status = self.wait(deployment_id, timeout, poll, inputs)
             self._verify(inputs, deployment_id)
+            unhealthy = health_judgement(inputs, commit, self.client.settings.endpoint, HEALTH_ATTEMPTS, poll)
+            if unhealthy:
+                raise self._failed(deployment_id, f"is live but unhealthy ({unhealthy})", inputs, "see above")
         except errors.DeploymentFailedError as failure:
             done = self._roll_back(inputs, deployment_id)
             raise errors.DeploymentFailedError(failure.operation, f"{failure.detail}; {done}") from None
@@ -473,6 +542,9 @@ class Deployment(RailwayResource, provider=DeploymentProvider):
     poll_seconds: float = setting(default=5, local=True)
     #: the migration gate a deployment must have gone live through (what CI's deploy verifies too)
     pre_deploy: str | None = setting(default=None, local=True)
+    #: CI's health gate after the redeploy (``health_judgement``): the URL and its ``$.path=value`` expectations
+    health_url: pulumi.Input[str] | None = setting(default=None, local=True)
+    health_expect: list[str] | None = setting(default=None, local=True)
     deployment_id: pulumi.Output[str] = output()
     status: pulumi.Output[str] = output()
     commit: pulumi.Output[str] = output()

@@ -15,7 +15,9 @@ import pytest
 from components.railway import errors
 from components.railway import operations as gql
 from components.railway import provider as p
+from components.railway.providers import deploy
 from tests.fakes.railway_api import FakeRailway
+from tests.ops.apps import FakeApp, fixed
 
 Make = Callable[[type[Any]], Any]
 LIVE_COMMIT = "a1" * 20
@@ -122,3 +124,58 @@ def test_a_live_redeploy_that_fails_verification_is_rolled_back_like_ci_does_it(
     assert "did not run the migration gate" in line and "rolled back" in line and "\n" not in line
     rollbacks = [d for d in fake.state.deployments.values() if (d["meta"] or {}).get("reason") == "rollback"]
     assert len(rollbacks) == 1 and rollbacks[0]["meta"]["sourceDeploymentId"] == live_before
+
+
+# ---- the health gate: CI's judgement of the body, not only Railway's HTTP 200 -----------------------------------
+
+HEALTHY = {"status": "healthy", "database": "ok", "external_apis": "ok"}
+EXPECT = ["$.status=healthy", "$.database=ok", "$.external_apis=ok"]  # monitoring.healthBody's defaults
+
+
+def _health(app: FakeApp, *, expect: list[str] | None = None) -> dict[str, Any]:
+    return {"health_url": f"{app.url}/api/health", "health_expect": EXPECT if expect is None else expect}
+
+
+def _rollbacks(fake: FakeRailway) -> list[dict[str, Any]]:
+    return [d for d in fake.state.deployments.values() if (d["meta"] or {}).get("reason") == "rollback"]
+
+
+def test_a_healthy_redeploy_passes_the_body_check(make: Make, service: dict[str, Any], fake: FakeRailway) -> None:
+    with FakeApp({"/api/health": fixed(200, {**HEALTHY, "commit": LIVE_COMMIT[:7]})}) as app:
+        made = make(p.DeploymentProvider).create({**_inputs(service), **_health(app)})
+        assert made.outs["status"] == "SUCCESS" and app.hits == ["/api/health"]
+    assert _rollbacks(fake) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ((200, {**HEALTHY, "external_apis": "error"}), '$.external_apis is "error" (expected ok)'),  # 200, sick body
+        ((200, "<html>ok</html>"), "the body is not JSON"),
+        ((503, HEALTHY), "status 503 (expected 200)"),
+        ((200, {**HEALTHY, "commit": "c0ffee1"}), "$.commit is c0ffee1 (expected the deployed a1a1a1a1a1a1)"),
+    ],
+)
+def test_a_redeploy_whose_health_body_fails_is_rolled_back(
+    make: Make, service: dict[str, Any], fake: FakeRailway, answer: tuple[int, Any], problem: str
+) -> None:
+    """Railway's own health check saw HTTP 200 (the deployment is SUCCESS); CI's gate reads the body too."""
+    live_before = next(d for d in fake.state.deployments.values() if d["status"] == "SUCCESS")["id"]
+    with FakeApp({"/api/health": fixed(*answer)}) as app, pytest.raises(errors.DeploymentFailedError) as failure:
+        make(p.DeploymentProvider).create({**_inputs(service), **_health(app)})
+    line = str(failure.value)
+    assert "is live but unhealthy" in line and problem in line and "rolled back" in line and "\n" not in line
+    assert len(app.hits) == deploy.HEALTH_ATTEMPTS  # bounded, every probe failed
+    rollbacks = _rollbacks(fake)
+    assert len(rollbacks) == 1 and rollbacks[0]["meta"]["sourceDeploymentId"] == live_before
+
+
+def test_a_fake_railways_domains_are_never_probed(make: Make, service: dict[str, Any], fake: FakeRailway) -> None:
+    """Railway on loopback (the rehearsal, these tests) hands out *.up.railway.app names that exist nowhere."""
+    assert deploy._loopback(fake.url)
+    outside = {"health_url": "https://backend-1a2b.up.railway.app/api/health", "health_expect": EXPECT}
+    made = make(p.DeploymentProvider).create({**_inputs(service), **outside})
+    assert made.outs["status"] == "SUCCESS" and _rollbacks(fake) == []
+    real_railway = "https://backboard.railway.com/graphql/v2"  # the same URL with the real Railway: probed
+    judged = deploy.health_judgement(outside, LIVE_COMMIT, real_railway, 1, 0, fetch=lambda *_: (503, b"{}"))
+    assert judged.startswith("status 503 (expected 200)")
