@@ -60,4 +60,5 @@ class DestroyGuard(pulumi.ComponentResource):
             None,
             pulumi.ResourceOptions(protect=True, depends_on=list(guarded)),
         )
-        self.register_outputs({"stack": stack, "how_to_destroy": "README.md, 'Protecting production's data'"})
+        how = "docs/architecture.md, 'Protecting production's data'"
+        self.register_outputs({"stack": stack, "how_to_destroy": how})

@@ -381,7 +381,8 @@ class StackConfig(BaseModel):
     railway: RailwaySettings = RailwaySettings()
     monitoring: MonitoringSettings | None = None
     backups: BackupSettings | None = None
-    #: Where the stack's state lives for CI (required to render the infra workflows; see README, "State backend").
+    #: Where the stack's state lives for CI (required to render the infra workflows; docs/architecture.md,
+    #: "State backend").
     state_backend: StateBackendSettings | None = None
     previews: PreviewSettings = PreviewSettings(enabled=False)
     infra: InfraSettings = InfraSettings()

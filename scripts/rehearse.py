@@ -17,7 +17,7 @@ declares only its own GitHub half (staging's file then leaves GitHub out, in the
 Usage: scripts/rehearse.sh [--stack staging|production]... [--backend file|postgres] [--keep] [--without-github]
                            [--serve [--serve-minutes N]]
 
---backend postgres rehearses the team setup (README, "State backend"): a real PostgreSQL server on
+--backend postgres rehearses the team setup (docs/architecture.md, "State backend"): a real PostgreSQL server on
 127.0.0.1 (Debian's package, installed by scripts/provide-postgres.sh when missing) holds both stacks'
 state through `pulumi login postgres://…`, each stack with its own passphrase as each GitHub environment
 holds its own; afterwards a read-only auditor role audits the stacks straight from the state table

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main command (README, "Try it locally"): a local rehearsal of `pulumi preview` + `pulumi up` for both
+# The main command (README, "Quick start"): a local rehearsal of `pulumi preview` + `pulumi up` for both
 # stacks against fake APIs on 127.0.0.1 — set-up included (venv, engine), clean-up at the end.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

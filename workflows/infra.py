@@ -120,7 +120,7 @@ def _state_backend(cfg: StackConfig) -> StateBackendSettings:
             f"stack {cfg.stack} has no maya-infra:stateBackend: CI would keep its state on the runner and start "
             "from an empty state each time (a second MAYA beside the running one). Set it, e.g. "
             f"`pulumi config set --path 'maya-infra:stateBackend.kind' postgres --stack {cfg.stack}` "
-            "(README, 'State backend')"
+            "(docs/architecture.md, 'State backend')"
         )
     return cfg.state_backend
 

@@ -57,7 +57,8 @@ def default_branch(configs: Sequence[StackConfig]) -> str:
 
 
 def backend_secrets(cfg: StackConfig) -> tuple[str, ...]:
-    """The stack's passphrase and state-backend credentials (README, 'State backend'); () without a backend."""
+    """The stack's passphrase and state-backend credentials (docs/architecture.md, 'State backend'); () without
+    a backend."""
     return cfg.state_backend.secret_names if cfg.state_backend is not None else ()
 
 

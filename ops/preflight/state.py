@@ -60,8 +60,8 @@ def _verdicts(run: Run, where: str, exists: bool, locks: list[str]) -> list[Chec
             warned(
                 f"{NAME}.stack",
                 f"stack {stack} does not exist in {where}: it will be created",
-                f"`pulumi stack init {stack}` with its own passphrase (README, 'State backend'); MAYA already runs: "
-                f"`python -m ops adopt --stack {stack}` before the first `up`",
+                f"`pulumi stack init {stack}` with its own passphrase (docs/architecture.md, 'State backend'); "
+                f"MAYA already runs: `python -m ops adopt --stack {stack}` before the first `up`",
             )
         )
     if locks:
@@ -115,7 +115,7 @@ def _postgres(run: Run, url: str) -> list[Check]:
                     warned(
                         f"{NAME}.stack",
                         f"table {table} does not exist yet: the first `pulumi login` creates it",
-                        "grant the state role CREATE on the schema once (README, 'State backend')",
+                        "grant the state role CREATE on the schema once (docs/architecture.md, 'State backend')",
                     ),
                     passed(f"{NAME}.lock", "no table, so no lock"),
                 ]

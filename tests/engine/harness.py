@@ -106,9 +106,9 @@ class EngineStack:
         return self.stack.destroy(on_output=on_output, color="never", suppress_progress=True)
 
     def destroy_deliberately(self, on_output: Callable[[str], None] | None = None) -> auto.DestroyResult:
-        """What an operator does to really tear a stack down (README, "Protecting production's data"): unprotect
-        every resource, then destroy. Objects retained on delete (production's stateful ones, adopted ones)
-        stay where they are and only leave the state."""
+        """What an operator does to really tear a stack down (docs/architecture.md, "Protecting production's
+        data"): unprotect every resource, then destroy. Objects retained on delete (production's stateful ones,
+        adopted ones) stay where they are and only leave the state."""
         unprotect = self.cli("state", "unprotect", "--all", "--yes")
         if unprotect.returncode != 0 and "no resources" not in (unprotect.stdout + unprotect.stderr).lower():
             raise RuntimeError(f"pulumi state unprotect --all failed:\n{unprotect.stdout}{unprotect.stderr}")

@@ -1,4 +1,4 @@
-"""The README's table "Every stage of the pipeline, as a job or step" names real steps of the generated workflows.
+"""The architecture page's table "Every stage of the pipeline, as a job or step" names real steps of the generated workflows.
 
 The table is how a reader finds a spec stage in the YAML; a renamed step would leave it pointing at nothing.
 Every quoted step name in it must be the name (or, where the table abbreviates with "…", the start of the
@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _table() -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "architecture.md").read_text()
     start = text.index("#### Every stage of the pipeline, as a job or step")
-    return text[start : text.index("\n## ", start)]
+    end = text.find("\n## ", start)
+    return text[start : end if end >= 0 else len(text)]
 
 
 def _step_names() -> set[str]:
@@ -37,7 +38,7 @@ def _step_names() -> set[str]:
 
 def test_every_step_the_readme_names_is_generated() -> None:
     quoted = re.findall(r"“([^”]+)”", _table())
-    assert len(quoted) > 40, "the README's stage table lost its step names"
+    assert len(quoted) > 40, "the stage table (docs/architecture.md) lost its step names"
     names = _step_names()
     missing = []
     for name in quoted:
@@ -45,4 +46,4 @@ def test_every_step_the_readme_names_is_generated() -> None:
         found = any(step.startswith(stem) for step in names) if name.endswith("…") else stem in names
         if not found:
             missing.append(name)
-    assert not missing, f"README names steps no workflow has: {missing}"
+    assert not missing, f"docs/architecture.md names steps no workflow has: {missing}"
