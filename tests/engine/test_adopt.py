@@ -126,14 +126,9 @@ def _adopt(tmp_path: Path, name: str, fake: FakeRailway) -> Adopted:
     return Adopted(stack, fake, running, table, result.stdout, requests)
 
 
-def _workspace(stack: str) -> str:
-    """The Railway workspace the stack file names (each stack has its own account: docs/trust.md)."""
-    return str(config.load_from_stack_file(stack).railway.workspace_id)
-
-
 @pytest.fixture(params=["staging", "production"])
 def adopted(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Adopted]:
-    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1, workspace_id=_workspace(request.param)) as fake:
+    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1) as fake:
         yield _adopt(tmp_path, request.param, fake)
 
 
@@ -243,7 +238,7 @@ def _writes(fake: FakeRailway) -> list[tuple[str, str, Any]]:
 
 
 def test_hand_set_variables_survive_every_code_change_and_a_lost_state(tmp_path: Path) -> None:
-    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1, workspace_id=_workspace("production")) as fake:
+    with FakeRailway(token=RAILWAY_TOKEN, deploy_polls_to_finish=1) as fake:
         state = _adopt(tmp_path, "production", fake)
         stack, running = state.stack, state.running
         measured = {"adopt requests": state.requests, "adopt objects": len(state.table.railway_found)}
