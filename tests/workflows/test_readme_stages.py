@@ -1,4 +1,4 @@
-"""The architecture page's table "Every stage of the pipeline, as a job or step" names real steps of the generated workflows.
+"""The architecture page's table "Every stage of the pipeline, as a job or step" names real workflow steps.
 
 The table is how a reader finds a spec stage in the YAML; a renamed step would leave it pointing at nothing.
 Every quoted step name in it must be the name (or, where the table abbreviates with "…", the start of the
