@@ -182,3 +182,15 @@ def test_a_failed_live_check_promotes_back_what_served_before(world: World, depl
         f"promoted {world.url(world.new)}, which failed its health checks: rolled back, production serves "
         f"{world.vercel.deployments[world.live]['url']} again"
     )
+
+
+def test_the_alert_mail_quotes_the_outcome_line() -> None:
+    """The line above reaches the mail: each promoting job's ``promotion`` output is its outcome step's."""
+    files = render_app_workflows(load_from_stack_file("production"))["maya"]
+    jobs = load_workflow(files[".github/workflows/frontend.yml"])["jobs"]
+    for job_id in ("deploy", "promote"):
+        [outcome] = [s for s in jobs[job_id]["steps"] if s.get("id") == "outcome"]
+        assert outcome["name"] == "Say what production serves (for the alert mail)"
+        assert jobs[job_id]["outputs"]["promotion"] == "${{ steps.outcome.outputs.promotion }}"
+    body = jobs["alert"]["steps"][0]["env"]["BODY"]
+    assert "${{ needs.promote.outputs.promotion || needs.deploy.outputs.promotion ||" in body
