@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate the CI tools' lockfiles (workflows/tools/) from the versions of workflows/pins.py.
+# Regenerate the CI tools' lockfiles (workflows/tools/) from the versions of workflows/pins.py, and maya-infra's own
+# requirements-locked.txt from requirements.txt.
 # Needs npm and uv (pip install uv); reads the npm registry and PyPI. Review the diff, then
 # `bash scripts/regenerate-workflows.sh` (the app repositories get the new lockfiles with the workflows).
 set -euo pipefail
@@ -38,4 +39,10 @@ for lock in requirements-tools requirements-test-tools requirements-performance-
   "$UV" pip compile "$tools/$lock.in" --generate-hashes --python-version "$("$PYTHON" -c 'from workflows import pins; print(pins.PYTHON_BACKEND)')" \
     --python-platform x86_64-manylinux_2_28 --no-header --quiet -o "$tools/$lock.txt"
 done
-git status --short "$tools"
+# maya-infra's own jobs: requirements.txt, every transitive package hashed (workflows/tools.py: install_program)
+"$UV" pip compile requirements.txt --generate-hashes --python-version "$("$PYTHON" -c 'from workflows import pins; print(pins.PYTHON_INFRA)')" \
+  --python-platform x86_64-manylinux_2_28 --no-header --quiet -o requirements-locked.txt.new
+header="$(awk '/^#/ { print; next } { exit }' requirements-locked.txt)"  # the file's own comment, kept
+{ printf '%s\n' "$header"; cat requirements-locked.txt.new; } > requirements-locked.txt
+rm requirements-locked.txt.new
+git status --short "$tools" requirements-locked.txt

@@ -51,8 +51,8 @@ from workflows.render import (
     header,
     job,
     script,
-    setup_python,
 )
+from workflows.tools import install_program
 
 PREVIEW_PATH = ".github/workflows/infra-preview.yml"
 UP_PATH = ".github/workflows/infra-up.yml"
@@ -78,15 +78,7 @@ def _checkout(ref: str | None) -> Step:
 def _setup(ref: str | None = None) -> list[Step]:
     return [
         _checkout(ref),
-        setup_python(pins.PYTHON_INFRA, "requirements.txt"),
-        {
-            "name": "Install requirements.txt into ./venv, where Pulumi.yaml expects it",
-            "run": script("""
-            set -euo pipefail
-            python -m venv venv
-            venv/bin/python -m pip install --requirement requirements.txt
-            """),
-        },
+        *install_program(),
         install_pulumi(),  # no command: pulumi/actions only installs the CLI (ops handoff, preflight, plan use it)
     ]
 

@@ -19,7 +19,8 @@ from config import StackConfig
 from workflows import pins
 from workflows.alerts import clear_alert, raise_alert
 from workflows.infra_environments import default_branch, plan_environment
-from workflows.render import Step, because, checkout, dump, expr, header, job, script, setup_python
+from workflows.render import Step, because, checkout, dump, expr, header, job, script
+from workflows.tools import install_program
 
 SCHEMA_PATH = ".github/workflows/infra-schema.yml"
 SCHEMA_SCHEDULE = "41 5 * * *"  # daily, before the drift check (17 6 * * *)
@@ -73,15 +74,7 @@ def preflight_steps(cfg: StackConfig, only: Sequence[str] = ()) -> list[Step]:
 def _setup() -> list[Step]:
     return [
         checkout(),
-        setup_python(pins.PYTHON_INFRA, "requirements.txt"),
-        {
-            "name": "Install requirements.txt into ./venv",
-            "run": script("""
-            set -euo pipefail
-            python -m venv venv
-            venv/bin/python -m pip install --requirement requirements.txt
-            """),
-        },
+        *install_program(),
     ]
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from importlib import resources
 
-from workflows.render import Step
+from workflows import pins
+from workflows.render import Step, script, setup_python
 
 #: Where the lockfiles sit in an app repository (checked out by every job that installs a tool).
 FOLDER = ".github/ci-tools"
@@ -90,6 +91,29 @@ def install_python_test_tools() -> str:
         "python -m pip install --require-hashes --no-deps "
         f'--requirement "$GITHUB_WORKSPACE/{FOLDER}/{PYTHON_TEST_TOOLS}"'
     )
+
+
+#: maya-infra's own lock (repository root): requirements.txt with every transitive package and its hashes.
+PROGRAM_LOCK = "requirements-locked.txt"
+
+
+def install_program() -> list[Step]:
+    """maya-infra's Python set-up for its own jobs: ./venv (where Pulumi.yaml expects it) from the hashed lock.
+
+    These jobs hold the stack's passphrase and the platforms' tokens, so nothing resolved afresh may run in
+    them: ``--require-hashes`` refuses any package, transitive ones included, that is not in the lock.
+    """
+    return [
+        setup_python(pins.PYTHON_INFRA, PROGRAM_LOCK),
+        {
+            "name": f"Install {PROGRAM_LOCK} (hashed) into ./venv, where Pulumi.yaml expects it",
+            "run": script(f"""
+            set -euo pipefail
+            python -m venv venv
+            venv/bin/python -m pip install --require-hashes --no-deps --requirement {PROGRAM_LOCK}
+            """),
+        },
+    ]
 
 
 def install_in_venv(lock: str, venv: str) -> list[str]:
