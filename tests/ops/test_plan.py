@@ -185,3 +185,14 @@ def test_the_command_appends_the_diff_to_the_run_summary_the_approvers_read(
     assert text.startswith("## preflight\n## The saved plan of `production`") and "~ 1 to update" in text
     assert text.removeprefix("## preflight\n") == (out / ops_plan.SUMMARY_FILE).read_text()
     assert [c[1] for c in cli.calls].count("preview") == 1 and cli.ups() == [], "it previews, never updates"
+
+
+def test_a_plan_of_another_stack_is_refused_by_name(world: tuple[FakeCli, ops_plan.Pulumi, Path]) -> None:
+    """Production's approved plan handed to staging's apply (a mixed-up artifact): the line names both stacks,
+    rather than a hand-off or state difference that would send the reader looking in the wrong place."""
+    cli, pulumi, out = world
+    _planned(world)
+    with pytest.raises(OpsError) as refused:
+        ops_plan.apply_plan(load_from_stack_file("staging"), out, "a" * 40, None, pulumi)
+    assert str(refused.value) == "refused: the saved plan is of stack production, not staging; nothing was changed"
+    assert refused.value.code == 2 and cli.ups() == []
