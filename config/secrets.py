@@ -93,8 +93,9 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec(
         "railwayBackupToken",
         "RAILWAY_BACKUP_TOKEN",
-        "Railway account token of a bot in the production project only: the pre-deploy backup (docs/migrations.md)",
+        "Railway account token of a bot in the production project only: the pre-deploy backup (docs/gates.md)",
         _never,
+        stacks=frozenset({"production"}),  # it reaches production's project: never in a config staging decrypts
     ),
     SecretSpec("snykToken", "SNYK_TOKEN", "Snyk token for the frontend security scan (optional)", _never),
     SecretSpec("safetyApiKey", "SAFETY_API_KEY", "Safety API key for the backend security scan (optional)", _never),

@@ -18,8 +18,9 @@ its preview phase re-reads the live platforms and stops at the first difference 
 is written. A live change in the seconds between that preview and the update is still refused by the update,
 at its refresh, before the first write.
 
-Exit status: 0 applied (or planned); 1 refused or the update failed (one line on stderr says why and what to do);
-2 usage, configuration or credentials.
+Exit status: 0 applied (or planned); 1 the preview or the update failed; 2 refused (the plan no longer holds;
+nothing was written unless the line says the update had begun), usage, configuration or credentials. One line
+on stderr says why and what to do.
 """
 
 from __future__ import annotations
@@ -240,7 +241,8 @@ def refusal(record: PlanRecord, cfg: StackConfig, commit: str, head: str | None,
 def apply_plan(
     cfg: StackConfig, directory: Path, commit: str, head: str | None, pulumi: Pulumi, echo: TextIO | None = None
 ) -> str:
-    """Apply the saved plan exactly, or raise :class:`OpsError` (code 1) with the one line saying why not."""
+    """Apply the saved plan exactly, or raise :class:`OpsError` with the one line saying why not (code 2: refused, the
+    plan no longer holds; code 1: the update failed)."""
     record = read_record(directory)
     why = refusal(record, cfg, commit, head, pulumi)
     if why is not None:

@@ -11,7 +11,7 @@ import config
 from config import trust
 from tests.components.program import run_program
 from tests.config.test_model_and_load import _parse, _problems
-from tests.secrets import TEST_GITHUB_TOKEN, TEST_SECRETS, stack_secrets
+from tests.secrets import TEST_CHECKLY_SECRETS, TEST_GITHUB_TOKEN, TEST_SECRETS, stack_secrets
 
 
 def _with(stack: str, section: str, **values: Any) -> config.StackConfig:
@@ -53,6 +53,21 @@ def test_production_needs_the_github_token_and_staging_does_not() -> None:
     with pytest.raises(config.ConfigError) as exc:
         _parse("production", secrets={k: v for k, v in stack_secrets("production").items() if "github" not in k})
     assert "githubToken" in _problems(exc)
+
+
+@pytest.mark.parametrize("key", ["githubToken", "railwayBackupToken"])
+def test_staging_holding_a_production_only_credential_is_refused(key: str) -> None:
+    """The backup bot's account token reaches production's Railway project (its volume backups): in staging's config
+    an approved pull request's preview could decrypt it, like the GitHub write token."""
+    value = "test-production-only-credential-5e1f"
+    with pytest.raises(config.ConfigError) as exc:
+        _parse("staging", secrets={**TEST_SECRETS, f"maya-infra:{key}": value})
+    (problem,) = [p for p in exc.value.problems if p.key == key]
+    assert "only production holds it" in problem.message and value not in str(exc.value)
+    assert problem.fix.startswith(f"pulumi config rm maya-infra:{key} --stack staging")
+    assert _parse(
+        "production", secrets={**stack_secrets("production"), **TEST_CHECKLY_SECRETS, f"maya-infra:{key}": value}
+    )
 
 
 # ---- Railway workspaces and Vercel teams ---------------------------------------------------------------------

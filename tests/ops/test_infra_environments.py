@@ -99,3 +99,18 @@ def test_without_a_token_or_a_repository_one_line(github: FakeGitHub) -> None:
     github.repos.pop(REPO.lower())
     code, _, err_text = _run(github)
     assert code == 2 and f"repository {REPO} not found" in err_text and "Traceback" not in err_text
+
+
+def test_self_review_allowed_by_hand_is_found_and_prevented_again(github: FakeGitHub) -> None:
+    """Only the self-review switch changed (reviewers, branches and bypass as the table says): the author of a
+    change could approve its own production update, so the compare must see it and --apply restore it."""
+    assert _run(github, "--apply")[0] == 0
+    production = github.repository(REPO).environments["production"]
+    github.add_environment(
+        REPO, "production", reviewers=production.reviewers, branches=["main"], prevent_self_review=False
+    )
+    code, out, _ = _run(github)
+    assert code == command.DIFFERS and "prevent self-review: False -> True" in out
+    assert _run(github, "--apply")[0] == 0
+    assert github.repository(REPO).environments["production"].prevent_self_review is True
+    assert github.problems == []

@@ -161,3 +161,38 @@ def test_an_update_that_fails_otherwise_is_one_line_exit_1(world: tuple[FakeCli,
         ops_plan.apply_plan(load_from_stack_file("production"), out, "a" * 40, None, pulumi)
     assert failed.value.code == ops_plan.FAILED == 1
     assert str(failed.value) == "the update of production failed: error: Railway answered HTTP 503"
+
+
+def test_the_command_appends_the_diff_to_the_run_summary_the_approvers_read(
+    world: tuple[FakeCli, ops_plan.Pulumi, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ops plan --summary "$GITHUB_STEP_SUMMARY"`` is how the approvers see the diff before they approve (the
+    workflow passes it: tests/workflows/test_trust.py); what the job already wrote there stays."""
+    import io
+
+    from ops.__main__ import build_parser
+    from ops.console import Streams
+
+    cli, pulumi, out = world
+    monkeypatch.setattr(ops_plan, "_pulumi", lambda args, cfg, env: pulumi)
+    summary = out.parent / "step-summary.md"
+    summary.write_text("## preflight\n")
+    args = ["plan", "--stack", "production", "--out", str(out), "--commit", "a" * 40, "--summary", str(summary)]
+    parsed = build_parser().parse_args(args)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    assert parsed.handler(parsed, Streams(env=dict(pulumi.env), out=stdout, err=stderr)) == 0, stderr.getvalue()
+    text = summary.read_text()
+    assert text.startswith("## preflight\n## The saved plan of `production`") and "~ 1 to update" in text
+    assert text.removeprefix("## preflight\n") == (out / ops_plan.SUMMARY_FILE).read_text()
+    assert [c[1] for c in cli.calls].count("preview") == 1 and cli.ups() == [], "it previews, never updates"
+
+
+def test_a_plan_of_another_stack_is_refused_by_name(world: tuple[FakeCli, ops_plan.Pulumi, Path]) -> None:
+    """Production's approved plan handed to staging's apply (a mixed-up artifact): the line names both stacks,
+    rather than a hand-off or state difference that would send the reader looking in the wrong place."""
+    cli, pulumi, out = world
+    _planned(world)
+    with pytest.raises(OpsError) as refused:
+        ops_plan.apply_plan(load_from_stack_file("staging"), out, "a" * 40, None, pulumi)
+    assert str(refused.value) == "refused: the saved plan is of stack production, not staging; nothing was changed"
+    assert refused.value.code == 2 and cli.ups() == []

@@ -116,7 +116,17 @@ def test_pull_request_jobs_reach_secrets_only_behind_reviewers(workflows: dict[s
     assert checked >= 3
 
 
-@pytest.mark.parametrize("workflow", ["infra-up.yml", "infra-drift.yml"])
+#: maya-infra's workflows a pull request does not trigger: each of their jobs reads a stack's passphrase
+INFRA_PUSHED = ("infra-up.yml", "infra-drift.yml", "infra-schema.yml")
+
+
+def test_every_infra_workflow_outside_pull_requests_is_guard_checked(workflows: dict[str, dict[str, Any]]) -> None:
+    """A new workflow of maya-infra joins the guard check below, or this fails."""
+    infra = {k.rsplit("/", 1)[-1]: d for k, d in workflows.items() if k.startswith("infra/.github/workflows/")}
+    assert {name for name, d in infra.items() if "pull_request" not in d["on"]} == set(INFRA_PUSHED)
+
+
+@pytest.mark.parametrize("workflow", INFRA_PUSHED)
 def test_infra_jobs_guard_on_the_full_ref(workflows: dict[str, dict[str, Any]], workflow: str) -> None:
     document = workflows[f"infra/.github/workflows/{workflow}"]
     for job_id, job in document["jobs"].items():
@@ -124,7 +134,8 @@ def test_infra_jobs_guard_on_the_full_ref(workflows: dict[str, dict[str, Any]], 
         assert "ref_name" not in condition, f"{job_id}: a tag named like the branch would match"
         assert re.search(r"github\.ref == 'refs/heads/[^']+'", condition), f"{job_id} has no ref guard"
     production = {j: job for j, job in document["jobs"].items() if j.endswith("-production")}
-    assert production and all("github.ref == 'refs/heads/main'" in job["if"] for job in production.values())
+    assert all("github.ref == 'refs/heads/main'" in job["if"] for job in production.values())
+    assert production or workflow == "infra-schema.yml"  # the schema check reads staging's Railway only
 
 
 def test_every_infra_environment_is_declared_in_code(workflows: dict[str, dict[str, Any]]) -> None:
