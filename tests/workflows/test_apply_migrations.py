@@ -7,10 +7,12 @@ record its version in ``schema_migrations`` in the same transaction, exit non-ze
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import psycopg
 import pytest
@@ -56,9 +58,9 @@ def _backend(tmp_path: Path, files: dict[str, str], script: str = APPLY_ONE) -> 
     return tmp_path
 
 
-def _runner(backend: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _runner(backend: Path, url: str, *args: str, python: Sequence[str] = (sys.executable,)) -> CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(RUNNER), *args],
+        [*python, str(RUNNER), *args],
         cwd=backend,
         env={**os.environ, "DATABASE_URL": url},
         capture_output=True,
@@ -127,6 +129,27 @@ def test_a_failing_migration_leaves_the_schema_as_it_was(tmp_path: Path, databas
     assert fixed.returncode == 0, fixed.stderr
     assert _versions(database) == ["000", "001", "002", "003", "004"]
     assert _tables(database) == ["base", "later", "plans", "schema_migrations", "tenants"]
+
+
+def test_without_a_driver_psql_runs_the_batch_in_one_transaction_too(tmp_path: Path, database: str) -> None:
+    """A backend image without psycopg applies the batch through ``psql --single-transaction``: all or nothing."""
+    if shutil.which("psql") is None:
+        pytest.skip("no psql on PATH: the runner's fallback cannot run here")
+    backend = _backend(
+        tmp_path,
+        {
+            "001_tenants.sql": "CREATE TABLE tenants (id int PRIMARY KEY);",
+            "002_broken.sql": "SELECT no_such_function();",
+        },
+    )
+    no_driver = (sys.executable, "-S")  # no site-packages: neither psycopg nor psycopg2 can be imported
+    failed = _runner(backend, database, python=no_driver)
+    assert failed.returncode == 1 and "rolled back — the schema is as it was" in failed.stderr, failed.stderr
+    assert _tables(database) == []
+    (tmp_path / "migrations" / "002_broken.sql").write_text("ALTER TABLE tenants ADD COLUMN plan text;")
+    done = _runner(backend, database, python=no_driver)
+    assert done.returncode == 0, done.stderr
+    assert _versions(database) == ["001", "002"]
 
 
 def test_a_later_failing_batch_keeps_what_earlier_deploys_applied(tmp_path: Path, database: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -107,6 +108,25 @@ def test_the_frontend_is_promoted_only_after_its_checks_and_rolled_back_on_a_fai
     assert "Promotion: ${{ needs.promote.outputs.promotion || needs.deploy.outputs.promotion ||" in alert
 
 
+def test_a_production_backend_deploy_backs_the_database_up_first(workflows: dict[str, dict[str, Any]]) -> None:
+    """predeploy_backup.py runs in production before the deploy step, on the full history (it compares the
+    migrations with the live commit's); a failed backup stops the job, and its id reaches the alert mail."""
+    jobs = _doc(workflows, "backend.yml")["jobs"]
+    steps = jobs["deploy"]["steps"]
+    ids = [s.get("id") for s in steps]
+    backup = steps[ids.index("backup")]
+    assert ids.index("backup") < ids.index("deploy")
+    assert backup["if"] == "needs.changes.outputs.environment == 'production'"
+    assert "continue-on-error" not in backup
+    assert backup["env"]["RAILWAY_BACKUP_TOKEN"] == "${{ secrets.RAILWAY_BACKUP_TOKEN }}"
+    assert {"RAILWAY_VOLUME_INSTANCE_ID", "COMMIT_SHA"} <= set(backup["env"])
+    assert 'predeploy_backup.py" --commit "$COMMIT_SHA" --migrations' in backup["run"]
+    checkout = next(s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    assert jobs["deploy"]["outputs"]["backup"] == "${{ steps.backup.outputs.backup_id }}"
+    assert "needs.deploy.outputs.backup" in jobs["alert"]["steps"][0]["env"]["BODY"]
+
+
 @pytest.mark.parametrize("file", FILES)
 def test_scanners_run_in_jobs_that_hold_no_deploy_secret(workflows: dict[str, dict[str, Any]], file: str) -> None:
     jobs = _doc(workflows, file)["jobs"]
@@ -120,6 +140,27 @@ def test_scanners_run_in_jobs_that_hold_no_deploy_secret(workflows: dict[str, di
     for job_id in ("deploy", "promote"):
         runs = "\n".join(str(step.get("run", "")) for step in jobs.get(job_id, {}).get("steps", []))
         assert "snyk test" not in runs and "safety" not in runs
+
+
+def test_app_jobs_that_hold_a_secret_install_only_locked_tools(workflows: dict[str, dict[str, Any]]) -> None:
+    """An app pipeline's job with a secret installs nothing unpinned: npm from a lockfile (``npm ci``), pip with
+    hashes (maya-infra's own workflows install its requirements.txt: not covered here)."""
+    checked = 0
+    for key, workflow in workflows.items():
+        if "/maya/" not in key:
+            continue
+        for job_id, job in workflow["jobs"].items():
+            if "secrets." not in repr(job):
+                continue
+            for step in job.get("steps", []):
+                for line in str(step.get("run", "")).splitlines():
+                    if re.search(r"\bpip3? install\b", line):
+                        assert "--require-hashes" in line, f"{key} {job_id}: {line.strip()}"
+                        checked += 1
+                    if re.search(r"\bnpm (install|i|add|ci)\b", line):
+                        assert re.search(r"\bnpm ci\b", line), f"{key} {job_id}: {line.strip()}"
+                        checked += 1
+    assert checked >= 8  # the deploy, promote and scan jobs of both stacks install their CLIs
 
 
 @pytest.mark.parametrize("file", FILES)

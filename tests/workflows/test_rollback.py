@@ -240,6 +240,40 @@ def test_a_lost_answer_is_read_back_not_sent_again(env: dict[str, str]) -> None:
     assert _outputs(env)["deployment_id"] == "dep1"
 
 
+class Watching(FakeRailway):
+    """Records whether the last look before each deploy request showed a deployment in flight."""
+
+    def __init__(self, *looks: list[dict[str, Any]]) -> None:
+        super().__init__(*looks)
+        self.seen: list[Any] = []
+        self.busy_at_deploy: list[bool] = []
+
+    def deployments(self, project_id: str, environment_id: str, service_id: str, first: int = 20) -> list[Any]:
+        self.seen = super().deployments(project_id, environment_id, service_id, first)
+        return self.seen
+
+    def deploy(self, project_id: str, environment_id: str, service_id: str, commit: str) -> str:
+        self.busy_at_deploy.append(any(x["status"] in rr.IN_FLIGHT for x in self.seen))
+        return super().deploy(project_id, environment_id, service_id, commit)
+
+
+def test_deploy_waits_while_another_deploy_of_the_service_is_in_flight(env: dict[str, str]) -> None:
+    """``pulumi up``'s redeploy (the other deploy path; no concurrency group spans both) is building: CI's deploy
+    waits for it to finish, then deploys once; it never supersedes it mid-flight."""
+    theirs = "b0" * 20
+    building, live = d("stack", "BUILDING", 57, commitHash=theirs), d("stack", "SUCCESS", 57, commitHash=theirs)
+    fake = Watching([building, *HISTORY], [building, *HISTORY], [live, *HISTORY])
+    assert rr.main(["deploy", "--commit", SHA, "--poll", "0"], env, fake) == 0
+    assert fake.deployed == [SHA] and fake.busy_at_deploy == [False]
+
+
+def test_deploy_refuses_when_another_deploy_stays_in_flight(env: dict[str, str]) -> None:
+    building = d("stack", "BUILDING", 57, commitHash="b0" * 20)
+    fake = Watching([building, *HISTORY])
+    assert rr.main(["deploy", "--commit", SHA, "--poll", "0", "--timeout", "0"], env, fake) == 1
+    assert fake.deployed == []
+
+
 def test_deploy_fails_when_the_deployment_does_not_go_live(env: dict[str, str]) -> None:
     class Crashing(FakeRailway):
         def deploy(self, project_id: str, environment_id: str, service_id: str, commit: str) -> str:

@@ -131,6 +131,24 @@ def test_the_backends_run_never_stands_in_for_the_frontends(gh: FakeGitHub, caps
     assert _gate(gh, merge, ["--check", "frontend-ci", "--path", "omega-frontend"]) == 1
 
 
+def test_a_failed_check_job_refuses_though_deploy_and_e2e_passed(
+    gh: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The check job gathers every stage (a scan, a performance budget): red there, the run is no evidence."""
+    sha = _push(gh, {"omega-frontend/app/page.tsx": "v1"})
+    _run(gh, FRONTEND, sha, {**FRONT_JOBS, "frontend-ci": "failure"})
+    assert _gate(gh, gh.merge(REPO, "main", "develop"), FRONT_ARGS) == 1
+    assert "frontend-ci failure" in capsys.readouterr().out
+
+
+def test_by_hand_a_newer_run_of_the_other_app_does_not_hide_this_apps_evidence(gh: FakeGitHub) -> None:
+    """Without ``--workflow`` only the check job tells the runs apart: the backend's run on the same commit (newer,
+    no ``frontend-ci`` job) is skipped over, not read as the frontend's failed evidence."""
+    _both_apps(gh)  # the frontend's run first, then the backend's: the newest run is the backend's
+    merge = gh.merge(REPO, "main", "develop")
+    assert _gate(gh, merge, ["--check", "frontend-ci", "--path", "omega-frontend"]) == 0
+
+
 def test_code_never_deployed_to_staging_is_refused(gh: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
     _both_apps(gh)
     gh.merge(REPO, "main", "develop")

@@ -72,6 +72,25 @@ def test_a_settings_change_redeploys_the_commit_that_is_live(
     assert fake.count("ServiceInstanceDeployCommit") == 1 and fake.count("ServiceInstanceDeployV2") == 0
 
 
+def test_a_stack_update_that_changes_the_revision_redeploys_the_live_commit(
+    make: Make, stack: dict[str, Any], service: dict[str, Any], fake: FakeRailway
+) -> None:
+    """``up`` after a variable change is an *update* of the Deployment: it redeploys what CI made live since (not
+    the commit of the last stack deploy, not Railway's pick); an update that changed nothing deploys nothing."""
+    provider = make(p.DeploymentProvider)
+    made = provider.create(_inputs(service, revision="settings-1"))
+    newer = "d4" * 20
+    _ci_deploy(make, stack, newer, fake)  # CI deployed the next commit after that stack update
+    fake.reset_counters()
+    olds = {**_inputs(service, revision="settings-1"), **made.outs}
+    same = provider.update(made.id, olds, _inputs(service, revision="settings-1", timeout=20))
+    assert same.outs["deployment_id"] == made.outs["deployment_id"]  # only a wait setting changed
+    assert fake.count("ServiceInstanceDeployCommit") == 0
+    updated = provider.update(made.id, olds, _inputs(service, revision="settings-2"))
+    assert _deployment(fake, updated.outs["deployment_id"])["meta"]["commitHash"] == newer
+    assert fake.count("ServiceInstanceDeployCommit") == 1 and fake.count("ServiceInstanceDeployV2") == 0
+
+
 def test_it_waits_while_ci_deploys_and_then_redeploys_what_ci_made_live(
     make: Make, stack: dict[str, Any], service: dict[str, Any], fake: FakeRailway
 ) -> None:
