@@ -1,8 +1,9 @@
 """``ops preflight`` in this repository's pipeline: first in every preview and up, and a scheduled schema-drift job.
 
-* :func:`preflight_steps` — the steps a stack job runs before ``pulumi``: install the Pulumi CLI (preflight
-  reads the stack's secrets with it, as ``up`` will), then ``python -m ops preflight --stack S``. The table
-  lands in the job summary ($GITHUB_STEP_SUMMARY); a failed check fails the step, so ``pulumi`` never runs.
+* :func:`preflight_step` — the step every stack job runs before ``pulumi`` (workflows/infra.py, ``before_pulumi``,
+  after :func:`install_pulumi`: preflight reads the stack's secrets with the CLI, as ``up`` will):
+  ``python -m ops preflight --stack S``. The table lands in the job summary ($GITHUB_STEP_SUMMARY); a failed
+  check fails the step, so ``pulumi`` never runs.
   Only the stack's own environment secrets are used: its passphrase and its state backend's credential.
 * :func:`schema_workflow` — ``infra-schema.yml``: daily, staging's Railway token introspects Railway's live
   schema and every document maya-infra sends is validated against it
@@ -63,12 +64,6 @@ def preflight_step(cfg: StackConfig, arguments: str = "", *, step_id: str | None
     if step_id:
         step["id"] = step_id
     return step
-
-
-def preflight_steps(cfg: StackConfig, only: Sequence[str] = ()) -> list[Step]:
-    """The steps a stack job runs before ``pulumi`` (after checkout, Python and ./venv): a failed check stops it."""
-    arguments = "".join(f" --only {family}" for family in only)
-    return [install_pulumi(), preflight_step(cfg, arguments)]
 
 
 def _setup() -> list[Step]:

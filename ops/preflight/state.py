@@ -16,12 +16,15 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ops.preflight.context import Run
 from ops.preflight.report import Check, failed, passed, skipped, warned
 from ops.state_table import PROJECT, StateTableError, split_url, stack_keys
+
+if TYPE_CHECKING:
+    import psycopg
 
 NAME = "state"
 
@@ -98,6 +101,17 @@ def _file(run: Run, url: str) -> list[Check]:
     return _verdicts(run, str(root), exists, locks)
 
 
+def read_only_session(conninfo: str) -> psycopg.Connection[Any]:
+    """A session that cannot write whatever its role may: preflight reads with ``up``'s own state credentials.
+    The server refuses writes in every transaction (``default_transaction_read_only``, autocommit included),
+    and psycopg opens its transactions read-only too."""
+    import psycopg
+
+    conn = psycopg.connect(conninfo, connect_timeout=5, options="-c default_transaction_read_only=on")
+    conn.read_only = True
+    return conn
+
+
 def _postgres(run: Run, url: str) -> list[Check]:
     import psycopg
 
@@ -107,8 +121,7 @@ def _postgres(run: Run, url: str) -> list[Check]:
         return [failed(f"{NAME}.backend", str(exc), "fix PULUMI_BACKEND_URL")]
     where = f"postgres://{urlsplit(url).hostname}/{urlsplit(url).path.strip('/')} table {table}"
     try:
-        with psycopg.connect(conninfo, connect_timeout=5, options="-c default_transaction_read_only=on") as conn:
-            conn.read_only = True
+        with read_only_session(conninfo) as conn:
             if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
                 return [
                     passed(f"{NAME}.backend", f"{where}: the database answers"),

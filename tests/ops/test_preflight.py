@@ -3,6 +3,7 @@ failing with its one-line fix, and no write anywhere."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from pathlib import Path
@@ -209,6 +210,22 @@ def test_a_region_railway_does_not_have_fails_the_template_check() -> None:
         cfg = w.cfg.model_copy(update={"backend": w.cfg.backend.model_copy(update={"database_region": "eu-north9"})})
         check = verdict(checks(w, cfg, only=("railway",), skip=("railway.schema",)), "railway.template", FAIL)
         assert "backend.databaseRegion eu-north9 is not one of Railway's regions" in check.seen
+
+
+def test_a_template_the_program_cannot_use_fails_naming_each_difference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backend's DATABASE_URL is ``${{Postgres.DATABASE_URL}}`` and the data lives on the service's volume:
+    a template renamed, without that variable or without a volume fails before the first ``up``."""
+    with world("staging") as w:
+        template = w.railway._postgres_template()
+        config = template["serializedConfig"]
+        config = json.loads(config) if isinstance(config, str) else copy.deepcopy(config)
+        (service,) = config["services"].values()
+        service["name"] = "PostgreSQL"
+        del service["variables"]["DATABASE_URL"], service["volumeMounts"]
+        monkeypatch.setattr(w.railway, "_postgres_template", lambda: {**template, "serializedConfig": config})
+        seen = verdict(checks(w, only=("railway",), skip=("railway.schema",)), "railway.template", FAIL).seen
+        assert "its service is named 'PostgreSQL'" in seen
+        assert "exposes no DATABASE_URL variable" in seen and "mounts no volume" in seen
 
 
 def test_an_answer_of_an_unexpected_shape_fails_its_own_row_and_the_others_still_run(

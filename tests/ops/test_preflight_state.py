@@ -8,12 +8,14 @@ import base64
 import json
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 import config
 from ops.preflight import state
 from ops.preflight.context import Run
 from ops.preflight.report import FAIL, PASS, WARN, Check
+from ops.state_table import split_url
 from tests.engine.postgres import DATABASE, PostgresServer
 
 TABLE = "pulumi_state"
@@ -73,3 +75,15 @@ def test_a_wrong_password_fails_without_the_password_in_the_message(postgres: Po
     check = _checks(postgres.url(password="not-the-password"))["state.backend"]
     assert check.verdict == FAIL and "PULUMI_BACKEND_URL" in check.fix
     assert "not-the-password" not in check.seen
+
+
+def test_the_session_refuses_writes_even_to_the_databases_owner(postgres: PostgresServer) -> None:
+    """Preflight reads with ``up``'s own state credentials, which may write: the session itself cannot, in a
+    transaction psycopg opens and in autocommit alike (the server's default_transaction_read_only)."""
+    conninfo, _, _ = split_url(postgres.url())  # pulumi_state: it owns the database
+    for autocommit in (False, True):
+        with state.read_only_session(conninfo) as conn:
+            assert conn.read_only  # psycopg's own BEGIN READ ONLY, beside the server's default
+            conn.autocommit = autocommit
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                conn.execute("CREATE TABLE preflight_wrote_this (x int)")

@@ -47,3 +47,17 @@ def test_every_step_the_readme_names_is_generated() -> None:
         if not found:
             missing.append(name)
     assert not missing, f"docs/architecture.md names steps no workflow has: {missing}"
+
+
+def test_every_job_the_staging_gate_requires_has_its_row() -> None:
+    """A job the staging → production gate requires (the deploy, E2E, the promotion, the performance stage) is
+    a stage a reader must find: some row's "where" names it for its app (F, B or F/B `job`)."""
+    wheres = [row.split(" | ", 1)[1] for row in _table().splitlines() if row.startswith("| ") and " | " in row]
+    for file, app in ((".github/workflows/frontend.yml", "F"), (".github/workflows/backend.yml", "B")):
+        content = render_app_workflows(load_from_stack_file("production"))["maya"][file]
+        gate = load_workflow(content)["jobs"]["staging-gate"]["steps"][-1]["run"]
+        required = re.findall(r"--require-job (\S+)", gate)
+        assert "performance" in required, gate
+        for job in required:
+            named = re.compile(rf"\b({app}|F/B) (`[a-z-]+`/)*`{job}`")
+            assert any(named.search(where) for where in wheres), f"docs/architecture.md has no row for {app} `{job}`"

@@ -11,6 +11,7 @@ a re-run of an old run. And the gate as the workflow runs it: its TARGET comes f
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -282,3 +283,28 @@ def test_the_rendered_gate_gets_its_target_from_the_changes_job(
     assert rc == code, log
     if code:
         assert "::error::refused: no push run on develop deployed" in log
+
+
+def test_the_rendered_gate_refuses_a_release_whose_performance_stage_failed_on_staging(
+    gh: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gate as rendered requires the staging run's ``performance`` job like E2E: code that passed E2E but
+    broke a budget on staging reaches production only once a run of it passes the stage."""
+    rendered = render_app_workflows(load_from_stack_file("production"))["maya"]
+    for file, folder, check, jobs in (
+        (FRONTEND, "omega-frontend", "frontend-ci", FRONT_JOBS),
+        (BACKEND, "backend", "backend-ci", BACK_JOBS),
+    ):
+        steps = load_workflow(rendered[file])["jobs"]["staging-gate"]["steps"]
+        gate = next(s["run"] for s in steps if s["name"].startswith("Require this code"))
+        required = re.findall(r"--require-job (\S+)", gate)
+        assert "performance" in required, gate
+        args = ["--check", check, "--path", folder, "--workflow", file]
+        args += [arg for job in required for arg in ("--require-job", job)]
+        sha = _push(gh, {f"{folder}/app/main.py": "v1"})
+        run_id = _run(gh, file, sha, {**jobs, "performance": "failure", check: "failure"})
+        merge = gh.merge(REPO, "main", "develop")
+        assert _gate(gh, merge, args) == 1
+        assert "performance failure" in capsys.readouterr().out
+        gh.rerun(REPO, run_id, {**jobs, "performance": "success"})
+        assert _gate(gh, merge, args) == 0
