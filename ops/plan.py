@@ -18,6 +18,10 @@ its preview phase re-reads the live platforms and stops at the first difference 
 is written. A live change in the seconds between that preview and the update is still refused by the update,
 at its refresh, before the first write.
 
+Ctrl-C during the update does not kill ``pulumi up``: it gets the signal too and cancels by itself, its
+operations in flight finishing (a second Ctrl-C stops it at once); its output is shown and the last line says
+that the update ran (exit 130).
+
 Exit status: 0 applied (or planned); 1 refused or the update failed (one line on stderr says why and what to do);
 2 usage, configuration or credentials.
 """
@@ -29,7 +33,9 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +44,7 @@ from typing import Any, TextIO
 
 from config import PROJECT_DIR, STACKS, ConfigError, StackConfig, handoff, load_from_stack_file
 from ops.cli import command
-from ops.console import Streams
+from ops.console import Journal, Streams
 from ops.context import OpsError
 from ops.handoff import handed_stacks
 from workflows.infra import POLICY_PACKS
@@ -53,6 +59,58 @@ REFUSED = 2
 FAILED = 1
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 _VIOLATION = re.compile(r"error: resource (?P<urn>\S+) violates plan: (?P<what>.+)$", re.MULTILINE)
+
+
+class EngineInterrupted(KeyboardInterrupt):
+    """Ctrl-C reached a ``pulumi`` run, which stopped by itself; ``completed`` holds what it printed."""
+
+    def __init__(self, completed: subprocess.CompletedProcess[str]) -> None:
+        super().__init__()
+        self.completed = completed
+
+
+def run_to_the_end(
+    args: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    capture_output: bool = True,
+    text: bool = True,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` of the engine, except on Ctrl-C: pulumi is waited for, never killed.
+
+    ``subprocess.run`` kills its child 0.25 s after a KeyboardInterrupt: a ``pulumi up`` killed so leaves pending
+    operations in the state (README, "Recovering from an interrupted `pulumi up`"). Ctrl-C at a terminal
+    reaches pulumi too (one process group): it cancels by itself, letting its in-flight operations finish. A
+    further Ctrl-C is passed on to it (pulumi then stops at once), so one that reached only this process
+    still stops the engine.
+    """
+    with subprocess.Popen(
+        args, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
+        except KeyboardInterrupt:
+            print(
+                f"Ctrl-C: waiting for `pulumi {args[1]}` to stop by itself (its operations in flight finish; "
+                "Ctrl-C again stops it at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+            while True:
+                try:
+                    out, err = process.communicate()
+                    break
+                except KeyboardInterrupt:
+                    process.send_signal(signal.SIGINT)
+            raise EngineInterrupted(subprocess.CompletedProcess(args, process.returncode, out, err)) from None
+    return subprocess.CompletedProcess(args, process.returncode, out, err)
 
 
 @dataclass(frozen=True)
@@ -75,7 +133,7 @@ class Pulumi:
     stack: str
     project_dir: Path = PROJECT_DIR
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    run: Runner = subprocess.run
+    run: Runner = run_to_the_end
     policy_packs: tuple[str, ...] = POLICY_PACKS
 
     def __call__(
@@ -238,26 +296,44 @@ def refusal(record: PlanRecord, cfg: StackConfig, commit: str, head: str | None,
 
 
 def apply_plan(
-    cfg: StackConfig, directory: Path, commit: str, head: str | None, pulumi: Pulumi, echo: TextIO | None = None
+    cfg: StackConfig,
+    directory: Path,
+    commit: str,
+    head: str | None,
+    pulumi: Pulumi,
+    echo: TextIO | None = None,
+    journal: Journal | None = None,
 ) -> str:
-    """Apply the saved plan exactly, or raise :class:`OpsError` (code 1) with the one line saying why not."""
+    """Apply the saved plan exactly, or raise :class:`OpsError` (code 1) with the one line saying why not.
+    On Ctrl-C, what the update printed is echoed and ``journal`` says it ran (it may have changed things)."""
     record = read_record(directory)
     why = refusal(record, cfg, commit, head, pulumi)
     if why is not None:
         raise OpsError(f"refused: {why}", REFUSED)
-    result = pulumi(
-        "up",
-        "--plan",
-        str(directory / PLAN_FILE),
-        "--refresh",
-        "--yes",
-        "--diff",
-        "--non-interactive",
-        "--color",
-        "never",
-        *pulumi.pack_arguments(),
-        extra_env={"PULUMI_EXPERIMENTAL": "true"},
+    what = (
+        f"`pulumi up` of {cfg.stack} from the approved plan, stopped by Ctrl-C after its operations in flight "
+        '(README, "Recovering from an interrupted `pulumi up`" if `pulumi stack export` shows pending_operations)'
     )
+    try:
+        with (journal or Journal()).sending(what, f"pulumi stack history --stack {pulumi.stack}"):
+            result = pulumi(
+                "up",
+                "--plan",
+                str(directory / PLAN_FILE),
+                "--refresh",
+                "--yes",
+                "--diff",
+                "--non-interactive",
+                "--color",
+                "never",
+                *pulumi.pack_arguments(),
+                extra_env={"PULUMI_EXPERIMENTAL": "true"},
+            )
+    except EngineInterrupted as stopped:
+        if echo is not None:
+            echo.write(stopped.completed.stdout + stopped.completed.stderr)
+            echo.flush()
+        raise
     text = result.stdout + result.stderr
     if echo is not None:
         echo.write(text)
@@ -319,7 +395,7 @@ def run_apply(args: argparse.Namespace, io: Streams) -> int:
     try:
         cfg = _load(args.stack, Path(args.project_dir))
         pulumi = _pulumi(args, cfg, env)
-        apply_plan(cfg, Path(args.plan), _commit(args, env), args.head, pulumi, echo=io.out)
+        apply_plan(cfg, Path(args.plan), _commit(args, env), args.head, pulumi, echo=io.out, journal=io.journal)
         print(f"applied the approved plan of {cfg.stack}", file=io.out)
         return 0
     except OpsError as exc:
