@@ -33,9 +33,7 @@ import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +44,7 @@ from config import PROJECT_DIR, STACKS, ConfigError, StackConfig, handoff, load_
 from ops.cli import command
 from ops.console import Journal, Streams
 from ops.context import OpsError
+from ops.engine import EngineInterrupted, run_to_the_end
 from ops.handoff import handed_stacks
 from workflows.infra import POLICY_PACKS
 
@@ -59,58 +58,6 @@ REFUSED = 2
 FAILED = 1
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 _VIOLATION = re.compile(r"error: resource (?P<urn>\S+) violates plan: (?P<what>.+)$", re.MULTILINE)
-
-
-class EngineInterrupted(KeyboardInterrupt):
-    """Ctrl-C reached a ``pulumi`` run, which stopped by itself; ``completed`` holds what it printed."""
-
-    def __init__(self, completed: subprocess.CompletedProcess[str]) -> None:
-        super().__init__()
-        self.completed = completed
-
-
-def run_to_the_end(
-    args: list[str],
-    *,
-    cwd: Path,
-    env: Mapping[str, str],
-    timeout: float,
-    capture_output: bool = True,
-    text: bool = True,
-    check: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    """``subprocess.run`` of the engine, except on Ctrl-C: pulumi is waited for, never killed.
-
-    ``subprocess.run`` kills its child 0.25 s after a KeyboardInterrupt: a ``pulumi up`` killed so leaves pending
-    operations in the state (README, "Recovering from an interrupted `pulumi up`"). Ctrl-C at a terminal
-    reaches pulumi too (one process group): it cancels by itself, letting its in-flight operations finish. A
-    further Ctrl-C is passed on to it (pulumi then stops at once), so one that reached only this process
-    still stops the engine.
-    """
-    with subprocess.Popen(
-        args, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        try:
-            out, err = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise
-        except KeyboardInterrupt:
-            print(
-                f"Ctrl-C: waiting for `pulumi {args[1]}` to stop by itself (its operations in flight finish; "
-                "Ctrl-C again stops it at once)",
-                file=sys.stderr,
-                flush=True,
-            )
-            while True:
-                try:
-                    out, err = process.communicate()
-                    break
-                except KeyboardInterrupt:
-                    process.send_signal(signal.SIGINT)
-            raise EngineInterrupted(subprocess.CompletedProcess(args, process.returncode, out, err)) from None
-    return subprocess.CompletedProcess(args, process.returncode, out, err)
 
 
 @dataclass(frozen=True)
