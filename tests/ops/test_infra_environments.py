@@ -99,3 +99,30 @@ def test_without_a_token_or_a_repository_one_line(github: FakeGitHub) -> None:
     github.repos.pop(REPO.lower())
     code, _, err_text = _run(github)
     assert code == 2 and f"repository {REPO} not found" in err_text and "Traceback" not in err_text
+
+
+def test_ctrl_c_during_apply_says_which_environments_were_changed(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between two environments of --apply (issue 27): the line names those already converged and the
+    one under way, never "nothing was changed"."""
+    from ops.__main__ import main
+
+    converge = command.converge_one
+    seen: list[str] = []
+
+    def interrupted_at_the_third(gh: Any, repo: str, environment: Any, apply: bool) -> Any:
+        seen.append(environment.name)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        return converge(gh, repo, environment, apply)
+
+    monkeypatch.setattr(command, "converge_one", interrupted_at_the_third)
+    err = io.StringIO()
+    env = {"GITHUB_TOKEN": TOKEN, "MAYA_GITHUB_API_URL": github.url}
+    assert main(["infra-environments", "--apply"], Streams(env=env, out=io.StringIO(), err=err)) == 130
+    (line,) = err.getvalue().strip().splitlines()
+    assert line.startswith("ops infra-environments: interrupted (Ctrl-C); already started on the platform")
+    assert f"GitHub environment {seen[0]} converged; GitHub environment {seen[1]} converged" in line
+    assert f"GitHub environment {seen[2]} of {REPO} being converged (sent: the platform may be doing it)" in line
+    assert "`python -m ops infra-environments` shows its progress" in line
