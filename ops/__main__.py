@@ -60,8 +60,13 @@ def main(argv: Sequence[str] | None = None, io: Streams | None = None) -> int:
         code: int = args.handler(args, io)
         return code
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report is one line: a second Ctrl-C cannot cut it
-        print(io.journal.interrupted(), file=io.err, flush=True)
+        # the report is one line: a second Ctrl-C cannot cut it; the caller's handler comes back afterwards (an
+        # ignored SIGINT would be inherited by every process the caller starts later: tests call main() in-process)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            print(io.journal.interrupted(), file=io.err, flush=True)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         return INTERRUPTED
     except Exception as exc:
         if (io.env if io.env is not None else os.environ).get("MAYA_OPS_DEBUG"):

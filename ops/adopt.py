@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from ops.adopt_table import DIFFERS, EXTRA, MATCHES, MISSING, Discovery, Row, re
 from ops.cli import command
 from ops.console import GUARDED, Streams, explain
 from ops.context import OpsError, StackContext
+from ops.engine import run_to_the_end
 from ops.handoff import handed_stacks
 from ops.vercel import VercelClient, VercelError
 from workflows import render_app_workflows
@@ -149,9 +149,10 @@ def railway_targets(stack: str, found: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def record_railway(
-    project_dir: Path, stack: str, d: Discovery, env: Mapping[str, str], run: Callable[..., Any] = subprocess.run
+    project_dir: Path, stack: str, d: Discovery, env: Mapping[str, str], run: Callable[..., Any] = run_to_the_end
 ) -> None:
-    """The one targeted ``pulumi up`` in which Railway creates read and record (no mutation is sent).
+    """The one targeted ``pulumi up`` in which Railway creates read and record (no mutation is sent); on
+    Ctrl-C it stops by itself, never killed (:mod:`ops.engine`): killed, it would leave pending operations.
 
     Only objects the state does not hold yet are targeted: an update is never intercepted, so running
     ``ops adopt`` again must not turn into a targeted update of what is already managed.
@@ -272,7 +273,9 @@ def run(args: argparse.Namespace, io: Streams) -> int:
         # the recording run sees no import ids: untargeted imports would still be attempted by the engine,
         # and Vercel and GitHub are imported by the next preview/up, with the rest of their stack
         write_config(project_dir, args.stack, {**block, "imports": {}}, d.names)
-        record_railway(project_dir, args.stack, d, env)
+        recording = f"the recording `pulumi up` of stack {args.stack} (it writes the state, nothing to Railway)"
+        with io.journal.sending(recording, f"pulumi stack history --stack {args.stack}"):
+            record_railway(project_dir, args.stack, d, env)
         path = write_config(project_dir, args.stack, block)
         print(f"\nwrote {NAMESPACE}:adopt into {path.name}", file=io.out)
         for setting, name in sorted(d.names.items()):
@@ -283,7 +286,8 @@ def run(args: argparse.Namespace, io: Streams) -> int:
             file=io.out,
         )
         if removing:
-            with ctx.railway() as client:
+            deleting = f"the deletion of {len(removing)} undeclared Railway variables"
+            with ctx.railway() as client, io.journal.sending(deleting, f"python -m ops adopt --stack {args.stack}"):
                 removed = remove_undeclared(client, d)
             print(f"deleted {len(removed)} undeclared Railway variables: {', '.join(removed)}", file=io.out)
         return 0

@@ -5,8 +5,9 @@ The outputs themselves are checked first, with no request (:func:`ops.context.ch
 to the stack, against the stack's config:
 
 * **Railway**: the project's description carries the ownership marker ``pulumi up`` writes
-  (``managed by maya-infra (stack <name>)``, components/railway/providers/project.py); a project without a
-  marker (adopted, not yet updated) must carry the stack's configured name (``backend.projectName``). The
+  (``managed by maya-infra (stack <name>)``, or ``adopted by maya-infra (stack <name>)`` on a project it
+  adopted, as production's is: components/railway/providers/project.py); a project without a marker (adopted,
+  not yet updated) must carry the stack's configured name (``backend.projectName``). The
   environment the outputs name must be one of that project's, named like the stack's environment
   (``backend.environmentName``, default the stack's name), and the service one of its services.
 * **Vercel**: the project must carry the stack's configured name (``frontend.projectName``).
@@ -23,7 +24,7 @@ from components.railway import errors
 from components.railway import operations as gql
 from components.railway.client import RailwayClient
 from components.railway.providers.base import edges
-from components.railway.providers.project import MARKER, marker
+from components.railway.providers.project import ADOPTED_MARKER, MARKER
 from config import NAMESPACE
 from ops.context import OpsError, StackContext
 
@@ -54,8 +55,8 @@ def railway_mismatch(ctx: StackContext, project: Mapping[str, Any]) -> str:
     label = f"Railway project {project.get('id')} ({name!r})"
     if project.get("deletedAt"):
         return f"{label}, which is deleted"
-    found = MARKER.search(description)
-    if found is not None and found.group(0) != marker(ctx.stack):
+    found = MARKER.search(description) or ADOPTED_MARKER.search(description)
+    if found is not None and found.group(1) != ctx.stack:
         return f"{label}, which is marked {found.group(0)!r}: not stack {ctx.stack}'s"
     if found is None and name != cfg.backend.project_name:
         return (

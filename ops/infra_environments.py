@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,7 +216,14 @@ def run(args: argparse.Namespace, io: Streams) -> int:
         if gh.request("GET", f"/repos/{repo}", missing_ok=True) is None:
             raise OpsError(f"repository {repo} not found, or the token cannot see it")
         table = infra_environments(configs)
-        rows = [converge_one(gh, repo, e, args.apply) for e in table]
+        rows = []
+        follow = "python -m ops infra-environments"  # compares again: shows what is still to converge
+        for environment in table:  # --apply: what an interruption must say was already changed on GitHub
+            what = f"GitHub environment {environment.name} of {repo} being converged"
+            with io.journal.sending(what, follow) if args.apply else nullcontext():
+                rows.append(converge_one(gh, repo, environment, args.apply))
+            if args.apply:
+                io.journal.started(environment.name, f"GitHub environment {environment.name} converged", follow)
         print(render(repo, rows, table), file=io.out)
         if any(r.verdict == "differs" for r in rows):
             print("\ndifferences found; run again with --apply (an admin's GITHUB_TOKEN) to converge", file=io.out)

@@ -18,6 +18,10 @@ its preview phase re-reads the live platforms and stops at the first difference 
 is written. A live change in the seconds between that preview and the update is still refused by the update,
 at its refresh, before the first write.
 
+Ctrl-C during the update does not kill ``pulumi up``: it gets the signal too and cancels by itself, its
+operations in flight finishing (a second Ctrl-C stops it at once); its output is shown and the last line says
+that the update ran (exit 130).
+
 Exit status: 0 applied (or planned); 1 the preview or the update failed; 2 refused (the plan no longer holds;
 nothing was written unless the line says the update had begun), usage, configuration or credentials. One line
 on stderr says why and what to do.
@@ -39,8 +43,9 @@ from typing import Any, TextIO
 
 from config import PROJECT_DIR, STACKS, ConfigError, StackConfig, handoff, load_from_stack_file
 from ops.cli import command
-from ops.console import Streams
+from ops.console import Journal, Streams
 from ops.context import OpsError
+from ops.engine import EngineInterrupted, run_to_the_end
 from ops.handoff import handed_stacks
 from workflows.infra import POLICY_PACKS
 
@@ -76,7 +81,7 @@ class Pulumi:
     stack: str
     project_dir: Path = PROJECT_DIR
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    run: Runner = subprocess.run
+    run: Runner = run_to_the_end
     policy_packs: tuple[str, ...] = POLICY_PACKS
 
     def __call__(
@@ -239,27 +244,45 @@ def refusal(record: PlanRecord, cfg: StackConfig, commit: str, head: str | None,
 
 
 def apply_plan(
-    cfg: StackConfig, directory: Path, commit: str, head: str | None, pulumi: Pulumi, echo: TextIO | None = None
+    cfg: StackConfig,
+    directory: Path,
+    commit: str,
+    head: str | None,
+    pulumi: Pulumi,
+    echo: TextIO | None = None,
+    journal: Journal | None = None,
 ) -> str:
     """Apply the saved plan exactly, or raise :class:`OpsError` with the one line saying why not (code 2: refused, the
-    plan no longer holds; code 1: the update failed)."""
+    plan no longer holds; code 1: the update failed). On Ctrl-C, what the update printed is echoed and ``journal``
+    says it ran (it may have changed things)."""
     record = read_record(directory)
     why = refusal(record, cfg, commit, head, pulumi)
     if why is not None:
         raise OpsError(f"refused: {why}", REFUSED)
-    result = pulumi(
-        "up",
-        "--plan",
-        str(directory / PLAN_FILE),
-        "--refresh",
-        "--yes",
-        "--diff",
-        "--non-interactive",
-        "--color",
-        "never",
-        *pulumi.pack_arguments(),
-        extra_env={"PULUMI_EXPERIMENTAL": "true"},
+    what = (
+        f"`pulumi up` of {cfg.stack} from the approved plan, stopped by Ctrl-C after its operations in flight "
+        '(README, "Recovering from an interrupted `pulumi up`" if `pulumi stack export` shows pending_operations)'
     )
+    try:
+        with (journal or Journal()).sending(what, f"pulumi stack history --stack {pulumi.stack}"):
+            result = pulumi(
+                "up",
+                "--plan",
+                str(directory / PLAN_FILE),
+                "--refresh",
+                "--yes",
+                "--diff",
+                "--non-interactive",
+                "--color",
+                "never",
+                *pulumi.pack_arguments(),
+                extra_env={"PULUMI_EXPERIMENTAL": "true"},
+            )
+    except EngineInterrupted as stopped:
+        if echo is not None:
+            echo.write(stopped.completed.stdout + stopped.completed.stderr)
+            echo.flush()
+        raise
     text = result.stdout + result.stderr
     if echo is not None:
         echo.write(text)
@@ -321,7 +344,7 @@ def run_apply(args: argparse.Namespace, io: Streams) -> int:
     try:
         cfg = _load(args.stack, Path(args.project_dir))
         pulumi = _pulumi(args, cfg, env)
-        apply_plan(cfg, Path(args.plan), _commit(args, env), args.head, pulumi, echo=io.out)
+        apply_plan(cfg, Path(args.plan), _commit(args, env), args.head, pulumi, echo=io.out, journal=io.journal)
         print(f"applied the approved plan of {cfg.stack}", file=io.out)
         return 0
     except OpsError as exc:

@@ -82,3 +82,27 @@ def test_ops_command_with_a_list_as_outputs_exits_2_without_traceback(tmp_path: 
     err = io.StringIO()
     assert args.handler(args, Streams({}, io.StringIO(), io.StringIO(), err)) == 2
     assert "must be a JSON object" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def _pulumi_printing(folder: Path, stdout: str) -> Path:
+    """A `pulumi` on PATH that prints ``stdout`` and succeeds (what `pulumi stack output --json` prints)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "pulumi"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' {shlex.quote(stdout)}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return folder
+
+
+def test_outputs_from_pulumi_are_checked_for_their_stack_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pulumi stack output --stack staging` that answers production's outputs (a state backend holding
+    another copy of the stack, a mis-set PULUMI_BACKEND_URL) is refused like a file of the other stack."""
+    for declared in ("staging", "production"):
+        outputs = json.dumps({"stack": declared, "backend_url": "https://x.example"})
+        monkeypatch.setenv("PATH", str(_pulumi_printing(tmp_path / declared, outputs)))
+        if declared == "staging":
+            assert StackContext.load("staging", None, {}).outputs["stack"] == "staging"
+            continue
+        with pytest.raises(OpsError) as caught:
+            StackContext.load("staging", None, {})
+        said = "from `pulumi stack output --json --stack staging` are stack production's, not staging's"
+        assert said in str(caught.value)

@@ -5,6 +5,7 @@ removes a branch pattern added by hand and names the secrets an admin still has 
 from __future__ import annotations
 
 import io
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,3 +115,33 @@ def test_self_review_allowed_by_hand_is_found_and_prevented_again(github: FakeGi
     assert _run(github, "--apply")[0] == 0
     assert github.repository(REPO).environments["production"].prevent_self_review is True
     assert github.problems == []
+
+
+def test_ctrl_c_during_apply_says_which_environments_were_changed(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between two environments of --apply (issue 27): the line names those already converged and the
+    one under way, never "nothing was changed"."""
+    from ops.__main__ import main
+
+    converge = command.converge_one
+    seen: list[str] = []
+
+    def interrupted_at_the_third(gh: Any, repo: str, environment: Any, apply: bool) -> Any:
+        seen.append(environment.name)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        return converge(gh, repo, environment, apply)
+
+    monkeypatch.setattr(command, "converge_one", interrupted_at_the_third)
+    err = io.StringIO()
+    env = {"GITHUB_TOKEN": TOKEN, "MAYA_GITHUB_API_URL": github.url}
+    handler = signal.getsignal(signal.SIGINT)
+    assert main(["infra-environments", "--apply"], Streams(env=env, out=io.StringIO(), err=err)) == 130
+    # the caller's handler is back: an ignored SIGINT would be inherited by every process it starts later
+    assert signal.getsignal(signal.SIGINT) is handler
+    (line,) = err.getvalue().strip().splitlines()
+    assert line.startswith("ops infra-environments: interrupted (Ctrl-C); already started on the platform")
+    assert f"GitHub environment {seen[0]} converged; GitHub environment {seen[1]} converged" in line
+    assert f"GitHub environment {seen[2]} of {REPO} being converged (sent: the platform may be doing it)" in line
+    assert "`python -m ops infra-environments` shows its progress" in line

@@ -196,3 +196,65 @@ def test_a_plan_of_another_stack_is_refused_by_name(world: tuple[FakeCli, ops_pl
         ops_plan.apply_plan(load_from_stack_file("staging"), out, "a" * 40, None, pulumi)
     assert str(refused.value) == "refused: the saved plan is of stack production, not staging; nothing was changed"
     assert refused.value.code == 2 and cli.ups() == []
+
+
+#: A `pulumi` on PATH: the state FakeCli exports, and an `up` that a SIGINT cancels in about a second, as the
+#: engine does (it lets its operations in flight finish); killed instead, it never writes MARK.cancelled.
+SLOW_PULUMI = """#!/bin/sh
+case "$1" in
+  stack) printf '%s' '{"deployment": {"resources": []}}' ;;
+  up)
+    trap 'echo "^C received; cancelling"; sleep 1; touch "$MARK.cancelled"; echo "update cancelled"; exit 255' INT
+    echo "Updating (production):"; touch "$MARK.started"
+    i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo "update done" ;;
+  *) exit 3 ;;
+esac
+"""
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_during_apply_lets_pulumi_stop_by_itself_and_says_it_ran(
+    world: tuple[FakeCli, ops_plan.Pulumi, Path], tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) during `ops apply`'s `pulumi up`: the engine
+    is waited for, never killed (killed, it leaves pending operations), and the line says the update ran."""
+    import os
+    import signal
+    import sys
+    import time
+
+    from config import PROJECT_DIR
+
+    _, pulumi, out = world
+    _planned(world)
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "pulumi").write_text(SLOW_PULUMI)
+    (folder / "pulumi").chmod(0o755)
+    mark = tmp_path / "up"
+    env = {**pulumi.env, "PATH": f"{folder}:/usr/bin:/bin", "MARK": str(mark), "PYTHONUNBUFFERED": "1"}
+    argv = ["apply", "--stack", "production", "--plan", str(out), "--commit", "a" * 40]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ops", *argv],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not Path(f"{mark}.started").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert Path(f"{mark}.cancelled").exists(), stderr  # pulumi finished its own cancellation
+    assert "update cancelled" in stdout  # what the update printed is shown
+    assert "Traceback" not in stderr
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith("ops apply: interrupted (Ctrl-C); already started on the platform"), line
+    assert "`pulumi up` of production from the approved plan" in line
+    assert "`pulumi stack history --stack production` shows its progress" in line

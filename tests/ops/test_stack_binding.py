@@ -2,7 +2,8 @@
 
 Both stacks run side by side on one fake Railway and one fake Vercel (tests/ops/stacks_world.py), as on the
 rehearsal. With one stack's outputs (the env file of the other stack sourced, or ``--outputs``) and
-``--stack`` of the other, every mutating command is refused with one line and exit 2 before ANY request.
+``--stack`` of the other, every mutating command is refused with one line and exit 2 before ANY request,
+and so is every command that only reads (it would print one stack's objects under the other's name).
 With outputs that claim the right stack but name the other stack's projects (a stale or hand-edited file),
 the command reads the project once and refuses before any write. With the right outputs, it proceeds.
 """
@@ -86,6 +87,27 @@ def test_another_stacks_outputs_are_refused_before_any_request(stacks: Stacks, n
     path = str(stacks.stacks[outputs_of].outputs_path)
     ran = stacks.main(*argv(stacks, name, named, outputs_of, "--outputs", path), env=env)
     assert ran.code == 2 and f"from {path} are stack {outputs_of}'s" in _one_line(ran.err)
+    assert stacks.requests() == 0
+
+
+#: The commands that only read: they would print one stack's objects under the other's name (issue 27).
+READING: dict[str, tuple[str, ...]] = {
+    "status": ("status",),
+    "health": ("health", "--attempts", "1"),
+    "backups": ("backups",),
+    "previews": ("previews",),
+}
+
+
+@pytest.mark.parametrize("outputs_of", STACKS)
+@pytest.mark.parametrize("name", sorted(READING))
+def test_reading_commands_refuse_another_stacks_outputs_too(stacks: Stacks, name: str, outputs_of: str) -> None:
+    named = OTHER[outputs_of]
+    words = READING[name]
+    stacks.reset()
+    ran = stacks.main(words[0], "--stack", named, *words[1:], env=stacks.env(outputs_of))
+    assert ran.code == 2 and ran.out == "", ran.text  # nothing printed under the wrong name
+    assert f"are stack {outputs_of}'s, not {named}'s" in _one_line(ran.err)
     assert stacks.requests() == 0
 
 
