@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from components.railway import errors
-from components.railway import operations as ops
+from components.railway import operations as gql
 from components.railway.client import ClientSettings
 from components.railway.exactly_once import ADOPTED, CREATED, MAX_SENDS, admit, write_once
 
@@ -33,7 +33,7 @@ def looks(*answers: Any) -> Any:
     queue = list(answers)
 
     def find() -> Any:
-        admit(ops.PROJECTS)
+        admit(gql.PROJECTS)
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
     return find
@@ -91,8 +91,61 @@ def test_discard_removes_leftovers_and_makes_exactly_one() -> None:
         present.remove(item)
 
     def find() -> dict[str, str] | None:
-        admit(ops.PROJECT_TOKENS)
+        admit(gql.PROJECT_TOKENS)
         return next(iter(present), None)
 
     outcome = write_once(Clock(), "token", find=find, send=lambda: {"id": "fresh"}, discard=discard)
     assert deleted == ["stray-1", "stray-2"] and outcome.value == {"id": "fresh"} and outcome.origin == CREATED
+
+
+def test_a_lost_answer_with_discard_removes_what_landed_and_sends_exactly_once_more() -> None:
+    """A token whose create answer was lost: what landed is unusable (its value is gone), so it is discarded
+    and one fresh one is made — never two left behind."""
+    present: list[dict[str, str]] = []
+    deleted: list[str] = []
+    sent: list[int] = []
+
+    def find() -> dict[str, str] | None:
+        admit(gql.PROJECT_TOKENS)
+        return next(iter(present), None)
+
+    def send() -> dict[str, str]:
+        sent.append(1)
+        if len(sent) == 1:
+            present.append({"id": "landed"})  # committed, but the answer is lost
+            _lost()
+        return {"id": "fresh"}
+
+    def discard(item: dict[str, str]) -> None:
+        deleted.append(item["id"])
+        present.remove(item)
+
+    outcome = write_once(Clock(settle=0), "token", find=find, send=send, discard=discard)
+    assert (deleted, outcome.value, outcome.origin, outcome.sends) == (["landed"], {"id": "fresh"}, CREATED, 2)
+
+
+def test_a_write_found_after_its_second_send_counts_both_sends() -> None:
+    sent: list[int] = []
+
+    def send() -> None:
+        sent.append(1)
+        _lost()
+
+    outcome = write_once(Clock(settle=0), "x", find=looks(None, None, {"id": "late"}), send=send)
+    assert (outcome.value, outcome.origin, outcome.sends, len(sent)) == ({"id": "late"}, CREATED, 2, 2)
+
+
+def test_a_settle_window_given_by_the_kind_wins_over_the_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Postgres waits for its template's workflow (its own timeout), not the client's settle window."""
+    now = [0.0]
+    monkeypatch.setattr("components.railway.exactly_once.time.monotonic", lambda: now[0])
+    clock = Clock(settle=0)
+    clock.sleep = lambda s: (clock.waits.append(s), now.__setitem__(0, now[0] + s))  # type: ignore[method-assign]
+    with pytest.raises(errors.AmbiguousResultError):
+        write_once(clock, "x", find=looks(None), send=_lost, settle_seconds=5, max_sends=1)
+    assert sum(clock.waits) == 5
+
+
+def test_an_idempotent_mutation_needs_no_write_once() -> None:
+    """Only what would make two of something is held to the rule: a variable upsert goes out as it is."""
+    admit(gql.VARIABLE_COLLECTION_UPSERT)
