@@ -5,7 +5,7 @@ without a workspace takes the token's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from components.railway import operations as gql
 from components.railway import provider as p
 from components.railway.providers.adoption import PINNED_ENV, RECORDING_ENV, AmbiguousAdoption, Runs
 from components.railway.providers.database import placed
-from components.railway.providers.schema import KINDS
+from components.railway.providers.schema import KINDS, RailwayResource
 from tests.fakes.railway_api import FakeRailway
 
 Make = Callable[[type[Any]], Any]
@@ -186,6 +186,11 @@ CHANGED_BEHIND = {
 }
 
 
+def _unread(kind: type[RailwayResource], outputs: Mapping[str, Any]) -> list[str]:
+    """The settings ``up`` converges that adoption did not read (one check, used by both tests below)."""
+    return [f.name for f in kind.fields if f.converged and not f.write_only and f.name not in outputs]
+
+
 def test_adoption_reads_every_setting_each_kind_converges(make: Make, stack: dict[str, Any], fake: FakeRailway) -> None:
     """For every adoptable kind: each setting ``up`` converges (every input not ``local``, not legacy) is in
     what ``adopt`` reports, unless the kind declares why Railway cannot read it (``write_only``) — so a new
@@ -197,7 +202,7 @@ def test_adoption_reads_every_setting_each_kind_converges(make: Make, stack: dic
     for name, kind in adoptable.items():
         adopted = make(kind.provider_class).adopt(made[name])
         assert adopted is not None, name
-        unread = [f.name for f in kind.fields if f.converged and not f.write_only and f.name not in adopted.outputs]
+        unread = _unread(kind, adopted.outputs)
         assert unread == [], f"{name}: settings up converges but adoption does not read: {unread}"
         for key, value in CHANGED_BEHIND.get(name, {}).items():
             assert adopted.outputs[key] == value, (name, key)
@@ -216,8 +221,7 @@ def test_a_new_converged_setting_without_its_read_is_caught(make: Make, stack: d
         kind.fields = (*fields, extra)
         adopted = make(p.ServiceProvider).adopt({"project_id": stack["project_id"], "name": "backend"})
         assert adopted is not None
-        unread = [f.name for f in kind.fields if f.converged and not f.write_only and f.name not in adopted.outputs]
-        assert unread == ["sleep_application"]
+        assert _unread(kind, adopted.outputs) == ["sleep_application"]
     finally:
         kind.fields = fields
 
