@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from components.railway import operations as ops
+from components.railway import operations as gql
 from tests.fakes.railway.core import HOBBY_REQUESTS_PER_HOUR
 from tests.fakes.railway.dashboard import Dashboard, DashboardError
 from tests.fakes.railway_api import FakeRailway
@@ -36,13 +36,13 @@ def human(fake: FakeRailway) -> Dashboard:
 
 
 def _project(human: Dashboard, name: str = "p") -> tuple[str, str]:
-    made = human.execute(ops.PROJECT_CREATE, {"input": {"name": name, "defaultEnvironmentName": "staging"}})
+    made = human.execute(gql.PROJECT_CREATE, {"input": {"name": name, "defaultEnvironmentName": "staging"}})
     project = made["projectCreate"]
     return project["id"], project["environments"]["edges"][0]["node"]["id"]
 
 
 def _listed_projects(human: Dashboard) -> set[str]:
-    return {e["node"]["id"] for e in human.execute(ops.PROJECTS, {"after": None})["projects"]["edges"]}
+    return {e["node"]["id"] for e in human.execute(gql.PROJECTS, {"after": None})["projects"]["edges"]}
 
 
 # ---- soft deletes ----------------------------------------------------------------------------------------------
@@ -50,48 +50,48 @@ def test_a_deleted_project_leaves_the_lists_but_is_readable_by_id_with_deleted_a
     fake: FakeRailway, human: Dashboard
 ) -> None:
     project_id, env_id = _project(human)
-    service = human.execute(ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})["serviceCreate"]
-    assert human.execute(ops.PROJECT, {"id": project_id})["project"]["deletedAt"] is None
-    human.execute(ops.PROJECT_DELETE, {"id": project_id})
+    service = human.execute(gql.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})["serviceCreate"]
+    assert human.execute(gql.PROJECT, {"id": project_id})["project"]["deletedAt"] is None
+    human.execute(gql.PROJECT_DELETE, {"id": project_id})
 
     assert project_id not in _listed_projects(human)
-    project = human.execute(ops.PROJECT, {"id": project_id})["project"]
+    project = human.execute(gql.PROJECT, {"id": project_id})["project"]
     assert project["deletedAt"] and project["name"] == "p" and project["services"]["edges"] == []
-    assert human.execute(ops.ENVIRONMENT, {"id": env_id})["environment"]["deletedAt"]  # its children too
-    assert human.execute(ops.SERVICE, {"id": service["id"]})["service"]["deletedAt"]
+    assert human.execute(gql.ENVIRONMENT, {"id": env_id})["environment"]["deletedAt"]  # its children too
+    assert human.execute(gql.SERVICE, {"id": service["id"]})["service"]["deletedAt"]
     included = human.execute(
-        ops.Operation("All", "query All { projects(includeDeleted: true) { edges { node { id deletedAt } } } }"), {}
+        gql.Operation("All", "query All { projects(includeDeleted: true) { edges { node { id deletedAt } } } }"), {}
     )
     assert [e["node"]["id"] for e in included["projects"]["edges"]] == [project_id]
     with pytest.raises(DashboardError, match="Project not found"):  # nothing can be done to it any more
-        human.execute(ops.PROJECT_UPDATE, {"id": project_id, "input": {"name": "again"}})
+        human.execute(gql.PROJECT_UPDATE, {"id": project_id, "input": {"name": "again"}})
 
     fake.advance(fake.soft_delete_seconds - 60)
-    assert human.execute(ops.PROJECT, {"id": project_id})["project"]["deletedAt"]
+    assert human.execute(gql.PROJECT, {"id": project_id})["project"]["deletedAt"]
     fake.advance(60)  # Railway's grace period is over: gone for good
     with pytest.raises(DashboardError, match="Project not found"):
-        human.execute(ops.PROJECT, {"id": project_id})
+        human.execute(gql.PROJECT, {"id": project_id})
     assert fake.is_empty()
 
 
 def test_a_deleted_custom_domain_is_readable_by_id_and_absent_from_the_service_s_domains(human: Dashboard) -> None:
     project_id, env_id = _project(human)
-    service_id = human.execute(ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})[
+    service_id = human.execute(gql.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})[
         "serviceCreate"
     ]["id"]
     scope = {"projectId": project_id, "environmentId": env_id, "serviceId": service_id}
-    domain = human.execute(ops.CUSTOM_DOMAIN_CREATE, {"input": {**scope, "domain": "api.example.com"}})
+    domain = human.execute(gql.CUSTOM_DOMAIN_CREATE, {"input": {**scope, "domain": "api.example.com"}})
     domain_id = domain["customDomainCreate"]["id"]
-    human.execute(ops.CUSTOM_DOMAIN_DELETE, {"id": domain_id})
-    assert human.execute(ops.DOMAINS, scope)["domains"]["customDomains"] == []
-    assert human.execute(ops.CUSTOM_DOMAIN, {"id": domain_id, "projectId": project_id})["customDomain"]["deletedAt"]
+    human.execute(gql.CUSTOM_DOMAIN_DELETE, {"id": domain_id})
+    assert human.execute(gql.DOMAINS, scope)["domains"]["customDomains"] == []
+    assert human.execute(gql.CUSTOM_DOMAIN, {"id": domain_id, "projectId": project_id})["customDomain"]["deletedAt"]
 
 
 # ---- template workflows ------------------------------------------------------------------------------------------
 def _deploy_postgres(human: Dashboard, project_id: str, env_id: str) -> str:
-    template = human.execute(ops.TEMPLATE, {"code": "postgres"})["template"]
+    template = human.execute(gql.TEMPLATE, {"code": "postgres"})["template"]
     deployed = human.execute(
-        ops.TEMPLATE_DEPLOY,
+        gql.TEMPLATE_DEPLOY,
         {
             "input": {
                 "templateId": template["id"],
@@ -105,11 +105,11 @@ def _deploy_postgres(human: Dashboard, project_id: str, env_id: str) -> str:
 
 
 def _status(human: Dashboard, workflow_id: str) -> dict[str, Any]:
-    return dict(human.execute(ops.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"])
+    return dict(human.execute(gql.WORKFLOW_STATUS, {"workflowId": workflow_id})["workflowStatus"])
 
 
 def _instances(human: Dashboard, env_id: str) -> tuple[list[str], int]:
-    env = human.execute(ops.ENVIRONMENT_INSTANCES, {"environmentId": env_id})["environment"]
+    env = human.execute(gql.ENVIRONMENT_INSTANCES, {"environmentId": env_id})["environment"]
     names = [e["node"]["serviceName"] for e in env["serviceInstances"]["edges"]]
     return names, len(env["volumeInstances"]["edges"])
 
@@ -144,29 +144,29 @@ def test_a_fork_is_listed_at_once_and_gets_its_instances_only_when_railway_appli
     fake: FakeRailway, human: Dashboard
 ) -> None:
     project_id, staging = _project(human)
-    human.execute(ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})
+    human.execute(gql.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})
     scope = {"projectId": project_id, "environmentId": staging}
-    human.execute(ops.VARIABLE_COLLECTION_UPSERT, {"input": {**scope, "variables": {"SHARED": "1"}}})
+    human.execute(gql.VARIABLE_COLLECTION_UPSERT, {"input": {**scope, "variables": {"SHARED": "1"}}})
     fork = human.execute(
-        ops.ENVIRONMENT_CREATE,
+        gql.ENVIRONMENT_CREATE,
         {"input": {"projectId": project_id, "name": "pr-7", "sourceEnvironmentId": staging, "ephemeral": True}},
     )["environmentCreate"]
-    listed = human.execute(ops.ENVIRONMENTS, {"projectId": project_id})["environments"]["edges"]
+    listed = human.execute(gql.ENVIRONMENTS, {"projectId": project_id})["environments"]["edges"]
     assert "pr-7" in {e["node"]["name"] for e in listed}
-    assert human.execute(ops.VARIABLES, {"projectId": project_id, "environmentId": fork["id"]})["variables"] == {}
+    assert human.execute(gql.VARIABLES, {"projectId": project_id, "environmentId": fork["id"]})["variables"] == {}
     assert _instances(human, fork["id"]) == ([], 0)  # environment(id) reads are how a client notices the fork
     assert _instances(human, fork["id"]) == (["api"], 0)  # ... applied by the second one
-    variables = human.execute(ops.VARIABLES, {"projectId": project_id, "environmentId": fork["id"]})["variables"]
+    variables = human.execute(gql.VARIABLES, {"projectId": project_id, "environmentId": fork["id"]})["variables"]
     assert variables == {"SHARED": "1"}
 
 
 def test_a_fork_deleted_before_it_was_applied_leaves_nothing(fake: FakeRailway, human: Dashboard) -> None:
     project_id, staging = _project(human)
-    human.execute(ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})
+    human.execute(gql.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})
     fork = human.execute(
-        ops.ENVIRONMENT_CREATE, {"input": {"projectId": project_id, "name": "pr-8", "sourceEnvironmentId": staging}}
+        gql.ENVIRONMENT_CREATE, {"input": {"projectId": project_id, "name": "pr-8", "sourceEnvironmentId": staging}}
     )["environmentCreate"]
-    human.execute(ops.ENVIRONMENT_DELETE, {"id": fork["id"]})
+    human.execute(gql.ENVIRONMENT_DELETE, {"id": fork["id"]})
     fake.finish_workflows()
     assert not [key for key in fake.state.instances if key[1] == fork["id"]]
 
@@ -174,18 +174,18 @@ def test_a_fork_deleted_before_it_was_applied_leaves_nothing(fake: FakeRailway, 
 # ---- domains -----------------------------------------------------------------------------------------------------
 def test_a_domain_starts_creating_and_becomes_active(fake: FakeRailway, human: Dashboard) -> None:
     project_id, env_id = _project(human)
-    service_id = human.execute(ops.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})[
+    service_id = human.execute(gql.SERVICE_CREATE, {"input": {"projectId": project_id, "name": "api"}})[
         "serviceCreate"
     ]["id"]
     scope = {"projectId": project_id, "environmentId": env_id, "serviceId": service_id}
-    status = ops.Operation(
+    status = gql.Operation(
         "Status",
         "query Status($projectId: String!, $environmentId: String!, $serviceId: String!) { domains(projectId: "
         "$projectId, environmentId: $environmentId, serviceId: $serviceId) { serviceDomains { syncStatus } "
         "customDomains { syncStatus } } }",
     )
-    human.execute(ops.SERVICE_DOMAIN_CREATE, {"input": {"serviceId": service_id, "environmentId": env_id}})
-    human.execute(ops.CUSTOM_DOMAIN_CREATE, {"input": {**scope, "domain": "api.example.com"}})
+    human.execute(gql.SERVICE_DOMAIN_CREATE, {"input": {"serviceId": service_id, "environmentId": env_id}})
+    human.execute(gql.CUSTOM_DOMAIN_CREATE, {"input": {**scope, "domain": "api.example.com"}})
     first = human.execute(status, scope)["domains"]
     assert first == {"serviceDomains": [{"syncStatus": "CREATING"}], "customDomains": [{"syncStatus": "CREATING"}]}
     second = human.execute(status, scope)["domains"]
