@@ -149,3 +149,33 @@ def test_a_settle_window_given_by_the_kind_wins_over_the_clients(monkeypatch: py
 def test_an_idempotent_mutation_needs_no_write_once() -> None:
     """Only what would make two of something is held to the rule: a variable upsert goes out as it is."""
     admit(gql.VARIABLE_COLLECTION_UPSERT)
+
+
+def test_with_discard_every_lost_answer_is_cleared_and_the_sends_stay_bounded() -> None:
+    present: list[dict[str, str]] = []
+    deleted: list[str] = []
+
+    def find() -> dict[str, str] | None:
+        admit(gql.PROJECT_TOKENS)
+        return next(iter(present), None)
+
+    def send() -> None:
+        present.append({"id": f"landed-{len(deleted)}"})  # each one committed, each answer lost
+        _lost()
+
+    def discard(item: dict[str, str]) -> None:
+        deleted.append(item["id"])
+        present.remove(item)
+
+    with pytest.raises(errors.AmbiguousResultError, match="sent 2 time"):
+        write_once(Clock(settle=0), "token", find=find, send=send, discard=discard, max_sends=2)
+    assert deleted == ["landed-0", "landed-1"] and present == []
+
+
+def test_leftovers_that_keep_reappearing_stop_with_a_clear_error() -> None:
+    def find() -> dict[str, str]:
+        admit(gql.PROJECT_TOKENS)
+        return {"id": "stray"}
+
+    with pytest.raises(errors.RailwayError, match="keep reappearing"):
+        write_once(Clock(), "token", find=find, send=lambda: {"id": "fresh"}, discard=lambda _item: None)
