@@ -300,3 +300,17 @@ def test_the_command_lists_what_it_would_delete_and_deletes_nothing_unasked(tmp_
     assert not any(value in text for value in UNDECLARED.values())
     assert "variable values not compared" in text  # no pulumi here: the secrets cannot be read, and it says so
     assert (tmp_path / "Pulumi.staging.yaml").read_text() == before
+
+
+def test_a_service_that_is_down_is_listed_as_differing_never_as_matching() -> None:
+    """Its settings may all match, yet the next preview deploys it (Deployment.diff): the table must say so."""
+    cfg = config.load_from_stack_file("production")
+    with FakeRailway(token=TOKEN, deploy_polls_to_finish=1, workspace_id=str(cfg.railway.workspace_id)) as fake:
+        running = seed(fake, cfg, _declared(cfg))
+        with fake._lock:  # the live deployment crashed after it went live: nothing serves
+            fake.state.deployments[running.deployment_id]["status"] = "CRASHED"
+        found = adopt.Discovery("production")
+        adopt.discover_railway(_client(fake), cfg, {}, found, _declared(cfg))
+    deployment = next(r for r in found.rows if r.kind == "deployment")
+    assert deployment.verdict == adopt.DIFFERS, deployment
+    assert "the service is down (up deploys it)" in deployment.detail
