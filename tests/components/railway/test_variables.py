@@ -184,3 +184,30 @@ def test_a_state_rebuilt_from_nothing_adopts_the_running_set_and_never_deletes_i
     assert fake.count(mutations_only=True) == 0, "the running values are the declared ones: nothing to write"
     world.provider.delete(rebuilt.id, rebuilt.outs)
     assert world.running("service") == {"A": "1", "B": "2", **BY_HAND}
+
+
+def test_a_dropped_name_already_deleted_by_hand_is_reached_not_an_error(world: Scope, fake: FakeRailway) -> None:
+    """Someone removed B in the dashboard, then the code drops it too (or a delete's answer was lost and the
+    retry finds it gone): Railway answers "not found", which is the goal of the delete, so the ``up`` goes on."""
+    ids = world.ids
+    fake.set_variable_behind(ids["project_id"], ids["environment_id"], ids["service_id"], "B", None)
+    fake.reset_counters()
+    world.up("service", {"A": "1"})
+    assert _written(fake) == [("delete", "B")]
+    assert world.states["service"] is not None and world.states["service"]["owned"] == ["A"]
+    assert world.running("service") == {"A": "1", **BY_HAND}
+
+
+def test_the_revision_follows_the_declared_values(world: Scope) -> None:
+    """The ``revision`` output is what makes the Deployment take the new values over: every write stamps a new
+    one (restoring earlier values is a write too, so it deploys once), a no-op ``up`` keeps it."""
+    revisions = []
+    for values in ({"A": "1", "B": "3"}, {"A": "1", "B": "4"}, {"A": "1", "B": "3"}, {"A": "1", "B": "3"}):
+        world.up("service", values)
+        state = world.states["service"]
+        assert state is not None and state["revision"]
+        revisions.append(state["revision"])
+    digests = [revision.split("@")[0] for revision in revisions]
+    assert digests[0] != digests[1] and digests[0] == digests[2], "the fingerprint is of the values written"
+    assert len(set(revisions[:3])) == 3, "each write is a new revision"
+    assert revisions[3] == revisions[2], "a no-op up writes nothing and keeps the revision"
