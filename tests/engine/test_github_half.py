@@ -251,12 +251,13 @@ def test_the_github_half_from_nothing_to_nothing(world: World) -> None:
     handoff_file.write_bytes(saved)
 
     # three changes in one update, each exactly one write:
-    # - a secret of production: one sealed PUT into production's environment;
+    # - a secret of production: one sealed PUT into production's scan environment (the scanners' tokens live there);
     # - a secret of staging: staging's up writes nothing to GitHub, the hand-off carries it, and production's up
-    #   makes one sealed PUT into staging's environment;
+    #   makes one sealed PUT into staging's scan environment;
     # - one reviewer of production swapped: the environment is updated in place (one PUT), nothing else moves.
     repo_id = gh.repository(w.repo).id
-    w.stack.set_secret("maya-infra:snykToken", "test-snyk-token-rotated-51")
+    staging_scan_env = "staging" + SCAN_SUFFIX
+    w.stack.set_secret("maya-infra:snykToken", "test-snyk-token-rotated-52")
     w.staging.set_secret("maya-infra:snykToken", "test-snyk-token-staging-62")
     reviewers = list(w.settings().get("reviewers", []))
     users = [r for r in reviewers if r["kind"] == "user"]
@@ -273,14 +274,14 @@ def test_the_github_half_from_nothing_to_nothing(world: World) -> None:
     assert _changes(w.stack.up(on_output=out)) == {"update": 3}
     assert sorted(_writes(gh, mark)) == sorted(
         [
-            f"{SECRET_PUT} /api/v3/repositories/{repo_id}/environments/production/secrets/SNYK_TOKEN",
-            f"{SECRET_PUT} /api/v3/repositories/{repo_id}/environments/staging/secrets/SNYK_TOKEN",
+            f"{SECRET_PUT} /api/v3/repositories/{repo_id}/environments/{scan_env}/secrets/SNYK_TOKEN",
+            f"{SECRET_PUT} /api/v3/repositories/{repo_id}/environments/{staging_scan_env}/secrets/SNYK_TOKEN",
             f"repos/create-or-update-environment /api/v3/repos/{w.repo}/environments/production",
         ]
     )
-    assert gh.decrypt_secret(w.repo, "production", "SNYK_TOKEN") == "test-snyk-token-rotated-51"
-    assert gh.decrypt_secret(w.repo, "staging", "SNYK_TOKEN") == "test-snyk-token-staging-62"
-    assert "test-snyk-token-rotated-51" not in "\n".join(w.output)
+    assert gh.decrypt_secret(w.repo, scan_env, "SNYK_TOKEN") == "test-snyk-token-rotated-52"
+    assert gh.decrypt_secret(w.repo, staging_scan_env, "SNYK_TOKEN") == "test-snyk-token-staging-62"
+    assert "test-snyk-token-rotated-52" not in "\n".join(w.output)
     env = gh.environment(w.repo, "production")
     assert env is not None
     assert ("User", USERS["maya-second-oncall"]) in env.reviewers
