@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -104,11 +105,24 @@ def _kill_up_during(stack: EngineStack, fake: FakeRailway, operation: str) -> No
     fake.finish_workflows()
 
 
+def _checkpoint(stack: EngineStack) -> Path:
+    """The stack's state file in its ``file://`` backend (where the README's recovery puts the .bak back)."""
+    backend = stack.env["PULUMI_BACKEND_URL"].removeprefix("file://")
+    return Path(backend) / ".pulumi" / "stacks" / "maya-infra" / f"{stack.name}.json"
+
+
 def _recover(stack: EngineStack) -> list[str]:
     """The README's procedure; returns the steps that were needed."""
     steps: list[str] = []
     refresh_args = ("refresh", "--clear-pending-creates", "--yes", "--skip-preview", "--non-interactive")
     refresh = _cli(stack, *refresh_args)
+    if refresh.returncode != 0 and "failed to load checkpoint" in refresh.stdout + refresh.stderr:
+        # the kill cut the state file's last write: the previous checkpoint goes back, and look-first takes
+        # over whatever the lost write recorded
+        steps.append("restore .json.bak")
+        checkpoint = _checkpoint(stack)
+        shutil.copyfile(checkpoint.with_name(checkpoint.name + ".bak"), checkpoint)
+        refresh = _cli(stack, *refresh_args)
     if refresh.returncode != 0 and "locked" in refresh.stdout + refresh.stderr:
         steps.append("cancel")
         assert _cli(stack, "cancel", "--yes").returncode == 0
@@ -174,3 +188,22 @@ def test_kill_9_during_a_create_then_the_readme_recovery_leaves_one_of_everythin
         assert set(RETAINED_IN_PRODUCTION) <= set(left) and set(left.values()) == {1}, f"after destroy: {left}"
     else:
         assert fake.is_empty(), f"orphans after destroy: {fake.state!r}"
+
+
+@pytest.mark.parametrize("point", [("staging", "ServiceCreate")], ids=lambda p: f"{p[0]}-{p[1]}")
+def test_a_state_file_cut_off_by_the_kill_is_recovered_from_its_backup(
+    crash_world: tuple[EngineStack, FakeRailway], point: tuple[str, str]
+) -> None:
+    """The kill can land while the CLI rewrites the state file (seen once under load: ``failed to load
+    checkpoint: EOF``). The README's recovery puts ``<stack>.json.bak`` back, then refreshes and converges:
+    still one of everything, since every create looks its object up first."""
+    stack, fake = crash_world
+    _kill_up_during(stack, fake, point[1])
+    checkpoint = _checkpoint(stack)
+    assert checkpoint.with_name(checkpoint.name + ".bak").is_file()
+    checkpoint.write_bytes(b"")  # what a write cut by SIGKILL leaves
+    steps = _recover(stack)
+    assert steps[0] == "restore .json.bak", steps
+    objects = _objects(fake)
+    assert objects == dict.fromkeys(objects, 1), f"duplicates or missing objects after recovery: {objects}"
+    assert _pending(stack) == []
