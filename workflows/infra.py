@@ -46,6 +46,7 @@ from workflows.render import (
     Job,
     Step,
     because,
+    checkout,
     dump,
     expr,
     header,
@@ -67,17 +68,9 @@ PLAN_RETENTION_DAYS = 5
 POLICY_PACKS: tuple[str, ...] = ("policy",)
 
 
-def _checkout(ref: str | None) -> Step:
-    """actions/checkout that leaves no token behind in .git/config (zizmor: artipacked)."""
-    with_: dict[str, Any] = {"persist-credentials": False}
-    if ref is not None:
-        with_["ref"] = ref
-    return {"name": "Check out the repository", "uses": pins.uses("actions/checkout"), "with": with_}
-
-
 def _setup(ref: str | None = None) -> list[Step]:
     return [
-        _checkout(ref),
+        checkout(ref=ref),
         *install_program(),
         install_pulumi(),  # no command: pulumi/actions only installs the CLI (ops handoff, preflight, plan use it)
     ]

@@ -205,11 +205,13 @@ def ci_env(target: Target, *names: str) -> dict[str, str]:
 # --- steps and jobs ------------------------------------------------------------------------------
 
 
-def checkout(*, fetch_depth: int | None = None) -> Step:
+def checkout(*, fetch_depth: int | None = None, ref: str | None = None) -> Step:
     """actions/checkout that leaves no token behind in .git/config (zizmor: artipacked)."""
     with_: dict[str, Any] = {"persist-credentials": False}
     if fetch_depth is not None:
         with_["fetch-depth"] = fetch_depth
+    if ref is not None:
+        with_["ref"] = ref
     return {"name": "Check out the repository", "uses": pins.uses("actions/checkout"), "with": with_}
 
 
